@@ -1,0 +1,97 @@
+# flint — one GNU Makefile.
+#   make            build/flint, build/libflint.a, build/libflint.so
+#   make test       build and run every test (last line: "N passed, N failed")
+#   make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz       libFuzzer targets (clang) in build-fuzz/
+#   make run        build and run flint on the bundled tiny model
+#   make fixtures   regenerate tests/fixtures with the Python tools (needs PyPI)
+#   WERROR=1        turn warnings into errors (CI); CUDA=1 is reserved for the GPU backend
+
+CC      ?= cc
+BUILD   ?= build
+OPT     ?= -O2
+PKGS    := jansson
+SAN     ?=
+
+ifeq ($(CUDA),1)
+$(error CUDA=1 is reserved for the GPU backend, which is not part of this build yet)
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -fPIC -fvisibility=hidden -MMD -MP \
+           -Iinclude -Isrc -DFLINT_BUILD $(PKG_CFLAGS) $(SAN)
+ifeq ($(WERROR),1)
+CFLAGS  += -Werror
+endif
+LDLIBS  += $(PKG_LIBS) -lm -lpthread
+LDFLAGS += $(SAN)
+
+LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c src/*.c)))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+.PHONY: all test asan fuzz run deps fixtures clean bench
+all: $(BUILD)/flint $(BUILD)/libflint.a $(BUILD)/libflint.so
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libflint.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/libflint.so: $(LIB_OBJ)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/flint: $(CLI_OBJ) $(BUILD)/libflint.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libflint.a $(BUILD)/flint
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -DFLINT_BIN='"$(BUILD)/flint"' -o $@ $< $(BUILD)/libflint.a $(LDFLAGS) $(LDLIBS)
+
+# The public header must compile as plain C on its own.
+$(BUILD)/tests/header_c.o: include/flint.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude -x c -c include/flint.h -o $@
+
+deps:
+	@sh tools/deps.sh build
+
+test: deps
+	@$(MAKE) --no-print-directory all $(TESTS) $(BUILD)/tests/header_c.o
+	@sh tests/run.sh $(TESTS)
+
+asan: deps
+	@$(MAKE) --no-print-directory test BUILD=build-asan OPT=-O1 \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+
+FUZZ_CFLAGS := -std=c11 -O1 -g -Iinclude -Isrc -DFLINT_BUILD $(PKG_CFLAGS) \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+fuzz: deps
+	@sh tools/deps.sh fuzz
+	@mkdir -p build-fuzz
+	@for f in $(FUZZ_SRC); do \
+	    n=$$(basename $$f .c); echo "clang $$n"; \
+	    clang $(FUZZ_CFLAGS) -o build-fuzz/$$n $$f $(LIB_SRC) $(PKG_LIBS) -lm -lpthread || exit 1; \
+	done
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	./$(BUILD)/flint info -m models/tiny-gemma3.gguf
+
+fixtures:
+	sh tools/make_fixtures.sh
+
+clean:
+	rm -rf build build-asan build-clang build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -1,0 +1,193 @@
+/* flint.h — the public C API of flint, a fast LLM inference engine.
+ *
+ * Conventions
+ *   - Every fallible call returns a flint_status (FLINT_OK = 0) or NULL;
+ *     the message describing the last failure on the calling thread is
+ *     flint_errmsg(). The library never exits or aborts on bad input.
+ *   - Handles are opaque. A flint_model is the loaded, read-only model file
+ *     (weights stay mmap'ed); it may be shared between threads.
+ *   - Params structs: zero means default.
+ *   - Shapes are listed fastest-varying first (ggml order) for every file
+ *     format: a PyTorch [out, in] matrix has ne = {in, out}.
+ */
+#ifndef FLINT_H
+#define FLINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(FLINT_BUILD) && defined(__GNUC__)
+#define FLINT_API __attribute__((visibility("default")))
+#else
+#define FLINT_API
+#endif
+
+#define FLINT_MAX_DIMS 8 /* GGUF allows 4; safetensors tensors (vision convs) may have more */
+
+typedef enum flint_status {
+    FLINT_OK = 0,
+    FLINT_E_INVALID_ARG = 1,  /* a NULL or out-of-range argument from the caller */
+    FLINT_E_IO = 2,           /* a file could not be opened, read or mapped */
+    FLINT_E_FORMAT = 3,       /* a file is malformed, truncated or inconsistent */
+    FLINT_E_UNSUPPORTED = 4,  /* well-formed, but a version/type/feature flint lacks */
+    FLINT_E_NOMEM = 5,        /* an allocation failed */
+    FLINT_E_NOT_FOUND = 6,    /* a metadata key or tensor name is absent */
+    FLINT_E_TYPE = 7,         /* a metadata value exists but has another type */
+} flint_status;
+
+/* Weight and element types. Values 0..41 are the ggml type ids used in GGUF
+ * files; the others are safetensors dtypes without a ggml id and MLX affine
+ * quantization (a packed uint32 weight with separate scales and biases). */
+typedef enum flint_type {
+    FLINT_TYPE_F32 = 0,
+    FLINT_TYPE_F16 = 1,
+    FLINT_TYPE_Q4_0 = 2,
+    FLINT_TYPE_Q4_1 = 3,
+    FLINT_TYPE_Q5_0 = 6,
+    FLINT_TYPE_Q5_1 = 7,
+    FLINT_TYPE_Q8_0 = 8,
+    FLINT_TYPE_Q8_1 = 9,
+    FLINT_TYPE_Q2_K = 10,
+    FLINT_TYPE_Q3_K = 11,
+    FLINT_TYPE_Q4_K = 12,
+    FLINT_TYPE_Q5_K = 13,
+    FLINT_TYPE_Q6_K = 14,
+    FLINT_TYPE_Q8_K = 15,
+    FLINT_TYPE_IQ2_XXS = 16,
+    FLINT_TYPE_IQ2_XS = 17,
+    FLINT_TYPE_IQ3_XXS = 18,
+    FLINT_TYPE_IQ1_S = 19,
+    FLINT_TYPE_IQ4_NL = 20,
+    FLINT_TYPE_IQ3_S = 21,
+    FLINT_TYPE_IQ2_S = 22,
+    FLINT_TYPE_IQ4_XS = 23,
+    FLINT_TYPE_I8 = 24,
+    FLINT_TYPE_I16 = 25,
+    FLINT_TYPE_I32 = 26,
+    FLINT_TYPE_I64 = 27,
+    FLINT_TYPE_F64 = 28,
+    FLINT_TYPE_IQ1_M = 29,
+    FLINT_TYPE_BF16 = 30,
+    FLINT_TYPE_TQ1_0 = 34,
+    FLINT_TYPE_TQ2_0 = 35,
+    FLINT_TYPE_MXFP4 = 39,
+    FLINT_TYPE_NVFP4 = 40,
+    FLINT_TYPE_Q1_0 = 41,
+    /* safetensors dtypes that have no ggml id */
+    FLINT_TYPE_BOOL = 64,
+    FLINT_TYPE_U8,
+    FLINT_TYPE_U16,
+    FLINT_TYPE_U32,
+    FLINT_TYPE_U64,
+    FLINT_TYPE_F8_E4M3,
+    FLINT_TYPE_F8_E5M2,
+    FLINT_TYPE_F8_E8M0,
+    FLINT_TYPE_F4_E2M1,    /* two values per byte, low nibble first */
+    FLINT_TYPE_F6_E2M3,    /* four values per three bytes */
+    FLINT_TYPE_F6_E3M2,
+    FLINT_TYPE_C64,        /* complex64: two f32 */
+    /* MLX affine quantization: codes packed little-endian into uint32 words */
+    FLINT_TYPE_MLX_Q4,
+    FLINT_TYPE_MLX_Q8,
+    FLINT_TYPE_COUNT
+} flint_type;
+
+typedef enum flint_file_kind {
+    FLINT_FILE_GGUF = 1,
+    FLINT_FILE_SAFETENSORS = 2, /* a Hugging Face folder (config.json + *.safetensors) */
+} flint_file_kind;
+
+/* Metadata value kinds (GGUF value types; config.json maps onto them:
+ * integers -> I64, reals -> F64, true/false -> BOOL, strings -> STRING,
+ * arrays -> ARRAY, objects -> nested keys joined with '.'). */
+typedef enum flint_meta_type {
+    FLINT_META_U8 = 0,
+    FLINT_META_I8 = 1,
+    FLINT_META_U16 = 2,
+    FLINT_META_I16 = 3,
+    FLINT_META_U32 = 4,
+    FLINT_META_I32 = 5,
+    FLINT_META_F32 = 6,
+    FLINT_META_BOOL = 7,
+    FLINT_META_STRING = 8,
+    FLINT_META_ARRAY = 9,
+    FLINT_META_U64 = 10,
+    FLINT_META_I64 = 11,
+    FLINT_META_F64 = 12,
+    FLINT_META_NULL = 13, /* JSON null */
+} flint_meta_type;
+
+typedef struct flint_model flint_model;
+
+typedef struct flint_model_params {
+    int32_t reserved; /* no options yet; zero-initialize */
+} flint_model_params;
+
+typedef struct flint_tensor_info {
+    const char *name;               /* valid while the model is open */
+    flint_type type;
+    int32_t n_dims;
+    int64_t ne[FLINT_MAX_DIMS];     /* fastest-varying first; unused dims are 1 */
+    uint64_t offset;                /* byte offset of the data in its file */
+    uint64_t size;                  /* bytes of data */
+    const void *data;               /* points into the read-only mapping */
+    const char *file;               /* path of the file that holds the data */
+} flint_tensor_info;
+
+/* The message for the last failure on this thread ("" if none). */
+FLINT_API const char *flint_errmsg(void);
+/* A constant name for a status ("FLINT_E_FORMAT"). */
+FLINT_API const char *flint_status_name(flint_status status);
+/* "Q4_K", "BF16", "MLX_Q4"; NULL for a value that is not a type. */
+FLINT_API const char *flint_type_name(flint_type type);
+
+/* Opens a .gguf file or a Hugging Face folder. Maps the files and parses
+ * headers; reads no tensor data. params may be NULL. */
+FLINT_API flint_status flint_model_open(const char *path, const flint_model_params *params,
+                                        flint_model **out);
+FLINT_API void flint_model_close(flint_model *model);
+
+FLINT_API flint_file_kind flint_model_file_kind(const flint_model *model);
+/* "gemma3", "qwen35moe", ... (GGUF general.architecture, or config.json
+ * model_type); "" if the file names none. */
+FLINT_API const char *flint_model_arch(const flint_model *model);
+
+/* Metadata: GGUF key/values, or config.json flattened to dotted keys
+ * ("text_config.hidden_size"). Array elements are addressed by index. */
+FLINT_API int64_t flint_meta_count(const flint_model *model);
+FLINT_API const char *flint_meta_key(const flint_model *model, int64_t i);
+FLINT_API flint_status flint_meta_type_of(const flint_model *model, const char *key,
+                                          flint_meta_type *type);
+/* Any integer or bool value, range-checked into int64. */
+FLINT_API flint_status flint_meta_get_int(const flint_model *model, const char *key, int64_t *out);
+/* Any numeric value as double. */
+FLINT_API flint_status flint_meta_get_float(const flint_model *model, const char *key, double *out);
+/* A string value; *out points into the model (not NUL-terminated for GGUF
+ * strings: use *len). */
+FLINT_API flint_status flint_meta_get_str(const flint_model *model, const char *key,
+                                          const char **out, uint64_t *len);
+/* An array: its element type and length. */
+FLINT_API flint_status flint_meta_get_array(const flint_model *model, const char *key,
+                                            flint_meta_type *elem_type, uint64_t *count);
+/* Element i of an array of strings. */
+FLINT_API flint_status flint_meta_get_array_str(const flint_model *model, const char *key,
+                                                uint64_t i, const char **out, uint64_t *len);
+
+FLINT_API int64_t flint_tensor_count(const flint_model *model);
+FLINT_API flint_status flint_tensor_get(const flint_model *model, int64_t i, flint_tensor_info *out);
+FLINT_API flint_status flint_tensor_find(const flint_model *model, const char *name,
+                                         flint_tensor_info *out);
+
+/* Reference dequantization of n elements of a tensor's data (n a multiple
+ * of the type's block size), starting at element 0 of src. MLX types are not
+ * row-dequantizable this way (their scales live in other tensors). */
+FLINT_API flint_status flint_dequantize(flint_type type, const void *src, float *dst, int64_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FLINT_H */

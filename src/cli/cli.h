@@ -1,0 +1,8 @@
+/* cli.h — the subcommands; each takes argv with argv[0] = its own name and
+ * returns the process exit status (0 ok, 1 failure, 2 usage). */
+#ifndef FL_CLI_H
+#define FL_CLI_H
+
+int cli_info(int argc, char **argv);
+
+#endif

@@ -1,0 +1,102 @@
+/* test_api.c — the public API (include/flint.h) over both file formats:
+ * metadata and tensor queries on files made by the gguf and safetensors
+ * Python packages, and the error contract (status + message). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flint.h"
+#include "harness.h"
+
+static void test_gguf_model(void) {
+    TEST_GROUP("gguf model");
+    flint_model *m = NULL;
+    flint_status st = flint_model_open(FIXTURE("gguf/all_types.gguf"), NULL, &m);
+    CHECK_MSG(st == FLINT_OK, "%s", flint_errmsg());
+    if (st) return;
+    CHECK_INT_EQ(flint_model_file_kind(m), FLINT_FILE_GGUF);
+    CHECK_STR_EQ(flint_model_arch(m), "fixture");
+    CHECK_INT_EQ(flint_meta_count(m), 32);
+    CHECK_STR_EQ(flint_meta_key(m, 0), "general.architecture");
+    CHECK(flint_meta_key(m, 32) == NULL);
+
+    int64_t i;
+    double f;
+    const char *s;
+    uint64_t len;
+    flint_meta_type t;
+    CHECK(flint_meta_get_int(m, "t.i32", &i) == FLINT_OK && i == -2147483648LL);
+    CHECK(flint_meta_get_int(m, "t.u32", &i) == FLINT_OK && i == 4294967295LL);
+    CHECK(flint_meta_get_int(m, "t.bool_true", &i) == FLINT_OK && i == 1);
+    CHECK(flint_meta_get_float(m, "t.f64", &f) == FLINT_OK && f == 2.718281828459045);
+    CHECK(flint_meta_get_float(m, "t.f32", &f) == FLINT_OK && (float)f == 3.14159265f);
+    CHECK(flint_meta_get_str(m, "t.string", &s, &len) == FLINT_OK && len == 34 && !memcmp(s, "Gemma \xe2\x96\x81", 9));
+    CHECK(flint_meta_type_of(m, "t.arr_nested", &t) == FLINT_OK && t == FLINT_META_ARRAY);
+    CHECK(flint_meta_get_array(m, "t.arr_str", &t, &len) == FLINT_OK && t == FLINT_META_STRING && len == 6);
+    CHECK(flint_meta_get_array_str(m, "t.arr_str", 2, &s, &len) == FLINT_OK && len == 6 &&
+          !memcmp(s, "\xe2\x96\x81the", 6));
+    CHECK(flint_meta_get_array_str(m, "t.arr_str", 1, &s, &len) == FLINT_OK && len == 0);
+    CHECK_FAILS(flint_meta_get_array_str(m, "t.arr_str", 6, &s, &len), FLINT_E_INVALID_ARG, "past the end");
+    CHECK_FAILS(flint_meta_get_array_str(m, "t.arr_i32", 0, &s, &len), FLINT_E_TYPE, "not a string");
+    CHECK_FAILS(flint_meta_get_int(m, "no.such.key", &i), FLINT_E_NOT_FOUND, "no.such.key");
+    CHECK_FAILS(flint_meta_get_str(m, "t.u8", &s, &len), FLINT_E_TYPE, "not a string");
+    CHECK_FAILS(flint_meta_get_int(m, "t.string", &i), FLINT_E_TYPE, "t.string");
+    CHECK_FAILS(flint_meta_get_array(m, "t.u8", &t, &len), FLINT_E_TYPE, "not an array");
+
+    CHECK_INT_EQ(flint_tensor_count(m), 32);
+    flint_tensor_info ti;
+    CHECK(flint_tensor_find(m, "t.2.q4_0", &ti) == FLINT_OK);
+    CHECK(ti.type == FLINT_TYPE_Q4_0 && ti.n_dims == 3 && ti.ne[0] == 32 && ti.ne[1] == 2 && ti.ne[2] == 2 &&
+          ti.ne[3] == 1 && ti.size == 72 && ti.offset % 64 == 0);
+    CHECK(ti.data != NULL && strstr(ti.file, "all_types.gguf") != NULL);
+    CHECK_FAILS(flint_tensor_find(m, "t.2", &ti), FLINT_E_NOT_FOUND, "'t.2'");
+    CHECK_FAILS(flint_tensor_get(m, 32, &ti), FLINT_E_INVALID_ARG, "out of range");
+    CHECK_FAILS(flint_tensor_get(m, -1, &ti), FLINT_E_INVALID_ARG, "out of range");
+    CHECK(flint_tensor_get(m, 31, &ti) == FLINT_OK && ti.type == FLINT_TYPE_MXFP4);
+    flint_model_close(m);
+}
+
+static void test_hf_folder(void) {
+    TEST_GROUP("hf folder");
+    flint_model *m = NULL;
+    flint_status st = flint_model_open(FIXTURE("st/sharded"), NULL, &m);
+    CHECK_MSG(st == FLINT_OK, "%s", flint_errmsg());
+    if (st) return;
+    CHECK_INT_EQ(flint_model_file_kind(m), FLINT_FILE_SAFETENSORS);
+    CHECK(flint_tensor_count(m) > 0);
+    flint_tensor_info ti;
+    CHECK(flint_tensor_get(m, 0, &ti) == FLINT_OK && ti.name && ti.data && ti.file);
+    flint_tensor_info again;
+    CHECK(flint_tensor_find(m, ti.name, &again) == FLINT_OK && again.data == ti.data);
+    int64_t i;
+    CHECK(flint_meta_get_int(m, "hidden_size", &i) == FLINT_OK || flint_meta_get_int(m, "text_config.hidden_size", &i) == FLINT_OK);
+    flint_model_close(m);
+}
+
+static void test_errors(void) {
+    TEST_GROUP("errors");
+    flint_model *m = (flint_model *)&m;
+    CHECK_FAILS(flint_model_open(NULL, NULL, &m), FLINT_E_INVALID_ARG, "NULL");
+    CHECK_FAILS(flint_model_open("tests/fixtures/nowhere.gguf", NULL, &m), FLINT_E_IO, "nowhere.gguf");
+    CHECK(m == NULL);
+    CHECK_FAILS(flint_model_open("tests", NULL, &m), FLINT_E_IO, "config.json");
+    CHECK_FAILS(flint_model_open("tests/harness.h", NULL, &m), FLINT_E_FORMAT, "not a GGUF file");
+    flint_model_close(NULL); /* allowed, like free(NULL) */
+
+    CHECK_STR_EQ(flint_type_name(FLINT_TYPE_Q4_K), "Q4_K");
+    CHECK_STR_EQ(flint_type_name(FLINT_TYPE_MLX_Q4), "MLX_Q4");
+    CHECK(flint_type_name((flint_type)5) == NULL);
+    CHECK(flint_type_name((flint_type)-1) == NULL);
+    CHECK(flint_type_name(FLINT_TYPE_COUNT) == NULL);
+    CHECK_STR_EQ(flint_status_name(FLINT_E_FORMAT), "FLINT_E_FORMAT");
+
+    float y[32];
+    CHECK_FAILS(flint_dequantize(FLINT_TYPE_Q4_0, y, y, 31), FLINT_E_INVALID_ARG, "31");
+}
+
+int main(void) {
+    test_gguf_model();
+    test_hf_folder();
+    test_errors();
+    return test_finish("api");
+}

@@ -1,0 +1,92 @@
+/* test_cli.c — `flint info` as a user runs it: the tensor listing against
+ * what the gguf package's GGUFReader reads from the bundled model, and the
+ * exit codes and messages for bad invocations. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "flint.h"
+#include "harness.h"
+
+/* Runs cmd, returns its exit status and stdout+stderr in *out (malloc'ed). */
+static int run(const char *cmd, char **out) {
+    char full[1024];
+    snprintf(full, sizeof full, "%s 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    size_t n = 0, cap = 1 << 16;
+    char *buf = malloc(cap);
+    if (!p || !buf) abort();
+    size_t k;
+    while ((k = fread(buf + n, 1, cap - n - 1, p)) > 0) {
+        n += k;
+        if (cap - n < 4096 && !(buf = realloc(buf, cap *= 2))) abort();
+    }
+    buf[n] = '\0';
+    *out = buf;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Each line of the gguf-py listing "name|TYPE|shape|offset|bytes" must be a
+ * row of `flint info --tensors`. */
+static void test_tensor_listing(void) {
+    TEST_GROUP("info --tensors");
+    char *out;
+    int rc = run(FLINT_BIN " info -m models/tiny-gemma3.gguf --tensors", &out);
+    CHECK_INT_EQ(rc, 0);
+    CHECK(strstr(out, "architecture: gemma3") != NULL);
+    CHECK(strstr(out, "block_count") != NULL);
+    FILE *f = fopen(FIXTURE("gguf/tiny-gemma3.tensors.txt"), "r");
+    CHECK(f != NULL);
+    char line[512];
+    int rows = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        char name[128], type[16], shape[64];
+        unsigned long long offset, bytes;
+        if (sscanf(line, "%127[^|]|%15[^|]|%63[^|]|%llu|%llu", name, type, shape, &offset, &bytes) != 5) continue;
+        char want[512];
+        snprintf(want, sizeof want, "%-56s %-8s %-28s %14llu %12llu\n", name, type, shape, offset, bytes);
+        CHECK_MSG(strstr(out, want) != NULL, "missing row: %s", want);
+        rows++;
+        long long h, n_vocab;
+        if (!strcmp(name, "token_embd.weight") && sscanf(shape, "%lld x %lld", &h, &n_vocab) == 2) {
+            /* the tokenizer summary lists one token per embedding row */
+            snprintf(want, sizeof want, "[%lld x string]", n_vocab);
+            CHECK_MSG(strstr(out, want) != NULL, "no %s in the tokenizer summary", want);
+        }
+    }
+    if (f) fclose(f);
+    CHECK_INT_EQ(rows, 2 + 13 * 2);
+    char want[64];
+    snprintf(want, sizeof want, "tensors: %d,", rows);
+    CHECK(strstr(out, want) != NULL);
+    free(out);
+}
+
+static void test_bad_invocations(void) {
+    TEST_GROUP("bad invocations");
+    char *out;
+    CHECK_INT_EQ(run(FLINT_BIN " info -m tests/fixtures/absent.gguf", &out), 1);
+    CHECK(strstr(out, "absent.gguf") != NULL && strstr(out, "cannot open") != NULL);
+    free(out);
+    CHECK_INT_EQ(run(FLINT_BIN " info -m tests/harness.h", &out), 1);
+    CHECK(strstr(out, "harness.h") != NULL && strstr(out, "not a GGUF file") != NULL);
+    free(out);
+    CHECK_INT_EQ(run(FLINT_BIN " info", &out), 2);
+    CHECK(strstr(out, "usage: flint info") != NULL);
+    free(out);
+    CHECK_INT_EQ(run(FLINT_BIN " frobnicate", &out), 2);
+    CHECK(strstr(out, "unknown command 'frobnicate'") != NULL);
+    free(out);
+    CHECK_INT_EQ(run(FLINT_BIN " --help", &out), 0);
+    CHECK(strstr(out, "info") != NULL);
+    free(out);
+}
+
+int main(void) {
+    test_tensor_listing();
+    test_bad_invocations();
+    return test_finish("cli");
+}

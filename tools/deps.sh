@@ -1,0 +1,25 @@
+#!/bin/sh
+# deps.sh — makes sure the Debian packages a make target needs are present.
+# Installs them with apt-get when run as root; otherwise prints the exact
+# command and fails. Usage: deps.sh build|fuzz
+set -e
+case "$1" in
+    build) pkgs="make gcc pkg-config libjansson-dev" ;;
+    fuzz)  pkgs="clang libclang-rt-14-dev" ;;
+    *) echo "usage: deps.sh build|fuzz" >&2; exit 2 ;;
+esac
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+    echo "deps: installing$missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq $missing >&2
+else
+    echo "flint needs these Debian packages:$missing" >&2
+    echo "install them with:  sudo apt-get install -y$missing" >&2
+    exit 1
+fi

@@ -1,0 +1,14 @@
+#!/bin/sh
+# make_fixtures.sh — regenerates tests/fixtures/ with independent Python
+# implementations (the gguf and safetensors packages, numpy, ml_dtypes).
+# Creates the git-ignored virtual environment tools/.venv on first use.
+set -e
+cd "$(dirname "$0")/.."
+if [ ! -x tools/.venv/bin/python ]; then
+    python3 -m venv tools/.venv
+fi
+tools/.venv/bin/pip install -q -r tools/requirements.txt
+for g in tools/gen_*.py; do
+    echo "== $g"
+    tools/.venv/bin/python "$g"
+done

@@ -90,6 +90,8 @@ typedef enum flint_type {
     FLINT_TYPE_F6_E2M3,    /* four values per three bytes */
     FLINT_TYPE_F6_E3M2,
     FLINT_TYPE_C64,        /* complex64: two f32 */
+    FLINT_TYPE_F8_E4M3FNUZ, /* no negative zero: 0x80 is NaN */
+    FLINT_TYPE_F8_E5M2FNUZ,
     /* MLX affine quantization: codes packed little-endian into uint32 words */
     FLINT_TYPE_MLX_Q4,
     FLINT_TYPE_MLX_Q8,

@@ -161,7 +161,8 @@ def gen_float_dequant() -> None:
     # F8: all 256 byte values
     codes = np.arange(256, dtype=np.uint8)
     for name, dt in (("F8_E4M3", ml_dtypes.float8_e4m3fn), ("F8_E5M2", ml_dtypes.float8_e5m2),
-                     ("F8_E8M0", ml_dtypes.float8_e8m0fnu)):
+                     ("F8_E8M0", ml_dtypes.float8_e8m0fnu), ("F8_E4M3FNUZ", ml_dtypes.float8_e4m3fnuz),
+                     ("F8_E5M2FNUZ", ml_dtypes.float8_e5m2fnuz)):
         expected = codes.view(dt).astype(np.float32)
         fname = f"dq_{name.lower()}.bin"
         write(fname, codes.tobytes(), f32le(expected))

@@ -5,15 +5,13 @@ The checkpoints are written by the `safetensors` package itself (the Rust
 writer behind every Hugging Face checkpoint), so the C reader is checked
 against an independent implementation:
 
-  single/model.safetensors   every dtype the package's writer knows (F4
-                             included; F8_*FNUZ, which flint lacks, go to
-                             fnuz.safetensors), shapes 0-d .. 8-d, zero-size
-                             tensors, __metadata__
+  single/model.safetensors   every dtype the package's writer knows (F4 and
+                             the F8 FNUZ variants included), shapes 0-d .. 8-d,
+                             zero-size tensors, __metadata__
   f6.safetensors             F6_E2M3 / F6_E3M2: safetensors 0.8.0 reads these
                              dtypes but its Python writer cannot make them, so
                              this header is written here and then checked by
                              safetensors.deserialize
-  fnuz.safetensors           F8_E4M3FNUZ (flint must answer E_UNSUPPORTED)
   sharded/                   2 shards + model.safetensors.index.json + a
                              config.json that matches their shapes
   *.manifest, sharded/manifest
@@ -166,6 +164,8 @@ SINGLE = [
     ("f8_e4m3.2d", "F8_E4M3", [4, 8]),
     ("f8_e5m2.1d", "F8_E5M2", [16]),
     ("f8_e8m0.1d", "F8_E8M0", [8]),
+    ("f8_e4m3fnuz.1d", "F8_E4M3FNUZ", [4]),
+    ("f8_e5m2fnuz.2d", "F8_E5M2FNUZ", [2, 3]),
     ("f4.2d", "F4", [3, 8]),
     ("c64.1d", "C64", [3]),
     ("model.layers.0.self_attn.q_proj.weight", "BF16", [8, 16]),
@@ -222,8 +222,6 @@ def gen_checkpoints():
     p = os.path.join(OUT, "f6.safetensors")
     write_by_hand(p, F6, {"format": "pt", "note": "flint fixture", "unicode": "h\u00e9llo \u2713"})
     write_lines(os.path.join(OUT, "f6.manifest"), manifest_lines(p, "f6.safetensors"))
-
-    write_package(os.path.join(OUT, "fnuz.safetensors"), [("w", "F8_E4M3FNUZ", [4])])
 
     lines, weight_map, total = [], {}, 0
     for shard, tensors in SHARDS.items():

@@ -3,12 +3,12 @@
  * fl_meta_own); must not recurse deeper than FL_CONFIG_MAX_DEPTH. */
 #include "format/config.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
+#include "base/json.h"
 #include "base/file.h"
 
 typedef struct walk {
@@ -181,22 +181,9 @@ flint_status fl_config_parse(const char *json, size_t len, const char *path, fl_
     if ((unsigned long long)len > FL_CONFIG_MAX_BYTES)
         return fl_errorf(FLINT_E_FORMAT, "%s: %zu bytes, more than the %llu allowed for a config", path, len,
                          (unsigned long long)FL_CONFIG_MAX_BYTES);
-    json_error_t je;
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
-    if (!root) {
-        const char *why;
-        switch (json_error_code(&je)) {
-        case json_error_duplicate_key: why = "has a duplicate key"; break;
-        case json_error_invalid_utf8: why = "is not valid UTF-8"; break;
-        case json_error_stack_overflow: why = "is nested too deeply"; break;
-        case json_error_numeric_overflow: why = "has an integer outside int64"; break;
-        case json_error_null_character: why = "has a NUL character"; break;
-        case json_error_out_of_memory: return fl_errorf(FLINT_E_NOMEM, "%s: out of memory parsing JSON", path);
-        default: why = "is not valid JSON"; break;
-        }
-        return fl_errorf(FLINT_E_FORMAT, "%s: config %s: %s (line %d, column %d)", path, why, je.text, je.line,
-                         je.column);
-    }
+    json_t *root;
+    flint_status ls = fl_json_load(json, len, path, "config", &root);
+    if (ls) return ls;
     flint_status s;
     if (!json_is_object(root)) {
         s = fl_errorf(FLINT_E_FORMAT, "%s: config is not a JSON object", path);

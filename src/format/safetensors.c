@@ -8,7 +8,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "format/safetensors.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 
 #include "base/checked.h"
 #include "base/error.h"
+#include "base/json.h"
 #include "base/utf8.h"
 #include "quant/types.h"
 
@@ -35,6 +35,7 @@ static const struct {
     {"F8_E5M2", FLINT_TYPE_F8_E5M2}, {"F8_E8M0", FLINT_TYPE_F8_E8M0},
     {"F4", FLINT_TYPE_F4_E2M1},      {"F6_E2M3", FLINT_TYPE_F6_E2M3},
     {"F6_E3M2", FLINT_TYPE_F6_E3M2}, {"C64", FLINT_TYPE_C64},
+    {"F8_E4M3FNUZ", FLINT_TYPE_F8_E4M3FNUZ}, {"F8_E5M2FNUZ", FLINT_TYPE_F8_E5M2FNUZ},
 };
 
 bool fl_st_dtype_parse(const char *s, flint_type *out) {
@@ -45,34 +46,6 @@ bool fl_st_dtype_parse(const char *s, flint_type *out) {
         }
     }
     return false;
-}
-
-static const char *json_kind(const json_t *j) {
-    switch (json_typeof(j)) {
-    case JSON_OBJECT: return "object";
-    case JSON_ARRAY: return "array";
-    case JSON_STRING: return "string";
-    case JSON_INTEGER: return "integer";
-    case JSON_REAL: return "real";
-    case JSON_TRUE: case JSON_FALSE: return "boolean";
-    case JSON_NULL: return "null";
-    }
-    return "value";
-}
-
-/* A jansson load failure as a message naming the file and what it holds. */
-static flint_status json_fail(const char *path, const char *what, const json_error_t *je) {
-    const char *why;
-    switch (json_error_code(je)) {
-    case json_error_duplicate_key: why = "has a duplicate key (a name or field given twice)"; break;
-    case json_error_invalid_utf8: why = "is not valid UTF-8"; break;
-    case json_error_stack_overflow: why = "is nested too deeply"; break;
-    case json_error_out_of_memory:
-        return fl_errorf(FLINT_E_NOMEM, "%s: out of memory parsing the %s", path, what);
-    default: why = "is not valid JSON"; break;
-    }
-    return fl_errorf(FLINT_E_FORMAT, "%s: %s %s: %s (line %d, column %d)", path, what, why,
-                     je->text, je->line, je->column);
 }
 
 /* ---- the table ---- */
@@ -154,7 +127,7 @@ static flint_status parse_entry(const char *path, const char *name, json_t *e, u
                                 entry *out) {
     if (!json_is_object(e))
         return fl_errorf(FLINT_E_FORMAT, "%s: tensor '%s': entry is a JSON %s, not an object", path,
-                         name, json_kind(e));
+                         name, fl_json_kind(e));
     json_t *jd = json_object_get(e, "dtype");
     json_t *js = json_object_get(e, "shape");
     json_t *jo = json_object_get(e, "data_offsets");
@@ -164,19 +137,15 @@ static flint_status parse_entry(const char *path, const char *name, json_t *e, u
 
     if (!json_is_string(jd))
         return fl_errorf(FLINT_E_FORMAT, "%s: tensor '%s': dtype is a JSON %s, not a string", path,
-                         name, json_kind(jd));
+                         name, fl_json_kind(jd));
     const char *ds = json_string_value(jd);
     flint_type type;
-    if (!fl_st_dtype_parse(ds, &type)) {
-        if (strcmp(ds, "F8_E4M3FNUZ") == 0 || strcmp(ds, "F8_E5M2FNUZ") == 0)
-            return fl_errorf(FLINT_E_UNSUPPORTED, "%s: tensor '%s' has dtype %s, which flint does not support",
-                             path, name, ds);
+    if (!fl_st_dtype_parse(ds, &type))
         return fl_errorf(FLINT_E_UNSUPPORTED, "%s: tensor '%s' has unknown dtype '%s'", path, name, ds);
-    }
 
     if (!json_is_array(js))
         return fl_errorf(FLINT_E_FORMAT, "%s: tensor '%s': shape is a JSON %s, not an array", path,
-                         name, json_kind(js));
+                         name, fl_json_kind(js));
     size_t nd = json_array_size(js);
     if (nd > FLINT_MAX_DIMS)
         return fl_errorf(FLINT_E_FORMAT, "%s: tensor '%s' has %zu dims, more than the %d allowed", path,
@@ -190,7 +159,7 @@ static flint_status parse_entry(const char *path, const char *name, json_t *e, u
         json_t *d = json_array_get(js, i);
         if (!json_is_integer(d))
             return fl_errorf(FLINT_E_FORMAT, "%s: tensor '%s': shape[%zu] is a JSON %s, not an integer",
-                             path, name, i, json_kind(d));
+                             path, name, i, fl_json_kind(d));
         shape[i] = (int64_t)json_integer_value(d);
         if (shape[i] < 0)
             return fl_errorf(FLINT_E_FORMAT, "%s: tensor '%s': shape[%zu] is %lld, negative", path, name,
@@ -256,7 +225,7 @@ static flint_status parse_metadata(fl_st_file *f, json_t *md) {
     if (json_is_null(md)) return FLINT_OK; /* the crate reads null as "none" */
     if (!json_is_object(md))
         return fl_errorf(FLINT_E_FORMAT, "%s: __metadata__ is a JSON %s, not an object of strings", f->path,
-                         json_kind(md));
+                         fl_json_kind(md));
     size_t n = json_object_size(md);
     if (n > 0) {
         f->meta.kvs = calloc(n, sizeof *f->meta.kvs);
@@ -267,7 +236,7 @@ static flint_status parse_metadata(fl_st_file *f, json_t *md) {
     json_object_foreach(md, k, v) {
         if (!json_is_string(v))
             return fl_errorf(FLINT_E_FORMAT, "%s: __metadata__ value of '%s' is a JSON %s, not a string",
-                             f->path, k, json_kind(v));
+                             f->path, k, fl_json_kind(v));
         size_t len = json_string_length(v);
         char *key = strdup(k);
         flint_status st = fl_meta_own(&f->meta, key);
@@ -390,12 +359,12 @@ static flint_status parse_file(fl_st *st, int32_t fi) {
                          path, (ull)n, (ull)f->size);
     f->data_start = 8 + n;
 
-    json_error_t je;
-    json_t *root = json_loadb((const char *)f->data + 8, (size_t)n, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
-    if (!root) return json_fail(path, "header", &je);
+    json_t *root;
+    flint_status ls = fl_json_load((const char *)f->data + 8, (size_t)n, path, "header", &root);
+    if (ls) return ls;
     flint_status s;
     if (!json_is_object(root))
-        s = fl_errorf(FLINT_E_FORMAT, "%s: header is a JSON %s, not an object", path, json_kind(root));
+        s = fl_errorf(FLINT_E_FORMAT, "%s: header is a JSON %s, not an object", path, fl_json_kind(root));
     else
         s = parse_header(st, root, fi);
     json_decref(root);
@@ -558,13 +527,13 @@ void fl_st_index_free(fl_st_index *ix) {
 
 flint_status fl_st_index_parse(fl_st_index *ix, const char *json, uint64_t len, const char *path) {
     memset(ix, 0, sizeof *ix);
-    json_error_t je;
-    json_t *root = json_loadb(json, (size_t)len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
-    if (!root) return json_fail(path, "index", &je);
+    json_t *root;
+    flint_status ls = fl_json_load(json, (size_t)len, path, "index", &root);
+    if (ls) return ls;
     ix->json = root;
     flint_status s = FLINT_OK;
     if (!json_is_object(root)) {
-        s = fl_errorf(FLINT_E_FORMAT, "%s: index is a JSON %s, not an object", path, json_kind(root));
+        s = fl_errorf(FLINT_E_FORMAT, "%s: index is a JSON %s, not an object", path, fl_json_kind(root));
         goto fail;
     }
     json_t *wm = json_object_get(root, "weight_map");
@@ -586,7 +555,7 @@ flint_status fl_st_index_parse(fl_st_index *ix, const char *json, uint64_t len, 
     json_object_foreach(wm, k, v) {
         if (!json_is_string(v)) {
             s = fl_errorf(FLINT_E_FORMAT, "%s: weight_map entry for '%s' is a JSON %s, not a shard name", path,
-                          k, json_kind(v));
+                          k, fl_json_kind(v));
             goto fail;
         }
         const char *sh = json_string_value(v);

@@ -27,8 +27,8 @@
  * dim has size 0 and its data points at its (empty) range.
  *
  * Dtypes: BOOL U8 I8 U16 I16 F16 BF16 U32 I32 F32 F64 U64 I64 F8_E4M3
- * F8_E5M2 F8_E8M0 F4 F6_E2M3 F6_E3M2 C64. F8_E4M3FNUZ / F8_E5M2FNUZ (known
- * to safetensors >= 0.7) and unknown strings are FLINT_E_UNSUPPORTED. */
+ * F8_E5M2 F8_E8M0 F8_E4M3FNUZ F8_E5M2FNUZ F4 F6_E2M3 F6_E3M2 C64 (every
+ * dtype of safetensors 0.8); an unknown string is FLINT_E_UNSUPPORTED. */
 #ifndef FL_FORMAT_SAFETENSORS_H
 #define FL_FORMAT_SAFETENSORS_H
 

@@ -70,6 +70,8 @@ void fl_dequant_iq4_xs(const uint8_t *x, float *y, int64_t nb);
 void fl_dequant_f8_e4m3(const uint8_t *x, float *y, int64_t nb);
 void fl_dequant_f8_e5m2(const uint8_t *x, float *y, int64_t nb);
 void fl_dequant_f8_e8m0(const uint8_t *x, float *y, int64_t nb);
+void fl_dequant_f8_e4m3fnuz(const uint8_t *x, float *y, int64_t nb);
+void fl_dequant_f8_e5m2fnuz(const uint8_t *x, float *y, int64_t nb);
 void fl_dequant_f4_e2m1(const uint8_t *x, float *y, int64_t nb);
 void fl_dequant_f6_e2m3(const uint8_t *x, float *y, int64_t nb);
 void fl_dequant_f6_e3m2(const uint8_t *x, float *y, int64_t nb);

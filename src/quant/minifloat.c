@@ -3,6 +3,8 @@
  *   F8_E4M3 [float8_e4m3fn]  bias 7,  no inf; S.1111.111 is NaN
  *   F8_E5M2 [float8_e5m2]    bias 15, IEEE-like inf and NaN (= top byte of an F16)
  *   F8_E8M0 [float8_e8m0fnu] unsigned power of two 2^(e-127); 0xFF is NaN
+ *   F8_E4M3FNUZ [float8_e4m3fnuz] bias 8,  no inf, no -0: 0x80 is the only NaN
+ *   F8_E5M2FNUZ [float8_e5m2fnuz] bias 16, likewise
  *   F4      [float4_e2m1fn]  bias 1, 2 per byte, element 2i in the low nibble
  *   F6_E2M3 [float6_e2m3fn]  bias 1, 4 per 3 bytes
  *   F6_E3M2 [float6_e3m2fn]  bias 3, 4 per 3 bytes
@@ -65,6 +67,15 @@ void fl_dequant_f8_e8m0(const uint8_t *x, float *y, int64_t nb) {
         else y[i] = f32_from_bits((uint32_t)x[i] << 23);
     }
 }
+
+/* The FNUZ variants spend the negative-zero code on NaN (AMD/Graphcore
+ * formats); ml_dtypes decodes it to a NaN with the sign bit set. */
+static void dequant_fnuz(const uint8_t *x, float *y, int64_t nb, int ebits, int mbits, int bias) {
+    for (int64_t i = 0; i < nb; i++) y[i] = x[i] == 0x80 ? signed_nan(x[i]) : small_float(x[i], ebits, mbits, bias);
+}
+
+void fl_dequant_f8_e4m3fnuz(const uint8_t *x, float *y, int64_t nb) { dequant_fnuz(x, y, nb, 4, 3, 8); }
+void fl_dequant_f8_e5m2fnuz(const uint8_t *x, float *y, int64_t nb) { dequant_fnuz(x, y, nb, 5, 2, 16); }
 
 void fl_dequant_f4_e2m1(const uint8_t *x, float *y, int64_t nb) {
     for (int64_t i = 0; i < nb; i++) {

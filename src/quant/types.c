@@ -57,6 +57,8 @@ static const fl_type_info table[FLINT_TYPE_COUNT] = {
     [FLINT_TYPE_F6_E2M3] = {"F6_E2M3", 4, 3, false, true, false},
     [FLINT_TYPE_F6_E3M2] = {"F6_E3M2", 4, 3, false, true, false},
     [FLINT_TYPE_C64] = {"C64", 1, 8, false, false, false},
+    [FLINT_TYPE_F8_E4M3FNUZ] = {"F8_E4M3FNUZ", 1, 1, false, true, false},
+    [FLINT_TYPE_F8_E5M2FNUZ] = {"F8_E5M2FNUZ", 1, 1, false, true, false},
     /* MLX rows are n_in * bits / 32 words; scales and biases are separate tensors */
     [FLINT_TYPE_MLX_Q4] = {"MLX_Q4", 8, 4, true, false, false},
     [FLINT_TYPE_MLX_Q8] = {"MLX_Q8", 4, 4, true, false, false},

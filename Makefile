@@ -4,13 +4,14 @@
 #   make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz       libFuzzer targets (clang) in build-fuzz/
 #   make run        build and run flint on the bundled tiny model
+#   make bench      kernel benchmarks (decode GB/s, prefill GFLOP/s)
 #   make fixtures   regenerate tests/fixtures with the Python tools (needs PyPI)
 #   WERROR=1        turn warnings into errors (CI); CUDA=1 is reserved for the GPU backend
 
 CC      ?= cc
 BUILD   ?= build
 OPT     ?= -O2
-PKGS    := jansson
+PKGS    := jansson libpcre2-8 libutf8proc
 SAN     ?=
 
 ifeq ($(CUDA),1)
@@ -33,14 +34,27 @@ CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 
+BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
+# the parsers and what they need, without the ISA-specific kernels
+FUZZ_LIB_SRC := $(filter-out src/cpu/%,$(LIB_SRC))
+
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+# One ISA per translation unit: *_avx2.c and *_avx512.c get their flags and
+# the CPU backend picks one at start-up from cpuid, so one binary runs on
+# any x86-64. *_neon.c compile to nothing off aarch64.
+ISA_AVX2   := -mavx2 -mfma -mf16c
+ISA_AVX512 := $(ISA_AVX2) -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16
+$(BUILD)/src/cpu/%_avx2.o: CFLAGS += $(ISA_AVX2)
+$(BUILD)/src/cpu/%_avx512.o: CFLAGS += $(ISA_AVX512)
 
 # V=1 echoes the compiler lines
 Q := $(if $(filter 1,$(V)),,@)
 
-.PHONY: all test asan fuzz run deps fixtures clean FORCE
+.PHONY: all test asan fuzz run bench deps fixtures clean FORCE
 all: $(BUILD)/flint $(BUILD)/libflint.a $(BUILD)/libflint.so
 
 # Objects rebuild when the compiler or its flags change (WERROR=1, CC=clang).
@@ -67,6 +81,10 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libflint.a $(BUILD)/flint
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -Itests -DFLINT_BIN='"$(BUILD)/flint"' -o $@ $< $(BUILD)/libflint.a $(LDFLAGS) $(LDLIBS)
 
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libflint.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libflint.a $(LDFLAGS) $(LDLIBS)
+
 # The public header must compile as plain C on its own.
 $(BUILD)/tests/header_c.o: include/flint.h
 	@mkdir -p $(dir $@)
@@ -90,12 +108,18 @@ fuzz: deps
 	@mkdir -p build-fuzz
 	@for f in $(FUZZ_SRC); do \
 	    n=$$(basename $$f .c); echo "clang $$n"; \
-	    clang $(FUZZ_CFLAGS) -o build-fuzz/$$n $$f $(LIB_SRC) $(PKG_LIBS) -lm -lpthread || exit 1; \
+	    clang $(FUZZ_CFLAGS) -o build-fuzz/$$n $$f $(FUZZ_LIB_SRC) $(PKG_LIBS) -lm -lpthread || exit 1; \
 	done
 
 run: deps
 	@$(MAKE) --no-print-directory all
 	./$(BUILD)/flint info -m models/tiny-gemma3.gguf
+
+# Kernel benchmarks (not tests): GB/s and GFLOP/s against this machine's
+# measured bandwidth and peak; see docs/PERF.md.
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCHES)
+	@for b in $(BENCHES); do ./$$b || exit 1; done
 
 fixtures:
 	sh tools/make_fixtures.sh

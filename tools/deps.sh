@@ -4,7 +4,7 @@
 # command and fails. Usage: deps.sh build|fuzz
 set -e
 case "$1" in
-    build) pkgs="make gcc pkg-config libjansson-dev" ;;
+    build) pkgs="make gcc pkg-config libjansson-dev libpcre2-dev libutf8proc-dev" ;;
     fuzz)  pkgs="clang libclang-rt-14-dev" ;;
     *) echo "usage: deps.sh build|fuzz" >&2; exit 2 ;;
 esac

@@ -1,0 +1,115 @@
+/* backend.h — the op interface every backend implements (cpu/, later
+ * cuda/). Model code calls ops through fl_backend.ops and never includes a
+ * backend's internals; a backend never knows which model calls it.
+ *
+ * Memory: activation pointers (x, y, q, out, caches) live in the backend's
+ * address space — host memory for the CPU backend, device memory for CUDA —
+ * and are obtained from the backend. Weights are fl_weight views; a backend
+ * may keep a repacked or uploaded copy (prepare_weight).
+ *
+ * Layouts are row-major and stated per op: "x[n,k]" means n rows of k
+ * contiguous f32. Ops on the CPU run on the backend's thread pool. */
+#ifndef FL_BACKEND_H
+#define FL_BACKEND_H
+
+#include <stdint.h>
+
+#include "flint.h"
+
+/* A weight matrix W[m,k]: m rows of k elements in its stored type. For a
+ * GGUF tensor, k = ne[0] and m = ne[1] (times ne[2].. for stacked experts,
+ * with data advanced per matrix). */
+typedef struct fl_weight {
+    flint_type type;
+    int64_t m, k;
+    const void *data;      /* m rows, row_bytes apart */
+    uint64_t row_bytes;    /* fl_type_row_bytes(type, k) for dense rows */
+    /* MLX affine (FLINT_TYPE_MLX_Q4 / MLX_Q8) only: [m][k / group_size] each */
+    const void *scales, *biases;
+    flint_type scale_type; /* F16, BF16 or F32 */
+    int32_t group_size;    /* 32, 64 or 128 */
+    void *backend_data;    /* owned by the backend that prepared the weight */
+} fl_weight;
+
+typedef enum fl_act {
+    FL_ACT_SILU = 0,      /* x * sigmoid(x) */
+    FL_ACT_GELU_TANH = 1, /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+} fl_act;
+
+/* NEOX ("rotate half") RoPE over the first n_rot dims of each head:
+ *   theta_i = pos * freq_scale * base^(-2i / exp_dims) / freq_factors[i],  i < n_rot/2
+ *   x'[i]         = x[i] cos theta_i - x[i + n_rot/2] sin theta_i
+ *   x'[i+n_rot/2] = x[i] sin theta_i + x[i + n_rot/2] cos theta_i
+ * dims >= n_rot pass through (partial rotary). */
+typedef struct fl_rope_params {
+    int32_t n_rot;              /* rotated dims, even, <= head_dim */
+    int32_t exp_dims;           /* exponent denominator; 0 means n_rot (Gemma 4 proportional: head_dim) */
+    float base;                 /* theta base (10000, 1e6, ...) */
+    float freq_scale;           /* 1 / linear scaling factor; 0 means 1 */
+    const float *freq_factors;  /* [n_rot/2] divisors, or NULL */
+} fl_rope_params;
+
+/* Attention of a block of queries over a KV cache.
+ *   q:    [n_q][n_head][head_dim_k] f32; query i has position pos_q[i]
+ *   k:    n_kv rows of [n_head_kv][head_dim_k] in kv_type, kv_stride elements apart
+ *   v:    n_kv rows of [n_head_kv][head_dim_v] in kv_type, kv_stride elements apart
+ *   pos_k:[n_kv] the position held by each cache row; < 0 marks an empty row
+ *         (ring buffers hold positions out of order)
+ *   out:  [n_q][n_head][head_dim_v] f32
+ * Key j is visible to query i iff 0 <= pos_k[j] <= pos_q[i] and
+ * (window == 0 or pos_q[i] - pos_k[j] < window). Scores: s = scale * q.k;
+ * if softcap > 0, s = softcap * tanh(s / softcap); softmax in f32 (online);
+ * a query with no visible key gets zeros. Query head h reads KV head
+ * h / (n_head / n_head_kv). */
+typedef struct fl_attn_params {
+    int32_t n_head, n_head_kv;
+    int32_t head_dim_k, head_dim_v;
+    float scale;
+    float softcap;      /* 0: none */
+    int32_t window;     /* 0: none */
+    flint_type kv_type; /* F32 or F16 */
+} fl_attn_params;
+
+typedef struct fl_backend fl_backend;
+
+typedef struct fl_backend_ops {
+    const char *name;
+    void (*free)(fl_backend *be);
+
+    /* Optional: repack or upload w once before use (fills w->backend_data);
+     * release_weight frees it. NULL when the backend reads weights in place. */
+    flint_status (*prepare_weight)(fl_backend *be, fl_weight *w);
+    void (*release_weight)(fl_backend *be, fl_weight *w);
+
+    /* y[n,m] = x[n,k] . W[m,k]^T  (x, y f32 row-major; y must not alias x) */
+    flint_status (*matmul)(fl_backend *be, const fl_weight *w, const float *x, float *y, int64_t n);
+
+    /* y[r,:] = x[r,:] * (mean(x[r,:]^2) + eps)^-1/2 * w   (w NULL: no scale);
+     * y may equal x */
+    void (*rmsnorm)(fl_backend *be, float *y, const float *x, const float *w, int64_t n_rows, int64_t dim, float eps);
+    /* x[t][h][head_dim], rotated in place at position pos[t] */
+    void (*rope)(fl_backend *be, float *x, const int32_t *pos, int64_t n_tok, int32_t n_head, int32_t head_dim,
+                 const fl_rope_params *p);
+    /* in place over each of n_rows rows of dim */
+    void (*softmax)(fl_backend *be, float *x, int64_t n_rows, int64_t dim);
+    /* y[i] = act(x[i]); y may equal x */
+    void (*act)(fl_backend *be, fl_act act, float *y, const float *x, int64_t n);
+    /* y[i] = act(g[i]) * u[i]; y may equal g or u */
+    void (*gated)(fl_backend *be, fl_act act, float *y, const float *g, const float *u, int64_t n);
+    /* y[i] = a[i] + b[i] */
+    void (*add)(fl_backend *be, float *y, const float *a, const float *b, int64_t n);
+    /* y[i] = a[i] * b[i] */
+    void (*mul)(fl_backend *be, float *y, const float *a, const float *b, int64_t n);
+    /* y[i] = x[i] * s */
+    void (*scale)(fl_backend *be, float *y, const float *x, float s, int64_t n);
+
+    flint_status (*attention)(fl_backend *be, const fl_attn_params *p, float *out, const float *q,
+                              const int32_t *pos_q, int64_t n_q, const void *k, const void *v,
+                              const int32_t *pos_k, int64_t n_kv, int64_t kv_stride);
+} fl_backend_ops;
+
+struct fl_backend {
+    const fl_backend_ops *ops;
+};
+
+#endif

@@ -5,6 +5,7 @@
 #   make fuzz       libFuzzer targets (clang) in build-fuzz/
 #   make run        build and run flint on the bundled tiny model
 #   make bench      kernel benchmarks (decode GB/s, prefill GFLOP/s)
+#   make neon-check the CPU kernels compile for aarch64 (cross compiler)
 #   make fixtures   regenerate tests/fixtures with the Python tools (needs PyPI)
 #   WERROR=1        turn warnings into errors (CI); CUDA=1 is reserved for the GPU backend
 
@@ -54,7 +55,7 @@ $(BUILD)/src/cpu/%_avx512.o: CFLAGS += $(ISA_AVX512)
 # V=1 echoes the compiler lines
 Q := $(if $(filter 1,$(V)),,@)
 
-.PHONY: all test asan fuzz run bench deps fixtures clean FORCE
+.PHONY: all test asan fuzz run bench neon-check deps fixtures clean FORCE
 all: $(BUILD)/flint $(BUILD)/libflint.a $(BUILD)/libflint.so
 
 # Objects rebuild when the compiler or its flags change (WERROR=1, CC=clang).
@@ -120,6 +121,14 @@ run: deps
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCHES)
 	@for b in $(BENCHES); do ./$$b || exit 1; done
+
+# NEON kernels cannot run here; they must at least compile for aarch64.
+NEON_FLAGS := -std=c11 -O2 -Wall -Wextra -Werror -Iinclude -Isrc -march=armv8.2-a+dotprod+fp16
+neon-check:
+	@sh tools/deps.sh cross
+	@for f in $(wildcard src/cpu/*.c src/base/*.c src/quant/*.c); do \
+	    aarch64-linux-gnu-gcc $(NEON_FLAGS) -c $$f -o /dev/null || exit 1; \
+	done; echo "neon-check: src/cpu, src/base, src/quant compile for aarch64"
 
 fixtures:
 	sh tools/make_fixtures.sh

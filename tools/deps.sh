@@ -1,12 +1,13 @@
 #!/bin/sh
 # deps.sh — makes sure the Debian packages a make target needs are present.
 # Installs them with apt-get when run as root; otherwise prints the exact
-# command and fails. Usage: deps.sh build|fuzz
+# command and fails. Usage: deps.sh build|fuzz|cross
 set -e
 case "$1" in
     build) pkgs="make gcc pkg-config libjansson-dev libpcre2-dev libutf8proc-dev" ;;
     fuzz)  pkgs="clang libclang-rt-14-dev" ;;
-    *) echo "usage: deps.sh build|fuzz" >&2; exit 2 ;;
+    cross) pkgs="gcc-aarch64-linux-gnu" ;;
+    *) echo "usage: deps.sh build|fuzz|cross" >&2; exit 2 ;;
 esac
 missing=""
 for p in $pkgs; do

@@ -1,0 +1,477 @@
+/* matmul_avx2.c — AVX2 + FMA + F16C decode kernels and activation
+ * quantizers of the CPU matmul (no GEMM micro-kernels: prefill runs as
+ * cache tiles of these kernels, see matmul.c). Compiled with the AVX2
+ * flags only; never called unless the CPU has them.
+ *
+ * Formats of this table: Q8 codes are signed. Integer dots use vpmaddubsw,
+ * which multiplies unsigned by signed bytes into saturating 16-bit pair
+ * sums, so signed weight codes go in as |w| with x given w's sign
+ * (|w| <= 128, |x| <= 127: pair sums <= 32512, no saturation); unsigned
+ * codes (4..6 bit) go in directly. vpmaddwd then adds pairs, with ones or
+ * with the integer sub-block scales of the K-quants. */
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#include "cpu/matmul_kernels.h"
+
+#define INLINE static inline __attribute__((always_inline))
+/* loops over the activation rows / weight rows of a micro-tile: unrolled
+ * so that the accumulator arrays live in registers */
+#define UNROLL _Pragma("GCC unroll 8")
+
+INLINE float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+INLINE int32_t hsum8i(__m256i v) {
+    __m128i h = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+    return _mm_cvtsi128_si32(h);
+}
+
+INLINE float hmax8(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* ---- activation quantizers (signed codes) ---- */
+
+INLINE __m256 abs8(__m256 v) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v); }
+
+/* 8 floats -> 8 int32 codes */
+INLINE __m256i codes8(const float *x, __m256 id) { return _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x), id)); }
+
+/* 16 int32 codes (two vectors) -> 16 int8, in order */
+INLINE __m128i pack16(__m256i a, __m256i b) {
+    __m256i s16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), 0xd8);
+    __m128i lo = _mm256_castsi256_si128(s16), hi = _mm256_extracti128_si256(s16, 1);
+    return _mm_packs_epi16(lo, hi);
+}
+
+static float quant_block(const float *x, int8_t *q, int len, int32_t *sums16) {
+    __m256 mx = _mm256_setzero_ps();
+    for (int i = 0; i < len; i += 8) mx = _mm256_max_ps(mx, abs8(_mm256_loadu_ps(x + i)));
+    const float d = hmax8(mx) / 127.0f;
+    const __m256 id = _mm256_set1_ps(d != 0.0f ? 1.0f / d : 0.0f);
+    for (int i = 0; i < len; i += 16) {
+        __m256i a = codes8(x + i, id), b = codes8(x + i + 8, id);
+        _mm_storeu_si128((__m128i *)(q + i), pack16(a, b));
+        sums16[i / 16] = hsum8i(_mm256_add_epi32(a, b));
+    }
+    return d;
+}
+
+static void quant_q8_32(const float *x, int8_t *q, float *d, int32_t *sum, int64_t k) {
+    for (int64_t b = 0; b < k / 32; b++) {
+        int32_t s[2];
+        d[b] = quant_block(x + 32 * b, q + 32 * b, 32, s);
+        sum[b] = s[0] + s[1];
+    }
+}
+
+static void quant_q8_k(const float *x, int8_t *q, float *d, int32_t *sum, int64_t k) {
+    for (int64_t b = 0; b < k / 256; b++) d[b] = quant_block(x + 256 * b, q + 256 * b, 256, sum + 16 * b);
+}
+
+static float dot_f32(const float *a, const float *b, int64_t k) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= k; i += 16) {
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+    }
+    float s = hsum8(_mm256_add_ps(acc0, acc1));
+    for (; i < k; i++) s += a[i] * b[i];
+    return s;
+}
+
+#define ROW(w, r) ((const uint8_t *)(w)->data + (uint64_t)(r) * (w)->row_bytes)
+
+/* ---- float weights: 8 per step; the k % 8 tail in scalar ---- */
+
+INLINE __m256 load_w8(flint_type t, const uint8_t *p) {
+    if (t == FLINT_TYPE_F32) return _mm256_loadu_ps((const float *)p);
+    __m128i h = _mm_loadu_si128((const __m128i *)p);
+    if (t == FLINT_TYPE_F16) return _mm256_cvtph_ps(h);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+INLINE float w_at(flint_type t, const uint8_t *p, int64_t i) {
+    if (t == FLINT_TYPE_F32) {
+        float v;
+        memcpy(&v, p + 4 * i, 4);
+        return v;
+    }
+    return t == FLINT_TYPE_F16 ? _cvtsh_ss(fl_mm_u16(p + 2 * i)) : fl_bf16_to_f32(fl_mm_u16(p + 2 * i));
+}
+
+INLINE __m256 load_x8(const fl_mm_act *a, int64_t c, int64_t i) { return _mm256_loadu_ps(a->f32 + c * a->k + i); }
+
+INLINE float x_at(const fl_mm_act *a, int64_t c, int64_t i) { return a->f32[c * a->k + i]; }
+
+INLINE void rows_float_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t r0, int64_t r1, const flint_type t) {
+    const fl_weight *w = job->w;
+    const fl_mm_act *a = job->a;
+    const int64_t k = w->k, es = t == FLINT_TYPE_F32 ? 4 : 2, k8 = k & ~(int64_t)7;
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *p = ROW(w, r);
+        __m256 acc[FL_MM_DECODE_MAX];
+        UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+        for (int64_t i = 0; i < k8; i += 8) {
+            __m256 wv = load_w8(t, p + i * es);
+            UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm256_fmadd_ps(wv, load_x8(a, c0 + c, i), acc[c]);
+        }
+        UNROLL for (int c = 0; c < nc; c++) {
+            float s = hsum8(acc[c]);
+            for (int64_t i = k8; i < k; i++) s += w_at(t, p, i) * x_at(a, c0 + c, i);
+            job->y[(c0 + c) * job->ldy + r] = s;
+        }
+    }
+}
+
+/* ---- 32-element blocks: signed codes, scale, min ---- */
+
+INLINE __m256i nibbles32(const uint8_t *qs) {
+    __m128i v = _mm_loadu_si128((const __m128i *)qs);
+    const __m128i lo4 = _mm_set1_epi8(0x0f);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), lo4), _mm_and_si128(v, lo4));
+}
+
+/* bit j of qh (u32 LE) -> 0x10 in byte j */
+INLINE __m256i q5_high(const uint8_t *qh) {
+    uint32_t h;
+    memcpy(&h, qh, 4);
+    const __m256i shuf = _mm256_set_epi64x(0x0303030303030303ll, 0x0202020202020202ll, 0x0101010101010101ll, 0);
+    __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32((int)h), shuf);
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+    __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit);
+    return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+}
+
+INLINE __m256i lut16(__m256i idx, const int8_t *table) {
+    __m256i t = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)table));
+    return _mm256_shuffle_epi8(t, idx);
+}
+
+typedef struct mlx_row {
+    const uint8_t *sc, *bi;
+    flint_type st;
+    int gshift; /* log2(group_size / 32): block b is in group b >> gshift */
+} mlx_row;
+
+/* an MLX scale or bias as f32, inline (the hot loop of MLX rows) */
+INLINE float mlx_scale(flint_type t, const uint8_t *p, int64_t g) {
+    if (t == FLINT_TYPE_F16) return _cvtsh_ss(fl_mm_u16(p + 2 * g));
+    uint32_t u = (uint32_t)fl_mm_u16(p + 2 * g) << 16;
+    float f;
+    if (t == FLINT_TYPE_F32) memcpy(&u, p + 4 * g, 4);
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+INLINE __m256i block32(const flint_type t, const uint8_t *row, int64_t b, const mlx_row *mx, float *d, float *m) {
+    switch (t) {
+    case FLINT_TYPE_Q4_0: {
+        const uint8_t *p = row + 18 * b;
+        *d = _cvtsh_ss(fl_mm_u16(p)), *m = 0.0f;
+        return _mm256_sub_epi8(nibbles32(p + 2), _mm256_set1_epi8(8));
+    }
+    case FLINT_TYPE_Q4_1: {
+        const uint8_t *p = row + 20 * b;
+        *d = _cvtsh_ss(fl_mm_u16(p)), *m = _cvtsh_ss(fl_mm_u16(p + 2));
+        return nibbles32(p + 4);
+    }
+    case FLINT_TYPE_Q5_0: {
+        const uint8_t *p = row + 22 * b;
+        *d = _cvtsh_ss(fl_mm_u16(p)), *m = 0.0f;
+        return _mm256_sub_epi8(_mm256_or_si256(nibbles32(p + 6), q5_high(p + 2)), _mm256_set1_epi8(16));
+    }
+    case FLINT_TYPE_Q5_1: {
+        const uint8_t *p = row + 24 * b;
+        *d = _cvtsh_ss(fl_mm_u16(p)), *m = _cvtsh_ss(fl_mm_u16(p + 2));
+        return _mm256_or_si256(nibbles32(p + 8), q5_high(p + 4));
+    }
+    case FLINT_TYPE_Q8_0: {
+        const uint8_t *p = row + 34 * b;
+        *d = _cvtsh_ss(fl_mm_u16(p)), *m = 0.0f;
+        return _mm256_loadu_si256((const __m256i *)(p + 2));
+    }
+    case FLINT_TYPE_IQ4_NL: {
+        const uint8_t *p = row + 18 * b;
+        *d = _cvtsh_ss(fl_mm_u16(p)), *m = 0.0f;
+        return lut16(nibbles32(p + 2), fl_mm_kvalues_iq4nl);
+    }
+    case FLINT_TYPE_MXFP4: {
+        const uint8_t *p = row + 17 * b;
+        *d = fl_mm_e8m0_half(p[0]), *m = 0.0f;
+        return lut16(nibbles32(p + 1), fl_mm_kvalues_mxfp4);
+    }
+    case FLINT_TYPE_MLX_Q4: {
+        const int64_t g = b >> mx->gshift;
+        *d = mlx_scale(mx->st, mx->sc, g), *m = mlx_scale(mx->st, mx->bi, g);
+        __m128i v = _mm_loadu_si128((const __m128i *)(row + 16 * b));
+        const __m128i lo4 = _mm_set1_epi8(0x0f);
+        __m128i lo = _mm_and_si128(v, lo4), hi = _mm_and_si128(_mm_srli_epi16(v, 4), lo4);
+        return _mm256_set_m128i(_mm_unpackhi_epi8(lo, hi), _mm_unpacklo_epi8(lo, hi));
+    }
+    default: { /* MLX_Q8: codes - 128, the min absorbs 128 * scale */
+        const int64_t g = b >> mx->gshift;
+        *d = mlx_scale(mx->st, mx->sc, g);
+        *m = mlx_scale(mx->st, mx->bi, g) + 128.0f * *d;
+        return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(row + 32 * b)), _mm256_set1_epi8((char)0x80));
+    }
+    }
+}
+
+INLINE void mlx_setup(const fl_weight *w, int64_t r, mlx_row *mx) {
+    if (w->type != FLINT_TYPE_MLX_Q4 && w->type != FLINT_TYPE_MLX_Q8) return;
+    const int64_t ng = w->k / w->group_size, sb = fl_mm_mlx_scale_bytes(w->scale_type);
+    mx->sc = (const uint8_t *)w->scales + (uint64_t)r * (uint64_t)(ng * sb);
+    mx->bi = (const uint8_t *)w->biases + (uint64_t)r * (uint64_t)(ng * sb);
+    mx->st = w->scale_type;
+    mx->gshift = w->group_size == 32 ? 0 : w->group_size == 64 ? 1 : 2;
+}
+
+INLINE bool has_min(flint_type t) {
+    return t == FLINT_TYPE_Q4_1 || t == FLINT_TYPE_Q5_1 || t == FLINT_TYPE_MLX_Q4 || t == FLINT_TYPE_MLX_Q8;
+}
+
+INLINE void rows_b32_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t r0, int64_t r1, const flint_type t) {
+    const fl_weight *w = job->w;
+    const fl_mm_act *a = job->a;
+    const int64_t k = w->k, nb = k / 32;
+    const __m256i ones = _mm256_set1_epi16(1);
+    const bool mins = has_min(t);
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *row = ROW(w, r);
+        mlx_row mx = {0};
+        mlx_setup(w, r, &mx);
+        __m256 acc[FL_MM_DECODE_MAX];
+        float accm[FL_MM_DECODE_MAX];
+        UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps(), accm[c] = 0.0f;
+        for (int64_t b = 0; b < nb; b++) {
+            float d, m;
+            __m256i wv = block32(t, row, b, &mx, &d, &m);
+            __m256i wa = _mm256_sign_epi8(wv, wv);
+            UNROLL for (int c = 0; c < nc; c++) {
+                const int64_t cc = c0 + c;
+                __m256i xv = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(a->q + cc * k + 32 * b)), wv);
+                __m256i is = _mm256_madd_epi16(_mm256_maddubs_epi16(wa, xv), ones);
+                const float dx = a->d[cc * nb + b];
+                acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_set1_ps(d * dx), acc[c]);
+                if (mins) accm[c] += m * dx * (float)a->sum[cc * nb + b];
+            }
+        }
+        UNROLL for (int c = 0; c < nc; c++) job->y[(c0 + c) * job->ldy + r] = hsum8(acc[c]) + accm[c];
+    }
+}
+
+/* ---- K-quants ---- */
+
+INLINE void rows_q45k_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t r0, int64_t r1, const bool five) {
+    const fl_weight *w = job->w;
+    const fl_mm_act *a = job->a;
+    const int64_t k = w->k, nb = k / 256, bytes = five ? 176 : 144;
+    const __m256i lo4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *row = ROW(w, r);
+        __m256 acc[FL_MM_DECODE_MAX];
+        float accm[FL_MM_DECODE_MAX];
+        UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps(), accm[c] = 0.0f;
+        for (int64_t b = 0; b < nb; b++) {
+            const uint8_t *blk = row + b * bytes;
+            const float d = _cvtsh_ss(fl_mm_u16(blk)), dmin = _cvtsh_ss(fl_mm_u16(blk + 2));
+            const uint8_t *qs = blk + (five ? 48 : 16);
+            int sc[8], mn[8];
+            UNROLL for (int j = 0; j < 8; j++) fl_mm_scale_min_k4(blk + 4, j, &sc[j], &mn[j]);
+            __m256i qh = five ? _mm256_loadu_si256((const __m256i *)(blk + 16)) : _mm256_setzero_si256();
+            __m256i is[FL_MM_DECODE_MAX];
+            UNROLL for (int c = 0; c < nc; c++) is[c] = _mm256_setzero_si256();
+            UNROLL for (int j = 0; j < 8; j++) {
+                __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * (j / 2)));
+                __m256i q = (j & 1) ? _mm256_and_si256(_mm256_srli_epi16(v, 4), lo4) : _mm256_and_si256(v, lo4);
+                if (five) q = _mm256_or_si256(q, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, j), one), 4));
+                const __m256i s16 = _mm256_set1_epi16((short)sc[j]);
+                UNROLL for (int c = 0; c < nc; c++) {
+                    __m256i xv = _mm256_loadu_si256((const __m256i *)(a->q + (c0 + c) * k + 256 * b + 32 * j));
+                    is[c] = _mm256_add_epi32(is[c], _mm256_madd_epi16(_mm256_maddubs_epi16(q, xv), s16));
+                }
+            }
+            UNROLL for (int c = 0; c < nc; c++) {
+                const int64_t cc = c0 + c;
+                const int32_t *s = a->sum + cc * (k / 16) + 16 * b;
+                int32_t msum = 0;
+                UNROLL for (int j = 0; j < 8; j++) msum += mn[j] * (s[2 * j] + s[2 * j + 1]);
+                const float dx = a->d[cc * nb + b];
+                acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is[c]), _mm256_set1_ps(d * dx), acc[c]);
+                accm[c] -= dmin * dx * (float)msum;
+            }
+        }
+        UNROLL for (int c = 0; c < nc; c++) job->y[(c0 + c) * job->ldy + r] = hsum8(acc[c]) + accm[c];
+    }
+}
+
+INLINE void rows_q6k_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t r0, int64_t r1) {
+    const fl_weight *w = job->w;
+    const fl_mm_act *a = job->a;
+    const int64_t k = w->k, nb = k / 256;
+    const __m256i lo4 = _mm256_set1_epi8(0x0f), three = _mm256_set1_epi8(3);
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *row = ROW(w, r);
+        __m256 acc[FL_MM_DECODE_MAX];
+        UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            const uint8_t *blk = row + b * 210;
+            const uint8_t *ql = blk, *qh = blk + 128;
+            const int8_t *scales = (const int8_t *)(blk + 192);
+            const float d = _cvtsh_ss(fl_mm_u16(blk + 208));
+            __m256i is[FL_MM_DECODE_MAX];
+            UNROLL for (int c = 0; c < nc; c++) is[c] = _mm256_setzero_si256();
+            UNROLL for (int e = 0; e < 8; e++) { /* 32-group e = 4n + g */
+                const int n = e / 4, g = e % 4;
+                __m256i l = _mm256_loadu_si256((const __m256i *)(ql + 64 * n + 32 * (g & 1)));
+                __m256i h = _mm256_loadu_si256((const __m256i *)(qh + 32 * n));
+                __m256i nib = g >= 2 ? _mm256_and_si256(_mm256_srli_epi16(l, 4), lo4) : _mm256_and_si256(l, lo4);
+                __m256i hi = _mm256_and_si256(_mm256_srli_epi16(h, 2 * g), three);
+                __m256i q = _mm256_or_si256(nib, _mm256_slli_epi16(hi, 4));
+                const __m256i s16 = _mm256_set_m128i(_mm_set1_epi16(scales[2 * e + 1]), _mm_set1_epi16(scales[2 * e]));
+                UNROLL for (int c = 0; c < nc; c++) {
+                    __m256i xv = _mm256_loadu_si256((const __m256i *)(a->q + (c0 + c) * k + 256 * b + 32 * e));
+                    is[c] = _mm256_add_epi32(is[c], _mm256_madd_epi16(_mm256_maddubs_epi16(q, xv), s16));
+                }
+            }
+            UNROLL for (int c = 0; c < nc; c++) {
+                const int64_t cc = c0 + c;
+                const int32_t *s = a->sum + cc * (k / 16) + 16 * b;
+                int32_t off = 0;
+                UNROLL for (int j = 0; j < 16; j++) off += scales[j] * s[j];
+                const float dx = a->d[cc * nb + b];
+                __m256i corr = _mm256_set_epi32(0, 0, 0, 0, 0, 0, 0, -32 * off);
+                acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(is[c], corr)), _mm256_set1_ps(d * dx), acc[c]);
+            }
+        }
+        UNROLL for (int c = 0; c < nc; c++) job->y[(c0 + c) * job->ldy + r] = hsum8(acc[c]);
+    }
+}
+
+INLINE void rows_iq4xs_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t r0, int64_t r1) {
+    const fl_weight *w = job->w;
+    const fl_mm_act *a = job->a;
+    const int64_t k = w->k, nb = k / 256;
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *row = ROW(w, r);
+        __m256 acc[FL_MM_DECODE_MAX];
+        UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            const uint8_t *blk = row + b * 136;
+            const float d = _cvtsh_ss(fl_mm_u16(blk));
+            const uint16_t sh = fl_mm_u16(blk + 2);
+            const uint8_t *sl = blk + 4, *qs = blk + 8;
+            __m256i is[FL_MM_DECODE_MAX];
+            UNROLL for (int c = 0; c < nc; c++) is[c] = _mm256_setzero_si256();
+            UNROLL for (int j = 0; j < 8; j++) {
+                int ls = ((sl[j / 2] >> (4 * (j % 2))) & 15) | (((sh >> (2 * j)) & 3) << 4);
+                __m256i v = lut16(nibbles32(qs + 16 * j), fl_mm_kvalues_iq4nl);
+                __m256i va = _mm256_sign_epi8(v, v);
+                const __m256i s16 = _mm256_set1_epi16((short)(ls - 32));
+                UNROLL for (int c = 0; c < nc; c++) {
+                    __m256i xv = _mm256_loadu_si256((const __m256i *)(a->q + (c0 + c) * k + 256 * b + 32 * j));
+                    is[c] = _mm256_add_epi32(is[c], _mm256_madd_epi16(_mm256_maddubs_epi16(va, _mm256_sign_epi8(xv, v)), s16));
+                }
+            }
+            UNROLL for (int c = 0; c < nc; c++) {
+                const float dx = a->d[(c0 + c) * nb + b];
+                acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is[c]), _mm256_set1_ps(d * dx), acc[c]);
+            }
+        }
+        UNROLL for (int c = 0; c < nc; c++) job->y[(c0 + c) * job->ldy + r] = hsum8(acc[c]);
+    }
+}
+
+/* ---- instantiation per activation-row count ---- */
+
+#define DISPATCH_NC(call)    \
+    switch (nc) {            \
+    case 1: call(1); break;  \
+    case 2: call(2); break;  \
+    case 3: call(3); break;  \
+    case 4: call(4); break;  \
+    case 5: call(5); break;  \
+    case 6: call(6); break;  \
+    case 7: call(7); break;  \
+    default: call(8); break; \
+    }
+
+#define ROWS_T(name, impl)                                                                                         \
+    static void rows_##name(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r0, int64_t r1, void *scratch) { \
+        (void)scratch;                                                                                             \
+        DISPATCH_NC(impl)                                                                                          \
+    }
+
+#define C_F32(N) rows_float_nc(job, c0, N, r0, r1, FLINT_TYPE_F32)
+#define C_F16(N) rows_float_nc(job, c0, N, r0, r1, FLINT_TYPE_F16)
+#define C_BF16(N) rows_float_nc(job, c0, N, r0, r1, FLINT_TYPE_BF16)
+#define C_Q4_0(N) rows_b32_nc(job, c0, N, r0, r1, FLINT_TYPE_Q4_0)
+#define C_Q4_1(N) rows_b32_nc(job, c0, N, r0, r1, FLINT_TYPE_Q4_1)
+#define C_Q5_0(N) rows_b32_nc(job, c0, N, r0, r1, FLINT_TYPE_Q5_0)
+#define C_Q5_1(N) rows_b32_nc(job, c0, N, r0, r1, FLINT_TYPE_Q5_1)
+#define C_Q8_0(N) rows_b32_nc(job, c0, N, r0, r1, FLINT_TYPE_Q8_0)
+#define C_IQ4_NL(N) rows_b32_nc(job, c0, N, r0, r1, FLINT_TYPE_IQ4_NL)
+#define C_MXFP4(N) rows_b32_nc(job, c0, N, r0, r1, FLINT_TYPE_MXFP4)
+#define C_MLX4(N) rows_b32_nc(job, c0, N, r0, r1, FLINT_TYPE_MLX_Q4)
+#define C_MLX8(N) rows_b32_nc(job, c0, N, r0, r1, FLINT_TYPE_MLX_Q8)
+#define C_Q4_K(N) rows_q45k_nc(job, c0, N, r0, r1, false)
+#define C_Q5_K(N) rows_q45k_nc(job, c0, N, r0, r1, true)
+#define C_Q6_K(N) rows_q6k_nc(job, c0, N, r0, r1)
+#define C_IQ4_XS(N) rows_iq4xs_nc(job, c0, N, r0, r1)
+
+ROWS_T(f32, C_F32)
+ROWS_T(f16, C_F16)
+ROWS_T(bf16, C_BF16)
+ROWS_T(q4_0, C_Q4_0)
+ROWS_T(q4_1, C_Q4_1)
+ROWS_T(q5_0, C_Q5_0)
+ROWS_T(q5_1, C_Q5_1)
+ROWS_T(q8_0, C_Q8_0)
+ROWS_T(iq4_nl, C_IQ4_NL)
+ROWS_T(mxfp4, C_MXFP4)
+ROWS_T(mlx4, C_MLX4)
+ROWS_T(mlx8, C_MLX8)
+ROWS_T(q4_k, C_Q4_K)
+ROWS_T(q5_k, C_Q5_K)
+ROWS_T(q6_k, C_Q6_K)
+ROWS_T(iq4_xs, C_IQ4_XS)
+
+const fl_mm_kernels fl_mm_kernels_avx2 = {
+    .name = "avx2",
+    .quant_q8_32 = quant_q8_32,
+    .quant_q8_k = quant_q8_k,
+    .dot_f32 = dot_f32,
+    .rows =
+        {
+            [FLINT_TYPE_F32] = rows_f32,
+            [FLINT_TYPE_F16] = rows_f16,
+            [FLINT_TYPE_BF16] = rows_bf16,
+            [FLINT_TYPE_Q4_0] = rows_q4_0,
+            [FLINT_TYPE_Q4_1] = rows_q4_1,
+            [FLINT_TYPE_Q5_0] = rows_q5_0,
+            [FLINT_TYPE_Q5_1] = rows_q5_1,
+            [FLINT_TYPE_Q8_0] = rows_q8_0,
+            [FLINT_TYPE_IQ4_NL] = rows_iq4_nl,
+            [FLINT_TYPE_MXFP4] = rows_mxfp4,
+            [FLINT_TYPE_MLX_Q4] = rows_mlx4,
+            [FLINT_TYPE_MLX_Q8] = rows_mlx8,
+            [FLINT_TYPE_Q4_K] = rows_q4_k,
+            [FLINT_TYPE_Q5_K] = rows_q5_k,
+            [FLINT_TYPE_Q6_K] = rows_q6_k,
+            [FLINT_TYPE_IQ4_XS] = rows_iq4_xs,
+        },
+};
+
+#endif

@@ -1,0 +1,614 @@
+/* matmul_avx512.c — AVX-512 (F/BW/VL/DQ + VNNI + BF16) decode kernels and
+ * activation quantizers of the CPU matmul; the prefill GEMM micro-kernels
+ * are in matmul_gemm_avx512.c. Compiled with the AVX-512 flags only; never
+ * called unless the CPU has them (matmul.c picks the table).
+ *
+ * Formats of this table: Q8_32 codes are stored biased (x + 128 as uint8)
+ * because vpdpbusd multiplies an unsigned by a signed operand: with the
+ * weights as signed codes w, dpbusd(x + 128, w) - 128 * sum(w) = x . w,
+ * lane by lane and exact, and the 128 * sum(w) term is computed once per
+ * weight block for all activation rows. Q8_K codes stay signed (the K-quant
+ * kernels use vpmaddubsw with the unsigned weight codes, then vpdpwssd
+ * with the integer sub-block scales, so a super-block needs one float
+ * conversion).
+ *
+ * Decode kernels are instantiated per activation-row count (1..8) so the
+ * accumulators live in registers: one pass over W, each weight block is
+ * unpacked once and used for every activation row. */
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#include "cpu/matmul_avx512.h"
+
+#define INLINE static inline __attribute__((always_inline))
+/* loops over the activation rows / weight rows of a micro-tile: unrolled
+ * so that the accumulator arrays live in registers */
+#define UNROLL _Pragma("GCC unroll 8")
+
+/* ---- activation quantizers ---- */
+
+INLINE float amax16(__m512 a, __m512 b) { return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(a), _mm512_abs_ps(b))); }
+
+/* 16 floats -> 16 codes (rint(x * id)) as int32 lanes */
+INLINE __m512i codes16(const float *x, __m512 id) { return _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x), id)); }
+
+static void quant_q8_32(const float *x, int8_t *q, float *d, int32_t *sum, int64_t k) {
+    const __m128i bias = _mm_set1_epi8((char)0x80);
+    for (int64_t b = 0; b < k / 32; b++, x += 32, q += 32) {
+        const float amax = amax16(_mm512_loadu_ps(x), _mm512_loadu_ps(x + 16));
+        const float dd = amax / 127.0f;
+        const __m512 id = _mm512_set1_ps(dd != 0.0f ? 1.0f / dd : 0.0f);
+        __m512i c0 = codes16(x, id), c1 = codes16(x + 16, id);
+        _mm_storeu_si128((__m128i *)q, _mm_xor_si128(_mm512_cvtepi32_epi8(c0), bias));
+        _mm_storeu_si128((__m128i *)(q + 16), _mm_xor_si128(_mm512_cvtepi32_epi8(c1), bias));
+        d[b] = dd;
+        sum[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(c0, c1));
+    }
+}
+
+static void quant_q8_k(const float *x, int8_t *q, float *d, int32_t *sum, int64_t k) {
+    for (int64_t b = 0; b < k / 256; b++, x += 256, q += 256) {
+        __m512 mx = _mm512_setzero_ps();
+        for (int i = 0; i < 256; i += 16) mx = _mm512_max_ps(mx, _mm512_abs_ps(_mm512_loadu_ps(x + i)));
+        const float dd = _mm512_reduce_max_ps(mx) / 127.0f;
+        const __m512 id = _mm512_set1_ps(dd != 0.0f ? 1.0f / dd : 0.0f);
+        for (int i = 0; i < 256; i += 16) {
+            __m512i c = codes16(x + i, id);
+            _mm_storeu_si128((__m128i *)(q + i), _mm512_cvtepi32_epi8(c));
+            *sum++ = _mm512_reduce_add_epi32(c);
+        }
+        d[b] = dd;
+    }
+}
+
+static float dot_f32(const float *a, const float *b, int64_t k) {
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= k; i += 32) {
+        acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
+    }
+    for (; i < k; i += 16) {
+        __mmask16 m = k - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - i)) - 1);
+        acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+#define ROW(w, r) ((const uint8_t *)(w)->data + (uint64_t)(r) * (w)->row_bytes)
+
+/* ---- float weights: 16 weights per step, converted to f32 ---- */
+
+INLINE __m512 load_w16(flint_type t, const uint8_t *p, __mmask16 m) {
+    if (t == FLINT_TYPE_F32) return _mm512_maskz_loadu_ps(m, p);
+    __m256i h = _mm256_maskz_loadu_epi16(m, p);
+    if (t == FLINT_TYPE_F16) return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+INLINE __m512 load_x16(const fl_mm_act *a, int64_t c, int64_t i, __mmask16 m) {
+    return _mm512_maskz_loadu_ps(m, a->f32 + c * a->k + i);
+}
+
+INLINE void rows_float_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t r0, int64_t r1, const flint_type t) {
+    const fl_weight *w = job->w;
+    const fl_mm_act *a = job->a;
+    const int64_t k = w->k, es = t == FLINT_TYPE_F32 ? 4 : 2;
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *p = ROW(w, r);
+        __m512 acc[FL_MM_DECODE_MAX];
+        UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm512_setzero_ps();
+        int64_t i = 0;
+        for (; i + 16 <= k; i += 16) {
+            __m512 wv = load_w16(t, p + i * es, (__mmask16)0xffff);
+            UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm512_fmadd_ps(wv, load_x16(a, c0 + c, i, (__mmask16)0xffff), acc[c]);
+        }
+        if (i < k) {
+            __mmask16 m = (__mmask16)((1u << (k - i)) - 1);
+            __m512 wv = load_w16(t, p + i * es, m);
+            UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm512_fmadd_ps(wv, load_x16(a, c0 + c, i, m), acc[c]);
+        }
+        UNROLL for (int c = 0; c < nc; c++) job->y[(c0 + c) * job->ldy + r] = _mm512_reduce_add_ps(acc[c]);
+    }
+}
+
+/* ---- 32-element blocks against biased Q8_32 codes ----
+ * block32() turns block b of a weight row into 32 signed codes in element
+ * order, its scale d and its min m (y = d * code + m). */
+
+INLINE __m256i nibbles32(const uint8_t *qs) {
+    __m128i v = _mm_loadu_si128((const __m128i *)qs);
+    const __m128i lo4 = _mm_set1_epi8(0x0f);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), lo4), _mm_and_si128(v, lo4));
+}
+
+/* Q5: bit j of qh (u32 LE) is bit 4 of element j */
+INLINE __m256i q5_high(const uint8_t *qh) {
+    uint32_t h;
+    memcpy(&h, qh, 4);
+    return _mm256_maskz_mov_epi8((__mmask32)h, _mm256_set1_epi8(0x10));
+}
+
+INLINE __m256i lut16(__m256i idx, const int8_t *table) {
+    __m256i t = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)table));
+    return _mm256_shuffle_epi8(t, idx);
+}
+
+typedef struct mlx_row {
+    const uint8_t *sc, *bi;
+    flint_type st;
+    int gshift; /* log2(group_size / 32): block b is in group b >> gshift */
+} mlx_row;
+
+/* an MLX scale or bias as f32, inline (the hot loop of MLX rows) */
+INLINE float mlx_scale(flint_type t, const uint8_t *p, int64_t g) {
+    if (t == FLINT_TYPE_F16) return _cvtsh_ss(fl_mm_u16(p + 2 * g));
+    uint32_t u = (uint32_t)fl_mm_u16(p + 2 * g) << 16;
+    float f;
+    if (t == FLINT_TYPE_F32) memcpy(&u, p + 4 * g, 4);
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+INLINE __m256i block32(const flint_type t, const uint8_t *row, int64_t b, const mlx_row *mx, float *d, float *m) {
+    switch (t) {
+    case FLINT_TYPE_Q4_0: {
+        const uint8_t *p = row + 18 * b;
+        *d = _cvtsh_ss(fl_mm_u16(p)), *m = 0.0f;
+        return _mm256_sub_epi8(nibbles32(p + 2), _mm256_set1_epi8(8));
+    }
+    case FLINT_TYPE_Q4_1: {
+        const uint8_t *p = row + 20 * b;
+        *d = _cvtsh_ss(fl_mm_u16(p)), *m = _cvtsh_ss(fl_mm_u16(p + 2));
+        return nibbles32(p + 4);
+    }
+    case FLINT_TYPE_Q5_0: {
+        const uint8_t *p = row + 22 * b;
+        *d = _cvtsh_ss(fl_mm_u16(p)), *m = 0.0f;
+        return _mm256_sub_epi8(_mm256_or_si256(nibbles32(p + 6), q5_high(p + 2)), _mm256_set1_epi8(16));
+    }
+    case FLINT_TYPE_Q5_1: {
+        const uint8_t *p = row + 24 * b;
+        *d = _cvtsh_ss(fl_mm_u16(p)), *m = _cvtsh_ss(fl_mm_u16(p + 2));
+        return _mm256_or_si256(nibbles32(p + 8), q5_high(p + 4));
+    }
+    case FLINT_TYPE_Q8_0: {
+        const uint8_t *p = row + 34 * b;
+        *d = _cvtsh_ss(fl_mm_u16(p)), *m = 0.0f;
+        return _mm256_loadu_si256((const __m256i *)(p + 2));
+    }
+    case FLINT_TYPE_IQ4_NL: {
+        const uint8_t *p = row + 18 * b;
+        *d = _cvtsh_ss(fl_mm_u16(p)), *m = 0.0f;
+        return lut16(nibbles32(p + 2), fl_mm_kvalues_iq4nl);
+    }
+    case FLINT_TYPE_MXFP4: {
+        const uint8_t *p = row + 17 * b;
+        *d = fl_mm_e8m0_half(p[0]), *m = 0.0f;
+        return lut16(nibbles32(p + 1), fl_mm_kvalues_mxfp4);
+    }
+    case FLINT_TYPE_MLX_Q4: {
+        /* element 2t in the low nibble of byte t */
+        const int64_t g = b >> mx->gshift;
+        *d = mlx_scale(mx->st, mx->sc, g), *m = mlx_scale(mx->st, mx->bi, g);
+        __m128i v = _mm_loadu_si128((const __m128i *)(row + 16 * b));
+        const __m128i lo4 = _mm_set1_epi8(0x0f);
+        __m128i lo = _mm_and_si128(v, lo4), hi = _mm_and_si128(_mm_srli_epi16(v, 4), lo4);
+        return _mm256_set_m128i(_mm_unpackhi_epi8(lo, hi), _mm_unpacklo_epi8(lo, hi));
+    }
+    default: { /* FLINT_TYPE_MLX_Q8: codes - 128 signed, the min absorbs 128 * scale */
+        const int64_t g = b >> mx->gshift;
+        *d = mlx_scale(mx->st, mx->sc, g);
+        *m = mlx_scale(mx->st, mx->bi, g) + 128.0f * *d;
+        return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(row + 32 * b)), _mm256_set1_epi8((char)0x80));
+    }
+    }
+}
+
+INLINE void mlx_setup(const fl_weight *w, int64_t r, mlx_row *mx) {
+    if (w->type != FLINT_TYPE_MLX_Q4 && w->type != FLINT_TYPE_MLX_Q8) return;
+    const int64_t ng = w->k / w->group_size, sb = fl_mm_mlx_scale_bytes(w->scale_type);
+    mx->sc = (const uint8_t *)w->scales + (uint64_t)r * (uint64_t)(ng * sb);
+    mx->bi = (const uint8_t *)w->biases + (uint64_t)r * (uint64_t)(ng * sb);
+    mx->st = w->scale_type;
+    mx->gshift = w->group_size == 32 ? 0 : w->group_size == 64 ? 1 : 2;
+}
+
+INLINE bool has_min(flint_type t) {
+    return t == FLINT_TYPE_Q4_1 || t == FLINT_TYPE_Q5_1 || t == FLINT_TYPE_MLX_Q4 || t == FLINT_TYPE_MLX_Q8;
+}
+
+/* Blocks b and b+1 as 64 signed codes. The nibble types unpack both
+ * blocks in one ymm and interleave [lo0 hi0 lo1 hi1] with one permute. */
+INLINE __m512i pair_nibbles(const uint8_t *q0, const uint8_t *q1) {
+    __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)q0)),
+                                        _mm_loadu_si128((const __m128i *)q1), 1);
+    const __m256i lo4 = _mm256_set1_epi8(0x0f);
+    __m256i lo = _mm256_and_si256(v, lo4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), lo4);
+    const __m512i idx = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);
+    return _mm512_permutex2var_epi64(_mm512_castsi256_si512(lo), idx, _mm512_castsi256_si512(hi));
+}
+
+INLINE __m512i lut64(__m512i idx, const int8_t *table) {
+    return _mm512_shuffle_epi8(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)table)), idx);
+}
+
+INLINE __m512i block_pair(const flint_type t, const uint8_t *row, int64_t b, const mlx_row *mx, float *d0, float *d1,
+                          float *m0, float *m1) {
+    switch (t) {
+    case FLINT_TYPE_Q4_0: {
+        const uint8_t *p = row + 18 * b;
+        *d0 = _cvtsh_ss(fl_mm_u16(p)), *d1 = _cvtsh_ss(fl_mm_u16(p + 18)), *m0 = *m1 = 0.0f;
+        return _mm512_sub_epi8(pair_nibbles(p + 2, p + 20), _mm512_set1_epi8(8));
+    }
+    case FLINT_TYPE_Q4_1: {
+        const uint8_t *p = row + 20 * b;
+        *d0 = _cvtsh_ss(fl_mm_u16(p)), *d1 = _cvtsh_ss(fl_mm_u16(p + 20));
+        *m0 = _cvtsh_ss(fl_mm_u16(p + 2)), *m1 = _cvtsh_ss(fl_mm_u16(p + 22));
+        return pair_nibbles(p + 4, p + 24);
+    }
+    case FLINT_TYPE_IQ4_NL: {
+        const uint8_t *p = row + 18 * b;
+        *d0 = _cvtsh_ss(fl_mm_u16(p)), *d1 = _cvtsh_ss(fl_mm_u16(p + 18)), *m0 = *m1 = 0.0f;
+        return lut64(pair_nibbles(p + 2, p + 20), fl_mm_kvalues_iq4nl);
+    }
+    case FLINT_TYPE_MXFP4: {
+        const uint8_t *p = row + 17 * b;
+        *d0 = fl_mm_e8m0_half(p[0]), *d1 = fl_mm_e8m0_half(p[17]), *m0 = *m1 = 0.0f;
+        return lut64(pair_nibbles(p + 1, p + 18), fl_mm_kvalues_mxfp4);
+    }
+    default: {
+        __m256i w0 = block32(t, row, b, mx, d0, m0);
+        __m256i w1 = block32(t, row, b + 1, mx, d1, m1);
+        return _mm512_inserti64x4(_mm512_castsi256_si512(w0), w1, 1);
+    }
+    }
+}
+
+/* two floats -> [a x8, b x8] */
+INLINE __m512 pair8(float a, float b) {
+    return _mm512_insertf32x8(_mm512_set1_ps(a), _mm256_set1_ps(b), 1);
+}
+
+INLINE __m512 dx_pair(const float *d) {
+    const __m512i idx = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)d))));
+}
+
+INLINE void rows_b32_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t r0, int64_t r1, const flint_type t) {
+    const fl_weight *w = job->w;
+    const fl_mm_act *a = job->a;
+    const int64_t k = w->k, nb = k / 32;
+    const __m512i bias = _mm512_set1_epi8((char)0x80);
+    const bool mins = has_min(t);
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *row = ROW(w, r);
+        mlx_row mx = {0};
+        mlx_setup(w, r, &mx);
+        __m512 acc[FL_MM_DECODE_MAX];
+        float accm[FL_MM_DECODE_MAX];
+        UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm512_setzero_ps(), accm[c] = 0.0f;
+        int64_t b = 0;
+        for (; b + 2 <= nb; b += 2) {
+            float d0, d1, m0, m1;
+            __m512i wv = block_pair(t, row, b, &mx, &d0, &d1, &m0, &m1);
+            __m512i nw = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, wv));
+            __m512 dw = pair8(d0, d1);
+            UNROLL for (int c = 0; c < nc; c++) {
+                const int64_t cc = c0 + c;
+                __m512i xu = _mm512_loadu_si512(a->q + cc * k + 32 * b);
+                __m512i is = _mm512_dpbusd_epi32(nw, xu, wv);
+                const float *dx = a->d + cc * nb + b;
+                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(dw, dx_pair(dx)), acc[c]);
+                if (mins) {
+                    const int32_t *sx = a->sum + cc * nb + b;
+                    accm[c] += m0 * dx[0] * (float)sx[0] + m1 * dx[1] * (float)sx[1];
+                }
+            }
+        }
+        if (b < nb) { /* an odd last block: the upper half stays zero */
+            float d0, m0;
+            __m512i wv = _mm512_castsi256_si512(block32(t, row, b, &mx, &d0, &m0));
+            wv = _mm512_inserti64x4(wv, _mm256_setzero_si256(), 1);
+            __m512i nw = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, wv));
+            UNROLL for (int c = 0; c < nc; c++) {
+                const int64_t cc = c0 + c;
+                __m512i xu = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(a->q + cc * k + 32 * b)));
+                xu = _mm512_inserti64x4(xu, _mm256_setzero_si256(), 1);
+                __m512i is = _mm512_dpbusd_epi32(nw, xu, wv);
+                const float dx = a->d[cc * nb + b];
+                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_set1_ps(d0 * dx), acc[c]);
+                if (mins) accm[c] += m0 * dx * (float)a->sum[cc * nb + b];
+            }
+        }
+        UNROLL for (int c = 0; c < nc; c++) job->y[(c0 + c) * job->ldy + r] = _mm512_reduce_add_ps(acc[c]) + accm[c];
+    }
+}
+
+/* ---- K-quants against signed Q8_K codes ----
+ * maddubs(unsigned weight codes, signed x) gives 16-bit pair sums that
+ * cannot saturate (<= 2 * 63 * 127); dpwssd multiplies them by the
+ * integer sub-block scales into int32 lanes; one float step per
+ * super-block. Offsets and mins go through the sums of 16 codes. */
+
+/* 16-bit lanes of a zmm covering 64 elements as [sa x16, sb x16] */
+INLINE __m512i scale2x16(int sa, int sb) {
+    return _mm512_inserti64x4(_mm512_set1_epi16((short)sa), _mm256_set1_epi16((short)sb), 1);
+}
+
+INLINE void rows_q45k_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t r0, int64_t r1, const bool five) {
+    const fl_weight *w = job->w;
+    const fl_mm_act *a = job->a;
+    const int64_t k = w->k, nb = k / 256, bytes = five ? 176 : 144;
+    const __m256i lo4 = _mm256_set1_epi8(0x0f);
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *row = ROW(w, r);
+        __m512 acc[FL_MM_DECODE_MAX];
+        float accm[FL_MM_DECODE_MAX];
+        UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm512_setzero_ps(), accm[c] = 0.0f;
+        for (int64_t b = 0; b < nb; b++) {
+            const uint8_t *blk = row + b * bytes;
+            const float d = _cvtsh_ss(fl_mm_u16(blk)), dmin = _cvtsh_ss(fl_mm_u16(blk + 2));
+            const uint8_t *qs = blk + (five ? 48 : 16);
+            int sc[8], mn[8];
+            UNROLL for (int j = 0; j < 8; j++) fl_mm_scale_min_k4(blk + 4, j, &sc[j], &mn[j]);
+            __m256i qh = five ? _mm256_loadu_si256((const __m256i *)(blk + 16)) : _mm256_setzero_si256();
+            __m512i wq[4], ws[4];
+            UNROLL for (int c4 = 0; c4 < 4; c4++) {
+                __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * c4));
+                __m256i lo = _mm256_and_si256(v, lo4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), lo4);
+                if (five) {
+                    const __m256i one = _mm256_set1_epi8(1);
+                    lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c4), one), 4));
+                    hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c4 + 1), one), 4));
+                }
+                wq[c4] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+                ws[c4] = scale2x16(sc[2 * c4], sc[2 * c4 + 1]);
+            }
+            UNROLL for (int c = 0; c < nc; c++) {
+                const int64_t cc = c0 + c;
+                const int8_t *x = a->q + cc * k + 256 * b;
+                __m512i is = _mm512_setzero_si512();
+                UNROLL for (int c4 = 0; c4 < 4; c4++) {
+                    __m512i p = _mm512_maddubs_epi16(wq[c4], _mm512_loadu_si512(x + 64 * c4));
+                    is = _mm512_dpwssd_epi32(is, p, ws[c4]);
+                }
+                const int32_t *s16 = a->sum + cc * (k / 16) + 16 * b;
+                int32_t msum = 0;
+                UNROLL for (int j = 0; j < 8; j++) msum += mn[j] * (s16[2 * j] + s16[2 * j + 1]);
+                const float dx = a->d[cc * nb + b];
+                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_set1_ps(d * dx), acc[c]);
+                accm[c] -= dmin * dx * (float)msum;
+            }
+        }
+        UNROLL for (int c = 0; c < nc; c++) job->y[(c0 + c) * job->ldy + r] = _mm512_reduce_add_ps(acc[c]) + accm[c];
+    }
+}
+
+/* Q6_K: the 32-group e = 128n + 32g takes the low (g < 2) or high nibbles
+ * of ql[64n + 32(g&1) ..] and bits 2g of qh[32n ..]; codes 0..63 go to
+ * maddubs unsigned, the -32 offset comes back through the sums of 16. */
+INLINE void rows_q6k_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t r0, int64_t r1) {
+    const fl_weight *w = job->w;
+    const fl_mm_act *a = job->a;
+    const int64_t k = w->k, nb = k / 256;
+    const __m256i lo4 = _mm256_set1_epi8(0x0f), three = _mm256_set1_epi8(3);
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *row = ROW(w, r);
+        __m512 acc[FL_MM_DECODE_MAX];
+        UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm512_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            const uint8_t *blk = row + b * 210;
+            const uint8_t *ql = blk, *qh = blk + 128;
+            const int8_t *scales = (const int8_t *)(blk + 192);
+            const float d = _cvtsh_ss(fl_mm_u16(blk + 208));
+            /* 32-groups e = 128n + 32g: 8 of them; two per zmm */
+            __m512i wq[4], ws[4];
+            for (int n = 0; n < 2; n++) {
+                __m256i l0 = _mm256_loadu_si256((const __m256i *)(ql + 64 * n));      /* g = 0 (lo), 2 (hi) */
+                __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 64 * n + 32)); /* g = 1 (lo), 3 (hi) */
+                __m256i h = _mm256_loadu_si256((const __m256i *)(qh + 32 * n));
+                __m256i g0 = _mm256_or_si256(_mm256_and_si256(l0, lo4), _mm256_slli_epi16(_mm256_and_si256(h, three), 4));
+                __m256i g1 = _mm256_or_si256(_mm256_and_si256(l1, lo4),
+                                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), three), 4));
+                __m256i g2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), lo4),
+                                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), three), 4));
+                __m256i g3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), lo4),
+                                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), three), 4));
+                wq[2 * n] = _mm512_inserti64x4(_mm512_castsi256_si512(g0), g1, 1);
+                wq[2 * n + 1] = _mm512_inserti64x4(_mm512_castsi256_si512(g2), g3, 1);
+                const int8_t *s = scales + 8 * n;
+                /* 16-bit lanes: 8 per 16 elements */
+                ws[2 * n] = _mm512_inserti64x4(
+                    _mm512_castsi256_si512(_mm256_set_m128i(_mm_set1_epi16(s[1]), _mm_set1_epi16(s[0]))),
+                    _mm256_set_m128i(_mm_set1_epi16(s[3]), _mm_set1_epi16(s[2])), 1);
+                ws[2 * n + 1] = _mm512_inserti64x4(
+                    _mm512_castsi256_si512(_mm256_set_m128i(_mm_set1_epi16(s[5]), _mm_set1_epi16(s[4]))),
+                    _mm256_set_m128i(_mm_set1_epi16(s[7]), _mm_set1_epi16(s[6])), 1);
+            }
+            UNROLL for (int c = 0; c < nc; c++) {
+                const int64_t cc = c0 + c;
+                const int8_t *x = a->q + cc * k + 256 * b;
+                __m512i is = _mm512_setzero_si512();
+                UNROLL for (int j = 0; j < 4; j++) {
+                    __m512i p = _mm512_maddubs_epi16(wq[j], _mm512_loadu_si512(x + 64 * j));
+                    is = _mm512_dpwssd_epi32(is, p, ws[j]);
+                }
+                const int32_t *s16 = a->sum + cc * (k / 16) + 16 * b;
+                int32_t off = 0;
+                UNROLL for (int j = 0; j < 16; j++) off += scales[j] * s16[j];
+                const float dx = a->d[cc * nb + b];
+                __m512i corr = _mm512_maskz_set1_epi32(1, -32 * off);
+                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(is, corr)), _mm512_set1_ps(d * dx), acc[c]);
+            }
+        }
+        UNROLL for (int c = 0; c < nc; c++) job->y[(c0 + c) * job->ldy + r] = _mm512_reduce_add_ps(acc[c]);
+    }
+}
+
+/* IQ4_XS: signed levels; maddubs(|w|, x with w's sign) cannot saturate
+ * (2 * 127 * 127 < 32768), then dpwssd with the sub-block scales ls - 32. */
+INLINE void rows_iq4xs_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t r0, int64_t r1) {
+    const fl_weight *w = job->w;
+    const fl_mm_act *a = job->a;
+    const int64_t k = w->k, nb = k / 256;
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *row = ROW(w, r);
+        __m512 acc[FL_MM_DECODE_MAX];
+        UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm512_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            const uint8_t *blk = row + b * 136;
+            const float d = _cvtsh_ss(fl_mm_u16(blk));
+            const uint16_t sh = fl_mm_u16(blk + 2);
+            const uint8_t *sl = blk + 4, *qs = blk + 8;
+            __m512i wa[4], ws[4];
+            __mmask64 neg[4];
+            UNROLL for (int j = 0; j < 4; j++) {
+                int ls0 = ((sl[j] >> 0) & 15) | (((sh >> (4 * j)) & 3) << 4);
+                int ls1 = ((sl[j] >> 4) & 15) | (((sh >> (4 * j + 2)) & 3) << 4);
+                __m256i v0 = lut16(nibbles32(qs + 32 * j), fl_mm_kvalues_iq4nl);
+                __m256i v1 = lut16(nibbles32(qs + 32 * j + 16), fl_mm_kvalues_iq4nl);
+                __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(v0), v1, 1);
+                neg[j] = _mm512_movepi8_mask(v);
+                wa[j] = _mm512_abs_epi8(v);
+                ws[j] = scale2x16(ls0 - 32, ls1 - 32);
+            }
+            UNROLL for (int c = 0; c < nc; c++) {
+                const int64_t cc = c0 + c;
+                const int8_t *x = a->q + cc * k + 256 * b;
+                __m512i is = _mm512_setzero_si512();
+                UNROLL for (int j = 0; j < 4; j++) {
+                    __m512i xv = _mm512_loadu_si512(x + 64 * j);
+                    xv = _mm512_mask_sub_epi8(xv, neg[j], _mm512_setzero_si512(), xv);
+                    is = _mm512_dpwssd_epi32(is, _mm512_maddubs_epi16(wa[j], xv), ws[j]);
+                }
+                const float dx = a->d[cc * nb + b];
+                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_set1_ps(d * dx), acc[c]);
+            }
+        }
+        UNROLL for (int c = 0; c < nc; c++) job->y[(c0 + c) * job->ldy + r] = _mm512_reduce_add_ps(acc[c]);
+    }
+}
+
+/* ---- instantiation per activation-row count ---- */
+
+#define DISPATCH_NC(call)                 \
+    switch (nc) {                         \
+    case 1: call(1); break;               \
+    case 2: call(2); break;               \
+    case 3: call(3); break;               \
+    case 4: call(4); break;               \
+    case 5: call(5); break;               \
+    case 6: call(6); break;               \
+    case 7: call(7); break;               \
+    default: call(8); break;              \
+    }
+
+#define ROWS_T(name, impl, ...)                                                                                   \
+    static void rows_##name(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r0, int64_t r1, void *scratch) { \
+        (void)scratch;                                                                                            \
+        _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wunused-parameter\"")                 \
+        DISPATCH_NC(impl)                                                                                         \
+        _Pragma("GCC diagnostic pop")                                                                             \
+    }
+
+#define C_F32(N) rows_float_nc(job, c0, N, r0, r1, FLINT_TYPE_F32)
+#define C_F16(N) rows_float_nc(job, c0, N, r0, r1, FLINT_TYPE_F16)
+#define C_BF16(N) rows_float_nc(job, c0, N, r0, r1, FLINT_TYPE_BF16)
+#define C_Q4_0(N) rows_b32_nc(job, c0, N, r0, r1, FLINT_TYPE_Q4_0)
+#define C_Q4_1(N) rows_b32_nc(job, c0, N, r0, r1, FLINT_TYPE_Q4_1)
+#define C_Q5_0(N) rows_b32_nc(job, c0, N, r0, r1, FLINT_TYPE_Q5_0)
+#define C_Q5_1(N) rows_b32_nc(job, c0, N, r0, r1, FLINT_TYPE_Q5_1)
+#define C_Q8_0(N) rows_b32_nc(job, c0, N, r0, r1, FLINT_TYPE_Q8_0)
+#define C_IQ4_NL(N) rows_b32_nc(job, c0, N, r0, r1, FLINT_TYPE_IQ4_NL)
+#define C_MXFP4(N) rows_b32_nc(job, c0, N, r0, r1, FLINT_TYPE_MXFP4)
+#define C_MLX4(N) rows_b32_nc(job, c0, N, r0, r1, FLINT_TYPE_MLX_Q4)
+#define C_MLX8(N) rows_b32_nc(job, c0, N, r0, r1, FLINT_TYPE_MLX_Q8)
+#define C_Q4_K(N) rows_q45k_nc(job, c0, N, r0, r1, false)
+#define C_Q5_K(N) rows_q45k_nc(job, c0, N, r0, r1, true)
+#define C_Q6_K(N) rows_q6k_nc(job, c0, N, r0, r1)
+#define C_IQ4_XS(N) rows_iq4xs_nc(job, c0, N, r0, r1)
+
+ROWS_T(f32, C_F32)
+ROWS_T(f16, C_F16)
+ROWS_T(bf16, C_BF16)
+ROWS_T(q4_0, C_Q4_0)
+ROWS_T(q4_1, C_Q4_1)
+ROWS_T(q5_0, C_Q5_0)
+ROWS_T(q5_1, C_Q5_1)
+ROWS_T(q8_0, C_Q8_0)
+ROWS_T(iq4_nl, C_IQ4_NL)
+ROWS_T(mxfp4, C_MXFP4)
+ROWS_T(mlx4, C_MLX4)
+ROWS_T(mlx8, C_MLX8)
+ROWS_T(q4_k, C_Q4_K)
+ROWS_T(q5_k, C_Q5_K)
+ROWS_T(q6_k, C_Q6_K)
+ROWS_T(iq4_xs, C_IQ4_XS)
+
+const fl_mm_kernels fl_mm_kernels_avx512 = {
+    .name = "avx512",
+    .quant_q8_32 = quant_q8_32,
+    .quant_q8_k = quant_q8_k,
+    .dot_f32 = dot_f32,
+    .rows =
+        {
+            [FLINT_TYPE_F32] = rows_f32,
+            [FLINT_TYPE_F16] = rows_f16,
+            [FLINT_TYPE_BF16] = rows_bf16,
+            [FLINT_TYPE_Q4_0] = rows_q4_0,
+            [FLINT_TYPE_Q4_1] = rows_q4_1,
+            [FLINT_TYPE_Q5_0] = rows_q5_0,
+            [FLINT_TYPE_Q5_1] = rows_q5_1,
+            [FLINT_TYPE_Q8_0] = rows_q8_0,
+            [FLINT_TYPE_IQ4_NL] = rows_iq4_nl,
+            [FLINT_TYPE_MXFP4] = rows_mxfp4,
+            [FLINT_TYPE_MLX_Q4] = rows_mlx4,
+            [FLINT_TYPE_MLX_Q8] = rows_mlx8,
+            [FLINT_TYPE_Q4_K] = rows_q4_k,
+            [FLINT_TYPE_Q5_K] = rows_q5_k,
+            [FLINT_TYPE_Q6_K] = rows_q6_k,
+            [FLINT_TYPE_IQ4_XS] = rows_iq4_xs,
+        },
+    .gemm =
+        {
+            [FLINT_TYPE_F32] = fl_mm_avx512_gemm_f32,
+            [FLINT_TYPE_F16] = fl_mm_avx512_gemm_f32,
+            [FLINT_TYPE_BF16] = fl_mm_avx512_gemm_f32,
+            [FLINT_TYPE_Q4_0] = fl_mm_avx512_gemm_b32,
+            [FLINT_TYPE_Q4_1] = fl_mm_avx512_gemm_b32,
+            [FLINT_TYPE_Q5_0] = fl_mm_avx512_gemm_b32,
+            [FLINT_TYPE_Q5_1] = fl_mm_avx512_gemm_b32,
+            [FLINT_TYPE_Q8_0] = fl_mm_avx512_gemm_b32,
+            [FLINT_TYPE_IQ4_NL] = fl_mm_avx512_gemm_b32,
+            [FLINT_TYPE_MXFP4] = fl_mm_avx512_gemm_b32,
+            [FLINT_TYPE_MLX_Q4] = fl_mm_avx512_gemm_b32,
+            [FLINT_TYPE_MLX_Q8] = fl_mm_avx512_gemm_b32,
+        },
+    .pack_bytes = fl_mm_avx512_pack_bytes,
+    .pack_act = fl_mm_avx512_pack_act,
+    .gemm_scratch_bytes = fl_mm_avx512_gemm_scratch_bytes,
+};
+
+/* The block unpacker, shared with the GEMM file: 32 signed codes of block
+ * b of row r, scale and min. */
+void fl_mm_avx512_block32(const fl_weight *w, int64_t r, int64_t b, int8_t *codes, float *d, float *m) {
+    mlx_row mx = {0};
+    mlx_setup(w, r, &mx);
+    const uint8_t *row = ROW(w, r);
+    __m256i v;
+    switch (w->type) {
+    case FLINT_TYPE_Q4_0: v = block32(FLINT_TYPE_Q4_0, row, b, &mx, d, m); break;
+    case FLINT_TYPE_Q4_1: v = block32(FLINT_TYPE_Q4_1, row, b, &mx, d, m); break;
+    case FLINT_TYPE_Q5_0: v = block32(FLINT_TYPE_Q5_0, row, b, &mx, d, m); break;
+    case FLINT_TYPE_Q5_1: v = block32(FLINT_TYPE_Q5_1, row, b, &mx, d, m); break;
+    case FLINT_TYPE_Q8_0: v = block32(FLINT_TYPE_Q8_0, row, b, &mx, d, m); break;
+    case FLINT_TYPE_IQ4_NL: v = block32(FLINT_TYPE_IQ4_NL, row, b, &mx, d, m); break;
+    case FLINT_TYPE_MXFP4: v = block32(FLINT_TYPE_MXFP4, row, b, &mx, d, m); break;
+    case FLINT_TYPE_MLX_Q4: v = block32(FLINT_TYPE_MLX_Q4, row, b, &mx, d, m); break;
+    default: v = block32(FLINT_TYPE_MLX_Q8, row, b, &mx, d, m); break;
+    }
+    _mm256_storeu_si256((__m256i *)codes, v);
+}
+
+#endif

@@ -1,0 +1,345 @@
+/* test_cpu_matmul.c — the CPU matmul y[n,m] = x[n,k] . W[m,k]^T for every
+ * weight type with a kernel (and two that take the dequantize fallback):
+ *   1. the scalar reference against a double-precision product of the
+ *      fl_dequant_row() weights with the original f32 x;
+ *   2. every SIMD table this machine runs against the scalar reference.
+ * Sizes are awkward on purpose: m = 1, 3, 64, 257; k a whole number of
+ * blocks but not of the SIMD width (96, 160; 256, 768, 2560; 1, 17, 1000
+ * for the float types); n = 1, 2, 7, 8 (decode) and 16, 17, 64 (prefill).
+ * Weights are random bytes with sane scale fields, so every code occurs.
+ *
+ * Tolerances, per output element, with S = sum_i |w_i x_i| (double):
+ *   activation rounding (scalar vs double), a rigorous bound:
+ *     Q8_32 / Q8_K  sum over activation blocks B of (amax_B(x) / 254) * sum_{i in B} |w_i|
+ *                   (rint moves each x_i by at most half a step, d / 2 = amax / 254)
+ *     F32           0 (F32, F16, BF16 and the dequantize fallback)
+ *   plus f32 arithmetic: (t + 8) * 2^-23 * S, t = the number of rounded
+ *   additions in a row's sum (k for float types, 2 per Q8 block), which
+ *   covers the f32 rounding of the dequantized weights as well;
+ *   SIMD vs scalar: the same codes and scales, only the order of the f32
+ *   sums differs: 2 * (t + 8) * 2^-23 * S. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "base/pool.h"
+#include "cpu/matmul.h"
+#include "harness.h"
+#include "quant/dequant.h"
+#include "quant/types.h"
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint32_t rnd(void) {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)(rng >> 16);
+}
+static float rndf(void) { return (float)(rnd() & 0xffffff) / 16777216.0f * 2.0f - 1.0f; } /* [-1, 1) */
+
+static void put_f16(uint8_t *p, float v) {
+    uint16_t h = fl_f32_to_f16(v);
+    p[0] = (uint8_t)h;
+    p[1] = (uint8_t)(h >> 8);
+}
+
+/* Random blocks with each f16 scale field replaced by a small positive (or
+ * for Q4_K/Q5_K mins, any) value so the products stay finite. */
+static void random_blocks(flint_type t, uint8_t *p, int64_t nb) {
+    const fl_type_info *ti = fl_type_get(t);
+    for (int64_t b = 0; b < nb; b++) {
+        uint8_t *q = p + b * ti->type_size;
+        for (int i = 0; i < ti->type_size; i++) q[i] = (uint8_t)rnd();
+        float d = 0.002f + 0.01f * (rndf() + 1.0f);
+        switch (t) {
+        case FLINT_TYPE_Q4_0:
+        case FLINT_TYPE_Q5_0:
+        case FLINT_TYPE_Q8_0:
+        case FLINT_TYPE_IQ4_NL:
+        case FLINT_TYPE_IQ4_XS: put_f16(q, d); break;
+        case FLINT_TYPE_Q4_1:
+        case FLINT_TYPE_Q5_1:
+        case FLINT_TYPE_Q4_K:
+        case FLINT_TYPE_Q5_K:
+            put_f16(q, t == FLINT_TYPE_Q4_K || t == FLINT_TYPE_Q5_K ? d * 0.1f : d);
+            put_f16(q + 2, rndf() * (t == FLINT_TYPE_Q4_K || t == FLINT_TYPE_Q5_K ? 0.01f : 0.1f));
+            break;
+        case FLINT_TYPE_Q6_K: put_f16(q + 208, d * 0.05f); break;
+        case FLINT_TYPE_Q2_K:
+            put_f16(q + 80, d);
+            put_f16(q + 82, d);
+            break;
+        case FLINT_TYPE_Q3_K: put_f16(q + 108, d * 0.1f); break;
+        case FLINT_TYPE_MXFP4: q[0] = (uint8_t)(120 + rnd() % 8); break;
+        default: break;
+        }
+    }
+}
+
+typedef struct wbuf {
+    fl_weight w;
+    uint8_t *data, *scales, *biases;
+    float *deq; /* [m][k] reference dequantization */
+} wbuf;
+
+static int mlx_bits(flint_type t) { return t == FLINT_TYPE_MLX_Q4 ? 4 : 8; }
+
+static void make_weight(wbuf *b, flint_type t, int64_t m, int64_t k) {
+    memset(b, 0, sizeof *b);
+    b->w.type = t;
+    b->w.m = m;
+    b->w.k = k;
+    b->deq = malloc((size_t)(m * k) * sizeof(float));
+    if (t == FLINT_TYPE_MLX_Q4 || t == FLINT_TYPE_MLX_Q8) {
+        static const int gs[] = {32, 64, 128};
+        static const flint_type st[] = {FLINT_TYPE_F16, FLINT_TYPE_BF16, FLINT_TYPE_F32};
+        int g = gs[rnd() % 3];
+        while (k % g) g /= 2;
+        flint_type s = st[rnd() % 3];
+        int sb = s == FLINT_TYPE_F32 ? 4 : 2;
+        int64_t ng = k / g;
+        b->w.group_size = g;
+        b->w.scale_type = s;
+        b->w.row_bytes = (uint64_t)(k * mlx_bits(t) / 8);
+        b->data = malloc((size_t)(m * (int64_t)b->w.row_bytes));
+        b->scales = malloc((size_t)(m * ng * sb));
+        b->biases = malloc((size_t)(m * ng * sb));
+        for (int64_t i = 0; i < m * (int64_t)b->w.row_bytes; i++) b->data[i] = (uint8_t)rnd();
+        for (int64_t i = 0; i < m * ng; i++) {
+            float sc = 0.01f * (rndf() + 1.5f), bi = 0.1f * rndf();
+            if (s == FLINT_TYPE_F32) {
+                memcpy(b->scales + 4 * i, &sc, 4);
+                memcpy(b->biases + 4 * i, &bi, 4);
+            } else {
+                uint16_t hs = s == FLINT_TYPE_F16 ? fl_f32_to_f16(sc) : fl_f32_to_bf16(sc);
+                uint16_t hb = s == FLINT_TYPE_F16 ? fl_f32_to_f16(bi) : fl_f32_to_bf16(bi);
+                memcpy(b->scales + 2 * i, &hs, 2);
+                memcpy(b->biases + 2 * i, &hb, 2);
+            }
+        }
+        b->w.data = b->data;
+        b->w.scales = b->scales;
+        b->w.biases = b->biases;
+        for (int64_t r = 0; r < m; r++) {
+            flint_status st = fl_dequant_mlx_row(mlx_bits(t), g, s, (const uint32_t *)(b->data + r * b->w.row_bytes),
+                                                 b->scales + r * ng * sb, b->biases + r * ng * sb, b->deq + r * k, k);
+            CHECK(st == FLINT_OK);
+        }
+        return;
+    }
+    const fl_type_info *ti = fl_type_get(t);
+    uint64_t rb = 0;
+    CHECK(fl_type_row_bytes(t, (uint64_t)k, &rb));
+    b->w.row_bytes = rb;
+    b->data = malloc((size_t)(m * (int64_t)rb));
+    if (ti->is_quantized) {
+        random_blocks(t, b->data, m * k / ti->block_size);
+    } else {
+        float *tmp = malloc((size_t)k * sizeof(float));
+        for (int64_t r = 0; r < m; r++) {
+            for (int64_t i = 0; i < k; i++) tmp[i] = rndf() * 0.5f;
+            CHECK(fl_quant_row(t, tmp, b->data + r * rb, k) == FLINT_OK);
+        }
+        free(tmp);
+    }
+    b->w.data = b->data;
+    for (int64_t r = 0; r < m; r++) CHECK(fl_dequant_row(t, b->data + r * rb, b->deq + r * k, k) == FLINT_OK);
+}
+
+static void free_weight(wbuf *b) {
+    free(b->data);
+    free(b->scales);
+    free(b->biases);
+    free(b->deq);
+}
+
+/* The activation block of a type's integer format: 32, 256, or 0 (float). */
+static int act_block(flint_type t) {
+    switch (t) {
+    case FLINT_TYPE_Q4_0:
+    case FLINT_TYPE_Q4_1:
+    case FLINT_TYPE_Q5_0:
+    case FLINT_TYPE_Q5_1:
+    case FLINT_TYPE_Q8_0:
+    case FLINT_TYPE_IQ4_NL:
+    case FLINT_TYPE_MXFP4:
+    case FLINT_TYPE_MLX_Q4:
+    case FLINT_TYPE_MLX_Q8: return 32;
+    case FLINT_TYPE_Q4_K:
+    case FLINT_TYPE_Q5_K:
+    case FLINT_TYPE_Q6_K:
+    case FLINT_TYPE_IQ4_XS: return 256;
+    default: return 0;
+    }
+}
+
+typedef struct isa_run {
+    fl_cpu_isa isa;
+    const char *name;
+    bool have;
+} isa_run;
+
+static fl_pool *pool2;
+
+static isa_run isas[] = {
+    {FL_ISA_AVX2, "avx2", false},
+    {FL_ISA_AVX512, "avx512", false},
+    {FL_ISA_NEON, "neon", false},
+};
+
+static void detect(void) {
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+    __builtin_cpu_init();
+    isas[0].have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    isas[1].have = isas[0].have && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+                   __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bf16");
+#elif defined(__aarch64__)
+    isas[2].have = true;
+#endif
+}
+
+static int64_t n_cases;
+
+static void run_case(flint_type t, int64_t m, int64_t k, int64_t n) {
+    wbuf wb;
+    make_weight(&wb, t, m, k);
+    float *x = malloc((size_t)(n * k) * sizeof(float));
+    for (int64_t i = 0; i < n * k; i++) x[i] = rndf() * (rnd() % 16 == 0 ? 4.0f : 1.0f);
+    float *ys = malloc((size_t)(n * m) * sizeof(float));
+    float *yi = malloc((size_t)(n * m) * sizeof(float));
+    const int ab = act_block(t);
+    const double eps = 1.0 / 8388608.0; /* 2^-23 */
+    const double terms = ab > 0 ? 2.0 * (double)(k / ab) : (double)k;
+
+    /* scalar reference, single-threaded for n odd, on the pool otherwise */
+    fl_cpu_matmul *mm;
+    CHECK(fl_cpu_matmul_create(n % 2 ? NULL : pool2, FL_ISA_SCALAR, &mm) == FLINT_OK);
+    flint_status st = fl_cpu_matmul_run(mm, &wb.w, x, ys, n);
+    CHECK_MSG(st == FLINT_OK, "%s: %s", flint_type_name(t), flint_errmsg());
+    fl_cpu_matmul_free(mm);
+
+    double worst = 0.0; /* largest error / tolerance seen */
+    int bad = 0;
+    double *S = malloc((size_t)(n * m) * sizeof(double));
+    for (int64_t c = 0; c < n; c++) {
+        const float *xc = x + c * k;
+        for (int64_t r = 0; r < m; r++) {
+            const float *wr = wb.deq + r * k;
+            double dot = 0.0, s = 0.0, qerr = 0.0;
+            for (int64_t i = 0; i < k; i++) {
+                dot += (double)wr[i] * (double)xc[i];
+                s += fabs((double)wr[i] * (double)xc[i]);
+            }
+            if (ab > 0) {
+                for (int64_t b0 = 0; b0 < k; b0 += ab) {
+                    double amax = 0.0, wsum = 0.0;
+                    for (int64_t i = b0; i < b0 + ab; i++) {
+                        amax = fmax(amax, fabs((double)xc[i]));
+                        wsum += fabs((double)wr[i]);
+                    }
+                    qerr += amax / 254.0 * wsum;
+                }
+            }
+            double tol = qerr * (1.0 + 1e-6) + (terms + 8.0) * eps * s + 1e-30;
+            double err = fabs((double)ys[c * m + r] - dot);
+            if (err / tol > worst) worst = err / tol;
+            if (!(err <= tol)) {
+                if (bad++ < 3)
+                    CHECK_MSG(0, "scalar vs double %s m=%lld k=%lld n=%lld y[%lld][%lld] = %.9g, want %.9g (tol %.3g)",
+                              flint_type_name(t), (long long)m, (long long)k, (long long)n, (long long)c,
+                              (long long)r, (double)ys[c * m + r], dot, tol);
+            }
+            S[c * m + r] = s;
+        }
+    }
+    CHECK_MSG(bad == 0, "%s m=%lld k=%lld n=%lld: %d outputs off (worst err/tol %.3g)", flint_type_name(t),
+              (long long)m, (long long)k, (long long)n, bad, worst);
+
+    for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
+        if (!isas[i].have) continue;
+        CHECK(fl_cpu_matmul_create(n % 3 ? pool2 : NULL, isas[i].isa, &mm) == FLINT_OK);
+        for (int64_t j = 0; j < n * m; j++) yi[j] = NAN;
+        st = fl_cpu_matmul_run(mm, &wb.w, x, yi, n);
+        CHECK_MSG(st == FLINT_OK, "%s %s: %s", isas[i].name, flint_type_name(t), flint_errmsg());
+        fl_cpu_matmul_free(mm);
+        int off = 0;
+        for (int64_t j = 0; j < n * m; j++) {
+            double tol = 2.0 * (terms + 8.0) * eps * S[j] + 1e-30;
+            double err = fabs((double)yi[j] - (double)ys[j]);
+            if (!(err <= tol) && off++ < 3)
+                CHECK_MSG(0, "%s vs scalar %s m=%lld k=%lld n=%lld y[%lld][%lld] = %.9g, want %.9g (tol %.3g)",
+                          isas[i].name, flint_type_name(t), (long long)m, (long long)k, (long long)n,
+                          (long long)(j / m), (long long)(j % m), (double)yi[j], (double)ys[j], tol);
+        }
+        CHECK_MSG(off == 0, "%s %s m=%lld k=%lld n=%lld: %d outputs off", isas[i].name, flint_type_name(t),
+                  (long long)m, (long long)k, (long long)n, off);
+    }
+    n_cases++;
+    free(S);
+    free(x);
+    free(ys);
+    free(yi);
+    free_weight(&wb);
+}
+
+static void sweep(flint_type t, const int64_t *ks, int nk) {
+    static const int64_t ms[] = {1, 3, 64, 257};
+    static const int64_t ns[] = {1, 2, 7, 8, 16, 17, 64};
+    TEST_GROUP(flint_type_name(t));
+    for (int a = 0; a < nk; a++)
+        for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+            for (size_t j = 0; j < sizeof ns / sizeof ns[0]; j++) {
+                /* keep the double reference affordable: the biggest shapes
+                 * only for the smaller k */
+                if (ms[i] * ns[j] * ks[a] > 4 * 1024 * 1024) continue;
+                run_case(t, ms[i], ks[a], ns[j]);
+            }
+}
+
+static void test_errors(void) {
+    TEST_GROUP("errors");
+    fl_cpu_matmul *mm;
+    CHECK(fl_cpu_matmul_create(NULL, FL_ISA_SCALAR, &mm) == FLINT_OK);
+    uint8_t data[64] = {0};
+    float x[64] = {0}, y[4];
+    fl_weight w = {.type = FLINT_TYPE_Q8_K, .m = 1, .k = 256, .data = data, .row_bytes = 292};
+    CHECK_FAILS(fl_cpu_matmul_run(mm, &w, x, y, 1), FLINT_E_UNSUPPORTED, "Q8_K");
+    w = (fl_weight){.type = FLINT_TYPE_Q4_0, .m = 1, .k = 48, .data = data, .row_bytes = 27};
+    CHECK_FAILS(fl_cpu_matmul_run(mm, &w, x, y, 1), FLINT_E_INVALID_ARG, "block size");
+    w = (fl_weight){.type = FLINT_TYPE_Q4_0, .m = 1, .k = 32, .data = data, .row_bytes = 10};
+    CHECK_FAILS(fl_cpu_matmul_run(mm, &w, x, y, 1), FLINT_E_INVALID_ARG, "row_bytes");
+    w = (fl_weight){.type = FLINT_TYPE_MLX_Q4, .m = 1, .k = 64, .data = data, .row_bytes = 32,
+                    .scales = data, .biases = data, .scale_type = FLINT_TYPE_F16, .group_size = 48};
+    CHECK_FAILS(fl_cpu_matmul_run(mm, &w, x, y, 1), FLINT_E_UNSUPPORTED, "group size");
+    w = (fl_weight){.type = FLINT_TYPE_Q4_0, .m = 1, .k = 32, .data = data, .row_bytes = 18};
+    CHECK(fl_cpu_matmul_run(mm, &w, x, y, 0) == FLINT_OK);
+    CHECK_FAILS(fl_cpu_matmul_run(mm, &w, x, y, -1), FLINT_E_INVALID_ARG, "negative");
+    fl_cpu_matmul_free(mm);
+}
+
+int main(void) {
+    detect();
+    CHECK(fl_pool_create(2, &pool2) == FLINT_OK);
+    test_errors();
+
+    static const int64_t k_float[] = {1, 17, 1000};
+    static const int64_t k_32[] = {96, 160};
+    static const int64_t k_256[] = {256, 768, 2560};
+    const flint_type floats[] = {FLINT_TYPE_F32, FLINT_TYPE_F16, FLINT_TYPE_BF16};
+    const flint_type b32[] = {FLINT_TYPE_Q4_0, FLINT_TYPE_Q4_1,   FLINT_TYPE_Q5_0,  FLINT_TYPE_Q5_1,
+                              FLINT_TYPE_Q8_0, FLINT_TYPE_IQ4_NL, FLINT_TYPE_MXFP4, FLINT_TYPE_MLX_Q4,
+                              FLINT_TYPE_MLX_Q8};
+    const flint_type b256[] = {FLINT_TYPE_Q4_K, FLINT_TYPE_Q5_K, FLINT_TYPE_Q6_K, FLINT_TYPE_IQ4_XS,
+                               FLINT_TYPE_Q2_K, FLINT_TYPE_Q3_K};
+    for (size_t i = 0; i < sizeof floats / sizeof floats[0]; i++) sweep(floats[i], k_float, 3);
+    for (size_t i = 0; i < sizeof b32 / sizeof b32[0]; i++) sweep(b32[i], k_32, 2);
+    for (size_t i = 0; i < sizeof b256 / sizeof b256[0]; i++) sweep(b256[i], k_256, 3);
+
+    TEST_GROUP("isas");
+    printf("test_cpu_matmul: %lld cases; SIMD tables run:", (long long)n_cases);
+    for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++)
+        if (isas[i].have) printf(" %s", isas[i].name);
+    printf("\n");
+    fl_pool_free(pool2);
+    return test_finish("test_cpu_matmul");
+}

@@ -1,0 +1,88 @@
+/* tokenize.c — `flint tokenize -m PATH [--ids|--pieces] [--bos] [--special]
+ * [TEXT|-]`: the token ids of a text, read from the argument or byte for
+ * byte from stdin (-). By default the text is encoded exactly as given:
+ * no BOS/EOS, special-token text not parsed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "tokenizer/tokenizer.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: flint tokenize -m PATH [--ids|--pieces] [--bos] [--special] [TEXT|-]\n"
+            "  -m PATH     a .gguf file or a Hugging Face folder with tokenizer.json\n"
+            "  --ids       print only the ids, on one line separated by spaces (default)\n"
+            "  --pieces    print one token per line: id, then the vocabulary piece\n"
+            "  --bos       add BOS (and EOS) where the vocabulary asks for them\n"
+            "  --special   written special tokens (<bos>, <|im_start|>) become single tokens\n"
+            "  TEXT | -    the text, or - to read stdin (byte for byte)\n");
+}
+
+static char *read_stdin(size_t *len) {
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t r = fread(buf + n, 1, cap - n, stdin);
+        n += r;
+        if (n < cap) break;
+        char *p = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+        if (!p) { free(buf); return NULL; }
+        buf = p, cap *= 2;
+    }
+    if (buf && ferror(stdin)) { free(buf); return NULL; }
+    *len = n;
+    return buf;
+}
+
+int cli_tokenize(int argc, char **argv) {
+    const char *model = NULL, *text = NULL;
+    int pieces = 0;
+    unsigned flags = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-m") && i + 1 < argc) model = argv[++i];
+        else if (!strcmp(argv[i], "--ids")) pieces = 0;
+        else if (!strcmp(argv[i], "--pieces")) pieces = 1;
+        else if (!strcmp(argv[i], "--bos")) flags |= FL_TOK_ADD_BOS | FL_TOK_ADD_EOS;
+        else if (!strcmp(argv[i], "--special")) flags |= FL_TOK_PARSE_SPECIAL;
+        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { usage(stdout); return 0; }
+        else if (!text && (argv[i][0] != '-' || !strcmp(argv[i], "-"))) text = argv[i];
+        else { usage(stderr); return 2; }
+    }
+    if (!model || !text) { usage(stderr); return 2; }
+    fl_tokenizer *tok;
+    if (fl_tokenizer_load(model, &tok)) {
+        fprintf(stderr, "flint tokenize: %s\n", flint_errmsg());
+        return 1;
+    }
+    char *buf = NULL;
+    size_t len;
+    if (!strcmp(text, "-")) {
+        if (!(buf = read_stdin(&len))) {
+            fprintf(stderr, "flint tokenize: cannot read stdin\n");
+            fl_tokenizer_free(tok);
+            return 1;
+        }
+        text = buf;
+    } else len = strlen(text);
+    fl_tok_ids ids = {0};
+    int rc = 0;
+    if (fl_tokenize(tok, text, len, flags, &ids)) {
+        fprintf(stderr, "flint tokenize: %s\n", flint_errmsg());
+        rc = 1;
+    } else if (pieces) {
+        for (size_t i = 0; i < ids.n; i++) {
+            size_t pl;
+            const char *p = fl_tokenizer_piece(tok, ids.ids[i], &pl);
+            printf("%d\t%.*s\n", ids.ids[i], (int)pl, p);
+        }
+    } else {
+        for (size_t i = 0; i < ids.n; i++) printf(i ? " %d" : "%d", ids.ids[i]);
+        printf("\n");
+    }
+    fl_tok_ids_free(&ids);
+    free(buf);
+    fl_tokenizer_free(tok);
+    return rc;
+}

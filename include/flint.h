@@ -184,6 +184,42 @@ FLINT_API flint_status flint_tensor_get(const flint_model *model, int64_t i, fli
 FLINT_API flint_status flint_tensor_find(const flint_model *model, const char *name,
                                          flint_tensor_info *out);
 
+/* ---- inference ----
+ * A context runs a model: it owns the compute backend (CPU threads), the
+ * activation buffers and the KV caches of n_seq independent sequences.
+ * Everything is allocated at creation; decoding does not allocate. */
+typedef struct flint_context flint_context;
+
+typedef struct flint_context_params {
+    int32_t n_ctx;      /* positions per sequence; 0: min(4096, the model's training context) */
+    int32_t n_batch;    /* most tokens one flint_decode call takes; 0: 512 */
+    int32_t n_seq;      /* independent sequences; 0: 1 */
+    int32_t n_threads;  /* 0: one per physical core */
+} flint_context_params;
+
+/* Loads the weights' views (no copy of the matrices) and allocates the
+ * context. The model must stay open while the context lives. */
+FLINT_API flint_status flint_context_create(flint_model *model, const flint_context_params *params,
+                                            flint_context **out);
+FLINT_API void flint_context_free(flint_context *ctx);
+/* Logits per position (the embedding rows, padding included). */
+FLINT_API int32_t flint_context_n_vocab(const flint_context *ctx);
+FLINT_API int32_t flint_context_n_ctx(const flint_context *ctx);
+/* Positions sequence seq holds so far. */
+FLINT_API int32_t flint_context_n_past(const flint_context *ctx, int32_t seq);
+/* Bytes of weights read per token, and of the KV caches (for --verbose and
+ * the bandwidth floor). */
+FLINT_API uint64_t flint_context_weight_bytes(const flint_context *ctx);
+FLINT_API uint64_t flint_context_cache_bytes(const flint_context *ctx);
+
+/* Appends tokens[0..n) to sequence seq (in chunks of n_batch) and writes
+ * logits[rows][n_vocab]: every token's (all_logits != 0, rows = n) or the
+ * last token's (rows = 1). */
+FLINT_API flint_status flint_decode(flint_context *ctx, int32_t seq, const int32_t *tokens, int32_t n, float *logits,
+                                    int all_logits);
+/* Empties sequence seq. */
+FLINT_API flint_status flint_seq_reset(flint_context *ctx, int32_t seq);
+
 /* Reference dequantization of n elements of a tensor's data (n a multiple
  * of the type's block size), starting at element 0 of src. MLX types are not
  * row-dequantizable this way (their scales live in other tensors). */

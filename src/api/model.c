@@ -10,6 +10,7 @@
 #include "format/config.h"
 #include "format/gguf.h"
 #include "format/safetensors.h"
+#include "api/model_file.h"
 #include "quant/dequant.h"
 
 struct flint_model {
@@ -179,3 +180,5 @@ flint_status flint_tensor_find(const flint_model *m, const char *name, flint_ten
     *out = *t;
     return FLINT_OK;
 }
+
+const fl_meta *fl_model_file_meta(const flint_model *m) { return m->meta; }

@@ -4,5 +4,10 @@
 #define FL_CLI_H
 
 int cli_info(int argc, char **argv);
+int cli_logits(int argc, char **argv);
+int cli_run(int argc, char **argv);
+int cli_perplexity(int argc, char **argv);
+int cli_bench(int argc, char **argv);
+int cli_tokenize(int argc, char **argv);
 
 #endif

@@ -11,6 +11,11 @@ static const struct {
     const char *help;
 } commands[] = {
     {"info", cli_info, "show a model's architecture, hyperparameters, tokenizer and tensors"},
+    {"run", cli_run, "generate text from a prompt (-m PATH -p TEXT [-n N] [--temp T] ...)"},
+    {"perplexity", cli_perplexity, "perplexity of a text file, as llama.cpp's perplexity tool computes it"},
+    {"logits", cli_logits, "the logits of every position for given token ids (-m PATH --tokens 2,651,...)"},
+    {"bench", cli_bench, "prefill and decode tokens/s and the ratio to the bandwidth floor"},
+    {"tokenize", cli_tokenize, "the token ids of a text (-m PATH [--ids|--pieces] [--bos] [--special] [TEXT|-])"},
 };
 
 static void usage(FILE *f) {

@@ -1,0 +1,11 @@
+/* model_file.h — what the library's own rooms may see of an open
+ * flint_model beyond the public API: its metadata dictionary. */
+#ifndef FL_API_MODEL_FILE_H
+#define FL_API_MODEL_FILE_H
+
+#include "flint.h"
+#include "format/meta.h"
+
+const fl_meta *fl_model_file_meta(const flint_model *model);
+
+#endif

@@ -1,0 +1,11 @@
+/* gemma3.h — the Gemma 3 family behind model.h. */
+#ifndef FL_MODEL_GEMMA3_H
+#define FL_MODEL_GEMMA3_H
+
+#include "model/model.h"
+
+flint_status fl_gemma3_load(fl_lm *lm, bool gguf);
+flint_status fl_gemma3_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, fl_kv_cache *cache,
+                               const int32_t *tokens, int32_t n, float *logits, bool all_logits);
+
+#endif

@@ -3,7 +3,7 @@
 #   make test       build and run every test (last line: "N passed, N failed")
 #   make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz       libFuzzer targets (clang) in build-fuzz/
-#   make run        build and run flint on the bundled tiny model
+#   make run        build flint and generate text with the bundled tiny model
 #   make bench      kernel benchmarks (decode GB/s, prefill GFLOP/s)
 #   make neon-check the CPU kernels compile for aarch64 (cross compiler)
 #   make fixtures   regenerate tests/fixtures with the Python tools (needs PyPI)
@@ -114,7 +114,7 @@ fuzz: deps
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	./$(BUILD)/flint info -m models/tiny-gemma3.gguf
+	./$(BUILD)/flint run -m models/tiny-gemma3.gguf -p "the model" -n 64 --seed 1 --verbose
 
 # Kernel benchmarks (not tests): GB/s and GFLOP/s against this machine's
 # measured bandwidth and peak; see docs/PERF.md.

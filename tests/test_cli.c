@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -85,8 +86,51 @@ static void test_bad_invocations(void) {
     free(out);
 }
 
+/* The running estimates of "[i]v," lists into v[]; returns the count. */
+static int parse_chunks(const char *s, double *v, int cap) {
+    int n = 0;
+    const char *p = s;
+    while (n < cap && (p = strchr(p, '['))) {
+        int idx;
+        double x;
+        if (sscanf(p, "[%d]%lf,", &idx, &x) == 2 && idx == n + 1) v[n++] = x;
+        p++;
+    }
+    return n;
+}
+
+/* flint perplexity against llama.cpp's perplexity tool on the same GGUF and
+ * text (its output is the fixture): same chunks, same numbers up to float
+ * summation order. */
+static void test_perplexity_vs_llama_cpp(void) {
+    TEST_GROUP("perplexity vs llama.cpp");
+    char *out, *want = NULL;
+    int rc = run(FLINT_BIN " perplexity -m models/tiny-gemma3.gguf -f tests/fixtures/gemma3/ppl-text.txt -c 128 -t 1", &out);
+    CHECK_INT_EQ(rc, 0);
+    FILE *f = fopen(FIXTURE("gemma3/ppl-llama.cpp.txt"), "r");
+    if (f) {
+        want = calloc(1, 1 << 16);
+        if (want) fread(want, 1, (1 << 16) - 1, f);
+        fclose(f);
+    }
+    CHECK(want != NULL);
+    double a[256], b[256];
+    int na = parse_chunks(out, a, 256), nb = want ? parse_chunks(want, b, 256) : 0;
+    CHECK_MSG(na == nb && na > 10, "flint %d chunks, llama.cpp %d", na, nb);
+    double worst = 0;
+    for (int i = 0; i < na && i < nb; i++) worst = fmax(worst, fabs(a[i] - b[i]) / b[i]);
+    CHECK_MSG(worst < 5e-3, "a running estimate differs by %.3g (relative)", worst);
+    CHECK_MSG(na > 0 && nb > 0 && fabs(a[na - 1] - b[nb - 1]) / b[nb - 1] < 1e-3, "final %.4f vs %.4f", a[na - 1], b[nb - 1]);
+    char last[64];
+    snprintf(last, sizeof last, "perplexity: %.4f\n", na ? a[na - 1] : 0.0);
+    CHECK(strstr(out, last) != NULL);
+    free(want);
+    free(out);
+}
+
 int main(void) {
     test_tensor_listing();
     test_bad_invocations();
+    test_perplexity_vs_llama_cpp();
     return test_finish("cli");
 }

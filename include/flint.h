@@ -219,6 +219,10 @@ FLINT_API flint_status flint_decode(flint_context *ctx, int32_t seq, const int32
                                     int all_logits);
 /* Empties sequence seq. */
 FLINT_API flint_status flint_seq_reset(flint_context *ctx, int32_t seq);
+/* Keeps the first n_keep positions of sequence seq and forgets the rest
+ * (prefix reuse). Sliding-window layers can rewind at most n_batch
+ * positions; beyond that FLINT_E_INVALID_ARG, and the caller resets. */
+FLINT_API flint_status flint_seq_truncate(flint_context *ctx, int32_t seq, int32_t n_keep);
 
 /* Reference dequantization of n elements of a tensor's data (n a multiple
  * of the type's block size), starting at element 0 of src. MLX types are not

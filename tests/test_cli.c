@@ -128,9 +128,23 @@ static void test_perplexity_vs_llama_cpp(void) {
     free(out);
 }
 
+/* flint chat through a pipe: turns, /reset and /exit; the second turn
+ * reuses the first one's cache. */
+static void test_chat(void) {
+    TEST_GROUP("chat");
+    char *out;
+    int rc = run("printf 'hello there\\nhow are you\\n/reset\\nagain\\n/exit\\n' | " FLINT_BIN
+                 " chat -m models/tiny-gemma3.gguf -n 8 --temp 0 --verbose", &out);
+    CHECK_INT_EQ(rc, 0);
+    CHECK(strstr(out, "(prompt 27 tokens, 0 reused from the cache)") != NULL);
+    CHECK(strstr(out, "27 reused from the cache") != NULL && strstr(out, "(conversation reset)") != NULL);
+    free(out);
+}
+
 int main(void) {
     test_tensor_listing();
     test_bad_invocations();
     test_perplexity_vs_llama_cpp();
+    test_chat();
     return test_finish("cli");
 }

@@ -163,6 +163,15 @@ static void check_consistency(const char *path, const fixture *f) {
         CHECK_MSG(d <= 1e-5, "chunk %d vs 64: max|d|/max|ref| %.3g", chunks[c], d);
         printf("  chunk %d vs one chunk of %d: max|d|/max|ref| %.2e\n", chunks[c], n, d);
     }
+    /* rewinding: keep 30 positions, decode the rest again */
+    fl_kv_cache_reset(&r.cache);
+    run_seq(&r, &r.cache, f->tok[0], n, 64, other);
+    CHECK(fl_kv_cache_truncate(&r.cache, 30, r.lm.hp.sliding_window) == FLINT_OK && r.cache.n_past == 30);
+    CHECK(fl_lm_forward(&r.lm, r.be, &r.s, &r.cache, f->tok[0] + 30, n - 30, other + 30 * V, true) == FLINT_OK);
+    double dt = max_rel_diff(whole + 30 * V, other + 30 * V, (int64_t)(n - 30) * V);
+    CHECK_MSG(dt <= 1e-5, "after truncating to 30: max|d|/max|ref| %.3g", dt);
+    CHECK_FAILS(fl_kv_cache_truncate(&r.cache, n + 1, r.lm.hp.sliding_window), FLINT_E_INVALID_ARG, "cannot keep");
+
     /* two sequences, one context: alternate chunks of 5 between two caches */
     fl_kv_cache second;
     CHECK(fl_kv_cache_init(&second, &r.lm.hp, MAX_TOK, 64) == FLINT_OK);

@@ -83,6 +83,12 @@ flint_status flint_seq_reset(flint_context *c, int32_t seq) {
     return st;
 }
 
+flint_status flint_seq_truncate(flint_context *c, int32_t seq, int32_t n_keep) {
+    flint_status st = check_seq(c, seq);
+    if (!st) st = fl_kv_cache_truncate(&c->caches[seq], n_keep, c->lm.hp.sliding_window);
+    return st;
+}
+
 flint_status flint_decode(flint_context *c, int32_t seq, const int32_t *tokens, int32_t n, float *logits, int all_logits) {
     flint_status st = check_seq(c, seq);
     if (st) return st;

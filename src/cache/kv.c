@@ -53,3 +53,20 @@ void fl_kv_cache_free(fl_kv_cache *c) {
     free(c->layers);
     memset(c, 0, sizeof *c);
 }
+
+flint_status fl_kv_cache_truncate(fl_kv_cache *c, int32_t n_keep, int32_t window) {
+    if (n_keep < 0 || n_keep > c->n_past)
+        return fl_errorf(FLINT_E_INVALID_ARG, "cannot keep %d of %d positions", n_keep, c->n_past);
+    for (int32_t l = 0; l < c->n_layer; l++) {
+        const fl_kv_layer *kl = &c->layers[l];
+        if (kl->ring && c->n_past - n_keep > kl->n_rows - window)
+            return fl_errorf(FLINT_E_INVALID_ARG,
+                             "cannot rewind %d positions: the sliding-window cache keeps only %d beyond its window",
+                             c->n_past - n_keep, kl->n_rows - window);
+    }
+    for (int32_t l = 0; l < c->n_layer; l++)
+        for (int32_t r = 0; r < c->layers[l].n_rows; r++)
+            if (c->layers[l].pos[r] >= n_keep) c->layers[l].pos[r] = -1;
+    c->n_past = n_keep;
+    return FLINT_OK;
+}

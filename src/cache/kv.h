@@ -34,6 +34,11 @@ void fl_kv_cache_free(fl_kv_cache *c);
 /* Empties the cache (every row's position -1, n_past 0). */
 void fl_kv_cache_reset(fl_kv_cache *c);
 
+/* Forgets positions >= n_keep. Ring layers can only give back what they
+ * still hold: at most rows - window positions; FLINT_E_INVALID_ARG beyond
+ * that (the caller resets instead). */
+flint_status fl_kv_cache_truncate(fl_kv_cache *c, int32_t n_keep, int32_t window);
+
 static inline int32_t fl_kv_row_of(const fl_kv_layer *l, int32_t pos) { return l->ring ? pos % l->n_rows : pos; }
 
 #endif

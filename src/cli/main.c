@@ -12,6 +12,7 @@ static const struct {
 } commands[] = {
     {"info", cli_info, "show a model's architecture, hyperparameters, tokenizer and tensors"},
     {"run", cli_run, "generate text from a prompt (-m PATH -p TEXT [-n N] [--temp T] ...)"},
+    {"chat", cli_chat, "an interactive chat with the model's chat template (-m PATH; /reset, /exit)"},
     {"perplexity", cli_perplexity, "perplexity of a text file, as llama.cpp's perplexity tool computes it"},
     {"logits", cli_logits, "the logits of every position for given token ids (-m PATH --tokens 2,651,...)"},
     {"bench", cli_bench, "prefill and decode tokens/s and the ratio to the bandwidth floor"},

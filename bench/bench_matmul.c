@@ -15,7 +15,8 @@
  *            the same total as 1 (the vCPUs share a core's ports).
  * Medians of several repetitions; a markdown table with the CPU model
  * and date. Usage: bench_matmul [-t THREADS] [-i scalar|avx2|avx512]
- * [-q] [TYPE ...]   (-q: smaller matrices, for a quick look). */
+ * [-q] [-d] [TYPE ...]   (-q: smaller matrices, for a quick look; -d: decode
+ * only, no prefill and no peak probes). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -323,7 +324,7 @@ int main(int argc, char **argv) {
     int32_t n_threads = 2;
     fl_cpu_isa isa = FL_ISA_AUTO;
     const char *isa_name = "best";
-    bool quick = false;
+    bool quick = false, decode_only = false;
     int first = 1;
     while (first < argc && argv[first][0] == '-') {
         if (strcmp(argv[first], "-t") == 0 && first + 1 < argc) {
@@ -339,8 +340,11 @@ int main(int argc, char **argv) {
         } else if (strcmp(argv[first], "-q") == 0) {
             quick = true;
             first++;
+        } else if (strcmp(argv[first], "-d") == 0) {
+            decode_only = true;
+            first++;
         } else {
-            fprintf(stderr, "usage: %s [-t THREADS] [-i scalar|avx2|avx512] [-q] [TYPE ...]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-t THREADS] [-i scalar|avx2|avx512] [-q] [-d] [TYPE ...]\n", argv[0]);
             return 2;
         }
     }
@@ -365,7 +369,7 @@ int main(int argc, char **argv) {
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
     bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni") &&
                   __builtin_cpu_supports("avx512bf16");
-    for (int k = 0; k < PEAK_COUNT && avx512; k++) peak[k] = measure_peak(pool, (peak_kind)k, n_threads);
+    for (int k = 0; k < PEAK_COUNT && avx512 && !decode_only; k++) peak[k] = measure_peak(pool, (peak_kind)k, n_threads);
 #endif
 
     printf("## bench_matmul — %s, %s, %d threads, ISA %s\n\n", model, date, n_threads, isa_name);
@@ -406,12 +410,14 @@ int main(int argc, char **argv) {
             gbs = t > 0 ? (double)mt.bytes / t / 1e9 : 0.0;
         }
         free_matrix(&mt);
-        if (make_matrix(&mt, bt->type, m_pre, k_pre) == 0) {
-            if (pk > 0) pk = measure_peak(pool, bt->peak, n_threads);
-            double t = time_run(mm, &mt.w, x, y, n_pre, quick ? 3 : 5);
-            gops = t > 0 ? 2.0 * (double)n_pre * (double)m_pre * (double)k_pre / t / 1e9 : 0.0;
+        if (!decode_only) {
+            if (make_matrix(&mt, bt->type, m_pre, k_pre) == 0) {
+                if (pk > 0) pk = measure_peak(pool, bt->peak, n_threads);
+                double t = time_run(mm, &mt.w, x, y, n_pre, quick ? 3 : 5);
+                gops = t > 0 ? 2.0 * (double)n_pre * (double)m_pre * (double)k_pre / t / 1e9 : 0.0;
+            }
+            free_matrix(&mt);
         }
-        free_matrix(&mt);
         printf("| %s | %.1f | %.1f | %.0f%% | %.0f | %.0f | ", flint_type_name(bt->type), gbs, bw_t,
                bw_t > 0 ? 100.0 * gbs / bw_t : 0.0, gops, pk / 1e9);
         if (pk > 0)

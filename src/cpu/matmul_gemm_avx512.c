@@ -8,10 +8,11 @@
  *         both peaks), so it is not used.
  *
  * Layout: the activations are packed once per call in column tiles of 16
- * rows of x, k-interleaved so that one zmm holds the same 4 (int8) or 1
- * (f32) consecutive elements of 16 rows; a weight row contributes a 32-bit
- * broadcast. A micro-tile is MR = 8 weight rows x 16 activation rows with
- * the accumulators in registers, so each x load feeds 8 dot instructions.
+ * rows of x (int8 codes biased by +128 here), k-interleaved so that one
+ * zmm holds the same 4 (int8) or 1 (f32) consecutive elements of 16 rows;
+ * a weight row contributes a 32-bit broadcast. A micro-tile is MR = 8
+ * weight rows x 16 activation rows with the accumulators in registers, so
+ * each x load feeds 8 dot instructions.
  * Per task (a panel of up to FL_MM_PANEL_ROWS weight rows) the int8 path
  * first unpacks the panel into signed codes plus per-block scale, min and
  * the -128 * sum(codes) term (the activations are biased by +128 for the
@@ -58,7 +59,12 @@ void fl_mm_avx512_pack_act(flint_type type, const fl_mm_act *a, void *packed, in
             const int64_t nb = k / 32;
             const int8_t *x = a->q + c * k;
             for (int64_t g = 0; g < k / 4; g++) {
-                if (live) memcpy(tile + 64 * g + 4 * l, x + 4 * g, 4);
+                if (live) {
+                    uint32_t v;
+                    memcpy(&v, x + 4 * g, 4);
+                    v ^= 0x80808080u; /* biased: the unsigned operand of vpdpbusd */
+                    memcpy(tile + 64 * g + 4 * l, &v, 4);
+                }
                 else memset(tile + 64 * g + 4 * l, 0, 4);
             }
             float *dx = (float *)(tile + (uint64_t)k * COLS), *dxs = dx + nb * COLS;

@@ -18,9 +18,9 @@
  * the per-block scale products and the final sums are rounded, in an order
  * that differs between ISAs (tests allow for that, see test_cpu_matmul.c).
  *
- * A kernel table may store the Q8 codes biased (q + 128, as uint8) when its
- * integer instruction wants an unsigned operand (AVX-512 VNNI); its own
- * quantizer and kernels agree on that, and matmul.c never mixes tables:
+ * Every table stores the Q8 codes signed; a kernel whose integer
+ * instruction wants an unsigned operand (AVX-512 VNNI) biases the weights
+ * or x itself (matmul_avx512.c), and matmul.c never mixes tables:
  * a type without a kernel in the chosen table runs entirely on the scalar
  * table. */
 #ifndef FL_CPU_MATMUL_KERNELS_H
@@ -48,7 +48,7 @@ typedef struct fl_mm_act {
     fl_mm_act_kind kind;
     int64_t n, k;
     const float *f32;     /* F32:   [n][k] (the caller's x) */
-    const int8_t *q;      /* Q8_*:  [n][k] codes (maybe biased, see above) */
+    const int8_t *q;      /* Q8_*:  [n][k] signed codes */
     const float *d;       /* Q8_32: [n][k/32]; Q8_K: [n][k/256] */
     const int32_t *sum;   /* Q8_32: [n][k/32]; Q8_K: [n][k/16] */
     const void *packed;   /* prefill layout of the table's gemm (pack_act), or NULL */

@@ -53,7 +53,7 @@ $(BUILD)/src/cpu/%_avx512.o: CFLAGS += $(ISA_AVX512)
 # V=1 echoes the compiler lines
 Q := $(if $(filter 1,$(V)),,@)
 
-.PHONY: all test asan fuzz run bench neon-check deps fixtures clean FORCE
+.PHONY: all test asan fuzz run bench bench-build neon-check deps fixtures clean FORCE
 all: $(BUILD)/flint $(BUILD)/libflint.a $(BUILD)/libflint.so
 
 # Objects rebuild when the compiler or its flags change (WERROR=1, CC=clang).
@@ -118,9 +118,11 @@ run: deps
 
 # Kernel benchmarks (not tests): GB/s and GFLOP/s against this machine's
 # measured bandwidth and peak; see docs/PERF.md.
-bench: deps
-	@$(MAKE) --no-print-directory all $(BENCHES)
+bench: bench-build
 	@for b in $(BENCHES); do ./$$b || exit 1; done
+
+bench-build: deps
+	@$(MAKE) --no-print-directory all $(BENCHES)
 
 # NEON kernels cannot run here; they must at least compile for aarch64.
 NEON_FLAGS := -std=c11 -O2 -Wall -Wextra -Werror -Iinclude -Isrc -march=armv8.2-a+dotprod+fp16

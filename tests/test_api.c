@@ -68,6 +68,10 @@ static void test_hf_folder(void) {
     CHECK(flint_tensor_get(m, 0, &ti) == FLINT_OK && ti.name && ti.data && ti.file);
     flint_tensor_info again;
     CHECK(flint_tensor_find(m, ti.name, &again) == FLINT_OK && again.data == ti.data);
+    /* a folder whose tensors do not make a whole model: a clear error */
+    flint_context *ctx = NULL;
+    CHECK_FAILS(flint_context_create(m, NULL, &ctx), FLINT_E_FORMAT, "st/sharded: missing tensor");
+    CHECK(ctx == NULL);
     int64_t i;
     CHECK(flint_meta_get_int(m, "hidden_size", &i) == FLINT_OK || flint_meta_get_int(m, "text_config.hidden_size", &i) == FLINT_OK);
     flint_model_close(m);

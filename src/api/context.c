@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/model_file.h"
 #include "base/error.h"
 #include "cpu/cpu.h"
 #include "model/model.h"
@@ -24,8 +25,7 @@ flint_status flint_context_create(flint_model *model, const flint_context_params
                          p.n_batch, p.n_seq);
     flint_context *c = calloc(1, sizeof *c);
     if (!c) return fl_errorf(FLINT_E_NOMEM, "out of memory");
-    const char *path = "model";
-    flint_status st = fl_lm_load(&c->lm, model, path);
+    flint_status st = fl_lm_load(&c->lm, model, fl_model_file_path(model));
     if (!st) {
         int32_t train = c->lm.hp.n_ctx_train > 0 ? c->lm.hp.n_ctx_train : 4096;
         c->n_ctx = p.n_ctx ? p.n_ctx : (train < 4096 ? train : 4096);

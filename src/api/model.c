@@ -2,6 +2,7 @@
  * file, or a Hugging Face folder (config.json + safetensors, single or
  * sharded). Gives one view of metadata and tensors whatever the format.
  * Opening maps files and parses headers; no tensor data is read. */
+#define _POSIX_C_SOURCE 200809L /* strdup */
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@ struct flint_model {
     const flint_tensor_info *tensors;
     int64_t n_tensors;
     const char *arch;
+    char *path; /* as given to flint_model_open, for messages */
 };
 
 static flint_status open_hf_folder(flint_model *m, const char *dir) {
@@ -66,6 +68,7 @@ flint_status flint_model_open(const char *path, const flint_model_params *params
     flint_model *m = calloc(1, sizeof *m);
     if (!m) return fl_errorf(FLINT_E_NOMEM, "out of memory");
     flint_status st = fl_is_dir(path) ? open_hf_folder(m, path) : open_gguf(m, path);
+    if (!st && !(m->path = strdup(path))) st = fl_errorf(FLINT_E_NOMEM, "out of memory");
     if (st) {
         flint_model_close(m);
         return st;
@@ -79,6 +82,7 @@ void flint_model_close(flint_model *m) {
     fl_gguf_close(&m->gguf);
     fl_st_close(&m->st);
     fl_meta_free(&m->config);
+    free(m->path);
     free(m);
 }
 
@@ -182,3 +186,4 @@ flint_status flint_tensor_find(const flint_model *m, const char *name, flint_ten
 }
 
 const fl_meta *fl_model_file_meta(const flint_model *m) { return m->meta; }
+const char *fl_model_file_path(const flint_model *m) { return m->path; }

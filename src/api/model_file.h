@@ -1,5 +1,5 @@
 /* model_file.h — what the library's own rooms may see of an open
- * flint_model beyond the public API: its metadata dictionary. */
+ * flint_model beyond the public API: its metadata dictionary and path. */
 #ifndef FL_API_MODEL_FILE_H
 #define FL_API_MODEL_FILE_H
 
@@ -7,5 +7,7 @@
 #include "format/meta.h"
 
 const fl_meta *fl_model_file_meta(const flint_model *model);
+/* The path the model was opened from. */
+const char *fl_model_file_path(const flint_model *model);
 
 #endif

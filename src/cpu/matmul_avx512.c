@@ -13,7 +13,8 @@
  * packs x biased). Q8_K codes stay signed (the K-quant
  * kernels use vpmaddubsw with the unsigned weight codes, then vpdpwssd
  * with the integer sub-block scales, so a super-block needs one float
- * conversion).
+ * conversion; Q4_K and Q6_K have GFNI fast paths that unpack a
+ * super-block in ~20 vector instructions, below).
  *
  * Decode kernels are instantiated per activation-row count (1..8) so the
  * accumulators live in registers: one pass over W, each weight block is
@@ -673,6 +674,154 @@ FAST_FN static void rows_q8_0_fast(const fl_mm_job *job, int64_t c0, int64_t nc,
     DISPATCH_NC(C_Q8_0F)
 }
 
+/* ---- Q4_K: the fast path (GFNI + VBMI, checked at run time) ----
+ * Per super-block (144 bytes, 256 elements):
+ *   weights  one broadcast load of 32 code bytes per 64 elements and one
+ *            gf2p8affineqb (low nibbles in the first half, high nibbles
+ *            shifted down in the second: elements 64j .. 64j + 63);
+ *   scales   the 12 packed bytes -> 8 scales and 8 mins with 64-bit
+ *            integer ops, one vpmovzxbw, and one vpermw per 64 elements
+ *            (the scale of each 16-bit lane) plus one for the mins;
+ *   dot      maddubs + dpwssd by the scales (as rows_q45k_nc) and the min
+ *            term as one vpmaddwd of the mins against the activation
+ *            sums of 16 narrowed to 16 bits (|sum| <= 16 * 127), each
+ *            converted to float once per super-block. */
+FAST_INLINE void rows_q4k_fast_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t r0, int64_t r1) {
+    const fl_weight *w = job->w;
+    const fl_mm_act *a = job->a;
+    const int64_t k = w->k, nb = k / 256;
+    const __m512i nib = _mm512_set_epi64(0x1020408000000000ll, 0x1020408000000000ll, 0x1020408000000000ll,
+                                         0x1020408000000000ll, 0x0102040800000000ll, 0x0102040800000000ll,
+                                         0x0102040800000000ll, 0x0102040800000000ll);
+    __m512i sidx[4];
+    UNROLL for (int j = 0; j < 4; j++)
+        sidx[j] = _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * j)), _mm256_set1_epi16((short)(2 * j + 1)), 1);
+    const __m256i midx = _mm256_setr_epi16(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *row = ROW(w, r);
+        __m512 acc[FL_MM_DECODE_MAX];
+        __m256 accm[FL_MM_DECODE_MAX];
+        UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm512_setzero_ps(), accm[c] = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            const uint8_t *blk = row + b * 144;
+            _mm_prefetch((const char *)blk + PF_AHEAD, _MM_HINT_T0);
+            _mm_prefetch((const char *)blk + PF_AHEAD + 64, _MM_HINT_T0);
+            _mm_prefetch((const char *)blk + PF_AHEAD + 128, _MM_HINT_T0);
+            const float d = _cvtsh_ss(fl_mm_u16(blk)), dmin = _cvtsh_ss(fl_mm_u16(blk + 2));
+            /* fl_mm_scale_min_k4 for all j: bytes 0..7 scales, 8..15 mins */
+            uint64_t s;
+            uint32_t t;
+            memcpy(&s, blk + 4, 8);
+            memcpy(&t, blk + 12, 4);
+            const uint64_t sc = (s & 0x3f3f3f3full) |
+                                (uint64_t)((t & 0x0f0f0f0fu) | (((uint32_t)(s >> 6) & 0x03030303u) << 4)) << 32;
+            const uint64_t mn = ((s >> 32) & 0x3f3f3f3full) |
+                                (uint64_t)(((t >> 4) & 0x0f0f0f0fu) | (((uint32_t)(s >> 38) & 0x03030303u) << 4)) << 32;
+            const __m256i sm = _mm256_cvtepu8_epi16(_mm_set_epi64x((long long)mn, (long long)sc));
+            const __m512i smz = _mm512_castsi256_si512(sm);
+            __m512i wq[4], ws[4];
+            UNROLL for (int j = 0; j < 4; j++) {
+                const __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * j));
+                wq[j] = _mm512_gf2p8affine_epi64_epi8(_mm512_broadcast_i64x4(q), nib, 0);
+                ws[j] = _mm512_permutexvar_epi16(sidx[j], smz);
+            }
+            const __m256i mw = _mm256_permutexvar_epi16(midx, sm);
+            UNROLL for (int c = 0; c < nc; c++) {
+                const int64_t cc = c0 + c;
+                const int8_t *x = a->q + cc * k + 256 * b;
+                __m512i is = _mm512_setzero_si512();
+                UNROLL for (int j = 0; j < 4; j++)
+                    is = _mm512_dpwssd_epi32(is, _mm512_maddubs_epi16(wq[j], _mm512_loadu_si512(x + 64 * j)), ws[j]);
+                const __m256i s16 = _mm512_cvtepi32_epi16(_mm512_loadu_si512(a->sum + cc * (k / 16) + 16 * b));
+                const __m256i mt = _mm256_madd_epi16(s16, mw);
+                const float dx = a->d[cc * nb + b];
+                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_set1_ps(d * dx), acc[c]);
+                accm[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mt), _mm256_set1_ps(dmin * dx), accm[c]);
+            }
+        }
+        UNROLL for (int c = 0; c < nc; c++) {
+            const __m256 m = accm[c];
+            __m128 h = _mm_add_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+            h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+            h = _mm_add_ss(h, _mm_movehdup_ps(h));
+            job->y[(c0 + c) * job->ldy + r] = _mm512_reduce_add_ps(acc[c]) - _mm_cvtss_f32(h);
+        }
+    }
+}
+
+#define C_Q4_KF(N) rows_q4k_fast_nc(job, c0, N, r0, r1)
+
+FAST_FN static void rows_q4_k_fast(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r0, int64_t r1) {
+    DISPATCH_NC(C_Q4_KF)
+}
+
+/* ---- Q6_K: the fast path (GFNI, checked at run time) ----
+ * Per half super-block (128 elements: 64 bytes of ql, 32 of qh):
+ *   codes    elements 0..63 are the low nibbles of ql, 64..127 the high
+ *            nibbles, each OR'd (one vpternlogd) with their two qh bits,
+ *            which one gf2p8affineqb moves to bits 4..5 (qh broadcast to
+ *            both halves; bits 0..1 / 2..3 for the first 64, 4..5 / 6..7
+ *            for the second): unsigned codes 0..63 for maddubs;
+ *   scales   one vpmovsxbw of the 16 int8 scales and one vpermw per 64
+ *            elements; the -32 offset is one more dpwssd of the
+ *            activation sums of 16 (narrowed to 16 bits, |sum| <= 2032)
+ *            against -32 * scale, into the same int32 lanes. */
+FAST_INLINE void rows_q6k_fast_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t r0, int64_t r1) {
+    const fl_weight *w = job->w;
+    const fl_mm_act *a = job->a;
+    const int64_t k = w->k, nb = k / 256;
+    const long long h01 = 0x0000000001020000ll, h23 = 0x0000000004080000ll, h45 = 0x0000000010200000ll,
+                    h67 = 0x0000000040800000ll;
+    const __m512i hlo = _mm512_set_epi64(h23, h23, h23, h23, h01, h01, h01, h01);
+    const __m512i hhi = _mm512_set_epi64(h67, h67, h67, h67, h45, h45, h45, h45);
+    const __m512i lo4 = _mm512_set1_epi8(0x0f);
+    __m512i sidx[4];
+    UNROLL for (int j = 0; j < 4; j++) {
+        const __m128i q0 = _mm_set1_epi16((short)(4 * j)), q1 = _mm_set1_epi16((short)(4 * j + 1));
+        const __m128i q2 = _mm_set1_epi16((short)(4 * j + 2)), q3 = _mm_set1_epi16((short)(4 * j + 3));
+        sidx[j] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(q1, q0)), _mm256_set_m128i(q3, q2), 1);
+    }
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *row = ROW(w, r);
+        __m512 acc[FL_MM_DECODE_MAX];
+        UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm512_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            const uint8_t *blk = row + b * 210;
+            for (int o = 0; o < 210; o += 64) _mm_prefetch((const char *)blk + PF_AHEAD + o, _MM_HINT_T0);
+            const float d = _cvtsh_ss(fl_mm_u16(blk + 208));
+            __m512i wq[4], ws[4];
+            UNROLL for (int n = 0; n < 2; n++) {
+                const __m512i l = _mm512_loadu_si512(blk + 64 * n);
+                const __m512i h = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(blk + 128 + 32 * n)));
+                /* (A & C) | B with C = 0x0f: imm 0xEC */
+                wq[2 * n] = _mm512_ternarylogic_epi32(l, _mm512_gf2p8affine_epi64_epi8(h, hlo, 0), lo4, 0xEC);
+                wq[2 * n + 1] =
+                    _mm512_ternarylogic_epi32(_mm512_srli_epi16(l, 4), _mm512_gf2p8affine_epi64_epi8(h, hhi, 0), lo4, 0xEC);
+            }
+            const __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(blk + 192)));
+            const __m512i soff = _mm512_zextsi256_si512(_mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(s16, 5)));
+            UNROLL for (int j = 0; j < 4; j++) ws[j] = _mm512_permutexvar_epi16(sidx[j], _mm512_castsi256_si512(s16));
+            UNROLL for (int c = 0; c < nc; c++) {
+                const int64_t cc = c0 + c;
+                const int8_t *x = a->q + cc * k + 256 * b;
+                const __m256i xs = _mm512_cvtepi32_epi16(_mm512_loadu_si512(a->sum + cc * (k / 16) + 16 * b));
+                __m512i is = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_zextsi256_si512(xs), soff);
+                UNROLL for (int j = 0; j < 4; j++)
+                    is = _mm512_dpwssd_epi32(is, _mm512_maddubs_epi16(wq[j], _mm512_loadu_si512(x + 64 * j)), ws[j]);
+                const float dx = a->d[cc * nb + b];
+                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_set1_ps(d * dx), acc[c]);
+            }
+        }
+        UNROLL for (int c = 0; c < nc; c++) job->y[(c0 + c) * job->ldy + r] = _mm512_reduce_add_ps(acc[c]);
+    }
+}
+
+#define C_Q6_KF(N) rows_q6k_fast_nc(job, c0, N, r0, r1)
+
+FAST_FN static void rows_q6_k_fast(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r0, int64_t r1) {
+    DISPATCH_NC(C_Q6_KF)
+}
+
 #define ROWS_T(name, impl, ...)                                                                                   \
     static void rows_##name(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r0, int64_t r1, void *scratch) { \
         (void)scratch;                                                                                            \
@@ -720,9 +869,19 @@ ROWS_T(iq4_nl, C_IQ4_NL)
 ROWS_T(mxfp4, C_MXFP4)
 ROWS_T(mlx4, C_MLX4)
 ROWS_T(mlx8, C_MLX8)
-ROWS_T(q4_k, C_Q4_K)
+ROWS_T(q4_k_generic, C_Q4_K)
+
+static void rows_q4_k(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r0, int64_t r1, void *scratch) {
+    if (have_fast()) rows_q4_k_fast(job, c0, nc, r0, r1);
+    else rows_q4_k_generic(job, c0, nc, r0, r1, scratch);
+}
 ROWS_T(q5_k, C_Q5_K)
-ROWS_T(q6_k, C_Q6_K)
+ROWS_T(q6_k_generic, C_Q6_K)
+
+static void rows_q6_k(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r0, int64_t r1, void *scratch) {
+    if (have_fast()) rows_q6_k_fast(job, c0, nc, r0, r1);
+    else rows_q6_k_generic(job, c0, nc, r0, r1, scratch);
+}
 ROWS_T(iq4_xs, C_IQ4_XS)
 
 const fl_mm_kernels fl_mm_kernels_avx512 = {

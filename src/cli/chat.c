@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/error.h"
 #include "cli/cli.h"
 #include "flint.h"
 #include "sample/sample.h"
@@ -73,7 +74,7 @@ static flint_status sync_cache(chat *c, const fl_tok_ids *want) {
     if (st) return st;
     free(c->cached.ids);
     c->cached.ids = malloc(want->n * sizeof *c->cached.ids);
-    if (!c->cached.ids) return FLINT_E_NOMEM;
+    if (!c->cached.ids) return fl_errorf(FLINT_E_NOMEM, "out of memory for %zu prompt tokens", want->n);
     memcpy(c->cached.ids, want->ids, want->n * sizeof *want->ids);
     c->cached.n = c->cached.cap = want->n;
     return FLINT_OK;
@@ -88,7 +89,7 @@ static flint_status turn(chat *c, fl_tok_text *reply) {
     if (!st && (int64_t)ids.n + c->n_reply > flint_context_n_ctx(c->ctx)) {
         fprintf(stderr, "(the conversation no longer fits the context of %d tokens: /reset, or a larger -c)\n",
                 flint_context_n_ctx(c->ctx));
-        st = FLINT_E_INVALID_ARG;
+        st = fl_errorf(FLINT_E_INVALID_ARG, "context full");
     }
     if (!st) st = sync_cache(c, &ids);
     fl_sampler_reset(c->smp);
@@ -106,7 +107,10 @@ static flint_status turn(chat *c, fl_tok_text *reply) {
         if (c->cached.n == c->cached.cap) {
             size_t cap = c->cached.cap * 2 + 16;
             int32_t *p = realloc(c->cached.ids, cap * sizeof *p);
-            if (!p) { st = FLINT_E_NOMEM; break; }
+            if (!p) {
+                st = fl_errorf(FLINT_E_NOMEM, "out of memory for the reply");
+                break;
+            }
             c->cached.ids = p, c->cached.cap = cap;
         }
         c->cached.ids[c->cached.n++] = t;

@@ -125,14 +125,19 @@ static const double peak_ops[PEAK_COUNT] = {32.0, 128.0, 64.0};
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 #define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512bf16")))
 /* 12 independent chains (written out so they stay in registers) hide the
- * 4-5 cycle latency on 2 ports */
+ * 4-5 cycle latency on 2 ports. Each chain starts from its own value: with
+ * equal starts the compiler merges them into one chain and the "peak"
+ * measures latency, not throughput. */
 #define CHAIN12(OP)                                                                                       \
     a0 = OP(a0, b, c), a1 = OP(a1, b, c), a2 = OP(a2, b, c), a3 = OP(a3, b, c), a4 = OP(a4, b, c),        \
     a5 = OP(a5, b, c), a6 = OP(a6, b, c), a7 = OP(a7, b, c), a8 = OP(a8, b, c), a9 = OP(a9, b, c),        \
     a10 = OP(a10, b, c), a11 = OP(a11, b, c)
 T512 static float peak_fma(long iters) {
     __m512 b = _mm512_set1_ps(1.0000001f), c = _mm512_set1_ps(1e-7f);
-    __m512 a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b, a8 = b, a9 = b, a10 = b, a11 = b;
+#define F(i) _mm512_set1_ps(1.0f + (i) * 1e-3f)
+    __m512 a0 = F(0), a1 = F(1), a2 = F(2), a3 = F(3), a4 = F(4), a5 = F(5), a6 = F(6), a7 = F(7), a8 = F(8),
+           a9 = F(9), a10 = F(10), a11 = F(11);
+#undef F
     for (long it = 0; it < iters; it++) CHAIN12(_mm512_fmadd_ps);
     a0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)), _mm512_add_ps(a4, a5));
     a6 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a6, a7), _mm512_add_ps(a8, a9)), _mm512_add_ps(a10, a11));
@@ -140,7 +145,10 @@ T512 static float peak_fma(long iters) {
 }
 T512 static float peak_vnni(long iters) {
     __m512i b = _mm512_set1_epi8(1), c = _mm512_set1_epi8(2);
-    __m512i a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b, a8 = b, a9 = b, a10 = b, a11 = b;
+#define I(i) _mm512_set1_epi32(i)
+    __m512i a0 = I(0), a1 = I(1), a2 = I(2), a3 = I(3), a4 = I(4), a5 = I(5), a6 = I(6), a7 = I(7), a8 = I(8),
+            a9 = I(9), a10 = I(10), a11 = I(11);
+#undef I
     for (long it = 0; it < iters; it++) CHAIN12(_mm512_dpbusd_epi32);
     a0 = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)), _mm512_add_epi32(a4, a5));
     a6 = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(a6, a7), _mm512_add_epi32(a8, a9)), _mm512_add_epi32(a10, a11));
@@ -148,8 +156,10 @@ T512 static float peak_vnni(long iters) {
 }
 T512 static float peak_bf16(long iters) {
     __m512bh b = (__m512bh)_mm512_set1_epi16(0x3f80), c = (__m512bh)_mm512_set1_epi16(0x3400);
-    __m512 z = _mm512_setzero_ps();
-    __m512 a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z, a8 = z, a9 = z, a10 = z, a11 = z;
+#define F(i) _mm512_set1_ps((float)(i))
+    __m512 a0 = F(0), a1 = F(1), a2 = F(2), a3 = F(3), a4 = F(4), a5 = F(5), a6 = F(6), a7 = F(7), a8 = F(8),
+           a9 = F(9), a10 = F(10), a11 = F(11);
+#undef F
     for (long it = 0; it < iters; it++) CHAIN12(_mm512_dpbf16_ps);
     a0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)), _mm512_add_ps(a4, a5));
     a6 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a6, a7), _mm512_add_ps(a8, a9)), _mm512_add_ps(a10, a11));

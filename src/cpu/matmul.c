@@ -314,7 +314,7 @@ flint_status fl_cpu_matmul_run(fl_cpu_matmul *mm, const fl_weight *w, const floa
      * AVX-512 Q4_0/Q8_0 corrections) */
     size_t stride = (size_t)k * (sizeof(float) > FL_MM_DECODE_MAX ? sizeof(float) : FL_MM_DECODE_MAX) + 64;
     if (c.gemm && c.kt->gemm_scratch_bytes) {
-        size_t g = (size_t)c.kt->gemm_scratch_bytes(w->type, k);
+        size_t g = (size_t)c.kt->gemm_scratch_bytes(w->type, n, k);
         if (g > stride) stride = g;
     }
     stride = (stride + 63) & ~(size_t)63;

@@ -14,6 +14,6 @@ void fl_mm_avx512_gemm_b32(const fl_mm_job *job, int64_t r0, int64_t r1, void *s
 void fl_mm_avx512_gemm_f32(const fl_mm_job *job, int64_t r0, int64_t r1, void *scratch);
 uint64_t fl_mm_avx512_pack_bytes(flint_type type, int64_t n, int64_t k);
 void fl_mm_avx512_pack_act(flint_type type, const fl_mm_act *a, void *packed, int64_t c0, int64_t c1);
-uint64_t fl_mm_avx512_gemm_scratch_bytes(flint_type type, int64_t k);
+uint64_t fl_mm_avx512_gemm_scratch_bytes(flint_type type, int64_t n, int64_t k);
 
 #endif

@@ -1,8 +1,8 @@
 /* matmul_gemm_avx512.c — AVX-512 prefill GEMM micro-kernels (n >= 16):
  *   int8  the Q8_32 types (Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL MXFP4 MLX 4/8)
  *         with vpdpbusd;
- *   f32   F32, F16 and BF16 weights (a panel converted to f32 once per
- *         task) with FMA on f32 activations. vpdpbf16ps would need x
+ *   f32   F32, F16 and BF16 weights (each k-block of a panel converted to
+ *         f32 once) with FMA on f32 activations. vpdpbf16ps would need x
  *         rounded to bf16 (a 1e-2 logit error on the BF16 model tests) and
  *         measures no faster than FMA on this Xeon (bench_matmul prints
  *         both peaks), so it is not used.
@@ -76,9 +76,19 @@ void fl_mm_avx512_pack_act(flint_type type, const fl_mm_act *a, void *packed, in
     }
 }
 
-uint64_t fl_mm_avx512_gemm_scratch_bytes(flint_type type, int64_t k) {
-    if (type == FLINT_TYPE_F32) return 64;
-    if (is_float(type)) return (uint64_t)FL_MM_PANEL_ROWS * (uint64_t)k * 4 + 64;
+/* f32 blocking (see the f32 section) */
+#define FNT 3
+#define FKC 64
+#define WLD (FKC + 16)     /* floats per converted weight row */
+#define CB_LD (FNT * COLS) /* floats per cbuf row */
+
+static uint64_t f32_cbuf_bytes(int64_t n) {
+    const uint64_t groups = (uint64_t)((n + COLS * FNT - 1) / (COLS * FNT));
+    return groups * FL_MM_PANEL_ROWS * CB_LD * 4;
+}
+
+uint64_t fl_mm_avx512_gemm_scratch_bytes(flint_type type, int64_t n, int64_t k) {
+    if (is_float(type)) return f32_cbuf_bytes(n) + (uint64_t)FL_MM_PANEL_ROWS * WLD * 4 + 64;
     return (uint64_t)FL_MM_PANEL_ROWS * ((uint64_t)k + (uint64_t)(k / 32) * 12) + 256;
 }
 
@@ -183,52 +193,99 @@ void fl_mm_avx512_gemm_b32(const fl_mm_job *job, int64_t r0, int64_t r1, void *s
     }
 }
 
-/* ---- f32 ---- */
-
-INLINE void micro_f32(const fl_mm_job *job, const float *const *wr, const uint8_t *tile, int64_t t0, int64_t r,
-                      const int mr) {
-    const int64_t k = job->w->k;
-    const float *xt = (const float *)tile;
-    __m512 acc[MR];
-    UNROLL for (int i = 0; i < mr; i++) acc[i] = _mm512_setzero_ps();
-    for (int64_t g = 0; g < k; g++) {
-        __m512 xv = _mm512_load_ps(xt + COLS * g);
-        UNROLL for (int i = 0; i < mr; i++) acc[i] = _mm512_fmadd_ps(xv, _mm512_set1_ps(wr[i][g]), acc[i]);
+/* ---- f32 ----
+ * Micro-tile: MR weight rows x FNT column tiles (16 activation rows each),
+ * MR * FNT = 24 accumulators in zmm, so per k step FNT x loads and MR
+ * broadcasts feed 24 FMAs. k is blocked by FKC: per k-block the panel's
+ * weights are converted (or, for F32, copied) to f32 rows FKC + 16 floats
+ * apart (so that the MR rows fall in different L1 sets), 64 * (FKC + 16)
+ * floats in L1/L2, then every column group's x block (FNT * FKC * 64
+ * bytes, L1: the two vCPUs share a core) passes over the panel's micro-rows.
+ * The partial sums stay in cbuf (panel rows x all columns, L2) between
+ * k-blocks and are written to y, transposed, once. Each output keeps one
+ * accumulation chain in k order. */
+INLINE void micro_f32(const float *w, const float *x0, const float *pf, uint64_t tstride, float *cb, int64_t kc,
+                      bool first, const int mr, const int nt) {
+    __m512 acc[MR][FNT];
+    if (first) {
+        UNROLL for (int i = 0; i < mr; i++) UNROLL for (int j = 0; j < nt; j++) acc[i][j] = _mm512_setzero_ps();
     }
-    store_tile(job, acc, mr, t0, r);
+    else {
+        UNROLL for (int i = 0; i < mr; i++) UNROLL for (int j = 0; j < nt; j++) acc[i][j] = _mm512_loadu_ps(cb + i * CB_LD + j * COLS);
+    }
+    for (int64_t g = 0; g < kc; g++) {
+        __m512 xv[FNT];
+        UNROLL for (int j = 0; j < nt; j++) xv[j] = _mm512_load_ps(x0 + j * tstride + COLS * g);
+        if (pf) UNROLL for (int j = 0; j < FNT; j++) _mm_prefetch((const char *)(pf + j * tstride + COLS * g), _MM_HINT_T0);
+        UNROLL for (int i = 0; i < mr; i++) {
+            const __m512 b = _mm512_set1_ps(w[i * WLD + g]);
+            UNROLL for (int j = 0; j < nt; j++) acc[i][j] = _mm512_fmadd_ps(xv[j], b, acc[i][j]);
+        }
+    }
+    UNROLL for (int i = 0; i < mr; i++) UNROLL for (int j = 0; j < nt; j++) _mm512_storeu_ps(cb + i * CB_LD + j * COLS, acc[i][j]);
+}
+
+static void micro_f32_any(const float *w, const float *x0, const float *pf, uint64_t tstride, float *cb, int64_t kc,
+                          bool first, int mr, int nt) {
+#define MC(R, T) \
+    case R * 4 + T: \
+        if (pf) micro_f32(w, x0, pf, tstride, cb, kc, first, R, T); \
+        else micro_f32(w, x0, NULL, tstride, cb, kc, first, R, T); \
+        break;
+#define MCR(R) MC(R, 1) MC(R, 2) MC(R, 3)
+    switch (mr * 4 + nt) {
+        MCR(1) MCR(2) MCR(3) MCR(4) MCR(5) MCR(6) MCR(7) MCR(8)
+    default: break;
+    }
+#undef MCR
+#undef MC
 }
 
 void fl_mm_avx512_gemm_f32(const fl_mm_job *job, int64_t r0, int64_t r1, void *scratch) {
     const fl_weight *w = job->w;
-    const int64_t k = w->k, rows = r1 - r0;
-    /* F32 rows are read in place; F16/BF16 rows are converted once */
-    const float *rowp[FL_MM_PANEL_ROWS];
-    for (int64_t r = 0; r < rows; r++) {
-        const uint8_t *src = (const uint8_t *)w->data + (uint64_t)(r0 + r) * w->row_bytes;
-        if (w->type == FLINT_TYPE_F32) {
-            rowp[r] = (const float *)(const void *)src;
-            continue;
-        }
-        float *dst = (float *)scratch + r * k;
-        for (int64_t i = 0; i < k; i += 16) {
-            __mmask16 m = k - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - i)) - 1);
-            __m256i h = _mm256_maskz_loadu_epi16(m, src + 2 * i);
-            __m512 v = w->type == FLINT_TYPE_F16 ? _mm512_cvtph_ps(h)
-                                                 : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-            _mm512_mask_storeu_ps(dst + i, m, v);
-        }
-        rowp[r] = dst;
-    }
+    const int64_t k = w->k, rows = r1 - r0, n = job->a->n, ntiles = (n + COLS - 1) / COLS;
+    float *cb = (float *)scratch;
+    float *conv = (float *)((uint8_t *)scratch + f32_cbuf_bytes(n));
     const uint8_t *packed = job->a->packed;
     const uint64_t tb = tile_bytes(w->type, k);
-    for (int64_t t0 = 0; t0 < job->a->n; t0 += COLS) {
-        const uint8_t *tile = packed + (uint64_t)(t0 / COLS) * tb;
-        for (int64_t rp = 0; rp < rows; rp += MR) {
-            const int mr = rows - rp < MR ? (int)(rows - rp) : MR;
-#define CALL(N) micro_f32(job, rowp + rp, tile, t0, r0 + rp, N)
-            DISPATCH_MR(CALL)
-#undef CALL
+    for (int64_t g0 = 0; g0 < k; g0 += FKC) {
+        const int64_t kc = k - g0 < FKC ? k - g0 : FKC;
+        /* the panel's k-block as f32: bf16 << 16 is exact */
+        for (int64_t r = 0; r < rows; r++) {
+            const uint8_t *src = (const uint8_t *)w->data + (uint64_t)(r0 + r) * w->row_bytes;
+            float *dst = conv + r * WLD;
+            for (int64_t i = 0; i < kc; i += 16) {
+                const int64_t e = g0 + i;
+                __mmask16 m = kc - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (kc - i)) - 1);
+                __m512 v;
+                if (w->type == FLINT_TYPE_F32) v = _mm512_maskz_loadu_ps(m, src + 4 * e);
+                else {
+                    __m256i h = _mm256_maskz_loadu_epi16(m, src + 2 * e);
+                    v = w->type == FLINT_TYPE_F16 ? _mm512_cvtph_ps(h)
+                                                  : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+                }
+                _mm512_mask_storeu_ps(dst + i, m, v);
+            }
         }
+        for (int64_t t = 0; t < ntiles; t += FNT) {
+            const int nt = ntiles - t < FNT ? (int)(ntiles - t) : FNT;
+            const float *x0 = (const float *)(const void *)(packed + (uint64_t)t * tb) + COLS * g0;
+            float *cg = cb + (t / FNT) * FL_MM_PANEL_ROWS * CB_LD;
+            /* the first micro-row pulls the next x block into L1 */
+            const float *pf = t + FNT < ntiles ? x0 + FNT * tb / 4
+                              : g0 + FKC < k   ? (const float *)(const void *)packed + COLS * (g0 + FKC)
+                                               : NULL;
+            for (int64_t rp = 0; rp < rows; rp += MR) {
+                const int mr = rows - rp < MR ? (int)(rows - rp) : MR;
+                micro_f32_any(conv + rp * WLD, x0, rp == 0 ? pf : NULL, tb / 4, cg + rp * CB_LD, kc, g0 == 0, mr, nt);
+            }
+        }
+    }
+    /* y[c][r0 + r], transposed */
+    for (int64_t c = 0; c < n; c++) {
+        const float *cc = cb + (c / (FNT * COLS)) * FL_MM_PANEL_ROWS * CB_LD + c % (FNT * COLS);
+        float *yc = job->y + c * job->ldy + r0;
+        for (int64_t r = 0; r < rows; r++) yc[r] = cc[r * CB_LD];
     }
 }
 

@@ -86,8 +86,9 @@ struct fl_mm_kernels {
      * packing of rows [c0, c1) (c0 a multiple of the table's column tile) */
     uint64_t (*pack_bytes)(flint_type type, int64_t n, int64_t k);
     void (*pack_act)(flint_type type, const fl_mm_act *a, void *packed, int64_t c0, int64_t c1);
-    /* per-thread scratch of gemm[type] for weight rows of k elements */
-    uint64_t (*gemm_scratch_bytes)(flint_type type, int64_t k);
+    /* per-thread scratch of gemm[type] for n activation rows and weight rows
+     * of k elements */
+    uint64_t (*gemm_scratch_bytes)(flint_type type, int64_t n, int64_t k);
 };
 
 extern const fl_mm_kernels fl_mm_kernels_scalar;

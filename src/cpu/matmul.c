@@ -67,28 +67,10 @@ static const fl_mm_kernels *table_for(fl_cpu_isa isa) {
     }
 }
 
-/* FL_ISA_AUTO without the backend's detection: the best table this CPU
- * runs (the backend normally passes a resolved ISA). */
-static fl_cpu_isa auto_isa(void) {
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bf16"))
-        return FL_ISA_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return FL_ISA_AVX2;
-    return FL_ISA_SCALAR;
-#elif defined(__aarch64__)
-    return FL_ISA_NEON;
-#else
-    return FL_ISA_SCALAR;
-#endif
-}
-
 flint_status fl_cpu_matmul_create(fl_pool *pool, fl_cpu_isa isa, fl_cpu_matmul **out) {
     if (!out) return fl_errorf(FLINT_E_INVALID_ARG, "matmul create: NULL out");
     *out = NULL;
-    if (isa == FL_ISA_AUTO) isa = auto_isa();
+    if (isa == FL_ISA_AUTO) isa = fl_cpu_best_isa(); /* the backend's detection, FLINT_ISA cap included */
     const fl_mm_kernels *kt = table_for(isa);
     if (!kt) return fl_errorf(FLINT_E_UNSUPPORTED, "matmul: ISA %d is not built into this binary", (int)isa);
     fl_cpu_matmul *mm = calloc(1, sizeof *mm);

@@ -67,17 +67,7 @@ static float quant_block(const float *x, int8_t *q, int len, int32_t *sums16) {
     return d;
 }
 
-static void quant_q8_32(const float *x, int8_t *q, float *d, int32_t *sum, int64_t k) {
-    for (int64_t b = 0; b < k / 32; b++) {
-        int32_t s[2];
-        d[b] = quant_block(x + 32 * b, q + 32 * b, 32, s);
-        sum[b] = s[0] + s[1];
-    }
-}
-
-static void quant_q8_k(const float *x, int8_t *q, float *d, int32_t *sum, int64_t k) {
-    for (int64_t b = 0; b < k / 256; b++) d[b] = quant_block(x + 256 * b, q + 256 * b, 256, sum + 16 * b);
-}
+FL_MM_QUANT_Q8_FROM_BLOCKS(quant_block)
 
 static float dot_f32(const float *a, const float *b, int64_t k) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
@@ -310,22 +300,11 @@ INLINE void rows_iq4xs_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_
 
 /* ---- instantiation per activation-row count ---- */
 
-#define DISPATCH_NC(call)    \
-    switch (nc) {            \
-    case 1: call(1); break;  \
-    case 2: call(2); break;  \
-    case 3: call(3); break;  \
-    case 4: call(4); break;  \
-    case 5: call(5); break;  \
-    case 6: call(6); break;  \
-    case 7: call(7); break;  \
-    default: call(8); break; \
-    }
 
 #define ROWS_T(name, impl)                                                                                         \
     static void rows_##name(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r0, int64_t r1, void *scratch) { \
         (void)scratch;                                                                                             \
-        DISPATCH_NC(impl)                                                                                          \
+        FL_MM_DISPATCH8(nc, impl)                                                                                          \
     }
 
 #define C_F32(N) rows_float_nc(job, c0, N, r0, r1, FLINT_TYPE_F32)

@@ -414,17 +414,6 @@ INLINE void rows_iq4xs_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_
 
 /* ---- instantiation per activation-row count ---- */
 
-#define DISPATCH_NC(call)                 \
-    switch (nc) {                         \
-    case 1: call(1); break;               \
-    case 2: call(2); break;               \
-    case 3: call(3); break;               \
-    case 4: call(4); break;               \
-    case 5: call(5); break;               \
-    case 6: call(6); break;               \
-    case 7: call(7); break;               \
-    default: call(8); break;              \
-    }
 
 /* ---- Q4_0 and Q8_0: the fast path (VBMI + GFNI, checked at run time) ----
  * Per group of 8 blocks (144 / 272 bytes, three / five zmm loads):
@@ -579,12 +568,12 @@ FAST_INLINE void rows_fast_nc(const fl_mm_job *job, int64_t c0, const int nc, in
 
 FAST_FN static void rows_q4_0_fast(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r0, int64_t r1, int32_t *corr) {
     fill_corr(job->a, c0, (int)nc, 8, corr);
-    DISPATCH_NC(C_Q4_0F)
+    FL_MM_DISPATCH8(nc, C_Q4_0F)
 }
 
 FAST_FN static void rows_q8_0_fast(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r0, int64_t r1, int32_t *corr) {
     fill_corr(job->a, c0, (int)nc, 128, corr);
-    DISPATCH_NC(C_Q8_0F)
+    FL_MM_DISPATCH8(nc, C_Q8_0F)
 }
 
 /* ---- Q4_K: the fast path (GFNI + VBMI, checked at run time) ----
@@ -665,7 +654,7 @@ FAST_INLINE void rows_q4k_fast_nc(const fl_mm_job *job, int64_t c0, const int nc
 #define C_Q4_KF(N) rows_q4k_fast_nc(job, c0, N, r0, r1)
 
 FAST_FN static void rows_q4_k_fast(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r0, int64_t r1) {
-    DISPATCH_NC(C_Q4_KF)
+    FL_MM_DISPATCH8(nc, C_Q4_KF)
 }
 
 /* ---- Q6_K: the fast path (GFNI, checked at run time) ----
@@ -732,14 +721,14 @@ FAST_INLINE void rows_q6k_fast_nc(const fl_mm_job *job, int64_t c0, const int nc
 #define C_Q6_KF(N) rows_q6k_fast_nc(job, c0, N, r0, r1)
 
 FAST_FN static void rows_q6_k_fast(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r0, int64_t r1) {
-    DISPATCH_NC(C_Q6_KF)
+    FL_MM_DISPATCH8(nc, C_Q6_KF)
 }
 
 #define ROWS_T(name, impl, ...)                                                                                   \
     static void rows_##name(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r0, int64_t r1, void *scratch) { \
         (void)scratch;                                                                                            \
         _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wunused-parameter\"")                 \
-        DISPATCH_NC(impl)                                                                                         \
+        FL_MM_DISPATCH8(nc, impl)                                                                                         \
         _Pragma("GCC diagnostic pop")                                                                             \
     }
 

@@ -144,17 +144,6 @@ INLINE void micro_b32(const fl_mm_job *job, const panel *pn, const uint8_t *tile
     store_tile(job, acc, mr, t0, r0 + rp);
 }
 
-#define DISPATCH_MR(call)      \
-    switch (mr) {              \
-    case 1: call(1); break;    \
-    case 2: call(2); break;    \
-    case 3: call(3); break;    \
-    case 4: call(4); break;    \
-    case 5: call(5); break;    \
-    case 6: call(6); break;    \
-    case 7: call(7); break;    \
-    default: call(8); break;   \
-    }
 
 void fl_mm_avx512_gemm_b32(const fl_mm_job *job, int64_t r0, int64_t r1, void *scratch) {
     const fl_weight *w = job->w;
@@ -187,7 +176,7 @@ void fl_mm_avx512_gemm_b32(const fl_mm_job *job, int64_t r0, int64_t r1, void *s
         for (int64_t rp = 0; rp < rows; rp += MR) {
             const int mr = rows - rp < MR ? (int)(rows - rp) : MR;
 #define CALL(N) (mins ? micro_b32(job, &pn, tile, t0, rp, N, true, r0) : micro_b32(job, &pn, tile, t0, rp, N, false, r0))
-            DISPATCH_MR(CALL)
+            FL_MM_DISPATCH8(mr, CALL)
 #undef CALL
         }
     }

@@ -165,4 +165,33 @@ static const int8_t fl_mm_kvalues_iq4nl[16] = {-127, -104, -83, -65, -49, -35, -
                                                1,    13,   25,  38,  53,  69,  89,  113};
 static const int8_t fl_mm_kvalues_mxfp4[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
 
+/* Instantiates call(N) for a row count n in 1..8 (values above 8 take 8),
+ * so that kernels keep their n accumulators in registers. */
+#define FL_MM_DISPATCH8(n, call)  \
+    switch (n) {                  \
+    case 1: call(1); break;       \
+    case 2: call(2); break;       \
+    case 3: call(3); break;       \
+    case 4: call(4); break;       \
+    case 5: call(5); break;       \
+    case 6: call(6); break;       \
+    case 7: call(7); break;       \
+    default: call(8); break;      \
+    }
+
+/* The Q8_32 and Q8_K activation quantizers of a table built on a block
+ * quantizer  float qb(const float *x, int8_t *q, int len, int32_t *sums16)
+ * (d of the block; codes; the sum of each 16 codes). */
+#define FL_MM_QUANT_Q8_FROM_BLOCKS(qb)                                                          \
+    static void quant_q8_32(const float *x, int8_t *q, float *d, int32_t *sum, int64_t k) {     \
+        for (int64_t b = 0; b < k / 32; b++) {                                                 \
+            int32_t s[2];                                                                      \
+            d[b] = qb(x + 32 * b, q + 32 * b, 32, s);                                          \
+            sum[b] = s[0] + s[1];                                                              \
+        }                                                                                      \
+    }                                                                                          \
+    static void quant_q8_k(const float *x, int8_t *q, float *d, int32_t *sum, int64_t k) {      \
+        for (int64_t b = 0; b < k / 256; b++) d[b] = qb(x + 256 * b, q + 256 * b, 256, sum + 16 * b); \
+    }
+
 #endif

@@ -30,17 +30,7 @@ static float quant_block(const float *x, int8_t *q, int len, int32_t *sums16) {
     return d;
 }
 
-static void quant_q8_32(const float *x, int8_t *q, float *d, int32_t *sum, int64_t k) {
-    for (int64_t b = 0; b < k / 32; b++) {
-        int32_t s[2];
-        d[b] = quant_block(x + 32 * b, q + 32 * b, 32, s);
-        sum[b] = s[0] + s[1];
-    }
-}
-
-static void quant_q8_k(const float *x, int8_t *q, float *d, int32_t *sum, int64_t k) {
-    for (int64_t b = 0; b < k / 256; b++) d[b] = quant_block(x + 256 * b, q + 256 * b, 256, sum + 16 * b);
-}
+FL_MM_QUANT_Q8_FROM_BLOCKS(quant_block)
 
 static float dot_f32(const float *a, const float *b, int64_t k) {
     float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = vdupq_n_f32(0.0f);

@@ -221,8 +221,13 @@ FLINT_API flint_status flint_decode(flint_context *ctx, int32_t seq, const int32
 FLINT_API flint_status flint_seq_reset(flint_context *ctx, int32_t seq);
 /* Keeps the first n_keep positions of sequence seq and forgets the rest
  * (prefix reuse). Sliding-window layers can rewind at most n_batch
- * positions; beyond that FLINT_E_INVALID_ARG, and the caller resets. */
+ * positions and recurrent layers (Qwen3.5) none; beyond that
+ * FLINT_E_INVALID_ARG, and the caller resets, or copies the sequence
+ * before going on (flint_seq_copy). */
 FLINT_API flint_status flint_seq_truncate(flint_context *ctx, int32_t seq, int32_t n_keep);
+/* Makes sequence dst a copy of sequence src (cache and recurrent state):
+ * a shared prompt is decoded once and continued several ways. */
+FLINT_API flint_status flint_seq_copy(flint_context *ctx, int32_t dst, int32_t src);
 
 /* Reference dequantization of n elements of a tensor's data (n a multiple
  * of the type's block size), starting at element 0 of src. MLX types are not

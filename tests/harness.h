@@ -49,6 +49,7 @@ static inline int test_finish(const char *name) {
 }
 
 /* Fixture paths are relative to the repository root (tests run from it). */
-#define FIXTURE(name) ("tests/fixtures/" name)
+#define FIXTURE_DIR "tests/fixtures"
+#define FIXTURE(name) (FIXTURE_DIR "/" name)
 
 #endif

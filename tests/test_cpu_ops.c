@@ -58,7 +58,7 @@ static int n_backends;
 static double act_ref(fl_act act, double x) {
     if (act == FL_ACT_GELU_TANH)
         return x / (1 + exp(-2 * sqrt(2 / 3.14159265358979323846) * (x + 0.044715 * x * x * x)));
-    return x / (1 + exp(-x));
+    return (act == FL_ACT_SIGMOID ? 1 : x) / (1 + exp(-x));
 }
 
 static void test_elementwise(void) {
@@ -70,8 +70,8 @@ static void test_elementwise(void) {
         fill(a, n, -8, 8);
         fill(b, n, -3, 3);
         if (n > 4) a[0] = -90, a[1] = 90, a[2] = 0, a[3] = -1e-6f; /* exp saturation, zero, tiny */
-        for (int act = FL_ACT_SILU; act <= FL_ACT_GELU_TANH; act++) {
-            TEST_GROUP(act == FL_ACT_SILU ? "silu" : "gelu_tanh");
+        for (int act = FL_ACT_SILU; act <= FL_ACT_SIGMOID; act++) {
+            TEST_GROUP(act == FL_ACT_SILU ? "silu" : act == FL_ACT_GELU_TANH ? "gelu_tanh" : "sigmoid");
             /* Scalar vs double: the reference is x / (1 + expf(-z)); expf is
              * within 1 ulp, but z itself is rounded in f32 and exp turns its
              * absolute error |z| 2^-24 into a relative one: |z| <= ~60 on
@@ -449,6 +449,114 @@ static void test_isa(void) {
     }
 }
 
+/* The gated delta rule in double precision, token by token, as MODELS.md
+ * §5.4 states it (state S[i][c], i < d_k, c < d_v). */
+static void delta_ref(const fl_delta_params *p, double *out, const float *q, const float *k, const float *v,
+                      const float *a, const float *b, double *S, int64_t n) {
+    const int64_t dk = p->d_k, dv = p->d_v;
+    double *kS = malloc((size_t)dv * sizeof *kS);
+    for (int64_t t = 0; t < n; t++)
+        for (int32_t j = 0; j < p->n_v_heads; j++) {
+            int32_t kh = p->tiled ? j % p->n_k_heads : j / (p->n_v_heads / p->n_k_heads);
+            const float *qt = q + (t * p->n_k_heads + kh) * dk, *kt = k + (t * p->n_k_heads + kh) * dk;
+            const float *vt = v + (t * p->n_v_heads + j) * dv;
+            double x = a[t * p->n_v_heads + j] + (double)p->dt_bias[j];
+            double g = p->ssm_a[j] * (x > 20 ? x : log1p(exp(x))), beta = 1 / (1 + exp(-(double)b[t * p->n_v_heads + j]));
+            double *Sj = S + (int64_t)j * dk * dv;
+            for (int64_t i = 0; i < dk * dv; i++) Sj[i] *= exp(g);
+            for (int64_t c = 0; c < dv; c++) {
+                kS[c] = 0;
+                for (int64_t i = 0; i < dk; i++) kS[c] += kt[i] * Sj[i * dv + c];
+            }
+            for (int64_t i = 0; i < dk; i++)
+                for (int64_t c = 0; c < dv; c++) Sj[i * dv + c] += kt[i] * beta * (vt[c] - kS[c]);
+            for (int64_t c = 0; c < dv; c++) {
+                double o = 0;
+                for (int64_t i = 0; i < dk; i++) o += qt[i] * Sj[i * dv + c];
+                out[(t * p->n_v_heads + j) * dv + c] = o;
+            }
+        }
+    free(kS);
+}
+
+static void normalize_heads(float *x, int64_t rows, int64_t d, float scale) {
+    for (int64_t r = 0; r < rows; r++) {
+        double ss = 0;
+        for (int64_t i = 0; i < d; i++) ss += (double)x[r * d + i] * x[r * d + i];
+        for (int64_t i = 0; i < d; i++) x[r * d + i] = (float)(x[r * d + i] / sqrt(ss) * scale);
+    }
+}
+
+/* Token by token (recurrence), one run of 150 (chunked, 64 + 64 + 22) and
+ * a mix of runs, each against the double-precision recurrence, for both
+ * value-head pairings; and the causal convolution against its definition. */
+static void test_delta(void) {
+    TEST_GROUP("delta_rule");
+    fl_backend *be = backends[0];
+    const int64_t n = 150, nk = 2, nv = 4, dk = 16, dv = 24;
+    float *q = falloc(n * nk * dk), *k = falloc(n * nk * dk), *v = falloc(n * nv * dv), *a = falloc(n * nv);
+    float *b = falloc(n * nv), *out = falloc(n * nv * dv), *state = falloc(nv * dk * dv);
+    float ssm_a[4], dt_bias[4];
+    double *ref = malloc((size_t)(n * nv * dv) * sizeof *ref), *S = malloc((size_t)(nv * dk * dv) * sizeof *S);
+    fill(q, n * nk * dk, -1, 1);
+    fill(k, n * nk * dk, -1, 1);
+    fill(v, n * nv * dv, -2, 2);
+    fill(a, n * nv, -4, 3);
+    fill(b, n * nv, -3, 3);
+    fill(dt_bias, nv, -1, 1);
+    fill(ssm_a, nv, -6, -0.5f);
+    normalize_heads(q, n * nk, dk, 1.0f / sqrtf((float)dk));
+    normalize_heads(k, n * nk, dk, 1.0f);
+    static const int64_t runs[3][4] = {{1, 0}, {150, 0}, {37, 1, 64, 48}};
+    for (int tiled = 0; tiled < 2; tiled++) {
+        fl_delta_params p = {.n_k_heads = nk, .n_v_heads = nv, .d_k = dk, .d_v = dv, .tiled = tiled,
+                             .ssm_a = ssm_a, .dt_bias = dt_bias};
+        memset(S, 0, (size_t)(nv * dk * dv) * sizeof *S);
+        delta_ref(&p, ref, q, k, v, a, b, S, n);
+        double rmax = 0;
+        for (int64_t i = 0; i < n * nv * dv; i++) rmax = fmax(rmax, fabs(ref[i]));
+        for (int r = 0; r < 3; r++) {
+            memset(state, 0, (size_t)(nv * dk * dv) * sizeof *state);
+            int64_t t = 0;
+            for (int i = 0; t < n; i = (i + 1) % 4) {
+                int64_t m = runs[r][i] ? runs[r][i] : runs[r][0];
+                if (m > n - t) m = n - t;
+                CHECK(be->ops->delta_rule(be, &p, out + t * nv * dv, q + t * nk * dk, k + t * nk * dk, v + t * nv * dv,
+                                          a + t * nv, b + t * nv, state, m) == FLINT_OK);
+                t += m;
+            }
+            double d = 0, ds = 0;
+            for (int64_t i = 0; i < n * nv * dv; i++) d = fmax(d, fabs(out[i] - ref[i]));
+            for (int64_t i = 0; i < nv * dk * dv; i++) ds = fmax(ds, fabs(state[i] - S[i]));
+            CHECK_MSG(d <= 1e-5 * rmax && ds <= 1e-5 * rmax, "tiled %d runs %d: max|d| %.3g, state %.3g (max|ref| %.3g)",
+                      tiled, r, d, ds, rmax);
+        }
+    }
+    fl_delta_params bad = {.n_k_heads = 3, .n_v_heads = 4, .d_k = 16, .d_v = 8, .ssm_a = ssm_a, .dt_bias = dt_bias};
+    CHECK_FAILS(be->ops->delta_rule(be, &bad, out, q, k, v, a, b, state, 1), FLINT_E_INVALID_ARG, "value heads");
+
+    TEST_GROUP("conv_silu");
+    const int64_t C = 5;
+    const int32_t K = 4;
+    float w[5 * 4], st[3 * 5] = {0}, *x = falloc(n * C), *y = falloc(n * C);
+    fill(w, C * K, -1, 1);
+    fill(x, n * C, -2, 2);
+    /* runs of 1, 2, 7 and the rest, carried through the state */
+    static const int64_t conv_runs[4] = {1, 2, 7, 140};
+    for (int64_t t = 0, i = 0; t < n; t += conv_runs[i++]) be->ops->conv_silu(be, y + t * C, x + t * C, w, st, conv_runs[i], C, K);
+    double worst = 0;
+    for (int64_t t = 0; t < n; t++)
+        for (int64_t c = 0; c < C; c++) {
+            double s = 0;
+            for (int32_t j = 0; j < K; j++)
+                if (t - (K - 1) + j >= 0) s += (double)w[c * K + j] * x[(t - (K - 1) + j) * C + c];
+            worst = fmax(worst, fabs(y[t * C + c] - s / (1 + exp(-s))));
+        }
+    CHECK_MSG(worst < 1e-5, "conv_silu: max|d| %.3g", worst);
+    for (int64_t c = 0; c < C; c++) CHECK(st[2 * C + c] == x[(n - 1) * C + c] && st[c] == x[(n - 3) * C + c]);
+    free(q), free(k), free(v), free(a), free(b), free(out), free(state), free(ref), free(S), free(x), free(y);
+}
+
 int main(void) {
     static const fl_cpu_isa all[] = {FL_ISA_SCALAR, FL_ISA_AVX2, FL_ISA_AVX512, FL_ISA_NEON};
     for (size_t i = 0; i < 4; i++) {
@@ -467,6 +575,7 @@ int main(void) {
         test_rows();
         test_rope();
         test_attention();
+        test_delta();
     }
     for (int i = 0; i < n_backends; i++) backends[i]->ops->free(backends[i]);
     return test_finish("test_cpu_ops");

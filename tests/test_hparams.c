@@ -1,6 +1,7 @@
-/* test_hparams.c — Gemma 3 hyperparameters from the config.json shapes
- * real checkpoints use (flat 1B, nested multimodal with omitted defaults,
- * rope_parameters) and from GGUF metadata as llama.cpp writes it. */
+/* test_hparams.c — Gemma hyperparameters from the config.json shapes real
+ * checkpoints use (flat 1B, nested multimodal with omitted defaults,
+ * rope_parameters, Gemma 4 per-layer shapes in both spellings) and from
+ * GGUF metadata as llama.cpp writes it. */
 #include <math.h>
 #include <string.h>
 
@@ -28,11 +29,11 @@ int main(void) {
                     "\"rope_scaling\":null,\"rms_norm_eps\":1e-06,\"final_logit_softcapping\":null,"
                     "\"max_position_embeddings\":32768,\"vocab_size\":262144}",
                     &hp) == FLINT_OK);
-    CHECK(hp.arch == FL_ARCH_GEMMA3 && hp.n_embd == 1152 && hp.n_layer == 26 && hp.n_head == 4 && hp.n_head_kv == 1);
+    CHECK(hp.arch == FL_ARCH_GEMMA3 && hp.n_embd == 1152 && hp.n_layer == 26 && hp.n_head == 4 && hp.layer[0].n_head_kv == 1);
     CHECK(hp.sliding_window == 512 && hp.n_ctx_train == 32768 && hp.final_softcap == 0 && hp.norm_plus_one);
-    CHECK(hp.layer_sliding[0] && hp.layer_sliding[4] && !hp.layer_sliding[5] && hp.layer_sliding[6] && !hp.layer_sliding[11]);
+    CHECK(hp.layer[0].sliding && hp.layer[4].sliding && !hp.layer[5].sliding && hp.layer[6].sliding && !hp.layer[11].sliding);
     CHECK_NEAR(hp.attn_scale, 1.0 / 16.0, 1e-9);
-    CHECK(hp.rope_base_global == 1e6f && hp.rope_base_local == 1e4f && hp.rope_scale_global == 1.0f);
+    CHECK(hp.rope_full.base == 1e6f && hp.rope_sliding.base == 1e4f && hp.rope_full.scale == 1.0f && hp.rope_full.n_rot == 256);
 
     TEST_GROUP("gemma3 4B multimodal config");
     CHECK(from_json("{\"architectures\":[\"Gemma3ForConditionalGeneration\"],\"model_type\":\"gemma3\","
@@ -40,8 +41,8 @@ int main(void) {
                     "\"num_hidden_layers\":34,\"rope_scaling\":{\"factor\":8.0,\"rope_type\":\"linear\"},"
                     "\"sliding_window\":1024},\"vision_config\":{\"hidden_size\":1152,\"num_hidden_layers\":27}}",
                     &hp) == FLINT_OK);
-    CHECK(hp.n_embd == 2560 && hp.n_layer == 34 && hp.n_head == 8 && hp.n_head_kv == 4 && hp.head_dim == 256);
-    CHECK(hp.rope_scale_global == 8.0f && hp.sliding_window == 1024);
+    CHECK(hp.n_embd == 2560 && hp.n_layer == 34 && hp.n_head == 8 && hp.layer[33].n_head_kv == 4 && hp.layer[33].head_dim == 256);
+    CHECK(hp.rope_full.scale == 8.0f && hp.rope_sliding.scale == 1.0f && hp.sliding_window == 1024);
 
     TEST_GROUP("rope_parameters and layer_types");
     CHECK(from_json("{\"model_type\":\"gemma3_text\",\"num_hidden_layers\":3,\"hidden_size\":64,\"intermediate_size\":128,"
@@ -51,9 +52,52 @@ int main(void) {
                     "\"sliding_attention\":{\"rope_type\":\"default\",\"rope_theta\":10000.0}},"
                     "\"final_logit_softcapping\":30.0}",
                     &hp) == FLINT_OK);
-    CHECK(!hp.layer_sliding[0] && hp.layer_sliding[1] && !hp.layer_sliding[2]);
-    CHECK(hp.rope_base_global == 5e5f && hp.rope_scale_global == 4.0f && hp.final_softcap == 30.0f);
+    CHECK(!hp.layer[0].sliding && hp.layer[1].sliding && !hp.layer[2].sliding);
+    CHECK(hp.rope_full.base == 5e5f && hp.rope_full.scale == 4.0f && hp.final_softcap == 30.0f);
     CHECK_NEAR(hp.attn_scale, 1.0 / sqrt(24.0), 1e-7);
+
+    TEST_GROUP("gemma 1 and 2 configs");
+    CHECK(from_json("{\"model_type\":\"gemma\",\"hidden_act\":\"gelu\",\"num_hidden_layers\":18,\"hidden_size\":2048,"
+                    "\"intermediate_size\":16384,\"num_attention_heads\":8,\"num_key_value_heads\":1}",
+                    &hp) == FLINT_OK);
+    CHECK(hp.arch == FL_ARCH_GEMMA && !hp.post_norms && !hp.qk_norm && hp.embd_scale && hp.layer[17].head_dim == 256);
+    CHECK(!hp.layer[0].sliding && hp.attn_softcap == 0 && hp.final_softcap == 0 && hp.rope_full.base == 1e4f);
+    CHECK_NEAR(hp.attn_scale, 1.0 / 16.0, 1e-9);
+    CHECK(from_json("{\"model_type\":\"gemma2\",\"num_hidden_layers\":46,\"hidden_size\":4608,\"num_attention_heads\":32,"
+                    "\"num_key_value_heads\":16,\"head_dim\":128,\"query_pre_attn_scalar\":144}",
+                    &hp) == FLINT_OK);
+    CHECK(hp.arch == FL_ARCH_GEMMA2 && hp.post_norms && !hp.qk_norm && hp.attn_softcap == 50 && hp.final_softcap == 30);
+    CHECK(hp.layer[0].sliding && !hp.layer[1].sliding && hp.layer[44].sliding && hp.sliding_window == 4096);
+    CHECK_NEAR(hp.attn_scale, 1.0 / 12.0, 1e-7);
+
+    TEST_GROUP("gemma 4 configs");
+    /* the released form: global_head_dim and num_global_key_value_heads */
+    CHECK(from_json("{\"model_type\":\"gemma4\",\"text_config\":{\"model_type\":\"gemma4_text\",\"num_hidden_layers\":6,"
+                    "\"hidden_size\":64,\"intermediate_size\":96,\"num_attention_heads\":4,\"num_key_value_heads\":2,"
+                    "\"head_dim\":32,\"global_head_dim\":64,\"num_global_key_value_heads\":1,\"attention_k_eq_v\":true,"
+                    "\"hidden_size_per_layer_input\":0,\"enable_moe_block\":true,\"num_experts\":8,\"top_k_experts\":2,"
+                    "\"moe_intermediate_size\":32,\"layer_types\":[\"sliding_attention\",\"sliding_attention\","
+                    "\"full_attention\",\"sliding_attention\",\"sliding_attention\",\"sliding_attention\"]}}",
+                    &hp) == FLINT_OK);
+    CHECK(hp.arch == FL_ARCH_GEMMA4 && !hp.norm_plus_one && hp.v_norm && hp.attn_scale == 1.0f);
+    CHECK(hp.layer[0].head_dim == 32 && hp.layer[0].n_head_kv == 2 && !hp.layer[0].k_eq_v);
+    CHECK(hp.layer[2].head_dim == 64 && hp.layer[2].n_head_kv == 1 && hp.layer[2].k_eq_v);
+    CHECK(!hp.layer[5].sliding && hp.layer[5].head_dim == 64); /* the last layer is forced global */
+    CHECK(hp.n_expert == 8 && hp.n_expert_used == 2 && hp.n_ff_exp == 32 && hp.n_embd_per_layer == 0);
+    CHECK(hp.rope_full.n_rot == 64 && hp.rope_full.n_pairs == 8 && hp.rope_full.base == 1e6f);
+    CHECK(hp.rope_sliding.n_rot == 32 && hp.rope_sliding.n_pairs == 0 && hp.rope_sliding.base == 1e4f);
+    /* what transformers 5 saves: per_layer_config; KV sharing and double-wide MLPs */
+    CHECK(from_json("{\"model_type\":\"gemma4_text\",\"num_hidden_layers\":7,\"hidden_size\":64,\"intermediate_size\":128,"
+                    "\"num_attention_heads\":4,\"num_key_value_heads\":2,\"head_dim\":32,\"num_kv_shared_layers\":3,"
+                    "\"use_double_wide_mlp\":true,\"hidden_size_per_layer_input\":16,"
+                    "\"layer_types\":[\"sliding_attention\",\"sliding_attention\",\"full_attention\",\"sliding_attention\","
+                    "\"full_attention\",\"sliding_attention\",\"full_attention\"],"
+                    "\"per_layer_config\":{\"2\":{\"head_dim\":64},\"4\":{\"head_dim\":64},\"6\":{\"head_dim\":64}}}",
+                    &hp) == FLINT_OK);
+    CHECK(hp.layer[4].head_dim == 64 && hp.layer[5].head_dim == 32 && hp.n_embd_per_layer == 16);
+    CHECK(hp.layer[3].kv_source == 3 && hp.layer[4].kv_source == 2 && hp.layer[5].kv_source == 3 &&
+          hp.layer[6].kv_source == 2);
+    CHECK(hp.layer[3].n_ff == 128 && hp.layer[4].n_ff == 256 && hp.layer[6].n_ff == 256);
 
     TEST_GROUP("bad configs");
     CHECK_FAILS(from_json("{\"model_type\":\"llama\"}", &hp), FLINT_E_UNSUPPORTED, "'llama' is not supported");
@@ -72,8 +116,9 @@ int main(void) {
     fl_gguf g;
     CHECK(fl_gguf_open(&g, "models/tiny-gemma3.gguf") == FLINT_OK);
     CHECK(fl_hparams_load(&hp, &g.meta, true, "tiny") == FLINT_OK);
-    CHECK(hp.n_embd == 64 && hp.n_layer == 2 && hp.n_head == 2 && hp.n_head_kv == 1 && hp.head_dim == 32 && hp.n_ff == 128);
-    CHECK(hp.sliding_window == 64 && hp.layer_sliding[0] && hp.layer_sliding[1] && !hp.norm_plus_one);
+    CHECK(hp.n_embd == 64 && hp.n_layer == 2 && hp.n_head == 2 && hp.layer[1].n_head_kv == 1 && hp.layer[1].head_dim == 32 &&
+          hp.layer[1].n_ff == 128);
+    CHECK(hp.sliding_window == 64 && hp.layer[0].sliding && hp.layer[1].sliding && !hp.norm_plus_one);
     CHECK_NEAR(hp.attn_scale, 1.0 / sqrt(32.0), 1e-7);
     fl_gguf_close(&g);
     return test_finish("hparams");

@@ -89,6 +89,13 @@ flint_status flint_seq_truncate(flint_context *c, int32_t seq, int32_t n_keep) {
     return st;
 }
 
+flint_status flint_seq_copy(flint_context *c, int32_t dst, int32_t src) {
+    flint_status st = check_seq(c, dst);
+    if (!st) st = check_seq(c, src);
+    if (!st && dst != src) st = fl_kv_cache_copy(&c->caches[dst], &c->caches[src]);
+    return st;
+}
+
 flint_status flint_decode(flint_context *c, int32_t seq, const int32_t *tokens, int32_t n, float *logits, int all_logits) {
     flint_status st = check_seq(c, seq);
     if (st) return st;

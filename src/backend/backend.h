@@ -12,6 +12,7 @@
 #ifndef FL_BACKEND_H
 #define FL_BACKEND_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "flint.h"
@@ -34,6 +35,7 @@ typedef struct fl_weight {
 typedef enum fl_act {
     FL_ACT_SILU = 0,      /* x * sigmoid(x) */
     FL_ACT_GELU_TANH = 1, /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+    FL_ACT_SIGMOID = 2,   /* 1 / (1 + exp(-x)) */
 } fl_act;
 
 /* NEOX ("rotate half") RoPE over the first n_rot dims of each head:
@@ -69,6 +71,24 @@ typedef struct fl_attn_params {
     int32_t window;     /* 0: none */
     flint_type kv_type; /* F32 or F16 */
 } fl_attn_params;
+
+/* The gated delta rule of a Gated DeltaNet layer (MODELS.md §5.4) over n
+ * consecutive tokens of one sequence. Per token t and value head j, with
+ * its key head kh(j) = tiled ? j % n_k_heads : j / (n_v_heads / n_k_heads):
+ *   g = ssm_a[j] * softplus(a[t][j] + dt_bias[j])   (log decay, <= 0)
+ *   beta = sigmoid(b[t][j])
+ *   S = exp(g) S ; S += k (beta (v - S^T k))^T ; out[t][j] = S^T q
+ * q, k: [n][n_k_heads][d_k] (q already L2-normed and scaled, k L2-normed);
+ * v, out: [n][n_v_heads][d_v]; a, b: [n][n_v_heads];
+ * state: [n_v_heads][d_k][d_v], carried across calls. Long runs may use the
+ * chunked form (products within chunks of 64 tokens); it equals the
+ * recurrence up to rounding. */
+typedef struct fl_delta_params {
+    int32_t n_k_heads, n_v_heads, d_k, d_v;
+    bool tiled;             /* v head j reads k head j % n_k_heads (GGUF order), else j / ratio (HF order) */
+    const float *ssm_a;     /* [n_v_heads] -exp(A_log) */
+    const float *dt_bias;   /* [n_v_heads] */
+} fl_delta_params;
 
 typedef struct fl_backend fl_backend;
 
@@ -106,6 +126,15 @@ typedef struct fl_backend_ops {
     flint_status (*attention)(fl_backend *be, const fl_attn_params *p, float *out, const float *q,
                               const int32_t *pos_q, int64_t n_q, const void *k, const void *v,
                               const int32_t *pos_k, int64_t n_kv, int64_t kv_stride);
+
+    /* Causal depthwise convolution with SiLU over n tokens of C channels:
+     *   y[t][c] = silu(sum_j w[c][j] * in(t - K + 1 + j)[c]),  j < K,
+     * where inputs before x[0] come from state[K-1][C] (oldest first), which
+     * then holds the last K - 1 inputs. y must not alias x. */
+    void (*conv_silu)(fl_backend *be, float *y, const float *x, const float *w, float *state, int64_t n, int64_t C,
+                      int32_t K);
+    flint_status (*delta_rule)(fl_backend *be, const fl_delta_params *p, float *out, const float *q, const float *k,
+                               const float *v, const float *a, const float *b, float *state, int64_t n);
 } fl_backend_ops;
 
 struct fl_backend {

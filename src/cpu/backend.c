@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "base/pool.h"
 #include "cpu/cpu.h"
+#include "cpu/delta.h"
 #include "cpu/matmul.h"
 #include "cpu/ops.h"
 
@@ -26,6 +27,7 @@ typedef struct fl_cpu_backend {
     const fl_cpu_kernels *k;
     fl_cpu_matmul *mm;
     fl_cpu_attn *attn;
+    fl_cpu_delta *delta;
 } fl_cpu_backend;
 
 static inline fl_cpu_backend *cpu(fl_backend *be) { return (fl_cpu_backend *)be; }
@@ -290,9 +292,22 @@ static flint_status cpu_attention(fl_backend *be, const fl_attn_params *p, float
     return fl_cpu_attn_run(b->attn, b->pool, b->k, p, out, q, pos_q, n_q, k, v, pos_k, n_kv, kv_stride);
 }
 
+static void cpu_conv_silu(fl_backend *be, float *y, const float *x, const float *w, float *state, int64_t n, int64_t C,
+                          int32_t K) {
+    (void)be;
+    fl_cpu_conv_silu(y, x, w, state, n, C, K);
+}
+
+static flint_status cpu_delta_rule(fl_backend *be, const fl_delta_params *p, float *out, const float *q, const float *k,
+                                   const float *v, const float *a, const float *b, float *state, int64_t n) {
+    fl_cpu_backend *c = cpu(be);
+    return fl_cpu_delta_run(c->delta, c->pool, p, out, q, k, v, a, b, state, n);
+}
+
 static void cpu_free(fl_backend *be) {
     fl_cpu_backend *b = cpu(be);
     if (!b) return;
+    fl_cpu_delta_free(b->delta);
     fl_cpu_attn_free(b->attn);
     fl_cpu_matmul_free(b->mm);
     fl_pool_free(b->pool);
@@ -314,6 +329,8 @@ static const fl_backend_ops cpu_ops = {
     .mul = cpu_mul,
     .scale = cpu_scale,
     .attention = cpu_attention,
+    .conv_silu = cpu_conv_silu,
+    .delta_rule = cpu_delta_rule,
 };
 
 flint_status fl_cpu_backend_create(int32_t n_threads, fl_cpu_isa isa, fl_backend **out) {
@@ -331,6 +348,7 @@ flint_status fl_cpu_backend_create(int32_t n_threads, fl_cpu_isa isa, fl_backend
     b->k = kernels_for(isa);
     flint_status st = fl_pool_create(n_threads, &b->pool);
     if (st == FLINT_OK) st = fl_cpu_attn_create(fl_pool_threads(b->pool), &b->attn);
+    if (st == FLINT_OK) st = fl_cpu_delta_create(fl_pool_threads(b->pool), &b->delta);
     if (st == FLINT_OK) st = fl_cpu_matmul_create(b->pool, isa, &b->mm);
     if (st != FLINT_OK) {
         cpu_free(&b->base);

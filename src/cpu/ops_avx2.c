@@ -69,7 +69,8 @@ static inline __m256 act8(fl_act act, __m256 x) {
                           _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), x3, x));
     }
     __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), z));
-    return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+    __m256 num = act == FL_ACT_SIGMOID ? _mm256_set1_ps(1.0f) : x;
+    return _mm256_div_ps(num, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
 }
 
 static void act_avx2(fl_act act, float *y, const float *x, int64_t n) {

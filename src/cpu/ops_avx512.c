@@ -37,7 +37,8 @@ static inline __m512 exp16(__m512 x) {
     return _mm512_mask_mov_ps(y, under, _mm512_setzero_ps());
 }
 
-/* act(x) = x / (1 + exp(-z)), z = x (SiLU) or 2 sqrt(2/pi) (x + 0.044715 x^3) (GELU-tanh) */
+/* act(x) = x / (1 + exp(-z)), z = x (SiLU) or 2 sqrt(2/pi) (x + 0.044715 x^3) (GELU-tanh);
+ * sigmoid: 1 / (1 + exp(-x)) */
 static inline __m512 act16(fl_act act, __m512 x) {
     __m512 z = x;
     if (act == FL_ACT_GELU_TANH) {
@@ -46,7 +47,8 @@ static inline __m512 act16(fl_act act, __m512 x) {
                           _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), x3, x));
     }
     __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), z));
-    return _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+    __m512 num = act == FL_ACT_SIGMOID ? _mm512_set1_ps(1.0f) : x;
+    return _mm512_div_ps(num, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
 }
 
 static void act_avx512(fl_act act, float *y, const float *x, int64_t n) {

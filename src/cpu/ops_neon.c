@@ -38,7 +38,7 @@ static inline float act1(fl_act act, float x) {
         float u = 0.7978845608028654f * (x + 0.044715f * x * x * x);
         return x / (1.0f + expf(-2.0f * u));
     }
-    return x / (1.0f + expf(-x));
+    return (act == FL_ACT_SIGMOID ? 1.0f : x) / (1.0f + expf(-x));
 }
 
 static inline float32x4_t act4(fl_act act, float32x4_t x) {
@@ -47,7 +47,8 @@ static inline float32x4_t act4(fl_act act, float32x4_t x) {
         float32x4_t x3 = vmulq_f32(vmulq_f32(x, x), x);
         z = vmulq_n_f32(vfmaq_n_f32(x, x3, 0.044715f), 2.0f * 0.7978845608028654f);
     }
-    return vdivq_f32(x, vaddq_f32(vdupq_n_f32(1.0f), exp4(vnegq_f32(z))));
+    float32x4_t num = act == FL_ACT_SIGMOID ? vdupq_n_f32(1.0f) : x;
+    return vdivq_f32(num, vaddq_f32(vdupq_n_f32(1.0f), exp4(vnegq_f32(z))));
 }
 
 static void act_neon(fl_act act, float *y, const float *x, int64_t n) {

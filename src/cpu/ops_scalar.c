@@ -15,7 +15,7 @@ static float act1(fl_act act, float x) {
         float u = 0.7978845608028654f * (x + 0.044715f * x * x * x);
         return x / (1.0f + expf(-2.0f * u));
     }
-    return x / (1.0f + expf(-x));
+    return (act == FL_ACT_SIGMOID ? 1.0f : x) / (1.0f + expf(-x));
 }
 
 static void act_scalar(fl_act act, float *y, const float *x, int64_t n) {

@@ -3,12 +3,14 @@
  * the argument checks every family shares. */
 #include "model/model.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/model_file.h"
 #include "base/error.h"
-#include "model/gemma3.h"
+#include "model/gemma.h"
+#include "model/qwen35.h"
 
 flint_status fl_lm_load(fl_lm *lm, const flint_model *file, const char *path) {
     memset(lm, 0, sizeof *lm);
@@ -20,11 +22,62 @@ flint_status fl_lm_load(fl_lm *lm, const flint_model *file, const char *path) {
     lm->layers = calloc((size_t)lm->hp.n_layer, sizeof *lm->layers);
     if (!lm->layers) return fl_errorf(FLINT_E_NOMEM, "out of memory");
     switch (lm->hp.arch) {
-    case FL_ARCH_GEMMA3: st = fl_gemma3_load(lm, gguf); break;
+    case FL_ARCH_GEMMA:
+    case FL_ARCH_GEMMA2:
+    case FL_ARCH_GEMMA3:
+    case FL_ARCH_GEMMA4: st = fl_gemma_load(lm, gguf); break;
+    case FL_ARCH_QWEN35:
+    case FL_ARCH_QWEN35MOE: st = fl_qwen35_load(lm, gguf); break;
     default: st = fl_errorf(FLINT_E_UNSUPPORTED, "%s: no forward pass for this architecture", path); break;
     }
     if (st) fl_lm_free(lm);
     return st;
+}
+
+const char *fl_layer_tensor_name(char *buf, size_t size, bool gguf, const char *prefix, int32_t l, const char *name) {
+    if (gguf) snprintf(buf, size, "blk.%d.%s", l, name);
+    else snprintf(buf, size, "%slayers.%d.%s", prefix, l, name);
+    return buf;
+}
+
+flint_status fl_lm_load_io(fl_lm *lm, bool gguf, const char *const *hf_prefixes, const char **prefix) {
+    fl_weight_loader *wl = &lm->wl;
+    char embd[160], norm[160], output[160];
+    *prefix = "";
+    if (gguf) {
+        snprintf(embd, sizeof embd, "token_embd.weight");
+        snprintf(norm, sizeof norm, "output_norm.weight");
+        snprintf(output, sizeof output, "output.weight");
+    } else {
+        for (const char *const *p = hf_prefixes; *p; p++) {
+            snprintf(embd, sizeof embd, "%sembed_tokens.weight", *p);
+            if (fl_has_tensor(wl, embd)) {
+                *prefix = *p;
+                break;
+            }
+        }
+        snprintf(embd, sizeof embd, "%sembed_tokens.weight", *prefix);
+        snprintf(norm, sizeof norm, "%snorm.weight", *prefix);
+        snprintf(output, sizeof output, "lm_head.weight");
+    }
+    flint_tensor_info t;
+    if (flint_tensor_find(wl->file, embd, &t) != FLINT_OK)
+        return fl_errorf(FLINT_E_FORMAT, "%s: missing the token embedding '%s'", wl->path, embd);
+    if (t.n_dims != 2 || t.ne[1] <= 0 || t.ne[1] > INT32_MAX)
+        return fl_errorf(FLINT_E_FORMAT, "%s: token embedding '%s' is not a [vocab, hidden] matrix", wl->path, embd);
+    lm->hp.n_vocab = (int32_t)t.ne[1];
+    flint_status st = fl_load_matrix(wl, embd, lm->hp.n_embd, lm->hp.n_vocab, &lm->tok_embd);
+    if (!st) st = fl_load_vector(wl, norm, lm->hp.n_embd, lm->hp.norm_plus_one, &lm->output_norm);
+    if (st) return st;
+    lm->output = lm->tok_embd;
+    if (fl_has_tensor(wl, output) && (st = fl_load_matrix(wl, output, lm->hp.n_embd, lm->hp.n_vocab, &lm->output)))
+        return st;
+    fl_lm_count(lm, &lm->output);
+    return FLINT_OK;
+}
+
+void fl_lm_count(fl_lm *lm, const fl_weight *w) {
+    if (w->data) lm->weight_bytes += (uint64_t)w->m * w->row_bytes;
 }
 
 void fl_lm_free(fl_lm *lm) {
@@ -33,25 +86,50 @@ void fl_lm_free(fl_lm *lm) {
     memset(lm, 0, sizeof *lm);
 }
 
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
 flint_status fl_lm_scratch_init(fl_lm_scratch *s, const fl_hparams *hp, int32_t n_batch) {
     memset(s, 0, sizeof *s);
     if (n_batch <= 0) return fl_errorf(FLINT_E_INVALID_ARG, "batch of %d tokens", n_batch);
-    int64_t H = hp->n_embd, qd = (int64_t)hp->n_head * hp->head_dim, kvd = (int64_t)hp->n_head_kv * hp->head_dim;
-    int64_t widths[9] = {H, H, qd, kvd, kvd, qd, H, hp->n_ff, hp->n_ff}; /* x xb q k v att o g u */
+    const int64_t H = hp->n_embd, P = hp->n_embd_per_layer, K = hp->n_expert_used;
+    const int64_t Kd = (int64_t)hp->ssm_n_k_heads * hp->ssm_d_k, Vd = (int64_t)hp->ssm_n_v_heads * hp->ssm_d_v;
+    bool recurrent = false;
+    int64_t qd = 0, kvd = 0, ff = max64(max64(hp->n_ff_exp, hp->n_ff_shexp), P);
+    for (int32_t l = 0; l < hp->n_layer; l++) {
+        const fl_layer_hparams *L = &hp->layer[l];
+        qd = max64(qd, (int64_t)hp->n_head * L->head_dim);
+        kvd = max64(kvd, (int64_t)L->n_head_kv * L->head_dim);
+        ff = max64(ff, L->n_ff);
+        recurrent |= L->recurrent;
+    }
+    const int64_t C = recurrent ? 2 * Kd + Vd : 0;
+    /* the gated attention projects [q | gate] into g and splits it into q and u;
+     * the DeltaNet mixer projects q, k, v channels into g and z into u */
+    const int64_t g_width = max64(max64(ff, hp->attn_out_gate ? 2 * qd : 0), C);
+    const int64_t u_width = max64(max64(ff, hp->attn_out_gate ? qd : 0), recurrent ? Vd : 0);
+    const bool moe = hp->n_expert > 0;
+    /* x xb q k v att o g u | ple (token part and projection) | moe_logits moe_x moe_y moe_out moe_w | ssm_x ssm_ab */
+    enum { N_SLOTS = 17 };
+    int64_t widths[N_SLOTS] = {H, H, max64(qd, Kd), max64(kvd, Kd), max64(kvd, Vd), max64(qd, Vd), H, g_width,
+                               u_width, 2 * (int64_t)hp->n_layer * P, max64(hp->n_expert, moe ? 1 : 0),
+                               moe ? H : 0, moe ? H : 0, moe ? H : 0, K, C, recurrent ? 2 * hp->ssm_n_v_heads : 0};
+    float **slots[N_SLOTS] = {&s->x, &s->xb, &s->q, &s->k, &s->v, &s->att, &s->o, &s->g, &s->u, &s->ple,
+                              &s->moe_logits, &s->moe_x, &s->moe_y, &s->moe_out, &s->moe_w, &s->ssm_x, &s->ssm_ab};
     int64_t total = 0;
-    for (int i = 0; i < 9; i++) total += widths[i] * n_batch;
+    for (int i = 0; i < N_SLOTS; i++) total += widths[i] * n_batch;
     s->block = malloc((size_t)total * sizeof(float));
-    s->pos = malloc((size_t)n_batch * sizeof *s->pos);
+    s->pos = malloc((size_t)n_batch * (size_t)(2 + K) * sizeof *s->pos);
     if (!s->block || !s->pos) {
         fl_lm_scratch_free(s);
         return fl_errorf(FLINT_E_NOMEM, "out of memory for activations of %d tokens", n_batch);
     }
-    float **slots[9] = {&s->x, &s->xb, &s->q, &s->k, &s->v, &s->att, &s->o, &s->g, &s->u};
     float *at = s->block;
-    for (int i = 0; i < 9; i++) {
-        *slots[i] = at;
+    for (int i = 0; i < N_SLOTS; i++) {
+        *slots[i] = widths[i] ? at : NULL;
         at += widths[i] * n_batch;
     }
+    s->moe_rows = s->pos + n_batch;
+    s->moe_e = s->moe_rows + n_batch;
     s->n_batch = n_batch;
     return FLINT_OK;
 }
@@ -73,7 +151,12 @@ flint_status fl_lm_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, fl
         if (tokens[i] < 0 || tokens[i] >= lm->hp.n_vocab)
             return fl_errorf(FLINT_E_INVALID_ARG, "token id %d is outside the vocabulary of %d", tokens[i], lm->hp.n_vocab);
     switch (lm->hp.arch) {
-    case FL_ARCH_GEMMA3: return fl_gemma3_forward(lm, be, s, cache, tokens, n, logits, all_logits);
+    case FL_ARCH_GEMMA:
+    case FL_ARCH_GEMMA2:
+    case FL_ARCH_GEMMA3:
+    case FL_ARCH_GEMMA4: return fl_gemma_forward(lm, be, s, cache, tokens, n, logits, all_logits);
+    case FL_ARCH_QWEN35:
+    case FL_ARCH_QWEN35MOE: return fl_qwen35_forward(lm, be, s, cache, tokens, n, logits, all_logits);
     default: return fl_errorf(FLINT_E_UNSUPPORTED, "no forward pass for this architecture");
     }
 }

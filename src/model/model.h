@@ -13,38 +13,75 @@
 
 #include "backend/backend.h"
 #include "cache/kv.h"
+#include "experts/experts.h"
 #include "model/hparams.h"
 #include "model/weights.h"
 
-/* One Gemma decoder layer (Gemma 2/3 shape: four norms, QK-norm in Gemma 3).
- * Matrices are W[m,k] (rows of k): */
-typedef struct fl_gemma_layer {
-    fl_weight wq;    /* [n_head*head_dim, H] */
-    fl_weight wk;    /* [n_head_kv*head_dim, H] */
-    fl_weight wv;    /* [n_head_kv*head_dim, H] */
-    fl_weight wo;    /* [H, n_head*head_dim] */
-    fl_weight gate;  /* [n_ff, H] */
-    fl_weight up;    /* [n_ff, H] */
-    fl_weight down;  /* [H, n_ff] */
-    const float *attn_norm, *post_attn_norm, *ffn_norm, *post_ffn_norm; /* [H], plain form (+1 applied) */
-    const float *q_norm, *k_norm;                                       /* [head_dim] */
-} fl_gemma_layer;
+/* One decoder layer. Matrices are W[m,k] (rows of k); a weight whose data
+ * is NULL and a NULL vector are absent (the family's features say which). */
+typedef struct fl_layer {
+    const float *attn_norm;          /* [H] */
+    fl_weight wq;                    /* [n_head*head_dim, H] */
+    fl_weight wk, wv;                /* [n_head_kv*head_dim, H]; absent on KV-shared layers, wv when k_eq_v */
+    fl_weight wo;                    /* [H, n_head*head_dim] */
+    const float *q_norm, *k_norm;    /* [head_dim] */
+    const float *post_attn_norm;     /* [H] */
+    const float *rope_freqs;         /* [n_rot/2] frequency divisors (Gemma 4 full layers) */
+    const float *ffn_norm, *post_ffn_norm;
+    fl_weight gate, up, down;        /* dense MLP [n_ff, H], [n_ff, H], [H, n_ff] */
+    /* MoE beside the dense MLP (Gemma 4) */
+    fl_weight router;                /* [n_expert, H] */
+    const float *router_scale;       /* [H] */
+    const float *expert_scale;       /* [n_expert] */
+    const float *post_mlp_norm, *pre_moe_norm, *post_moe_norm; /* [H] */
+    fl_experts experts;
+    /* per-layer embeddings (Gemma 4) */
+    fl_weight ple_gate;              /* [P, H] */
+    fl_weight ple_proj;              /* [H, P] */
+    const float *ple_post_norm;      /* [H] */
+    float out_scale;                 /* multiplies the residual stream after the layer (1: none) */
+    /* Gated DeltaNet mixer (Qwen3.5 recurrent layers); Kd = n_k*d_k, Vd = n_v*d_v */
+    fl_weight ssm_qkv;               /* [2 Kd + Vd, H]: q, k, v channels */
+    fl_weight ssm_z;                 /* [Vd, H] output gate */
+    fl_weight ssm_beta, ssm_alpha;   /* [n_v, H] */
+    const float *ssm_conv;           /* [2 Kd + Vd][conv_kernel] */
+    const float *ssm_dt_bias;        /* [n_v] */
+    const float *ssm_a;              /* [n_v] -exp(A_log) */
+    const float *ssm_norm;           /* [d_v] */
+    fl_weight ssm_out;               /* [H, Vd] */
+    /* shared expert beside the routed ones (Qwen3.5 MoE) */
+    fl_weight shexp_gate, shexp_up, shexp_down;
+    fl_weight shexp_inp;             /* [1, H]: sigmoid gate of the shared expert */
+} fl_layer;
 
 typedef struct fl_lm {
     fl_hparams hp;
     fl_weight_loader wl;
-    fl_weight tok_embd;        /* [n_vocab, H]: embedding rows, also the tied output matrix */
+    fl_weight tok_embd;        /* [n_vocab, H] */
+    fl_weight output;          /* [n_vocab, H]: tok_embd when tied */
     const float *output_norm;  /* [H] */
-    fl_gemma_layer *layers;
-    uint64_t weight_bytes;     /* bytes of every matrix and vector read per token */
+    fl_weight ple_embd;        /* [n_vocab_ple, n_layer*P] per-layer token embeddings (Gemma 4) */
+    fl_weight ple_model_proj;  /* [n_layer*P, H] */
+    const float *ple_proj_norm;/* [P] */
+    fl_layer *layers;
+    uint64_t weight_bytes;     /* bytes of every matrix and vector read per token (MoE: only the used experts) */
 } fl_lm;
 
-/* Activations for one forward over up to n_batch tokens; allocated once. */
+/* Activations for one forward over up to n_batch tokens; allocated once.
+ * Widths are the largest any layer needs. */
 typedef struct fl_lm_scratch {
     int32_t n_batch;
     float *x, *xb, *q, *k, *v, *att, *o, *g, *u; /* [n_batch][...] */
-    int32_t *pos;                                /* [n_batch] */
-    float *block;                                /* the one allocation the above are carved from */
+    float *ple;                  /* [n_batch][n_layer*P] */
+    float *moe_logits;           /* [n_batch][n_expert] */
+    float *moe_x, *moe_y, *moe_out; /* [n_batch][H] */
+    float *moe_w;                /* [n_batch][n_expert_used] routing weights */
+    int32_t *moe_e;              /* [n_batch][n_expert_used] chosen experts */
+    int32_t *moe_rows;           /* [n_batch] tokens routed to one expert */
+    float *ssm_x;                /* [n_batch][2 Kd + Vd] convolved q, k, v channels */
+    float *ssm_ab;               /* [n_batch][2 n_v] alpha and beta projections */
+    int32_t *pos;                /* [n_batch] */
+    float *block;                /* the one allocation the float arrays are carved from */
 } fl_lm_scratch;
 
 flint_status fl_lm_load(fl_lm *lm, const flint_model *file, const char *path);
@@ -55,5 +92,17 @@ void fl_lm_scratch_free(fl_lm_scratch *s);
 
 flint_status fl_lm_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, fl_kv_cache *cache,
                            const int32_t *tokens, int32_t n, float *logits, bool all_logits);
+
+/* Adds the bytes of w to lm->weight_bytes (absent weights add nothing). */
+void fl_lm_count(fl_lm *lm, const fl_weight *w);
+
+/* For the family loaders: the token embedding (which sets n_vocab), the
+ * final norm and the output matrix (the embedding when the file has no
+ * output of its own). HF names are tried under each of hf_prefixes
+ * (NULL-terminated); *prefix gets the one the file uses ("" for GGUF). */
+flint_status fl_lm_load_io(fl_lm *lm, bool gguf, const char *const *hf_prefixes, const char **prefix);
+/* The name of tensor `name` of layer l: "blk.<l>.<name>" (GGUF) or
+ * "<prefix>layers.<l>.<name>" (HF). */
+const char *fl_layer_tensor_name(char *buf, size_t size, bool gguf, const char *prefix, int32_t l, const char *name);
 
 #endif

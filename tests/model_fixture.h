@@ -1,7 +1,12 @@
-/* test_gemma3.c — the Gemma 3 forward pass against transformers: logits
- * of random-weight models written by tools/gen_gemma3_fixtures.py, from the
- * HF folder and from GGUF files of every stored type; chunked prefill vs
- * token-by-token decode; two sequences sharing one context. */
+/* model_fixture.h — checking a model's forward pass against reference
+ * logits written by a tools/gen_*_fixtures.py script: the fixture files
+ * (tokens.txt, logits*.bin), a runner over the model API, the logits
+ * comparison (max |d| / max |ref|, or top-1 agreement and mean KL for
+ * quantized files), and the consistency checks (chunk sizes, rewinding,
+ * interleaved sequences). Included by one test file per family. */
+#ifndef FL_TESTS_MODEL_FIXTURE_H
+#define FL_TESTS_MODEL_FIXTURE_H
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,9 +151,11 @@ static double max_rel_diff(const float *ref, const float *x, int64_t n) {
     return r > 0 ? d / r : d;
 }
 
-/* Chunk sizes 1 (decode), 7 and 64 give the same logits; two interleaved
- * sequences in one context equal each run alone. */
-static void check_consistency(const char *path, const fixture *f) {
+/* Chunk sizes 1 (decode), 7 and 64 give the same logits within tol (max
+ * |d| / max |ref|); rewinding (when the model's cache can) and decoding
+ * again gives them too; two interleaved sequences in one context equal
+ * each run alone. */
+static void check_consistency(const char *path, const fixture *f, bool rewind, double tol) {
     runner r;
     if (!runner_open(&r, path, 64)) return;
     int64_t V = r.lm.hp.n_vocab;
@@ -160,17 +167,19 @@ static void check_consistency(const char *path, const fixture *f) {
         fl_kv_cache_reset(&r.cache);
         run_seq(&r, &r.cache, f->tok[0], n, chunks[c], other);
         double d = max_rel_diff(whole, other, (int64_t)n * V);
-        CHECK_MSG(d <= 1e-5, "chunk %d vs 64: max|d|/max|ref| %.3g", chunks[c], d);
+        CHECK_MSG(d <= tol, "chunk %d vs 64: max|d|/max|ref| %.3g", chunks[c], d);
         printf("  chunk %d vs one chunk of %d: max|d|/max|ref| %.2e\n", chunks[c], n, d);
     }
     /* rewinding: keep 30 positions, decode the rest again */
     fl_kv_cache_reset(&r.cache);
-    run_seq(&r, &r.cache, f->tok[0], n, 64, other);
-    CHECK(fl_kv_cache_truncate(&r.cache, 30, r.lm.hp.sliding_window) == FLINT_OK && r.cache.n_past == 30);
-    CHECK(fl_lm_forward(&r.lm, r.be, &r.s, &r.cache, f->tok[0] + 30, n - 30, other + 30 * V, true) == FLINT_OK);
-    double dt = max_rel_diff(whole + 30 * V, other + 30 * V, (int64_t)(n - 30) * V);
-    CHECK_MSG(dt <= 1e-5, "after truncating to 30: max|d|/max|ref| %.3g", dt);
-    CHECK_FAILS(fl_kv_cache_truncate(&r.cache, n + 1, r.lm.hp.sliding_window), FLINT_E_INVALID_ARG, "cannot keep");
+    if (rewind) {
+        run_seq(&r, &r.cache, f->tok[0], n, 64, other);
+        CHECK(fl_kv_cache_truncate(&r.cache, 30, r.lm.hp.sliding_window) == FLINT_OK && r.cache.n_past == 30);
+        CHECK(fl_lm_forward(&r.lm, r.be, &r.s, &r.cache, f->tok[0] + 30, n - 30, other + 30 * V, true) == FLINT_OK);
+        double dt = max_rel_diff(whole + 30 * V, other + 30 * V, (int64_t)(n - 30) * V);
+        CHECK_MSG(dt <= tol, "after truncating to 30: max|d|/max|ref| %.3g", dt);
+        CHECK_FAILS(fl_kv_cache_truncate(&r.cache, n + 1, r.lm.hp.sliding_window), FLINT_E_INVALID_ARG, "cannot keep");
+    }
 
     /* two sequences, one context: alternate chunks of 5 between two caches */
     fl_kv_cache second;
@@ -187,12 +196,12 @@ static void check_consistency(const char *path, const fixture *f) {
             float *tmp = malloc((size_t)(5 * V) * sizeof(float));
             int32_t k = m - i < 5 ? m - i : 5;
             ok &= fl_lm_forward(&r.lm, r.be, &r.s, &second, f->tok[1] + i, k, tmp, true) == FLINT_OK;
-            ok &= max_rel_diff(b_alone + i * V, tmp, (int64_t)k * V) <= 1e-5;
+            ok &= max_rel_diff(b_alone + i * V, tmp, (int64_t)k * V) <= tol;
             free(tmp);
         }
     }
     double d = max_rel_diff(whole, other, (int64_t)n * V);
-    CHECK_MSG(ok && d <= 1e-5, "interleaved sequences differ from each alone (max|d|/max|ref| %.3g)", d);
+    CHECK_MSG(ok && d <= tol, "interleaved sequences differ from each alone (max|d|/max|ref| %.3g)", d);
     fl_kv_cache_free(&second);
     free(b_alone);
     free(whole);
@@ -200,50 +209,73 @@ static void check_consistency(const char *path, const fixture *f) {
     runner_close(&r);
 }
 
-int main(void) {
-    fixture a, b, a_q8, a_q4;
-    TEST_GROUP("fixtures");
-    CHECK(load_fixture(FIXTURE("gemma3/a"), &a));
-    CHECK(load_fixture(FIXTURE("gemma3/b"), &b));
-    CHECK(load_fixture_logits(FIXTURE("gemma3/a"), "logits-q8_0.bin", &a_q8));
-    CHECK(load_fixture_logits(FIXTURE("gemma3/a"), "logits-q4_0.bin", &a_q4));
+/* Bounds for the quantized files of one model: top-1 agreement (>=) and
+ * mean KL (<) against transformers on the f32 weights, and against
+ * transformers on the gguf package's dequantization of the same weights
+ * (what remains there is flint's own error, mostly the 8-bit activations
+ * of the integer dot products, as in llama.cpp). */
+typedef struct quant_bounds {
+    double q8_top1, q8_kl, q8_deq_top1, q8_deq_kl;
+    double q4_top1, q4_kl, q4_deq_top1, q4_deq_kl;
+} quant_bounds;
 
-    TEST_GROUP("transformers logits");
-    check_model(FIXTURE("gemma3/a"), &a, 1e-4, 0, 0);
-    check_model(FIXTURE("gemma3/b"), &b, 1e-4, 0, 0);
-    check_model(FIXTURE("gemma3/a/model-f32.gguf"), &a, 1e-4, 0, 0);
-    check_model(FIXTURE("gemma3/a/model-f16.gguf"), &a, 1e-2, 0, 0);
-    check_model(FIXTURE("gemma3/a/model-bf16.gguf"), &a, 1e-2, 0, 0);
-    check_model(FIXTURE("gemma3/a/model-q8_0.gguf"), &a, 0, 0.98, 0.01);
-    /* Q4_0 of this 64-wide random model loses much (measured: top-1 0.53,
-     * KL 0.094 against the f32 model); the engine itself is held tight below */
-    check_model(FIXTURE("gemma3/a/model-q4_0.gguf"), &a, 0, 0.45, 0.15);
+/* Dense fixtures. Against f32 the bound is what weight rounding itself
+ * does to these 64-wide random models: transformers on the dequantized
+ * Q8_0 weights agrees with its f32 run on 95-99% of the positions (gemma2/a
+ * 0.979, gemma4/a 0.950), Q4_0 on 47-94%. */
+static const quant_bounds dense_bounds = {0.96, 0.01, 0.93, 1e-3, 0.40, 0.2, 0.88, 1e-3};
+/* MoE fixtures: a rounding that flips one of the top-k experts changes the
+ * token's output discontinuously (transformers' own dequantized Q8_0 run
+ * agrees on 92% of gemma4/b's positions); measured, with a margin. */
+static const quant_bounds moe_bounds = {0.85, 0.01, 0.90, 6e-3, 0.35, 0.25, 0.88, 5e-3};
 
-    /* against transformers running the gguf package's dequantization of the
-     * same weights: what remains is flint's own error, mostly the 8-bit
-     * activations of the integer dot products, as in llama.cpp (measured:
-     * top-1 0.98 / 0.91, mean KL 3.6e-4 / 3.3e-4) */
-    TEST_GROUP("quantized vs dequantized transformers");
-    check_model(FIXTURE("gemma3/a/model-q8_0.gguf"), &a_q8, 0, 0.95, 2e-3);
-    check_model(FIXTURE("gemma3/a/model-q4_0.gguf"), &a_q4, 0, 0.88, 2e-3);
+/* One random-weight model: its HF folder and the GGUF files written of it. */
+typedef struct model_case {
+    const char *dir;          /* under FIXTURE_DIR */
+    const char *ggufs;        /* space-separated types among f32 f16 bf16 q8_0 q4_0 */
+    const quant_bounds *qb;   /* bounds for q8_0 and q4_0 */
+} model_case;
 
-    TEST_GROUP("chunking and sequences");
-    check_consistency(FIXTURE("gemma3/a/model-f32.gguf"), &a);
-
-    TEST_GROUP("bad input");
-    runner r;
-    if (runner_open(&r, FIXTURE("gemma3/a/model-f32.gguf"), 8)) {
-        float *out = malloc((size_t)(8 * r.lm.hp.n_vocab) * sizeof(float));
-        int32_t bad[2] = {5, 999999};
-        CHECK_FAILS(fl_lm_forward(&r.lm, r.be, &r.s, &r.cache, bad, 2, out, true), FLINT_E_INVALID_ARG, "999999");
-        int32_t many[9] = {0};
-        CHECK_FAILS(fl_lm_forward(&r.lm, r.be, &r.s, &r.cache, many, 9, out, true), FLINT_E_INVALID_ARG, "9 tokens");
-        free(out);
-        runner_close(&r);
-    }
-    free(a.logits);
-    free(b.logits);
-    free(a_q8.logits);
-    free(a_q4.logits);
-    return test_finish("gemma3");
+static bool has_type(const char *list, const char *type) {
+    size_t n = strlen(type);
+    for (const char *p = strstr(list, type); p; p = strstr(p + 1, type))
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == 0)) return true;
+    return false;
 }
+
+/* The HF folder and f32 GGUF within 1e-4 (max |d| / max |ref|), f16 and
+ * bf16 within 1e-2, the quantized files within the case's bounds. */
+static void check_case(const model_case *c) {
+    char dir[256], path[320];
+    snprintf(dir, sizeof dir, "%s/%s", FIXTURE_DIR, c->dir);
+    fixture ref, deq;
+    if (!load_fixture(dir, &ref)) {
+        CHECK_MSG(0, "%s: fixture files", dir);
+        return;
+    }
+    check_model(dir, &ref, 1e-4, 0, 0);
+    const char *exact[3] = {"f32", "f16", "bf16"};
+    for (int i = 0; i < 3; i++) {
+        if (!has_type(c->ggufs, exact[i])) continue;
+        snprintf(path, sizeof path, "%s/model-%s.gguf", dir, exact[i]);
+        check_model(path, &ref, i == 0 ? 1e-4 : 1e-2, 0, 0);
+    }
+    const char *quant[2] = {"q8_0", "q4_0"};
+    for (int i = 0; i < 2; i++) {
+        if (!has_type(c->ggufs, quant[i])) continue;
+        const double *b = i == 0 ? &c->qb->q8_top1 : &c->qb->q4_top1;
+        char logits[32];
+        snprintf(path, sizeof path, "%s/model-%s.gguf", dir, quant[i]);
+        snprintf(logits, sizeof logits, "logits-%s.bin", quant[i]);
+        check_model(path, &ref, 0, b[0], b[1]);
+        if (!load_fixture_logits(dir, logits, &deq)) {
+            CHECK_MSG(0, "%s/%s", dir, logits);
+            continue;
+        }
+        check_model(path, &deq, 0, b[2], b[3]);
+        free(deq.logits);
+    }
+    free(ref.logits);
+}
+
+#endif

@@ -1,0 +1,38 @@
+/* blocks.h — the building blocks the families' forward passes share
+ * (MODELS.md §0): token embedding, self-attention over the KV cache, the
+ * gated MLP, the routed experts of a MoE layer, and the output head. Each
+ * reads its weights from fl_lm / fl_layer and calls only backend ops. */
+#ifndef FL_MODEL_BLOCKS_H
+#define FL_MODEL_BLOCKS_H
+
+#include "model/model.h"
+
+/* x[i] = embd[tokens[i]] * scale. */
+flint_status fl_block_embed(fl_backend *be, const fl_weight *embd, const int32_t *tokens, int32_t n, float scale,
+                            float *x);
+
+/* Self-attention of layer l for n tokens at s->pos: h[n][H] (already
+ * normed) -> out[n][H] (after the output projection). Projects q (and k, v
+ * unless the layer reads another layer's K/V), applies the QK- and V-norms
+ * the model has, RoPE, appends K/V to the cache, attends, and gates the
+ * heads' output by sigmoid(gate) when q carries one (Qwen3.5). */
+flint_status fl_block_attention(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, fl_kv_cache *cache, int32_t l,
+                                const float *h, float *out, int32_t n);
+
+/* out[n][H] = down(act(gate h) * up h), through s->g and s->u. */
+flint_status fl_block_mlp(fl_backend *be, fl_lm_scratch *s, const fl_weight *gate, const fl_weight *up,
+                          const fl_weight *down, fl_act act, const float *h, float *out, int32_t n);
+
+/* Routed experts: logits[n][n_expert] (overwritten) -> softmax -> top k ->
+ * weights renormalised to sum 1, times expert_scale[e] when given; then
+ * out[t] = sum_j w_j * expert_{e_j}(x[t]), each expert run once over all
+ * the tokens routed to it. */
+flint_status fl_block_moe(fl_backend *be, fl_lm_scratch *s, const fl_experts *ex, int32_t k, const float *expert_scale,
+                          fl_act act, float *logits, const float *x, float *out, int32_t n);
+
+/* logits[n_out][n_vocab] = output . rmsnorm(x rows; output_norm), with
+ * the final soft-cap when the model has one. Uses s->xb. */
+flint_status fl_block_logits(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const float *x, int32_t n_out,
+                             float *logits);
+
+#endif

@@ -1,0 +1,11 @@
+/* gemma.h — the Gemma family (generations 1 to 4) behind model.h. */
+#ifndef FL_MODEL_GEMMA_H
+#define FL_MODEL_GEMMA_H
+
+#include "model/model.h"
+
+flint_status fl_gemma_load(fl_lm *lm, bool gguf);
+flint_status fl_gemma_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, fl_kv_cache *cache,
+                              const int32_t *tokens, int32_t n, float *logits, bool all_logits);
+
+#endif

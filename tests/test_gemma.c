@@ -1,0 +1,47 @@
+/* test_gemma.c — the Gemma forward passes (generations 1 to 4) against
+ * transformers: logits of random-weight models written by
+ * tools/gen_gemma_fixtures.py, from HF folders and from GGUF files of
+ * every stored type; chunked prefill vs token-by-token decode; rewinding;
+ * two sequences sharing one context. */
+#include "model_fixture.h"
+
+static const model_case cases[] = {
+    {"gemma1/a", "f32 bf16 q8_0 q4_0", &dense_bounds},
+    {"gemma2/a", "f32 q8_0 q4_0", &dense_bounds},
+    {"gemma2/b", "", NULL}, /* query_pre_attn_scalar != head_dim: no GGUF key holds it */
+    {"gemma3/a", "f32 f16 bf16 q8_0 q4_0", &dense_bounds},
+    {"gemma3/b", "", NULL},
+    {"gemma4/a", "f32 q8_0 q4_0", &dense_bounds},
+    {"gemma4/b", "f32 q8_0 q4_0", &moe_bounds},
+};
+
+int main(void) {
+    TEST_GROUP("transformers logits");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i]);
+
+    TEST_GROUP("chunking and sequences");
+    const char *consistency[3] = {"gemma2/a/model-f32.gguf", "gemma3/a/model-f32.gguf", "gemma4/a/model-f32.gguf"};
+    for (int i = 0; i < 3; i++) {
+        char path[320], dir[320];
+        snprintf(path, sizeof path, "%s/%s", FIXTURE_DIR, consistency[i]);
+        snprintf(dir, sizeof dir, "%s", path);
+        *strrchr(dir, '/') = 0;
+        fixture f;
+        if (!load_fixture(dir, &f)) continue;
+        check_consistency(path, &f, true, 1e-5);
+        free(f.logits);
+    }
+
+    TEST_GROUP("bad input");
+    runner r;
+    if (runner_open(&r, FIXTURE("gemma3/a/model-f32.gguf"), 8)) {
+        float *out = malloc((size_t)(8 * r.lm.hp.n_vocab) * sizeof(float));
+        int32_t bad[2] = {5, 999999};
+        CHECK_FAILS(fl_lm_forward(&r.lm, r.be, &r.s, &r.cache, bad, 2, out, true), FLINT_E_INVALID_ARG, "999999");
+        int32_t many[9] = {0};
+        CHECK_FAILS(fl_lm_forward(&r.lm, r.be, &r.s, &r.cache, many, 9, out, true), FLINT_E_INVALID_ARG, "9 tokens");
+        free(out);
+        runner_close(&r);
+    }
+    return test_finish("gemma");
+}

@@ -487,12 +487,18 @@ static void normalize_heads(float *x, int64_t rows, int64_t d, float scale) {
     }
 }
 
+static void test_delta_on(fl_backend *be);
+
 /* Token by token (recurrence), one run of 150 (chunked, 64 + 64 + 22) and
  * a mix of runs, each against the double-precision recurrence, for both
- * value-head pairings; and the causal convolution against its definition. */
+ * value-head pairings, on every ISA; and the causal convolution against
+ * its definition. */
 static void test_delta(void) {
     TEST_GROUP("delta_rule");
-    fl_backend *be = backends[0];
+    for (int bi = 0; bi < n_backends; bi++) test_delta_on(backends[bi]);
+}
+
+static void test_delta_on(fl_backend *be) {
     const int64_t n = 150, nk = 2, nv = 4, dk = 16, dv = 24;
     float *q = falloc(n * nk * dk), *k = falloc(n * nk * dk), *v = falloc(n * nv * dv), *a = falloc(n * nv);
     float *b = falloc(n * nv), *out = falloc(n * nv * dv), *state = falloc(nv * dk * dv);
@@ -528,8 +534,8 @@ static void test_delta(void) {
             double d = 0, ds = 0;
             for (int64_t i = 0; i < n * nv * dv; i++) d = fmax(d, fabs(out[i] - ref[i]));
             for (int64_t i = 0; i < nv * dk * dv; i++) ds = fmax(ds, fabs(state[i] - S[i]));
-            CHECK_MSG(d <= 1e-5 * rmax && ds <= 1e-5 * rmax, "tiled %d runs %d: max|d| %.3g, state %.3g (max|ref| %.3g)",
-                      tiled, r, d, ds, rmax);
+            CHECK_MSG(d <= 1e-5 * rmax && ds <= 1e-5 * rmax, "%s tiled %d runs %d: max|d| %.3g, state %.3g (max|ref| %.3g)",
+                      be->ops->name, tiled, r, d, ds, rmax);
         }
     }
     fl_delta_params bad = {.n_k_heads = 3, .n_v_heads = 4, .d_k = 16, .d_v = 8, .ssm_a = ssm_a, .dt_bias = dt_bias};

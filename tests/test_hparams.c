@@ -7,6 +7,7 @@
 
 #include "format/config.h"
 #include "format/gguf.h"
+#include "gguf_builder.h"
 #include "harness.h"
 #include "model/hparams.h"
 
@@ -98,6 +99,45 @@ int main(void) {
     CHECK(hp.layer[3].kv_source == 3 && hp.layer[4].kv_source == 2 && hp.layer[5].kv_source == 3 &&
           hp.layer[6].kv_source == 2);
     CHECK(hp.layer[3].n_ff == 128 && hp.layer[4].n_ff == 256 && hp.layer[6].n_ff == 256);
+
+    TEST_GROUP("qwen3.5 configs");
+    CHECK(from_json("{\"model_type\":\"qwen3_5_moe\",\"text_config\":{\"model_type\":\"qwen3_5_moe_text\","
+                    "\"num_hidden_layers\":8,\"hidden_size\":64,\"num_attention_heads\":4,\"num_key_value_heads\":2,"
+                    "\"head_dim\":32,\"linear_num_key_heads\":2,\"linear_num_value_heads\":4,\"linear_key_head_dim\":16,"
+                    "\"linear_value_head_dim\":16,\"num_experts\":8,\"num_experts_per_tok\":2,\"moe_intermediate_size\":32,"
+                    "\"shared_expert_intermediate_size\":32,\"rope_parameters\":{\"rope_theta\":10000000.0,"
+                    "\"partial_rotary_factor\":0.25,\"mrope_section\":[11,11,10]}}}",
+                    &hp) == FLINT_OK);
+    CHECK(hp.arch == FL_ARCH_QWEN35MOE && hp.norm_plus_one && hp.qk_norm && hp.attn_out_gate && !hp.embd_scale);
+    CHECK(hp.layer[0].recurrent && hp.layer[2].recurrent && !hp.layer[3].recurrent && !hp.layer[7].recurrent);
+    CHECK(hp.rope_full.n_rot == 8 && hp.rope_full.base == 1e7f && !hp.ssm_v_tiled && hp.ssm_conv_kernel == 4);
+    CHECK(hp.ssm_n_k_heads == 2 && hp.ssm_n_v_heads == 4 && hp.ssm_d_k == 16 && hp.ssm_d_v == 16);
+    CHECK(hp.n_expert == 8 && hp.n_expert_used == 2 && hp.n_ff_exp == 32 && hp.n_ff_shexp == 32);
+    CHECK_NEAR(hp.attn_scale, 1.0 / sqrt(32.0), 1e-7);
+    CHECK_FAILS(from_json("{\"model_type\":\"qwen3_5_text\",\"num_hidden_layers\":4,\"hidden_size\":64,"
+                          "\"intermediate_size\":128,\"linear_num_key_heads\":3,\"linear_num_value_heads\":4}", &hp),
+                FLINT_E_FORMAT, "DeltaNet shape");
+
+    TEST_GROUP("qwen3.5 gguf with MTP blocks");
+    gb b = {0};
+    static const char *keys[] = {"qwen35.block_count", "qwen35.nextn_predict_layers", "qwen35.embedding_length",
+                                 "qwen35.feed_forward_length", "qwen35.attention.head_count",
+                                 "qwen35.attention.head_count_kv", "qwen35.attention.key_length",
+                                 "qwen35.rope.dimension_count", "qwen35.ssm.conv_kernel", "qwen35.ssm.state_size",
+                                 "qwen35.ssm.group_count", "qwen35.ssm.time_step_rank", "qwen35.ssm.inner_size",
+                                 "qwen35.full_attention_interval"};
+    static const uint32_t vals[] = {9, 1, 64, 128, 4, 2, 32, 8, 4, 16, 2, 4, 64, 4};
+    gb_header(&b, 3, 0, 15);
+    gb_kv_str(&b, "general.architecture", "qwen35");
+    for (int i = 0; i < 14; i++) gb_kv_u32(&b, keys[i], vals[i]);
+    gb_pad(&b, 32);
+    fl_gguf q;
+    CHECK(fl_gguf_parse(&q, b.p, b.n, "mtp.gguf") == FLINT_OK);
+    CHECK(fl_hparams_load(&hp, &q.meta, true, "mtp.gguf") == FLINT_OK);
+    CHECK(hp.arch == FL_ARCH_QWEN35 && hp.n_layer == 8 && hp.ssm_v_tiled && !hp.norm_plus_one && hp.ssm_d_v == 16);
+    CHECK(hp.layer[3].n_ff == 128 && !hp.layer[3].recurrent && hp.layer[8].n_ff == 0); /* the MTP block is not a layer */
+    fl_gguf_close(&q);
+    gb_free(&b);
 
     TEST_GROUP("bad configs");
     CHECK_FAILS(from_json("{\"model_type\":\"llama\"}", &hp), FLINT_E_UNSUPPORTED, "'llama' is not supported");

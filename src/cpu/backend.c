@@ -301,7 +301,7 @@ static void cpu_conv_silu(fl_backend *be, float *y, const float *x, const float 
 static flint_status cpu_delta_rule(fl_backend *be, const fl_delta_params *p, float *out, const float *q, const float *k,
                                    const float *v, const float *a, const float *b, float *state, int64_t n) {
     fl_cpu_backend *c = cpu(be);
-    return fl_cpu_delta_run(c->delta, c->pool, p, out, q, k, v, a, b, state, n);
+    return fl_cpu_delta_run(c->delta, c->pool, c->k, p, out, q, k, v, a, b, state, n);
 }
 
 static void cpu_free(fl_backend *be) {

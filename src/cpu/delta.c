@@ -9,8 +9,7 @@
  *   V'  = U - W S
  *   O_t = e^G_t (S^T q_t) + sum_{s<=t} (q_t.k_s) e^(G_t - G_s) V'_s
  *   S   = e^G_N S + sum_s e^(G_N - G_s) k_s V'_s^T
- * Plain C loops: the innermost loops run over contiguous d_v or d_k and
- * vectorize; the work per token is small next to the layer's matmuls. */
+ * The products run on the ISA's attention kernels (ops.h). */
 #include "cpu/delta.h"
 
 #include <math.h>
@@ -18,6 +17,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "cpu/ops.h"
 
 #define CHUNK 64
 
@@ -43,6 +43,7 @@ void fl_cpu_delta_free(fl_cpu_delta *d) {
 static float softplus(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
 
 typedef struct delta_job {
+    const fl_cpu_kernels *kern;
     const fl_delta_params *p;
     float *out;
     const float *q, *k, *v, *a, *b;
@@ -59,7 +60,11 @@ static void gates(const delta_job *J, int64_t t, int32_t j, float *g, float *bet
     *beta = 1.0f / (1.0f + expf(-J->b[i]));
 }
 
-static void recurrent(const delta_job *J, int32_t j, int32_t kh, float *S, float *tmp) {
+/* The products below go through the ISA's attention kernels:
+ *   scores(s, lds, x, nr, y, ldy, nk, d): s[r][j] = x_r . y_j (x rows contiguous)
+ *   accum(o, ldo, p, ldp, nr, v, ldv, nk, dv): o[r] += sum_j p[r][j] v_j */
+static void recurrent(const delta_job *J, int32_t j, int32_t kh, float *S, float *delta) {
+    const fl_cpu_kernels *K = J->kern;
     const fl_delta_params *p = J->p;
     const int64_t dk = p->d_k, dv = p->d_v;
     for (int64_t t = 0; t < J->n; t++) {
@@ -68,87 +73,69 @@ static void recurrent(const delta_job *J, int32_t j, int32_t kh, float *S, float
         float *o = J->out + (t * p->n_v_heads + j) * dv;
         float g, beta;
         gates(J, t, j, &g, &beta);
-        const float decay = expf(g);
-        float *delta = tmp;
+        K->scale(S, S, expf(g), dk * dv);
         memset(delta, 0, (size_t)dv * sizeof *delta);
-        for (int64_t i = 0; i < dk; i++) { /* S *= decay; delta = S^T k */
-            float *row = S + i * dv;
-            for (int64_t c = 0; c < dv; c++) row[c] *= decay, delta[c] += k[i] * row[c];
-        }
+        K->attn_accum(delta, dv, k, dk, 1, S, dv, dk, dv); /* S^T k */
         for (int64_t c = 0; c < dv; c++) delta[c] = beta * (v[c] - delta[c]);
+        K->attn_accum(S, dv, k, 1, dk, delta, dv, 1, dv); /* S += k delta^T */
         memset(o, 0, (size_t)dv * sizeof *o);
-        for (int64_t i = 0; i < dk; i++) { /* S += k delta^T; o = S^T q */
-            float *row = S + i * dv;
-            for (int64_t c = 0; c < dv; c++) row[c] += k[i] * delta[c], o[c] += q[i] * row[c];
-        }
+        K->attn_accum(o, dv, q, dk, 1, S, dv, dk, dv); /* S^T q */
     }
 }
 
-static float dot(const float *x, const float *y, int64_t n) {
-    float s = 0;
-    for (int64_t i = 0; i < n; i++) s += x[i] * y[i];
-    return s;
-}
-
-/* y[c] += s * x[c] */
-static void axpy(float *y, float s, const float *x, int64_t n) {
-    for (int64_t c = 0; c < n; c++) y[c] += s * x[c];
-}
-
-/* Floats of scratch one thread needs for the chunked form. */
-static int64_t chunk_scratch(const fl_delta_params *p) {
-    return CHUNK * CHUNK + 2 * CHUNK + CHUNK * ((int64_t)p->d_v * 2 + p->d_k);
+/* Floats of scratch one thread needs: the larger of the two forms. */
+static int64_t scratch_floats(const fl_delta_params *p) {
+    const int64_t dk = p->d_k, dv = p->d_v;
+    return 2 * CHUNK * CHUNK + 3 * CHUNK + CHUNK * (2 * dv + 3 * dk) + dk * CHUNK;
 }
 
 static void chunked(const delta_job *J, int32_t j, int32_t kh, float *S, float *tmp) {
+    const fl_cpu_kernels *K = J->kern;
     const fl_delta_params *p = J->p;
     const int64_t dk = p->d_k, dv = p->d_v, ldq = (int64_t)p->n_k_heads * dk, ldv = (int64_t)p->n_v_heads * dv;
-    float *A = tmp, *G = A + CHUNK * CHUNK, *beta = G + CHUNK, *U = beta + CHUNK, *W = U + CHUNK * dv;
-    float *Vp = W + CHUNK * dk;
+    float *KK = tmp, *P = KK + CHUNK * CHUNK, *G = P + CHUNK * CHUNK, *beta = G + CHUNK, *wN = beta + CHUNK;
+    float *U = wN + CHUNK, *W = U + CHUNK * dv, *Qc = W + CHUNK * dk, *Kc = Qc + CHUNK * dk, *KT = Kc + CHUNK * dk;
     for (int64_t t0 = 0; t0 < J->n; t0 += CHUNK) {
         const int64_t N = J->n - t0 < CHUNK ? J->n - t0 : CHUNK;
-        const float *Q = J->q + t0 * ldq + kh * dk, *K = J->k + t0 * ldq + kh * dk, *V = J->v + t0 * ldv + j * dv;
+        const float *V = J->v + t0 * ldv + j * dv;
         float *O = J->out + t0 * ldv + j * dv;
         float sum = 0;
         for (int64_t t = 0; t < N; t++) {
             float g;
             gates(J, t0 + t, j, &g, &beta[t]);
             G[t] = sum += g;
+            memcpy(Qc + t * dk, J->q + (t0 + t) * ldq + kh * dk, (size_t)dk * sizeof(float));
+            memcpy(Kc + t * dk, J->k + (t0 + t) * ldq + kh * dk, (size_t)dk * sizeof(float));
         }
-        /* A (strictly lower), then U and W by forward substitution */
+        K->attn_scores(KK, CHUNK, Kc, N, Kc, dk, N, dk);
+        /* U_t = beta_t v_t - sum_{s<t} A_ts U_s, W likewise, A_ts = beta_t KK_ts e^(G_t - G_s);
+         * P holds -A row by row */
         for (int64_t t = 0; t < N; t++) {
-            float *u = U + t * dv, *w = W + t * dk;
-            const float *kt = K + t * ldq, eg = expf(G[t]);
+            float *u = U + t * dv, *w = W + t * dk, eg = expf(G[t]);
             for (int64_t c = 0; c < dv; c++) u[c] = beta[t] * V[t * ldv + c];
-            for (int64_t i = 0; i < dk; i++) w[i] = beta[t] * eg * kt[i];
-            for (int64_t s = 0; s < t; s++) {
-                float a = beta[t] * dot(kt, K + s * ldq, dk) * expf(G[t] - G[s]);
-                A[t * CHUNK + s] = a;
-                axpy(u, -a, U + s * dv, dv);
-                axpy(w, -a, W + s * dk, dk);
-            }
+            for (int64_t i = 0; i < dk; i++) w[i] = beta[t] * eg * Kc[t * dk + i];
+            for (int64_t s = 0; s < t; s++) P[t * CHUNK + s] = -beta[t] * KK[t * CHUNK + s] * expf(G[t] - G[s]);
+            K->attn_accum(u, dv, P + t * CHUNK, CHUNK, 1, U, dv, t, dv);
+            K->attn_accum(w, dk, P + t * CHUNK, CHUNK, 1, W, dk, t, dk);
         }
-        /* V' = U - W S */
+        /* V' = U - W S (into U) */
+        K->scale(W, W, -1.0f, N * dk);
+        K->attn_accum(U, dv, W, dk, N, S, dv, dk, dv);
+        /* O = e^G (Q S) + ((Q K^T) . D) V', D_ts = e^(G_t - G_s) for s <= t */
+        K->attn_scores(P, CHUNK, Qc, N, Kc, dk, N, dk);
         for (int64_t t = 0; t < N; t++) {
-            float *vp = Vp + t * dv;
-            memcpy(vp, U + t * dv, (size_t)dv * sizeof *vp);
-            for (int64_t i = 0; i < dk; i++) axpy(vp, -W[t * dk + i], S + i * dv, dv);
+            for (int64_t s = 0; s < N; s++) P[t * CHUNK + s] = s <= t ? P[t * CHUNK + s] * expf(G[t] - G[s]) : 0.0f;
+            K->scale(Qc + t * dk, Qc + t * dk, expf(G[t]), dk);
+            memset(O + t * ldv, 0, (size_t)dv * sizeof(float));
+            wN[t] = expf(G[N - 1] - G[t]);
         }
-        /* O = e^G (S^T q) + sum_{s<=t} (q.k_s) e^(G_t - G_s) V'_s */
-        for (int64_t t = 0; t < N; t++) {
-            float *o = O + t * ldv;
-            const float *qt = Q + t * ldq, eg = expf(G[t]);
-            memset(o, 0, (size_t)dv * sizeof *o);
-            for (int64_t i = 0; i < dk; i++) axpy(o, eg * qt[i], S + i * dv, dv);
-            for (int64_t s = 0; s <= t; s++) axpy(o, dot(qt, K + s * ldq, dk) * expf(G[t] - G[s]), Vp + s * dv, dv);
-        }
-        /* S = e^G_N S + sum_s e^(G_N - G_s) k_s V'_s^T */
-        const float gN = G[N - 1], egN = expf(gN);
-        for (int64_t i = 0; i < dk; i++) {
-            float *row = S + i * dv;
-            for (int64_t c = 0; c < dv; c++) row[c] *= egN;
-            for (int64_t s = 0; s < N; s++) axpy(row, K[s * ldq + i] * expf(gN - G[s]), Vp + s * dv, dv);
-        }
+        K->attn_accum(O, ldv, Qc, dk, N, S, dv, dk, dv);
+        K->attn_accum(O, ldv, P, CHUNK, N, U, dv, N, dv);
+        /* S = e^G_N S + (K . w_N)^T V' */
+        for (int64_t i = 0; i < dk; i++)
+            for (int64_t s = 0; s < N; s++) KT[i * CHUNK + s] = Kc[s * dk + i] * wN[s];
+        K->scale(S, S, expf(G[N - 1]), dk * dv);
+        K->attn_accum(S, dv, KT, CHUNK, dk, U, dv, N, dv);
     }
 }
 
@@ -163,20 +150,20 @@ static void delta_task(void *ctx, int64_t task, int32_t thread) {
     else recurrent(J, j, kh, S, tmp);
 }
 
-flint_status fl_cpu_delta_run(fl_cpu_delta *d, fl_pool *pool, const fl_delta_params *p, float *out, const float *q,
-                              const float *k, const float *v, const float *a, const float *b, float *state,
-                              int64_t n) {
+flint_status fl_cpu_delta_run(fl_cpu_delta *d, fl_pool *pool, const fl_cpu_kernels *kern, const fl_delta_params *p,
+                              float *out, const float *q, const float *k, const float *v, const float *a,
+                              const float *b, float *state, int64_t n) {
     if (p->n_k_heads <= 0 || p->n_v_heads % p->n_k_heads != 0 || p->d_k <= 0 || p->d_v <= 0)
         return fl_errorf(FLINT_E_INVALID_ARG, "delta rule: %d value heads over %d key heads of %d x %d", p->n_v_heads,
                          p->n_k_heads, p->d_k, p->d_v);
-    int64_t need = chunk_scratch(p);
+    int64_t need = scratch_floats(p);
     if (need > d->per_thread) {
         float *buf = realloc(d->buf, (size_t)(need * d->n_threads) * sizeof *buf);
         if (!buf) return fl_errorf(FLINT_E_NOMEM, "out of memory for the delta-rule scratch");
         d->buf = buf;
         d->per_thread = need;
     }
-    delta_job J = {p, out, q, k, v, a, b, state, n, d};
+    delta_job J = {kern, p, out, q, k, v, a, b, state, n, d};
     fl_pool_run(pool, p->n_v_heads, delta_task, &J);
     return FLINT_OK;
 }

@@ -6,6 +6,7 @@
 
 #include "backend/backend.h"
 #include "base/pool.h"
+#include "cpu/ops.h"
 
 /* Runs of at least this many tokens use the chunked form. */
 #define FL_CPU_DELTA_CHUNKED_MIN 16
@@ -14,8 +15,9 @@ typedef struct fl_cpu_delta fl_cpu_delta;
 
 flint_status fl_cpu_delta_create(int32_t n_threads, fl_cpu_delta **out);
 void fl_cpu_delta_free(fl_cpu_delta *d);
-flint_status fl_cpu_delta_run(fl_cpu_delta *d, fl_pool *pool, const fl_delta_params *p, float *out, const float *q,
-                              const float *k, const float *v, const float *a, const float *b, float *state, int64_t n);
+flint_status fl_cpu_delta_run(fl_cpu_delta *d, fl_pool *pool, const fl_cpu_kernels *kern, const fl_delta_params *p,
+                              float *out, const float *q, const float *k, const float *v, const float *a,
+                              const float *b, float *state, int64_t n);
 void fl_cpu_conv_silu(float *y, const float *x, const float *w, float *state, int64_t n, int64_t C, int32_t K);
 
 #endif

@@ -85,13 +85,6 @@ static float dot_f32(const float *a, const float *b, int64_t k) {
 
 /* ---- float weights: 16 weights per step, converted to f32 ---- */
 
-INLINE __m512 load_w16(flint_type t, const uint8_t *p, __mmask16 m) {
-    if (t == FLINT_TYPE_F32) return _mm512_maskz_loadu_ps(m, p);
-    __m256i h = _mm256_maskz_loadu_epi16(m, p);
-    if (t == FLINT_TYPE_F16) return _mm512_cvtph_ps(h);
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
-
 INLINE __m512 load_x16(const fl_mm_act *a, int64_t c, int64_t i, __mmask16 m) {
     return _mm512_maskz_loadu_ps(m, a->f32 + c * a->k + i);
 }
@@ -107,12 +100,12 @@ INLINE void rows_float_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_
         int64_t i = 0;
         for (; i + 16 <= k; i += 16) {
             if (es == 4 || (i & 31) == 0) _mm_prefetch((const char *)p + i * es + PF_AHEAD, _MM_HINT_T0);
-            __m512 wv = load_w16(t, p + i * es, (__mmask16)0xffff);
+            __m512 wv = fl_mm_avx512_load_w16(t, p + i * es, (__mmask16)0xffff);
             UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm512_fmadd_ps(wv, load_x16(a, c0 + c, i, (__mmask16)0xffff), acc[c]);
         }
         if (i < k) {
             __mmask16 m = (__mmask16)((1u << (k - i)) - 1);
-            __m512 wv = load_w16(t, p + i * es, m);
+            __m512 wv = fl_mm_avx512_load_w16(t, p + i * es, m);
             UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm512_fmadd_ps(wv, load_x16(a, c0 + c, i, m), acc[c]);
         }
         UNROLL for (int c = 0; c < nc; c++) job->y[(c0 + c) * job->ldy + r] = _mm512_reduce_add_ps(acc[c]);
@@ -812,9 +805,9 @@ const fl_mm_kernels fl_mm_kernels_avx512 = {
         },
     .gemm =
         {
-            [FLINT_TYPE_F32] = fl_mm_avx512_gemm_f32,
-            [FLINT_TYPE_F16] = fl_mm_avx512_gemm_f32,
-            [FLINT_TYPE_BF16] = fl_mm_avx512_gemm_f32,
+            [FLINT_TYPE_F32] = fl_mm_avx512_gemm_float,
+            [FLINT_TYPE_F16] = fl_mm_avx512_gemm_float,
+            [FLINT_TYPE_BF16] = fl_mm_avx512_gemm_float,
             [FLINT_TYPE_Q4_0] = fl_mm_avx512_gemm_b32,
             [FLINT_TYPE_Q4_1] = fl_mm_avx512_gemm_b32,
             [FLINT_TYPE_Q5_0] = fl_mm_avx512_gemm_b32,

@@ -13,10 +13,14 @@
  *            (FMA f32: 32, vpdpbusd: 128, vpdpbf16ps: 64, for reference).
  *            Measuring beats GHz x ops/cycle on a VM: here 2 threads reach
  *            the same total as 1 (the vCPUs share a core's ports).
+ *   layer    (-l, instead of the two above) prefill, n = 512, over the
+ *            seven matrices of one Gemma-3-1B layer (q 1024 x 1152, k and
+ *            v 256 x 1152, o 1152 x 1024, gate and up 6912 x 1152, down
+ *            1152 x 6912): their summed median time, GOP/s and peak ratio.
  * Medians of several repetitions; a markdown table with the CPU model
  * and date. Usage: bench_matmul [-t THREADS] [-i scalar|avx2|avx512]
- * [-q] [-d] [TYPE ...]   (-q: smaller matrices, for a quick look; -d: decode
- * only, no prefill and no peak probes). */
+ * [-q] [-d] [-l] [TYPE ...]   (-q: smaller matrices, for a quick look; -d:
+ * decode only, no prefill and no peak probes). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -330,11 +334,41 @@ static bool wanted(flint_type t, int argc, char **argv, int first) {
     return false;
 }
 
+/* -l: one Gemma-3-1B layer's prefill matmuls */
+static void bench_layer(fl_cpu_matmul *mm, fl_pool *pool, const double *peak, int n_threads, int argc, char **argv,
+                        int first) {
+    static const int64_t shapes[][2] = {{1024, 1152}, {256, 1152}, {256, 1152}, {1152, 1024},
+                                        {6912, 1152}, {6912, 1152}, {1152, 6912}}; /* m, k */
+    const int64_t n = 512;
+    float *x = malloc((size_t)(n * 6912) * sizeof(float)), *y = malloc((size_t)(n * 6912) * sizeof(float));
+    for (int64_t i = 0; i < n * 6912; i++) x[i] = rndf();
+    printf("\nprefill of one Gemma-3-1B layer: n = %lld, 7 matrices\n\n", (long long)n);
+    printf("| type | layer ms | GOP/s | peak G/s | prefill / peak |\n|---|---:|---:|---:|---:|\n");
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        const bench_type *bt = &types[ti];
+        if (!wanted(bt->type, argc, argv, first)) continue;
+        double t = 0.0, ops = 0.0, pk = peak[bt->peak] > 0 ? measure_peak(pool, bt->peak, n_threads) : 0.0;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            wmat mt;
+            if (make_matrix(&mt, bt->type, shapes[s][0], shapes[s][1]) != 0) continue;
+            t += time_run(mm, &mt.w, x, y, n, 5);
+            ops += 2.0 * (double)n * (double)shapes[s][0] * (double)shapes[s][1];
+            free_matrix(&mt);
+        }
+        printf("| %s | %.1f | %.0f | %.0f | ", flint_type_name(bt->type), 1e3 * t, ops / t / 1e9, pk / 1e9);
+        if (pk > 0) printf("%.0f%% (%s) |\n", 100.0 * ops / t / pk, peak_name[bt->peak]);
+        else printf("- |\n");
+        fflush(stdout);
+    }
+    free(x);
+    free(y);
+}
+
 int main(int argc, char **argv) {
     int32_t n_threads = 2;
     fl_cpu_isa isa = FL_ISA_AUTO;
     const char *isa_name = "best";
-    bool quick = false, decode_only = false;
+    bool quick = false, decode_only = false, layer = false;
     int first = 1;
     while (first < argc && argv[first][0] == '-') {
         if (strcmp(argv[first], "-t") == 0 && first + 1 < argc) {
@@ -353,8 +387,11 @@ int main(int argc, char **argv) {
         } else if (strcmp(argv[first], "-d") == 0) {
             decode_only = true;
             first++;
+        } else if (strcmp(argv[first], "-l") == 0) {
+            layer = true;
+            first++;
         } else {
-            fprintf(stderr, "usage: %s [-t THREADS] [-i scalar|avx2|avx512] [-q] [-d] [TYPE ...]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-t THREADS] [-i scalar|avx2|avx512] [-q] [-d] [-l] [TYPE ...]\n", argv[0]);
             return 2;
         }
     }
@@ -389,6 +426,13 @@ int main(int argc, char **argv) {
         if (peak[k] > 0)
             printf("peak %s: %.0f G/s = %d threads x %.2f G instr/s x %.0f ops\n", peak_name[k], peak[k] / 1e9, n_threads,
                    peak[k] / n_threads / peak_ops[k] / 1e9, peak_ops[k]);
+    if (layer) {
+        bench_layer(mm, pool, peak, n_threads, argc, argv, first);
+        free(probe_buf);
+        fl_cpu_matmul_free(mm);
+        fl_pool_free(pool);
+        return 0;
+    }
     const int64_t k_dec = 4096, k_pre = quick ? 2048 : 4096, m_pre = quick ? 1024 : 4096, n_pre = quick ? 128 : 512;
     const uint64_t dec_bytes = quick ? (64ull << 20) : (256ull << 20);
     printf("\ndecode: n = 1, k = %lld, ~%llu MiB of weights; prefill: n = %lld, m = %lld, k = %lld\n\n",

@@ -157,7 +157,7 @@ static void quant_task(void *ctx, int64_t task, int32_t thread) {
     quant_rows(c, r0, r1);
 }
 
-#define PACK_COLS 16 /* prefill activation packing: column tiles of this many rows of x */
+#define PACK_COLS 32 /* prefill activation packing: a multiple of every table's column tile (16 or 32 rows of x) */
 
 static void pack_task(void *ctx, int64_t task, int32_t thread) {
     (void)thread;

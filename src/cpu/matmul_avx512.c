@@ -21,6 +21,7 @@
  * unpacked once and used for every activation row. */
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#include <pthread.h>
 
 #include "cpu/matmul_avx512.h"
 
@@ -85,13 +86,6 @@ static float dot_f32(const float *a, const float *b, int64_t k) {
 
 /* ---- float weights: 16 weights per step, converted to f32 ---- */
 
-INLINE __m512 load_w16(flint_type t, const uint8_t *p, __mmask16 m) {
-    if (t == FLINT_TYPE_F32) return _mm512_maskz_loadu_ps(m, p);
-    __m256i h = _mm256_maskz_loadu_epi16(m, p);
-    if (t == FLINT_TYPE_F16) return _mm512_cvtph_ps(h);
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
-
 INLINE __m512 load_x16(const fl_mm_act *a, int64_t c, int64_t i, __mmask16 m) {
     return _mm512_maskz_loadu_ps(m, a->f32 + c * a->k + i);
 }
@@ -107,12 +101,12 @@ INLINE void rows_float_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_
         int64_t i = 0;
         for (; i + 16 <= k; i += 16) {
             if (es == 4 || (i & 31) == 0) _mm_prefetch((const char *)p + i * es + PF_AHEAD, _MM_HINT_T0);
-            __m512 wv = load_w16(t, p + i * es, (__mmask16)0xffff);
+            __m512 wv = fl_mm_avx512_load_w16(t, p + i * es, (__mmask16)0xffff);
             UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm512_fmadd_ps(wv, load_x16(a, c0 + c, i, (__mmask16)0xffff), acc[c]);
         }
         if (i < k) {
             __mmask16 m = (__mmask16)((1u << (k - i)) - 1);
-            __m512 wv = load_w16(t, p + i * es, m);
+            __m512 wv = fl_mm_avx512_load_w16(t, p + i * es, m);
             UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm512_fmadd_ps(wv, load_x16(a, c0 + c, i, m), acc[c]);
         }
         UNROLL for (int c = 0; c < nc; c++) job->y[(c0 + c) * job->ldy + r] = _mm512_reduce_add_ps(acc[c]);
@@ -475,19 +469,35 @@ static __m512i scale_idx(bool q8, int a, int first) {
     return _mm512_loadu_si512(idx);
 }
 
+/* Q4_0 sources: L0 = g, L1 = g + 64, L2 = g + 80; pairs at 0 (L0),
+ * 36 (L0|L1), 72 (L1), 108 (L2). Q8_0: L0..L3 = g + 64 i, L4 = g + 208;
+ * pairs at 0 (L0|L1), 68 (L1|L2), 136 (L2|L3), 204 (L3|L4). Built once
+ * (per call they cost ~1% of a decode step). */
+static struct {
+    __m512i pair[2][4], scale[2][2]; /* [q8] */
+} fast_idx;
+static pthread_once_t fast_idx_once = PTHREAD_ONCE_INIT;
+
+static void fast_idx_init(void) {
+    for (int q8 = 0; q8 < 2; q8++) {
+        fast_idx.pair[q8][0] = q8 ? pair_idx(true, 0, 0, 64) : pair_idx(false, 0, 0, 0);
+        fast_idx.pair[q8][1] = q8 ? pair_idx(true, 68, 64, 128) : pair_idx(false, 36, 0, 64);
+        fast_idx.pair[q8][2] = q8 ? pair_idx(true, 136, 128, 192) : pair_idx(false, 72, 64, 64);
+        fast_idx.pair[q8][3] = q8 ? pair_idx(true, 204, 192, 208) : pair_idx(false, 108, 80, 80);
+        fast_idx.scale[q8][0] = scale_idx(q8, 0, 0);
+        fast_idx.scale[q8][1] = scale_idx(q8, 128, 4);
+    }
+}
+
 FAST_INLINE void rows_fast_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t r0, int64_t r1,
                               const int32_t *corr, const bool q8) {
     const fl_weight *w = job->w;
     const fl_mm_act *a = job->a;
     const int64_t k = w->k, nb = k / 32, ng = nb / 8, gbytes = q8 ? 272 : 144;
-    /* Q4_0 sources: L0 = g, L1 = g + 64, L2 = g + 80; pairs at 0 (L0),
-     * 36 (L0|L1), 72 (L1), 108 (L2). Q8_0: L0..L3 = g + 64 i, L4 = g + 208;
-     * pairs at 0 (L0|L1), 68 (L1|L2), 136 (L2|L3), 204 (L3|L4). */
-    const __m512i i0 = q8 ? pair_idx(true, 0, 0, 64) : pair_idx(false, 0, 0, 0);
-    const __m512i i1 = q8 ? pair_idx(true, 68, 64, 128) : pair_idx(false, 36, 0, 64);
-    const __m512i i2 = q8 ? pair_idx(true, 136, 128, 192) : pair_idx(false, 72, 64, 64);
-    const __m512i i3 = q8 ? pair_idx(true, 204, 192, 208) : pair_idx(false, 108, 80, 80);
-    const __m512i sa = scale_idx(q8, 0, 0), sb = scale_idx(q8, 128, 4);
+    pthread_once(&fast_idx_once, fast_idx_init);
+    const __m512i i0 = fast_idx.pair[q8][0], i1 = fast_idx.pair[q8][1];
+    const __m512i i2 = fast_idx.pair[q8][2], i3 = fast_idx.pair[q8][3];
+    const __m512i sa = fast_idx.scale[q8][0], sb = fast_idx.scale[q8][1];
     /* gf2p8affine matrices per qword: low nibble (first 16 bytes of each
      * 32) or high nibble shifted down (second 16) */
     const __m512i nib = _mm512_set_epi64(0x1020408000000000ll, 0x1020408000000000ll, 0x0102040800000000ll,
@@ -812,9 +822,9 @@ const fl_mm_kernels fl_mm_kernels_avx512 = {
         },
     .gemm =
         {
-            [FLINT_TYPE_F32] = fl_mm_avx512_gemm_f32,
-            [FLINT_TYPE_F16] = fl_mm_avx512_gemm_f32,
-            [FLINT_TYPE_BF16] = fl_mm_avx512_gemm_f32,
+            [FLINT_TYPE_F32] = fl_mm_avx512_gemm_float,
+            [FLINT_TYPE_F16] = fl_mm_avx512_gemm_float,
+            [FLINT_TYPE_BF16] = fl_mm_avx512_gemm_float,
             [FLINT_TYPE_Q4_0] = fl_mm_avx512_gemm_b32,
             [FLINT_TYPE_Q4_1] = fl_mm_avx512_gemm_b32,
             [FLINT_TYPE_Q5_0] = fl_mm_avx512_gemm_b32,

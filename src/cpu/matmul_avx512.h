@@ -1,17 +1,30 @@
 /* matmul_avx512.h — what the two AVX-512 matmul files share: the prefill
  * GEMM entry points (matmul_gemm_avx512.c) that the kernel table of
- * matmul_avx512.c lists, and the block unpacker the GEMM borrows. */
+ * matmul_avx512.c lists, the block unpacker the GEMM borrows and the float
+ * weight loader both use. Included only by files built with the AVX-512
+ * flags. */
 #ifndef FL_CPU_MATMUL_AVX512_H
 #define FL_CPU_MATMUL_AVX512_H
 
+#include <immintrin.h>
+
 #include "cpu/matmul_kernels.h"
+
+/* 16 float weights (F32, F16 or BF16; lanes outside m read as 0) as f32:
+ * exact for all three. */
+static inline __attribute__((always_inline)) __m512 fl_mm_avx512_load_w16(flint_type t, const void *p, __mmask16 m) {
+    if (t == FLINT_TYPE_F32) return _mm512_maskz_loadu_ps(m, p);
+    __m256i h = _mm256_maskz_loadu_epi16(m, p);
+    if (t == FLINT_TYPE_F16) return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
 
 /* 32 signed codes of block b of weight row r (element order), the block's
  * scale d and min m: W = d * code + m. For the Q8_32 types. */
 void fl_mm_avx512_block32(const fl_weight *w, int64_t r, int64_t b, int8_t *codes, float *d, float *m);
 
 void fl_mm_avx512_gemm_b32(const fl_mm_job *job, int64_t r0, int64_t r1, void *scratch);
-void fl_mm_avx512_gemm_f32(const fl_mm_job *job, int64_t r0, int64_t r1, void *scratch);
+void fl_mm_avx512_gemm_float(const fl_mm_job *job, int64_t r0, int64_t r1, void *scratch);
 uint64_t fl_mm_avx512_pack_bytes(flint_type type, int64_t n, int64_t k);
 void fl_mm_avx512_pack_act(flint_type type, const fl_mm_act *a, void *packed, int64_t c0, int64_t c1);
 uint64_t fl_mm_avx512_gemm_scratch_bytes(flint_type type, int64_t n, int64_t k);

@@ -1,24 +1,30 @@
-/* matmul_gemm_avx512.c — AVX-512 prefill GEMM micro-kernels (n >= 16):
+/* matmul_gemm_avx512.c — AVX-512 prefill GEMM micro-kernels (n > 8):
  *   int8  the Q8_32 types (Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL MXFP4 MLX 4/8)
  *         with vpdpbusd;
- *   f32   F32, F16 and BF16 weights (each k-block of a panel converted to
- *         f32 once) with FMA on f32 activations. vpdpbf16ps would need x
- *         rounded to bf16 (a 1e-2 logit error on the BF16 model tests) and
- *         measures no faster than FMA on this Xeon (bench_matmul prints
- *         both peaks), so it is not used.
+ *   f32   F32 weights, and F16/BF16 where the CPU lacks AVX512-FP16: each
+ *         k-block of a panel converted to f32 once, FMA on f32 activations;
+ *   h16   F16 and BF16 weights on CPUs with AVX512-FP16 (Sapphire Rapids
+ *         on): vfmadd231ph does 32 multiply-adds per instruction at the
+ *         rate of the f32 FMA, twice its work. See the h16 section for the
+ *         scaling that rules out fp16 overflow and for the accuracy.
+ *         vdpbf16ps runs at a quarter of the FMA instruction rate on these
+ *         Xeons (bench_matmul prints the peaks), so it is not used.
  *
- * Layout: the activations are packed once per call in column tiles of 16
- * rows of x (int8 codes biased by +128 here), k-interleaved so that one
- * zmm holds the same 4 (int8) or 1 (f32) consecutive elements of 16 rows;
- * a weight row contributes a 32-bit broadcast. A micro-tile is MR = 8
- * weight rows x 16 activation rows with the accumulators in registers, so
- * each x load feeds 8 dot instructions.
+ * Layout: the activations are packed once per call in column tiles of
+ * rows of x (16 for int8 and f32, 32 for h16; int8 codes biased by +128),
+ * k-interleaved so that one zmm holds the same 4 (int8), 1 (f32) or 1
+ * (fp16) consecutive elements of every row of the tile; a weight row
+ * contributes a 32-bit broadcast. A micro-tile is MR = 8 weight rows x one
+ * (int8) or up to FNT (floats) column tiles with the accumulators in
+ * registers, so each x load feeds 8 dot instructions.
  * Per task (a panel of up to FL_MM_PANEL_ROWS weight rows) the int8 path
  * first unpacks the panel into signed codes plus per-block scale, min and
  * the -128 * sum(codes) term (the activations are biased by +128 for the
  * unsigned operand of vpdpbusd), which stays in L2 while every column tile
- * passes over it. y is written once per micro-tile, transposed. */
+ * passes over it. y is written once per micro-tile (int8) or per panel
+ * (floats), transposed. */
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 
 #include "cpu/matmul_avx512.h"
@@ -27,35 +33,153 @@
 /* loops over the activation rows / weight rows of a micro-tile: unrolled
  * so that the accumulator arrays live in registers */
 #define UNROLL _Pragma("GCC unroll 8")
-#define COLS 16
+#define UNROLL16 _Pragma("GCC unroll 16") /* the 16 rows of a transpose */
+#define COLS 16 /* int8 and f32 column tile */
+#define HCOLS 32 /* h16 column tile */
 #define MR 8
 
-/* ---- activation packing ---- */
+/* float blocking (see the float section) */
+#define FNT 3
+#define FKC 64
+#define WLD (FKC + 16) /* 32-bit words per converted weight row */
 
 static bool is_float(flint_type t) { return t == FLINT_TYPE_F32 || t == FLINT_TYPE_F16 || t == FLINT_TYPE_BF16; }
 
+/* AVX512-FP16: cpuid leaf 7, edx bit 23 (the ZMM state is checked by the
+ * backend before this table is chosen) */
+static bool have_fp16(void) {
+    static int ok = -1; /* benign: every thread computes the same value */
+    int v = __atomic_load_n(&ok, __ATOMIC_RELAXED);
+    if (v < 0) {
+        unsigned a, b, c, d;
+        v = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (d >> 23 & 1);
+        __atomic_store_n(&ok, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
+static bool use_h16(flint_type t) { return (t == FLINT_TYPE_F16 || t == FLINT_TYPE_BF16) && have_fp16(); }
+
+/* ---- activation packing ---- */
+
+static int64_t tile_cols(flint_type type) { return use_h16(type) ? HCOLS : COLS; }
+
 static uint64_t tile_bytes(flint_type type, int64_t k) {
+    /* floats: 64 bytes per k (16 f32 or 32 fp16); h16 adds one f32 scale per
+     * row of the tile and k-block */
+    if (use_h16(type)) return (uint64_t)k * 64 + (uint64_t)((k + FKC - 1) / FKC) * HCOLS * 4;
     if (is_float(type)) return (uint64_t)k * 64;
     return (uint64_t)k * COLS + (uint64_t)(k / 32) * COLS * 8; /* codes, dx, dx * sum */
 }
 
 uint64_t fl_mm_avx512_pack_bytes(flint_type type, int64_t n, int64_t k) {
-    return (uint64_t)((n + COLS - 1) / COLS) * tile_bytes(type, k);
+    const int64_t tc = tile_cols(type);
+    return (uint64_t)((n + tc - 1) / tc) * tile_bytes(type, k);
+}
+
+/* r[j][i] -> r[i][j] */
+INLINE void transpose16(__m512 r[16]) {
+    __m512 t[16];
+    UNROLL for (int p = 0; p < 8; p++) {
+        t[2 * p] = _mm512_unpacklo_ps(r[2 * p], r[2 * p + 1]);
+        t[2 * p + 1] = _mm512_unpackhi_ps(r[2 * p], r[2 * p + 1]);
+    }
+    /* u[4q + c], 128-bit lane L: rows 4q..4q+3 of column 4L + c */
+    UNROLL for (int q = 0; q < 4; q++) {
+        const __m512d a = _mm512_castps_pd(t[4 * q]), b = _mm512_castps_pd(t[4 * q + 2]);
+        const __m512d c = _mm512_castps_pd(t[4 * q + 1]), d = _mm512_castps_pd(t[4 * q + 3]);
+        r[4 * q] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+        r[4 * q + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+        r[4 * q + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+        r[4 * q + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
+    }
+    UNROLL for (int c = 0; c < 4; c++) {
+        t[c] = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x88);      /* lanes 0, 2 */
+        t[4 + c] = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xdd);  /* lanes 1, 3 */
+        t[8 + c] = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x88);
+        t[12 + c] = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xdd);
+    }
+    UNROLL for (int c = 0; c < 4; c++) {
+        r[c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0x88);
+        r[8 + c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0xdd);
+        r[4 + c] = _mm512_shuffle_f32x4(t[4 + c], t[12 + c], 0x88);
+        r[12 + c] = _mm512_shuffle_f32x4(t[4 + c], t[12 + c], 0xdd);
+    }
+}
+
+INLINE __mmask16 mask16(int64_t left) { return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1); }
+
+/* x[c0 + j][k0 .. k0 + 15] for j < 16 (rows past n and elements past k
+ * read as 0), transposed: v[i] holds element k0 + i of the 16 rows */
+INLINE void load_x16x16(const fl_mm_act *a, int64_t c0, int64_t k0, __m512 v[16]) {
+    const __mmask16 m = mask16(a->k - k0);
+    UNROLL16 for (int j = 0; j < 16; j++)
+        v[j] = c0 + j < a->n ? _mm512_maskz_loadu_ps(m, a->f32 + (c0 + j) * a->k + k0) : _mm512_setzero_ps();
+    transpose16(v);
+}
+
+/* Power-of-two scales per lane: s * amax < 2^top (amax = 0: s = 2^126;
+ * inf or NaN: s = 1), and 1 / s; both exact, normal floats. */
+INLINE __m512 pow2_scale(__m512 amax, int top, __m512 *inv) {
+    const __m512i e = _mm512_srli_epi32(_mm512_castps_si512(amax), 23); /* amax >= 0: the biased exponent */
+    __m512i sb = _mm512_sub_epi32(_mm512_set1_epi32(top + 253), e);
+    sb = _mm512_min_epi32(_mm512_max_epi32(sb, _mm512_set1_epi32(1)), _mm512_set1_epi32(253));
+    sb = _mm512_mask_mov_epi32(sb, _mm512_cmpeq_epi32_mask(e, _mm512_set1_epi32(255)), _mm512_set1_epi32(127));
+    *inv = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_sub_epi32(_mm512_set1_epi32(254), sb), 23));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(sb, 23));
+}
+
+#define XTOP 5 /* h16: |x * s| < 2^5, |w * t| < 2^4, so a k-block of 64 products sums below 2^15 */
+#define WTOP 4
+
+static void pack_f32_tile(const fl_mm_act *a, float *tile, int64_t t0) {
+    for (int64_t k0 = 0; k0 < a->k; k0 += 16) {
+        __m512 v[16];
+        load_x16x16(a, t0, k0, v);
+        const int64_t ni = a->k - k0 < 16 ? a->k - k0 : 16;
+        for (int64_t i = 0; i < ni; i++) _mm512_store_ps(tile + (k0 + i) * COLS, v[i]);
+    }
+}
+
+/* per 16-row half of the tile and k-block: x * s rounded to fp16 (s a
+ * power of two per row, XTOP), 1 / s kept after the codes */
+static void pack_h16_tile(const fl_mm_act *a, uint8_t *tile, int64_t t0) {
+    const int64_t k = a->k;
+    float *inv_s = (float *)(tile + (uint64_t)k * 64);
+    for (int h = 0; h < 2; h++) {
+        for (int64_t g0 = 0; g0 < k; g0 += FKC) {
+            const int64_t kc = k - g0 < FKC ? k - g0 : FKC;
+            __m512 v[FKC];
+            __m512 amax = _mm512_setzero_ps();
+            for (int64_t i0 = 0; i0 < kc; i0 += 16) {
+                load_x16x16(a, t0 + 16 * h, g0 + i0, v + i0);
+                UNROLL16 for (int i = 0; i < 16; i++) amax = _mm512_max_ps(amax, _mm512_abs_ps(v[i0 + i]));
+            }
+            __m512 inv;
+            const __m512 sc = pow2_scale(amax, XTOP, &inv);
+            _mm512_store_ps(inv_s + (g0 / FKC) * HCOLS + 16 * h, inv);
+            for (int64_t i = 0; i < kc; i++)
+                _mm256_store_si256((__m256i *)(tile + (g0 + i) * 64 + 32 * h),
+                                   _mm512_cvtps_ph(_mm512_mul_ps(v[i], sc), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        }
+    }
 }
 
 void fl_mm_avx512_pack_act(flint_type type, const fl_mm_act *a, void *packed, int64_t c0, int64_t c1) {
-    const int64_t k = a->k;
-    for (int64_t t0 = c0; t0 < c1; t0 += COLS) {
-        uint8_t *tile = (uint8_t *)packed + (uint64_t)(t0 / COLS) * tile_bytes(type, k);
+    const int64_t k = a->k, tc = tile_cols(type);
+    for (int64_t t0 = c0; t0 < c1; t0 += tc) {
+        uint8_t *tile = (uint8_t *)packed + (uint64_t)(t0 / tc) * tile_bytes(type, k);
+        if (use_h16(type)) {
+            pack_h16_tile(a, tile, t0);
+            continue;
+        }
+        if (is_float(type)) {
+            pack_f32_tile(a, (float *)tile, t0);
+            continue;
+        }
         for (int l = 0; l < COLS; l++) {
             const int64_t c = t0 + l;
             const bool live = c < a->n;
-            if (is_float(type)) {
-                const float *x = a->f32 + c * k;
-                float *dst = (float *)tile + l;
-                for (int64_t i = 0; i < k; i++) dst[COLS * i] = live ? x[i] : 0.0f;
-                continue;
-            }
             const int64_t nb = k / 32;
             const int8_t *x = a->q + c * k;
             for (int64_t g = 0; g < k / 4; g++) {
@@ -76,19 +200,15 @@ void fl_mm_avx512_pack_act(flint_type type, const fl_mm_act *a, void *packed, in
     }
 }
 
-/* f32 blocking (see the f32 section) */
-#define FNT 3
-#define FKC 64
-#define WLD (FKC + 16)     /* floats per converted weight row */
-#define CB_LD (FNT * COLS) /* floats per cbuf row */
-
-static uint64_t f32_cbuf_bytes(int64_t n) {
-    const uint64_t groups = (uint64_t)((n + COLS * FNT - 1) / (COLS * FNT));
-    return groups * FL_MM_PANEL_ROWS * CB_LD * 4;
+/* partial sums of a panel: per group of FNT column tiles, panel rows x
+ * the group's columns */
+static uint64_t cbuf_bytes(flint_type type, int64_t n) {
+    const int64_t gc = FNT * tile_cols(type);
+    return (uint64_t)((n + gc - 1) / gc) * FL_MM_PANEL_ROWS * (uint64_t)gc * 4;
 }
 
 uint64_t fl_mm_avx512_gemm_scratch_bytes(flint_type type, int64_t n, int64_t k) {
-    if (is_float(type)) return f32_cbuf_bytes(n) + (uint64_t)FL_MM_PANEL_ROWS * WLD * 4 + 64;
+    if (is_float(type)) return cbuf_bytes(type, n) + (uint64_t)FL_MM_PANEL_ROWS * WLD * 4 + MR * FNT * 64;
     return (uint64_t)FL_MM_PANEL_ROWS * ((uint64_t)k + (uint64_t)(k / 32) * 12) + 256;
 }
 
@@ -182,17 +302,17 @@ void fl_mm_avx512_gemm_b32(const fl_mm_job *job, int64_t r0, int64_t r1, void *s
     }
 }
 
-/* ---- f32 ----
- * Micro-tile: MR weight rows x FNT column tiles (16 activation rows each),
- * MR * FNT = 24 accumulators in zmm, so per k step FNT x loads and MR
- * broadcasts feed 24 FMAs. k is blocked by FKC: per k-block the panel's
- * weights are converted (or, for F32, copied) to f32 rows FKC + 16 floats
- * apart (so that the MR rows fall in different L1 sets), 64 * (FKC + 16)
- * floats in L1/L2, then every column group's x block (FNT * FKC * 64
- * bytes, L1: the two vCPUs share a core) passes over the panel's micro-rows.
- * The partial sums stay in cbuf (panel rows x all columns, L2) between
- * k-blocks and are written to y, transposed, once. Each output keeps one
- * accumulation chain in k order. */
+/* ---- floats ----
+ * Micro-tile: MR weight rows x nt <= FNT column tiles, MR * FNT = 24
+ * accumulators in zmm, so per k step FNT x loads and MR broadcasts feed
+ * 24 FMAs. k is blocked by FKC: per k-block the panel's weights are
+ * converted to 32-bit words per element (f32, or for h16 an fp16 code
+ * twice), rows WLD words apart (so that the MR rows fall in different L1
+ * sets), while the next block's weights are prefetched; then every column
+ * group's x block (FNT * FKC * 64 bytes, L1) passes over the panel's
+ * micro-rows. The partial sums stay in cbuf (panel rows x the columns,
+ * L2) between k-blocks and are written to y, transposed, once. Each f32
+ * output keeps one accumulation chain in k order. */
 INLINE void micro_f32(const float *w, const float *x0, const float *pf, uint64_t tstride, float *cb, int64_t kc,
                       bool first, const int mr, const int nt) {
     __m512 acc[MR][FNT];
@@ -200,7 +320,7 @@ INLINE void micro_f32(const float *w, const float *x0, const float *pf, uint64_t
         UNROLL for (int i = 0; i < mr; i++) UNROLL for (int j = 0; j < nt; j++) acc[i][j] = _mm512_setzero_ps();
     }
     else {
-        UNROLL for (int i = 0; i < mr; i++) UNROLL for (int j = 0; j < nt; j++) acc[i][j] = _mm512_loadu_ps(cb + i * CB_LD + j * COLS);
+        UNROLL for (int i = 0; i < mr; i++) UNROLL for (int j = 0; j < nt; j++) acc[i][j] = _mm512_loadu_ps(cb + i * FNT * COLS + j * COLS);
     }
     for (int64_t g = 0; g < kc; g++) {
         __m512 xv[FNT];
@@ -211,71 +331,205 @@ INLINE void micro_f32(const float *w, const float *x0, const float *pf, uint64_t
             UNROLL for (int j = 0; j < nt; j++) acc[i][j] = _mm512_fmadd_ps(xv[j], b, acc[i][j]);
         }
     }
-    UNROLL for (int i = 0; i < mr; i++) UNROLL for (int j = 0; j < nt; j++) _mm512_storeu_ps(cb + i * CB_LD + j * COLS, acc[i][j]);
+    UNROLL for (int i = 0; i < mr; i++) UNROLL for (int j = 0; j < nt; j++) _mm512_storeu_ps(cb + i * FNT * COLS + j * COLS, acc[i][j]);
 }
+
+/* ---- h16 ----
+ * vfmadd231ph has no f32 accumulation: each half k-block of HCHUNK = 32
+ * steps runs in fp16 accumulators from zero, the two halves are added in
+ * fp16 (the first parked in scratch meanwhile), and the sum is added,
+ * scaled back, to the f32 partial sums, so one conversion serves 64 steps.
+ * No fp16 value can overflow: the activations are scaled per row and
+ * k-block (pack_h16_tile) and the weights per panel and k-block by powers
+ * of two so that |x s| < 2^XTOP and |w t| < 2^WTOP, so a k-block's 64
+ * products sum below 2^15 < 65504; values 2^-18 below the block's largest
+ * become fp16 subnormals (absolute error < 2^-25 there).
+ * Accuracy: x s rounded to fp16 (relative 2^-11; BF16 and F16 weights are
+ * exact) and up to 33 fp16 roundings of a growing partial sum per
+ * k-block: |error| <= 2^-11 (sum |w x| + sum over steps of |partial sum|)
+ * to first order (test_cpu_matmul checks exactly that). In practice about
+ * 2^-11 sqrt(32) of a block's scale: on the Gemma 3 fixture (test_gemma3)
+ * 7e-3 of the logits' range, against 1.3e-2 for x rounded to bf16 as
+ * llama.cpp does for BF16 weights; chunks of 64 without the split gave
+ * 1.01e-2. The scalar, AVX2 and decode (n <= 8) paths stay exact f32. */
+#define HCHUNK 32
+
+/* inline asm: the compilers of this project (clang 14) lack the
+ * AVX512-FP16 intrinsics; reached only after have_fp16() */
+INLINE __m512i fmadd_ph(__m512i acc, __m512i a, __m512i b) {
+    __asm__("vfmadd231ph %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+    return acc;
+}
+INLINE __m512i add_ph(__m512i a, __m512i b) {
+    __asm__("vaddph %1, %0, %0" : "+v"(a) : "v"(b));
+    return a;
+}
+
+/* xs: 1 / s of tile j's 32 rows at xs + j * tstride / 2 (floats); wi: 1 / t;
+ * park: MR * FNT zmm of scratch for the first half's sums */
+INLINE void micro_h16(const uint32_t *w, const uint16_t *x0, const uint16_t *pf, uint64_t tstride, float *cb,
+                      const float *xs, float wi, __m512i *park, int64_t kc, bool first, const int mr, const int nt) {
+    __m512i acc[MR][FNT];
+    UNROLL for (int i = 0; i < mr; i++) UNROLL for (int j = 0; j < nt; j++) acc[i][j] = _mm512_setzero_si512();
+    /* one loop (two would double the code and make the compiler spill
+     * accumulators in both) */
+    for (int64_t g = 0; g < kc; g++) {
+        if (g == HCHUNK) {
+            UNROLL for (int i = 0; i < mr; i++) UNROLL for (int j = 0; j < nt; j++) {
+                _mm512_store_si512(park + i * FNT + j, acc[i][j]);
+                acc[i][j] = _mm512_setzero_si512();
+            }
+        }
+        __m512i xv[FNT];
+        UNROLL for (int j = 0; j < nt; j++) xv[j] = _mm512_load_si512(x0 + j * tstride + HCOLS * g);
+        if (pf) UNROLL for (int j = 0; j < FNT; j++) _mm_prefetch((const char *)(pf + j * tstride + HCOLS * g), _MM_HINT_T0);
+        UNROLL for (int i = 0; i < mr; i++) {
+            const __m512i b = _mm512_set1_epi32((int)w[i * WLD + g]);
+            UNROLL for (int j = 0; j < nt; j++) acc[i][j] = fmadd_ph(acc[i][j], xv[j], b);
+        }
+    }
+    if (kc > HCHUNK)
+        UNROLL for (int i = 0; i < mr; i++) UNROLL for (int j = 0; j < nt; j++)
+            acc[i][j] = add_ph(acc[i][j], _mm512_load_si512(park + i * FNT + j));
+    __m512 sc[FNT][2];
+    UNROLL for (int j = 0; j < nt; j++) UNROLL for (int h = 0; h < 2; h++)
+        sc[j][h] = _mm512_mul_ps(_mm512_load_ps(xs + j * tstride / 2 + 16 * h), _mm512_set1_ps(wi));
+    UNROLL for (int i = 0; i < mr; i++) UNROLL for (int j = 0; j < nt; j++) {
+        const __m512 v[2] = {_mm512_cvtph_ps(_mm512_castsi512_si256(acc[i][j])),
+                             _mm512_cvtph_ps(_mm512_extracti64x4_epi64(acc[i][j], 1))};
+        UNROLL for (int h = 0; h < 2; h++) {
+            float *p = cb + i * FNT * HCOLS + j * HCOLS + 16 * h;
+            _mm512_storeu_ps(p, first ? _mm512_mul_ps(v[h], sc[j][h]) : _mm512_fmadd_ps(v[h], sc[j][h], _mm512_loadu_ps(p)));
+        }
+    }
+}
+
+/* instantiations for every (mr, nt), with and without prefetch */
+#define MICRO_CASES(CALL)                                      \
+    switch (mr * 4 + nt) {                                     \
+        MICRO_ROW(CALL, 1) MICRO_ROW(CALL, 2) MICRO_ROW(CALL, 3) MICRO_ROW(CALL, 4) \
+        MICRO_ROW(CALL, 5) MICRO_ROW(CALL, 6) MICRO_ROW(CALL, 7) MICRO_ROW(CALL, 8) \
+    default: break;                                            \
+    }
+#define MICRO_ROW(CALL, R) MICRO_ONE(CALL, R, 1) MICRO_ONE(CALL, R, 2) MICRO_ONE(CALL, R, 3)
+#define MICRO_ONE(CALL, R, T)      \
+    case R * 4 + T:                \
+        if (pf) CALL(pf, R, T);    \
+        else CALL(NULL, R, T);     \
+        break;
 
 static void micro_f32_any(const float *w, const float *x0, const float *pf, uint64_t tstride, float *cb, int64_t kc,
                           bool first, int mr, int nt) {
-#define MC(R, T) \
-    case R * 4 + T: \
-        if (pf) micro_f32(w, x0, pf, tstride, cb, kc, first, R, T); \
-        else micro_f32(w, x0, NULL, tstride, cb, kc, first, R, T); \
-        break;
-#define MCR(R) MC(R, 1) MC(R, 2) MC(R, 3)
-    switch (mr * 4 + nt) {
-        MCR(1) MCR(2) MCR(3) MCR(4) MCR(5) MCR(6) MCR(7) MCR(8)
-    default: break;
-    }
-#undef MCR
-#undef MC
+#define CALL_F32(PF, R, T) micro_f32(w, x0, PF, tstride, cb, kc, first, R, T)
+    MICRO_CASES(CALL_F32)
+#undef CALL_F32
 }
 
-void fl_mm_avx512_gemm_f32(const fl_mm_job *job, int64_t r0, int64_t r1, void *scratch) {
+static void micro_h16_any(const uint32_t *w, const uint16_t *x0, const uint16_t *pf, uint64_t tstride, float *cb,
+                          const float *xs, float wi, __m512i *park, int64_t kc, bool first, int mr, int nt) {
+#define CALL_H16(PF, R, T) micro_h16(w, x0, PF, tstride, cb, xs, wi, park, kc, first, R, T)
+    MICRO_CASES(CALL_H16)
+#undef CALL_H16
+}
+
+/* Rows [r0, r0 + rows) x [g0, g0 + kc) of W into conv (f32, or for h16
+ * fp16 codes of w t doubled into 32-bit words; returns 1 / t). */
+INLINE float convert_block(const fl_weight *w, int64_t r0, int64_t rows, int64_t g0, int64_t kc, uint32_t *conv,
+                           const bool h16) {
+    const int64_t es = w->type == FLINT_TYPE_F32 ? 4 : 2;
+    __m512 amax = _mm512_setzero_ps();
+    for (int64_t r = 0; r < rows; r++) {
+        const uint8_t *src = (const uint8_t *)w->data + (uint64_t)(r0 + r) * w->row_bytes + g0 * es;
+        for (int64_t i = 0; i < kc; i += 16) {
+            const __mmask16 m = mask16(kc - i);
+            const __m512 v = fl_mm_avx512_load_w16(w->type, src + i * es, m);
+            if (h16) amax = _mm512_max_ps(amax, _mm512_abs_ps(v));
+            _mm512_mask_storeu_ps(conv + r * WLD + i, m, v);
+        }
+    }
+    if (!h16) return 1.0f;
+    __m512 inv;
+    const __m512 t = pow2_scale(_mm512_set1_ps(_mm512_reduce_max_ps(amax)), WTOP, &inv);
+    for (int64_t r = 0; r < rows; r++) {
+        uint32_t *row = conv + r * WLD;
+        for (int64_t i = 0; i < kc; i += 16) {
+            const __mmask16 m = mask16(kc - i);
+            const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + i), t);
+            const __m512i h = _mm512_cvtepu16_epi32(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+            _mm512_mask_storeu_epi32(row + i, m, _mm512_or_si512(h, _mm512_slli_epi32(h, 16)));
+        }
+    }
+    return _mm512_cvtss_f32(inv);
+}
+
+/* y[c][r0 + r] = cb (rows x the group's gc columns per group): 16 x 16
+ * transposes into tmp, then each y row's part of the panel in one run of
+ * stores (16 runs at a time were measured twice as slow) */
+static void write_y(const fl_mm_job *job, const float *cb, int64_t gc, int64_t rows, int64_t r0) {
+    const int64_t n = job->a->n;
+    float tmp[16][FL_MM_PANEL_ROWS] __attribute__((aligned(64)));
+    for (int64_t c0 = 0; c0 < n; c0 += 16) {
+        const float *g = cb + (c0 / gc) * FL_MM_PANEL_ROWS * gc + c0 % gc;
+        for (int64_t rr = 0; rr < rows; rr += 16) {
+            __m512 v[16];
+            UNROLL16 for (int j = 0; j < 16; j++) v[j] = rr + j < rows ? _mm512_loadu_ps(g + (rr + j) * gc) : _mm512_setzero_ps();
+            transpose16(v);
+            UNROLL16 for (int i = 0; i < 16; i++) _mm512_store_ps(&tmp[i][rr], v[i]);
+        }
+        const int64_t nc = n - c0 < 16 ? n - c0 : 16;
+        for (int64_t i = 0; i < nc; i++) {
+            float *yc = job->y + (c0 + i) * job->ldy + r0;
+            for (int64_t rr = 0; rr < rows; rr += 16) _mm512_mask_storeu_ps(yc + rr, mask16(rows - rr), _mm512_load_ps(&tmp[i][rr]));
+        }
+    }
+}
+
+INLINE void gemm_float(const fl_mm_job *job, int64_t r0, int64_t r1, void *scratch, const bool h16) {
     const fl_weight *w = job->w;
-    const int64_t k = w->k, rows = r1 - r0, n = job->a->n, ntiles = (n + COLS - 1) / COLS;
+    const int64_t k = w->k, rows = r1 - r0, n = job->a->n;
+    const int64_t tc = h16 ? HCOLS : COLS, gc = FNT * tc, ntiles = (n + tc - 1) / tc;
+    const int64_t es = w->type == FLINT_TYPE_F32 ? 4 : 2;
     float *cb = (float *)scratch;
-    float *conv = (float *)((uint8_t *)scratch + f32_cbuf_bytes(n));
+    uint32_t *conv = (uint32_t *)((uint8_t *)scratch + cbuf_bytes(w->type, n));
+    __m512i *park = (__m512i *)(conv + FL_MM_PANEL_ROWS * WLD);
     const uint8_t *packed = job->a->packed;
     const uint64_t tb = tile_bytes(w->type, k);
     for (int64_t g0 = 0; g0 < k; g0 += FKC) {
         const int64_t kc = k - g0 < FKC ? k - g0 : FKC;
-        /* the panel's k-block as f32: bf16 << 16 is exact */
-        for (int64_t r = 0; r < rows; r++) {
-            const uint8_t *src = (const uint8_t *)w->data + (uint64_t)(r0 + r) * w->row_bytes;
-            float *dst = conv + r * WLD;
-            for (int64_t i = 0; i < kc; i += 16) {
-                const int64_t e = g0 + i;
-                __mmask16 m = kc - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (kc - i)) - 1);
-                __m512 v;
-                if (w->type == FLINT_TYPE_F32) v = _mm512_maskz_loadu_ps(m, src + 4 * e);
-                else {
-                    __m256i h = _mm256_maskz_loadu_epi16(m, src + 2 * e);
-                    v = w->type == FLINT_TYPE_F16 ? _mm512_cvtph_ps(h)
-                                                  : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-                }
-                _mm512_mask_storeu_ps(dst + i, m, v);
+        const float wi = convert_block(w, r0, rows, g0, kc, conv, h16);
+        /* the next k-block of the panel: 64 rows far apart defeat the
+         * hardware prefetcher */
+        if (g0 + FKC < k) {
+            for (int64_t r = 0; r < rows; r++) {
+                const uint8_t *src = (const uint8_t *)w->data + (uint64_t)(r0 + r) * w->row_bytes + (g0 + FKC) * es;
+                for (int64_t o = 0; o < FKC * es; o += 64) _mm_prefetch((const char *)src + o, _MM_HINT_T1);
             }
         }
         for (int64_t t = 0; t < ntiles; t += FNT) {
             const int nt = ntiles - t < FNT ? (int)(ntiles - t) : FNT;
-            const float *x0 = (const float *)(const void *)(packed + (uint64_t)t * tb) + COLS * g0;
-            float *cg = cb + (t / FNT) * FL_MM_PANEL_ROWS * CB_LD;
+            const uint8_t *x0 = packed + (uint64_t)t * tb + 64 * g0;
+            float *cg = cb + (t / FNT) * FL_MM_PANEL_ROWS * gc;
             /* the first micro-row pulls the next x block into L1 */
-            const float *pf = t + FNT < ntiles ? x0 + FNT * tb / 4
-                              : g0 + FKC < k   ? (const float *)(const void *)packed + COLS * (g0 + FKC)
-                                               : NULL;
+            const uint8_t *pf = t + FNT < ntiles ? x0 + FNT * tb : g0 + FKC < k ? packed + 64 * (g0 + FKC) : NULL;
+            const float *xs = h16 ? (const float *)(packed + (uint64_t)t * tb + (uint64_t)k * 64) + (g0 / FKC) * HCOLS : NULL;
             for (int64_t rp = 0; rp < rows; rp += MR) {
                 const int mr = rows - rp < MR ? (int)(rows - rp) : MR;
-                micro_f32_any(conv + rp * WLD, x0, rp == 0 ? pf : NULL, tb / 4, cg + rp * CB_LD, kc, g0 == 0, mr, nt);
+                const bool first = g0 == 0;
+                if (h16)
+                    micro_h16_any(conv + rp * WLD, (const uint16_t *)x0, rp == 0 ? (const uint16_t *)pf : NULL, tb / 2,
+                                  cg + rp * gc, xs, wi, park, kc, first, mr, nt);
+                else
+                    micro_f32_any((const float *)(conv + rp * WLD), (const float *)x0, rp == 0 ? (const float *)pf : NULL,
+                                  tb / 4, cg + rp * gc, kc, first, mr, nt);
             }
         }
     }
-    /* y[c][r0 + r], transposed */
-    for (int64_t c = 0; c < n; c++) {
-        const float *cc = cb + (c / (FNT * COLS)) * FL_MM_PANEL_ROWS * CB_LD + c % (FNT * COLS);
-        float *yc = job->y + c * job->ldy + r0;
-        for (int64_t r = 0; r < rows; r++) yc[r] = cc[r * CB_LD];
-    }
+    write_y(job, cb, gc, rows, r0);
+}
+
+void fl_mm_avx512_gemm_float(const fl_mm_job *job, int64_t r0, int64_t r1, void *scratch) {
+    if (use_h16(job->w->type)) gemm_float(job, r0, r1, scratch, true);
+    else gemm_float(job, r0, r1, scratch, false);
 }
 
 #endif

@@ -7,7 +7,12 @@
  * ISA, so every SIMD path computes what the scalar reference computes):
  *   F32    x as given                          F32, F16, BF16 (never rounded
  *                                              to bf16: BF16 models then match
- *                                              an f32 reference to ~1e-6);
+ *                                              an f32 reference to ~1e-6; the
+ *                                              one exception, the AVX-512
+ *                                              prefill of F16/BF16 on CPUs with
+ *                                              AVX512-FP16, rounds x to fp16
+ *                                              inside its GEMM, see
+ *                                              matmul_gemm_avx512.c);
  *                                              types without a kernel
  *   Q8_32  per 32 elements: d = amax / 127,    Q4_0 Q4_1 Q5_0 Q5_1 Q8_0
  *          q = rint(x / d) (nearest even),     IQ4_NL MXFP4 MLX_Q4 MLX_Q8

@@ -19,13 +19,14 @@
  *   SIMD vs scalar: the same codes and scales, only the order of the f32
  *   sums differs: 2 * (t + 8) * 2^-23 * S;
  *   AVX-512 prefill (n > 8) of F16 / BF16 weights on CPUs with
- *   AVX512-FP16 (matmul_gemm_avx512.c, h16) adds its fp16 error, to first
+ *   AVX512-FP16 with FLINT_FP16_GEMM=1 (matmul_gemm_avx512.c, h16) adds its fp16 error, to first
  *   order: 2^-11 * (2 S + P) for x rounded to fp16, the fp16 sum of the
  *   two halves of each k-block of 64 and the rounding of every partial sum,
  *   P = the sum over i of |the sum of w_j x_j from the start of i's
  *   32-element half-block to i|; plus 3 k 2^-32 max|x| max|w| for fp16
  *   subnormals (values 2^-18 below their block's largest). Applied on
  *   every AVX-512 CPU (the others meet it with room to spare). */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -348,6 +349,10 @@ int main(void) {
     const flint_type b256[] = {FLINT_TYPE_Q4_K, FLINT_TYPE_Q5_K, FLINT_TYPE_Q6_K, FLINT_TYPE_IQ4_XS,
                                FLINT_TYPE_Q2_K, FLINT_TYPE_Q3_K};
     for (size_t i = 0; i < sizeof floats / sizeof floats[0]; i++) sweep(floats[i], k_float, 3);
+    /* the opt-in fp16 prefill GEMM for F16 / BF16 weights (AVX512-FP16 CPUs) */
+    setenv("FLINT_FP16_GEMM", "1", 1);
+    for (size_t i = 1; i < sizeof floats / sizeof floats[0]; i++) sweep(floats[i], k_float, 3);
+    unsetenv("FLINT_FP16_GEMM");
     for (size_t i = 0; i < sizeof b32 / sizeof b32[0]; i++) sweep(b32[i], k_32, 2);
     for (size_t i = 0; i < sizeof b256 / sizeof b256[0]; i++) sweep(b256[i], k_256, 3);
 

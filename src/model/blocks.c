@@ -146,9 +146,11 @@ flint_status fl_block_moe(fl_backend *be, fl_lm_scratch *s, const fl_experts *ex
     return FLINT_OK;
 }
 
-flint_status fl_block_logits(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const float *x, int32_t n_out,
+flint_status fl_block_logits(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, int32_t n, bool all_logits,
                              float *logits) {
     const fl_hparams *hp = &lm->hp;
+    const int32_t n_out = all_logits ? n : 1;
+    const float *x = s->x + (int64_t)(n - n_out) * hp->n_embd;
     be->ops->rmsnorm(be, s->xb, x, lm->output_norm, n_out, hp->n_embd, hp->rms_eps);
     flint_status st = be->ops->matmul(be, &lm->output, s->xb, logits, n_out);
     if (st || hp->final_softcap <= 0) return st;

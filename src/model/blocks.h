@@ -30,9 +30,10 @@ flint_status fl_block_mlp(fl_backend *be, fl_lm_scratch *s, const fl_weight *gat
 flint_status fl_block_moe(fl_backend *be, fl_lm_scratch *s, const fl_experts *ex, int32_t k, const float *expert_scale,
                           fl_act act, float *logits, const float *x, float *out, int32_t n);
 
-/* logits[n_out][n_vocab] = output . rmsnorm(x rows; output_norm), with
- * the final soft-cap when the model has one. Uses s->xb. */
-flint_status fl_block_logits(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const float *x, int32_t n_out,
+/* logits = output . rmsnorm(x; output_norm) for the rows of s->x[n] the
+ * forward contract asks (every row, or the last), with the final soft-cap
+ * when the model has one. Uses s->xb. */
+flint_status fl_block_logits(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, int32_t n, bool all_logits,
                              float *logits);
 
 #endif

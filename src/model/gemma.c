@@ -249,7 +249,6 @@ flint_status fl_gemma_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s,
     const float eps = hp->rms_eps;
     flint_status st;
 
-    for (int32_t i = 0; i < n; i++) s->pos[i] = cache->n_past + i;
     if ((st = fl_block_embed(be, &lm->tok_embd, tokens, n, sqrtf((float)H), s->x))) return st;
     if (hp->n_embd_per_layer && (st = per_layer_inputs(lm, be, s, tokens, n))) return st;
 
@@ -269,7 +268,5 @@ flint_status fl_gemma_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s,
         if (L->ple_gate.data && (st = per_layer_residual(lm, be, s, l, n))) return st;
         if (L->out_scale != 1.0f) op->scale(be, s->x, s->x, L->out_scale, n * H);
     }
-    cache->n_past += n;
-    int32_t n_out = all_logits ? n : 1;
-    return fl_block_logits(lm, be, s, s->x + (int64_t)(n - n_out) * H, n_out, logits);
+    return fl_block_logits(lm, be, s, n, all_logits, logits);
 }

@@ -84,6 +84,22 @@ bool fl_hp_str_is(const fl_meta_value *v, const char *s) {
     return v && v->type == FLINT_META_STRING && v->count == strlen(s) && memcmp(v->data, s, v->count) == 0;
 }
 
+flint_status fl_hp_layer_types(const fl_hp_reader *r, int32_t n_layer, const char *kind, bool *is_kind, bool *present) {
+    const fl_meta_value *types = fl_hp_find(r, "layer_types");
+    *present = types && types->type == FLINT_META_ARRAY;
+    if (!*present) return FLINT_OK;
+    if (types->count != (uint64_t)n_layer)
+        return fl_errorf(FLINT_E_FORMAT, "%s: layer_types lists %llu layers, not %d", r->path,
+                         (unsigned long long)types->count, n_layer);
+    for (int32_t i = 0; i < n_layer; i++) {
+        const fl_meta_value *t = &types->items[i];
+        is_kind[i] = fl_hp_str_is(t, kind);
+        if (!is_kind[i] && !fl_hp_str_is(t, "full_attention"))
+            return fl_errorf(FLINT_E_FORMAT, "%s: layer_types[%d] is not %s or full_attention", r->path, i, kind);
+    }
+    return FLINT_OK;
+}
+
 static flint_status check_shape(const fl_hparams *hp, const char *path) {
     if (hp->n_layer <= 0 || hp->n_layer > FL_MAX_LAYERS)
         return fl_errorf(FLINT_E_FORMAT, "%s: %d layers (flint supports 1..%d)", path, hp->n_layer, FL_MAX_LAYERS);
@@ -92,7 +108,8 @@ static flint_status check_shape(const fl_hparams *hp, const char *path) {
     if (!(hp->rms_eps > 0)) return fl_errorf(FLINT_E_FORMAT, "%s: rms epsilon %g is not positive", path, hp->rms_eps);
     for (int32_t l = 0; l < hp->n_layer; l++) {
         const fl_layer_hparams *L = &hp->layer[l];
-        if (L->head_dim <= 0 || L->n_head_kv <= 0 || L->n_ff <= 0)
+        /* every layer has a dense MLP, an MoE, or both */
+        if (L->head_dim <= 0 || L->n_head_kv <= 0 || L->n_ff < 0 || (L->n_ff == 0 && hp->n_expert == 0))
             return fl_errorf(FLINT_E_FORMAT, "%s: layer %d has a zero dimension (head_dim %d, %d KV heads, MLP %d)", path,
                              l, L->head_dim, L->n_head_kv, L->n_ff);
         if (hp->n_head % L->n_head_kv != 0)
@@ -104,9 +121,8 @@ static flint_status check_shape(const fl_hparams *hp, const char *path) {
             return fl_errorf(FLINT_E_FORMAT, "%s: layer %d rotates %d of %d dims", path, l, rope->n_rot, L->head_dim);
         if (!(rope->base > 0) || !(rope->scale > 0))
             return fl_errorf(FLINT_E_FORMAT, "%s: layer %d: RoPE base %g, scale %g", path, l, rope->base, rope->scale);
-        const fl_layer_hparams *src = &hp->layer[L->kv_source];
-        if (L->kv_source < 0 || L->kv_source > l || src->head_dim != L->head_dim || src->n_head_kv != L->n_head_kv ||
-            src->sliding != L->sliding)
+        if (L->kv_source < 0 || L->kv_source > l || hp->layer[L->kv_source].head_dim != L->head_dim ||
+            hp->layer[L->kv_source].n_head_kv != L->n_head_kv || hp->layer[L->kv_source].sliding != L->sliding)
             return fl_errorf(FLINT_E_FORMAT, "%s: layer %d cannot share the K/V of layer %d", path, l, L->kv_source);
     }
     if (hp->n_expert > 0 && (hp->n_expert_used <= 0 || hp->n_expert_used > hp->n_expert || hp->n_ff_exp <= 0))

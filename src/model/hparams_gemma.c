@@ -141,20 +141,14 @@ static flint_status load_gguf(fl_hparams *hp, fl_hp_reader *r) {
 
 /* HF layer kinds: layer_types, else every pattern-th layer is global. */
 static flint_status hf_layer_types(fl_hparams *hp, const fl_hp_reader *r, int32_t pattern) {
-    const fl_meta_value *types = fl_hp_find(r, "layer_types");
-    if (types && types->type == FLINT_META_ARRAY) {
-        if (types->count != (uint64_t)hp->n_layer)
-            return fl_errorf(FLINT_E_FORMAT, "%s: layer_types lists %llu layers, not %d", r->path,
-                             (unsigned long long)types->count, hp->n_layer);
-        for (int32_t i = 0; i < hp->n_layer; i++) {
-            const fl_meta_value *t = &types->items[i];
-            if (fl_hp_str_is(t, "sliding_attention")) hp->layer[i].sliding = true;
-            else if (fl_hp_str_is(t, "full_attention")) hp->layer[i].sliding = false;
-            else return fl_errorf(FLINT_E_FORMAT, "%s: layer_types[%d] is not sliding_attention or full_attention", r->path, i);
-        }
+    bool sliding[FL_MAX_LAYERS], listed;
+    flint_status st = fl_hp_layer_types(r, hp->n_layer, "sliding_attention", sliding, &listed);
+    if (st) return st;
+    if (listed) {
+        for (int32_t i = 0; i < hp->n_layer; i++) hp->layer[i].sliding = sliding[i];
         return FLINT_OK;
     }
-    flint_status st = fl_hp_int(r, "sliding_window_pattern", &pattern, pattern, false);
+    st = fl_hp_int(r, "sliding_window_pattern", &pattern, pattern, false);
     if (st) return st;
     if (pattern <= 0) return fl_errorf(FLINT_E_FORMAT, "%s: sliding_window_pattern %d", r->path, pattern);
     for (int32_t i = 0; i < hp->n_layer; i++) hp->layer[i].sliding = (i + 1) % pattern != 0;

@@ -27,21 +27,15 @@ fl_arch fl_qwen35_arch(const fl_meta_value *name, bool gguf) {
 
 /* Every interval-th layer is gated attention, the others Gated DeltaNet. */
 static flint_status layer_kinds(fl_hparams *hp, const fl_hp_reader *r) {
-    const fl_meta_value *types = r->gguf ? NULL : fl_hp_find(r, "layer_types");
-    if (types && types->type == FLINT_META_ARRAY) {
-        if (types->count != (uint64_t)hp->n_layer)
-            return fl_errorf(FLINT_E_FORMAT, "%s: layer_types lists %llu layers, not %d", r->path,
-                             (unsigned long long)types->count, hp->n_layer);
-        for (int32_t i = 0; i < hp->n_layer; i++) {
-            const fl_meta_value *t = &types->items[i];
-            if (fl_hp_str_is(t, "linear_attention")) hp->layer[i].recurrent = true;
-            else if (!fl_hp_str_is(t, "full_attention"))
-                return fl_errorf(FLINT_E_FORMAT, "%s: layer_types[%d] is not linear_attention or full_attention", r->path, i);
-        }
+    bool recurrent[FL_MAX_LAYERS], listed = false;
+    flint_status st = r->gguf ? FLINT_OK : fl_hp_layer_types(r, hp->n_layer, "linear_attention", recurrent, &listed);
+    if (st) return st;
+    if (listed) {
+        for (int32_t i = 0; i < hp->n_layer; i++) hp->layer[i].recurrent = recurrent[i];
         return FLINT_OK;
     }
     int32_t interval;
-    flint_status st = fl_hp_int(r, "full_attention_interval", &interval, 4, false);
+    st = fl_hp_int(r, "full_attention_interval", &interval, 4, false);
     if (st) return st;
     if (interval <= 0) return fl_errorf(FLINT_E_FORMAT, "%s: full_attention_interval %d", r->path, interval);
     for (int32_t i = 0; i < hp->n_layer; i++) hp->layer[i].recurrent = (i + 1) % interval != 0;
@@ -82,7 +76,7 @@ static flint_status load_gguf(fl_hparams *hp, fl_hp_reader *r) {
         return st;
     if (hp->n_layer <= 0 || hp->n_layer > FL_MAX_LAYERS) return FLINT_OK; /* check_shape names it */
     for (int32_t l = 0; l < hp->n_layer; l++)
-        hp->layer[l] = (fl_layer_hparams){.head_dim = hd, .n_head_kv = n_kv, .n_ff = n_ff ? n_ff : hp->n_ff_exp, .kv_source = l};
+        hp->layer[l] = (fl_layer_hparams){.head_dim = hd, .n_head_kv = n_kv, .n_ff = n_ff, .kv_source = l};
     hp->rope_full = (fl_rope_cfg){.n_rot = rot, .base = base, .scale = 1};
     return layer_kinds(hp, r);
 }
@@ -118,7 +112,7 @@ static flint_status load_hf(fl_hparams *hp, fl_hp_reader *r) {
         return st;
     if (hp->n_layer <= 0 || hp->n_layer > FL_MAX_LAYERS) return FLINT_OK;
     for (int32_t l = 0; l < hp->n_layer; l++)
-        hp->layer[l] = (fl_layer_hparams){.head_dim = hd, .n_head_kv = n_kv, .n_ff = n_ff ? n_ff : hp->n_ff_exp, .kv_source = l};
+        hp->layer[l] = (fl_layer_hparams){.head_dim = hd, .n_head_kv = n_kv, .n_ff = n_ff, .kv_source = l};
     hp->rope_full = (fl_rope_cfg){.n_rot = (int32_t)(hd * partial) & ~1, .base = base, .scale = 1};
     return layer_kinds(hp, r);
 }

@@ -24,5 +24,9 @@ flint_status fl_hp_bool(const fl_hp_reader *r, const char *key, bool *out, bool 
 flint_status fl_hp_layer_ints(const fl_hp_reader *r, const char *key, int32_t n_layer, int32_t *out, int64_t dflt,
                               bool required);
 bool fl_hp_str_is(const fl_meta_value *v, const char *s);
+/* HF layer_types: is_kind[i] = layer i is `kind`, false where it is
+ * "full_attention"; any other entry or count is an error. *present is
+ * false (and is_kind untouched) when the config has no list. */
+flint_status fl_hp_layer_types(const fl_hp_reader *r, int32_t n_layer, const char *kind, bool *is_kind, bool *present);
 
 #endif

@@ -111,7 +111,7 @@ flint_status fl_lm_scratch_init(fl_lm_scratch *s, const fl_hparams *hp, int32_t 
     /* x xb q k v att o g u | ple (token part and projection) | moe_logits moe_x moe_y moe_out moe_w | ssm_x ssm_ab */
     enum { N_SLOTS = 17 };
     int64_t widths[N_SLOTS] = {H, H, max64(qd, Kd), max64(kvd, Kd), max64(kvd, Vd), max64(qd, Vd), H, g_width,
-                               u_width, 2 * (int64_t)hp->n_layer * P, max64(hp->n_expert, moe ? 1 : 0),
+                               u_width, 2 * (int64_t)hp->n_layer * P, hp->n_expert,
                                moe ? H : 0, moe ? H : 0, moe ? H : 0, K, C, recurrent ? 2 * hp->ssm_n_v_heads : 0};
     float **slots[N_SLOTS] = {&s->x, &s->xb, &s->q, &s->k, &s->v, &s->att, &s->o, &s->g, &s->u, &s->ple,
                               &s->moe_logits, &s->moe_x, &s->moe_y, &s->moe_out, &s->moe_w, &s->ssm_x, &s->ssm_ab};
@@ -150,13 +150,17 @@ flint_status fl_lm_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, fl
     for (int32_t i = 0; i < n; i++)
         if (tokens[i] < 0 || tokens[i] >= lm->hp.n_vocab)
             return fl_errorf(FLINT_E_INVALID_ARG, "token id %d is outside the vocabulary of %d", tokens[i], lm->hp.n_vocab);
+    for (int32_t i = 0; i < n; i++) s->pos[i] = cache->n_past + i;
+    flint_status st;
     switch (lm->hp.arch) {
     case FL_ARCH_GEMMA:
     case FL_ARCH_GEMMA2:
     case FL_ARCH_GEMMA3:
-    case FL_ARCH_GEMMA4: return fl_gemma_forward(lm, be, s, cache, tokens, n, logits, all_logits);
+    case FL_ARCH_GEMMA4: st = fl_gemma_forward(lm, be, s, cache, tokens, n, logits, all_logits); break;
     case FL_ARCH_QWEN35:
-    case FL_ARCH_QWEN35MOE: return fl_qwen35_forward(lm, be, s, cache, tokens, n, logits, all_logits);
+    case FL_ARCH_QWEN35MOE: st = fl_qwen35_forward(lm, be, s, cache, tokens, n, logits, all_logits); break;
     default: return fl_errorf(FLINT_E_UNSUPPORTED, "no forward pass for this architecture");
     }
+    if (!st) cache->n_past += n;
+    return st;
 }

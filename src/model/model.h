@@ -4,7 +4,9 @@
  * Forward contract: n tokens (n <= the scratch's n_batch) at positions
  * cache->n_past .. n_past + n - 1 go through the model; their K/V rows are
  * appended to the cache; logits[rows][n_vocab] are written for the last
- * token (all_logits false, rows = 1) or for every token (rows = n). */
+ * token (all_logits false, rows = 1) or for every token (rows = n).
+ * fl_lm_forward checks the arguments, fills s->pos, calls the family's
+ * forward and then advances cache->n_past. */
 #ifndef FL_MODEL_MODEL_H
 #define FL_MODEL_MODEL_H
 

@@ -220,7 +220,6 @@ flint_status fl_qwen35_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s
     const fl_backend_ops *op = be->ops;
     const int64_t H = hp->n_embd;
     flint_status st;
-    for (int32_t i = 0; i < n; i++) s->pos[i] = cache->n_past + i;
     if ((st = fl_block_embed(be, &lm->tok_embd, tokens, n, 1.0f, s->x))) return st;
     for (int32_t l = 0; l < hp->n_layer; l++) {
         const fl_layer *L = &lm->layers[l];
@@ -234,7 +233,5 @@ flint_status fl_qwen35_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s
         if (st) return st;
         op->add(be, s->x, s->x, s->o, n * H);
     }
-    cache->n_past += n;
-    int32_t n_out = all_logits ? n : 1;
-    return fl_block_logits(lm, be, s, s->x + (int64_t)(n - n_out) * H, n_out, logits);
+    return fl_block_logits(lm, be, s, n, all_logits, logits);
 }

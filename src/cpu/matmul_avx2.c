@@ -346,25 +346,7 @@ const fl_mm_kernels fl_mm_kernels_avx2 = {
     .quant_q8_32 = quant_q8_32,
     .quant_q8_k = quant_q8_k,
     .dot_f32 = dot_f32,
-    .rows =
-        {
-            [FLINT_TYPE_F32] = rows_f32,
-            [FLINT_TYPE_F16] = rows_f16,
-            [FLINT_TYPE_BF16] = rows_bf16,
-            [FLINT_TYPE_Q4_0] = rows_q4_0,
-            [FLINT_TYPE_Q4_1] = rows_q4_1,
-            [FLINT_TYPE_Q5_0] = rows_q5_0,
-            [FLINT_TYPE_Q5_1] = rows_q5_1,
-            [FLINT_TYPE_Q8_0] = rows_q8_0,
-            [FLINT_TYPE_IQ4_NL] = rows_iq4_nl,
-            [FLINT_TYPE_MXFP4] = rows_mxfp4,
-            [FLINT_TYPE_MLX_Q4] = rows_mlx4,
-            [FLINT_TYPE_MLX_Q8] = rows_mlx8,
-            [FLINT_TYPE_Q4_K] = rows_q4_k,
-            [FLINT_TYPE_Q5_K] = rows_q5_k,
-            [FLINT_TYPE_Q6_K] = rows_q6_k,
-            [FLINT_TYPE_IQ4_XS] = rows_iq4_xs,
-        },
+    .rows = {FL_MM_ROWS_EVERY_TYPE},
 };
 
 #endif

@@ -184,6 +184,16 @@ static const int8_t fl_mm_kvalues_mxfp4[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -
     default: call(8); break;      \
     }
 
+/* The .rows initialiser of a table that has a rows_<type> kernel for
+ * every weight type with a kernel (scalar, AVX2, AVX-512; NEON has fewer). */
+#define FL_MM_ROWS_EVERY_TYPE                                                                              \
+    [FLINT_TYPE_F32] = rows_f32, [FLINT_TYPE_F16] = rows_f16, [FLINT_TYPE_BF16] = rows_bf16,               \
+    [FLINT_TYPE_Q4_0] = rows_q4_0, [FLINT_TYPE_Q4_1] = rows_q4_1, [FLINT_TYPE_Q5_0] = rows_q5_0,           \
+    [FLINT_TYPE_Q5_1] = rows_q5_1, [FLINT_TYPE_Q8_0] = rows_q8_0, [FLINT_TYPE_IQ4_NL] = rows_iq4_nl,       \
+    [FLINT_TYPE_MXFP4] = rows_mxfp4, [FLINT_TYPE_MLX_Q4] = rows_mlx4, [FLINT_TYPE_MLX_Q8] = rows_mlx8,     \
+    [FLINT_TYPE_Q4_K] = rows_q4_k, [FLINT_TYPE_Q5_K] = rows_q5_k, [FLINT_TYPE_Q6_K] = rows_q6_k,           \
+    [FLINT_TYPE_IQ4_XS] = rows_iq4_xs
+
 /* The Q8_32 and Q8_K activation quantizers of a table built on a block
  * quantizer  float qb(const float *x, int8_t *q, int len, int32_t *sums16)
  * (d of the block; codes; the sum of each 16 codes). */

@@ -158,13 +158,18 @@ GEMMA1_LAYER_NAMES = dict(LAYER_NAMES, **{"post_attention_layernorm.weight": "ff
 
 # ---- GGUF keys, in the order the converter adds them (a re-added key keeps its first place)
 
-def kv_gemma1(w, kw, ftype):
+def kv_shape(w, kw):
+    """The keys Gemma 1, 2 and 3 begin with, in the converter's order."""
     w.add_context_length(kw["max_position_embeddings"])
     w.add_embedding_length(kw["hidden_size"])
     w.add_block_count(kw["num_hidden_layers"])
     w.add_feed_forward_length(kw["intermediate_size"])
     w.add_head_count(kw["num_attention_heads"])
     w.add_head_count_kv(kw["num_key_value_heads"])
+
+
+def kv_gemma1(w, kw, ftype):
+    kv_shape(w, kw)
     w.add_layer_norm_rms_eps(kw["rms_norm_eps"])
     w.add_key_length(kw["head_dim"])
     w.add_value_length(kw["head_dim"])
@@ -180,12 +185,7 @@ def kv_gemma2(w, kw, ftype):
 
 def kv_gemma3(w, kw, ftype):
     del ftype  # these fixtures were written without general.file_type; kept byte for byte
-    w.add_context_length(kw["max_position_embeddings"])
-    w.add_embedding_length(kw["hidden_size"])
-    w.add_block_count(kw["num_hidden_layers"])
-    w.add_feed_forward_length(kw["intermediate_size"])
-    w.add_head_count(kw["num_attention_heads"])
-    w.add_head_count_kv(kw["num_key_value_heads"])
+    kv_shape(w, kw)
     w.add_key_length(kw["head_dim"])
     w.add_value_length(kw["head_dim"])
     w.add_layer_norm_rms_eps(kw["rms_norm_eps"])

@@ -36,9 +36,9 @@ void fl_experts_get(const fl_experts *ex, int32_t e, fl_weight *gate, fl_weight 
     down->data = (const uint8_t *)ex->down.data + (uint64_t)e * ex->down_stride;
 }
 
-uint64_t fl_experts_bytes(const fl_experts *ex) {
+uint64_t fl_expert_bytes(const fl_experts *ex) {
     const fl_weight *w[3] = {&ex->gate, &ex->up, &ex->down};
-    uint64_t per_expert = 0;
-    for (int i = 0; i < 3; i++) per_expert += (uint64_t)w[i]->m * w[i]->row_bytes;
-    return (uint64_t)ex->n_expert * per_expert;
+    uint64_t bytes = 0;
+    for (int i = 0; i < 3; i++) bytes += (uint64_t)w[i]->m * w[i]->row_bytes;
+    return bytes;
 }

@@ -26,7 +26,7 @@ flint_status fl_experts_load(fl_experts *ex, fl_weight_loader *wl, const char *g
 /* Views of expert e's matrices. */
 void fl_experts_get(const fl_experts *ex, int32_t e, fl_weight *gate, fl_weight *up, fl_weight *down);
 
-/* Bytes of all experts' matrices. */
-uint64_t fl_experts_bytes(const fl_experts *ex);
+/* Bytes of one expert's three matrices. */
+uint64_t fl_expert_bytes(const fl_experts *ex);
 
 #endif

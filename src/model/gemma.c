@@ -78,7 +78,7 @@ static flint_status load_moe(fl_lm *lm, namer *nm, int32_t l) {
                               name_of(nm, T_EXP_UP, l), name_of(nm, T_EXP_DOWN, l), H, hp->n_ff_exp, hp->n_expert)))
         return st;
     fl_lm_count(lm, &L->router);
-    lm->weight_bytes += fl_experts_bytes(&L->experts) / (uint64_t)hp->n_expert * (uint64_t)hp->n_expert_used;
+    lm->weight_bytes += (uint64_t)hp->n_expert_used * fl_expert_bytes(&L->experts); /* the experts a token uses */
     return FLINT_OK;
 }
 

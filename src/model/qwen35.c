@@ -128,7 +128,7 @@ static flint_status load_ffn(fl_lm *lm, namer *nm, int32_t l) {
                               name_of(nm, T_EXP_UP, l), name_of(nm, T_EXP_DOWN, l), H, hp->n_ff_exp, hp->n_expert)))
         return st;
     fl_lm_count(lm, &L->router);
-    lm->weight_bytes += fl_experts_bytes(&L->experts) / (uint64_t)hp->n_expert * (uint64_t)hp->n_expert_used;
+    lm->weight_bytes += (uint64_t)hp->n_expert_used * fl_expert_bytes(&L->experts); /* the experts a token uses */
     if (!S) return FLINT_OK;
     if ((st = fl_load_matrix(wl, name_of(nm, T_SH_GATE, l), H, S, &L->shexp_gate)) ||
         (st = fl_load_matrix(wl, name_of(nm, T_SH_UP, l), H, S, &L->shexp_up)) ||

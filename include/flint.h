@@ -192,7 +192,7 @@ typedef struct flint_context flint_context;
 
 typedef struct flint_context_params {
     int32_t n_ctx;      /* positions per sequence; 0: min(4096, the model's training context) */
-    int32_t n_batch;    /* most tokens one flint_decode call takes; 0: 512 */
+    int32_t n_batch;    /* tokens per forward step (longer inputs run in steps); 0: 512 */
     int32_t n_seq;      /* independent sequences; 0: 1 */
     int32_t n_threads;  /* 0: one per physical core */
 } flint_context_params;
@@ -217,6 +217,23 @@ FLINT_API uint64_t flint_context_cache_bytes(const flint_context *ctx);
  * last token's (rows = 1). */
 FLINT_API flint_status flint_decode(flint_context *ctx, int32_t seq, const int32_t *tokens, int32_t n, float *logits,
                                     int all_logits);
+/* One sequence's part of a flint_decode_batch call. */
+typedef struct flint_batch_seq {
+    int32_t seq;            /* the sequence the tokens continue; at most once per call */
+    const int32_t *tokens;
+    int32_t n_tokens;       /* >= 1 */
+    int all_logits;         /* nonzero: logits of every token; 0: of the last */
+} flint_batch_seq;
+
+/* Runs several sequences' tokens through the model together, n_batch
+ * tokens at a time: the weights are read once per step for all of them,
+ * so decoding k sequences costs far less than k flint_decode calls. Writes
+ * logits back to back in the order of seqs: n_tokens rows for an
+ * all_logits entry, 1 row otherwise. Each sequence ends as flint_decode of
+ * its tokens would leave it (logits equal up to rounding). Every entry is
+ * checked before anything runs. */
+FLINT_API flint_status flint_decode_batch(flint_context *ctx, const flint_batch_seq *seqs, int32_t n_seqs,
+                                          float *logits);
 /* Empties sequence seq. */
 FLINT_API flint_status flint_seq_reset(flint_context *ctx, int32_t seq);
 /* Keeps the first n_keep positions of sequence seq and forgets the rest

@@ -209,6 +209,74 @@ static void check_consistency(const char *path, const fixture *f, bool rewind, d
     runner_close(&r);
 }
 
+/* Sequences run together (flint_decode_batch, steps of 16 tokens so that
+ * entries split across steps): a prompt step with entries of 20, 9 and 1
+ * tokens, then rounds mixing one-token decodes and short prefills, in a
+ * changing order; every logits row equals the sequence's own run alone
+ * within tol. A bad entry is refused before any sequence moves. */
+static void check_batch(const char *path, const fixture *f, double tol) {
+    enum { N = 3 };
+    flint_model *m = NULL;
+    flint_context *ctx = NULL;
+    flint_context_params cp = {.n_ctx = MAX_TOK, .n_batch = 16, .n_seq = N, .n_threads = 2};
+    if (f->n_seq < N || flint_model_open(path, NULL, &m) || flint_context_create(m, &cp, &ctx)) {
+        CHECK_MSG(0, "%s: %s", path, flint_errmsg());
+        flint_model_close(m);
+        return;
+    }
+    const int64_t V = flint_context_n_vocab(ctx);
+    float *alone[N], *out = malloc((size_t)(MAX_TOK * N * V) * sizeof(float));
+    for (int32_t q = 0; q < N; q++) {
+        alone[q] = malloc((size_t)(f->len[q] * V) * sizeof(float));
+        CHECK(flint_decode(ctx, q, f->tok[q], f->len[q], alone[q], 1) == FLINT_OK);
+        CHECK(flint_seq_reset(ctx, q) == FLINT_OK);
+    }
+    /* per round: tokens each sequence takes (0: sits out), entry order */
+    static const int32_t rounds[][N] = {{20, 9, 1}, {1, 1, 1}, {3, 0, 1}, {1, 7, 16}, {1, 1, 1}, {0, 1, 2}};
+    static const int32_t order[][N] = {{0, 1, 2}, {2, 0, 1}, {1, 2, 0}, {0, 2, 1}, {1, 0, 2}, {2, 1, 0}};
+    int32_t done[N] = {0};
+    double worst = 0;
+    int ok = 1;
+    for (size_t r = 0; r < sizeof rounds / sizeof rounds[0]; r++) {
+        flint_batch_seq in[N];
+        int32_t n_in = 0;
+        for (int32_t j = 0; j < N; j++) {
+            int32_t q = order[r][j], take = rounds[r][q];
+            if (take == 0 || done[q] + take > f->len[q]) continue;
+            in[n_in++] = (flint_batch_seq){q, f->tok[q] + done[q], take, q != 1 || take == 1}; /* seq 1: last row */
+        }
+        if (flint_decode_batch(ctx, in, n_in, out) != FLINT_OK) {
+            CHECK_MSG(0, "round %zu: %s", r, flint_errmsg());
+            ok = 0;
+            break;
+        }
+        const float *row = out;
+        for (int32_t e = 0; e < n_in; e++) {
+            const int32_t q = in[e].seq, first = in[e].all_logits ? done[q] : done[q] + in[e].n_tokens - 1;
+            for (int32_t t = first; t < done[q] + in[e].n_tokens; t++, row += V)
+                worst = fmax(worst, max_rel_diff(alone[q] + t * V, row, V));
+            done[q] += in[e].n_tokens;
+            ok &= flint_context_n_past(ctx, q) == done[q];
+        }
+    }
+    printf("  %-44s batched vs alone: max|d|/max|ref| %.2e\n", path, worst);
+    CHECK_MSG(ok && worst <= tol, "batched sequences differ from each alone: %.3g (bound %.g)", worst, tol);
+
+    /* refused: a sequence twice, a bad token in a later entry, an empty entry */
+    int32_t bad = (int32_t)V;
+    flint_batch_seq twice[2] = {{0, f->tok[0], 1, 0}, {0, f->tok[0], 1, 0}};
+    flint_batch_seq late[2] = {{0, f->tok[0], 1, 0}, {2, &bad, 1, 0}};
+    flint_batch_seq empty[1] = {{1, f->tok[1], 0, 0}};
+    CHECK_FAILS(flint_decode_batch(ctx, twice, 2, out), FLINT_E_INVALID_ARG, "twice");
+    CHECK_FAILS(flint_decode_batch(ctx, late, 2, out), FLINT_E_INVALID_ARG, "outside the vocabulary");
+    CHECK_FAILS(flint_decode_batch(ctx, empty, 1, out), FLINT_E_INVALID_ARG, "no tokens");
+    CHECK(flint_context_n_past(ctx, 0) == done[0] && flint_context_n_past(ctx, 2) == done[2]);
+    for (int32_t q = 0; q < N; q++) free(alone[q]);
+    free(out);
+    flint_context_free(ctx);
+    flint_model_close(m);
+}
+
 /* Bounds for the quantized files of one model: top-1 agreement (>=) and
  * mean KL (<) against transformers on the f32 weights, and against
  * transformers on the gguf package's dequantization of the same weights

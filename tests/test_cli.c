@@ -1,6 +1,8 @@
-/* test_cli.c — `flint info` as a user runs it: the tensor listing against
- * what the gguf package's GGUFReader reads from the bundled model, and the
- * exit codes and messages for bad invocations. */
+/* test_cli.c — the command line as a user runs it: `flint info`'s tensor
+ * listing against what the gguf package's GGUFReader reads from the
+ * bundled model, `flint bench --json`, perplexity against llama.cpp's,
+ * chat through a pipe, and the exit codes and messages for bad
+ * invocations. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,8 +143,24 @@ static void test_chat(void) {
     free(out);
 }
 
+/* flint bench --json: one object per test, the decode test over two
+ * sequences decoded together; bad options are usage errors. */
+static void test_bench(void) {
+    TEST_GROUP("bench");
+    char *out;
+    int rc = run(FLINT_BIN " bench -m models/tiny-gemma3.gguf -p 8 -n 4 -r 1 -t 1 -s 2 --json", &out);
+    CHECK_INT_EQ(rc, 0);
+    CHECK(strstr(out, "\"test\": \"pp8\", \"tokens_per_s\": ") != NULL);
+    CHECK(strstr(out, "\"test\": \"tg4x2\", \"tokens_per_s\": ") != NULL && strstr(out, "\"floor_ratio\": ") != NULL);
+    free(out);
+    CHECK_INT_EQ(run(FLINT_BIN " bench -m models/tiny-gemma3.gguf -s 0", &out), 2);
+    CHECK(strstr(out, "usage: flint bench") != NULL);
+    free(out);
+}
+
 int main(void) {
     test_tensor_listing();
+    test_bench();
     test_bad_invocations();
     test_perplexity_vs_llama_cpp();
     test_chat();

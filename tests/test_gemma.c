@@ -20,14 +20,15 @@ int main(void) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i]);
 
     TEST_GROUP("chunking and sequences");
-    const char *consistency[3] = {"gemma2/a", "gemma3/a", "gemma4/a"};
-    for (int i = 0; i < 3; i++) {
+    const char *consistency[4] = {"gemma2/a", "gemma3/a", "gemma4/a", "gemma4/b"};
+    for (int i = 0; i < 4; i++) {
         char dir[256], path[320];
         snprintf(dir, sizeof dir, "%s/%s", FIXTURE_DIR, consistency[i]);
         snprintf(path, sizeof path, "%s/model-f32.gguf", dir);
         fixture f;
         if (!load_fixture(dir, &f)) continue;
         check_consistency(path, &f, true, 1e-5);
+        check_batch(path, &f, 1e-5);
         free(f.logits);
     }
 

@@ -90,6 +90,7 @@ int main(void) {
         check_consistency(path, &f, false, 1e-4);
         check_state_copy(path, &f);
         check_api_copy(path, &f);
+        check_batch(path, &f, 1e-4);
         free(f.logits);
     }
     return test_finish("qwen35");

@@ -14,6 +14,10 @@ struct flint_context {
     fl_lm_scratch scratch;
     fl_kv_cache *caches; /* [n_seq] */
     int32_t n_seq, n_ctx;
+    /* one forward step of flint_decode_batch */
+    int32_t *step_tokens;  /* [n_batch] */
+    fl_span *step_spans;   /* [n_batch] */
+    bool *seq_used;        /* [n_seq] */
 };
 
 flint_status flint_context_create(flint_model *model, const flint_context_params *params, flint_context **out) {
@@ -34,8 +38,14 @@ flint_status flint_context_create(flint_model *model, const flint_context_params
         if (n_batch > c->n_ctx) n_batch = c->n_ctx;
         st = fl_cpu_backend_create(p.n_threads, FL_ISA_AUTO, &c->be);
         if (!st) st = fl_lm_scratch_init(&c->scratch, &c->lm.hp, n_batch);
-        if (!st && !(c->caches = calloc((size_t)c->n_seq, sizeof *c->caches)))
-            st = fl_errorf(FLINT_E_NOMEM, "out of memory");
+        if (!st) {
+            c->caches = calloc((size_t)c->n_seq, sizeof *c->caches);
+            c->step_tokens = malloc((size_t)n_batch * sizeof *c->step_tokens);
+            c->step_spans = malloc((size_t)n_batch * sizeof *c->step_spans);
+            c->seq_used = calloc((size_t)c->n_seq, sizeof *c->seq_used);
+            if (!c->caches || !c->step_tokens || !c->step_spans || !c->seq_used)
+                st = fl_errorf(FLINT_E_NOMEM, "out of memory");
+        }
         for (int32_t i = 0; i < c->n_seq && !st; i++) st = fl_kv_cache_init(&c->caches[i], &c->lm.hp, c->n_ctx, n_batch);
     }
     if (st) {
@@ -50,6 +60,9 @@ void flint_context_free(flint_context *c) {
     if (!c) return;
     for (int32_t i = 0; c->caches && i < c->n_seq; i++) fl_kv_cache_free(&c->caches[i]);
     free(c->caches);
+    free(c->step_tokens);
+    free(c->step_spans);
+    free(c->seq_used);
     fl_lm_scratch_free(&c->scratch);
     if (c->be) c->be->ops->free(c->be);
     fl_lm_free(&c->lm);
@@ -96,22 +109,61 @@ flint_status flint_seq_copy(flint_context *c, int32_t dst, int32_t src) {
     return st;
 }
 
-flint_status flint_decode(flint_context *c, int32_t seq, const int32_t *tokens, int32_t n, float *logits, int all_logits) {
-    flint_status st = check_seq(c, seq);
+/* Every entry of a batch, before anything runs: an error leaves all the
+ * sequences as they were. */
+static flint_status check_batch(flint_context *c, const flint_batch_seq *in, int32_t n_in) {
+    if (!c) return fl_errorf(FLINT_E_INVALID_ARG, "NULL context");
+    if (!in || n_in <= 0) return fl_errorf(FLINT_E_INVALID_ARG, "flint_decode_batch: no sequences");
+    flint_status st = FLINT_OK;
+    memset(c->seq_used, 0, (size_t)c->n_seq * sizeof *c->seq_used);
+    for (int32_t e = 0; e < n_in && !st; e++) {
+        const flint_batch_seq *q = &in[e];
+        if ((st = check_seq(c, q->seq))) break;
+        if (c->seq_used[q->seq]) st = fl_errorf(FLINT_E_INVALID_ARG, "sequence %d appears twice in one batch", q->seq);
+        else if (!q->tokens || q->n_tokens <= 0)
+            st = fl_errorf(FLINT_E_INVALID_ARG, "batch entry %d (sequence %d) has no tokens", e, q->seq);
+        else if (q->n_tokens > c->n_ctx - c->caches[q->seq].n_past)
+            st = fl_errorf(FLINT_E_INVALID_ARG, "context full: sequence %d holds %d positions, %d more exceed %d",
+                           q->seq, c->caches[q->seq].n_past, q->n_tokens, c->n_ctx);
+        for (int32_t i = 0; !st && i < q->n_tokens; i++)
+            if (q->tokens[i] < 0 || q->tokens[i] >= c->lm.hp.n_vocab)
+                st = fl_errorf(FLINT_E_INVALID_ARG, "token id %d is outside the vocabulary of %d", q->tokens[i],
+                               c->lm.hp.n_vocab);
+        c->seq_used[q->seq] = true;
+    }
+    return st;
+}
+
+flint_status flint_decode_batch(flint_context *c, const flint_batch_seq *in, int32_t n_in, float *logits) {
+    flint_status st = check_batch(c, in, n_in);
     if (st) return st;
-    if (!tokens || !logits || n <= 0) return fl_errorf(FLINT_E_INVALID_ARG, "flint_decode: no tokens or no output");
-    int64_t V = c->lm.hp.n_vocab;
-    for (int32_t i = 0; i < n; i += c->scratch.n_batch) {
-        int32_t m = n - i < c->scratch.n_batch ? n - i : c->scratch.n_batch;
-        bool last = i + m == n;
-        if (!all_logits && !last) {
-            /* earlier chunks only fill the cache; their last row of logits is scratch */
-            st = fl_lm_forward(&c->lm, c->be, &c->scratch, &c->caches[seq], tokens + i, m, logits, false);
-        } else {
-            st = fl_lm_forward(&c->lm, c->be, &c->scratch, &c->caches[seq], tokens + i, m,
-                               all_logits ? logits + (int64_t)i * V : logits, all_logits != 0);
+    if (!logits) return fl_errorf(FLINT_E_INVALID_ARG, "flint_decode_batch: no output");
+    const int32_t nb = c->scratch.n_batch;
+    const int64_t V = c->lm.hp.n_vocab;
+    /* steps of up to n_batch tokens; an entry may continue into the next step */
+    for (int32_t e = 0, done = 0; e < n_in;) {
+        fl_batch b = {.tokens = c->step_tokens, .spans = c->step_spans};
+        while (e < n_in && b.n < nb) {
+            const flint_batch_seq *q = &in[e];
+            int32_t take = q->n_tokens - done < nb - b.n ? q->n_tokens - done : nb - b.n;
+            bool last = done + take == q->n_tokens;
+            memcpy(c->step_tokens + b.n, q->tokens + done, (size_t)take * sizeof *q->tokens);
+            c->step_spans[b.n_spans++] = (fl_span){
+                .cache = &c->caches[q->seq],
+                .n = take,
+                .out = q->all_logits ? FL_OUT_ALL : last ? FL_OUT_LAST : FL_OUT_NONE,
+            };
+            b.n += take;
+            done = last ? 0 : done + take;
+            e += last;
         }
-        if (st) return st;
+        if ((st = fl_lm_forward_batch(&c->lm, c->be, &c->scratch, &b, logits))) return st;
+        logits += fl_batch_n_out(&b) * V;
     }
     return FLINT_OK;
+}
+
+flint_status flint_decode(flint_context *c, int32_t seq, const int32_t *tokens, int32_t n, float *logits, int all_logits) {
+    flint_batch_seq one = {.seq = seq, .tokens = tokens, .n_tokens = n, .all_logits = all_logits};
+    return flint_decode_batch(c, &one, 1, logits);
 }

@@ -31,14 +31,14 @@ static fl_rope_params rope_of(const fl_hparams *hp, const fl_layer *L, int32_t l
     };
 }
 
-flint_status fl_block_attention(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, fl_kv_cache *cache, int32_t l,
-                                const float *h, float *out, int32_t n) {
+flint_status fl_block_attention(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const fl_batch *b, int32_t l,
+                                const float *h, float *out) {
     const fl_hparams *hp = &lm->hp;
     const fl_backend_ops *op = be->ops;
     const fl_layer *L = &lm->layers[l];
     const fl_layer_hparams *LH = &hp->layer[l];
-    const int32_t hd = LH->head_dim, nh = hp->n_head, nkv = LH->n_head_kv;
-    const int64_t kvd = (int64_t)nkv * hd;
+    const int32_t hd = LH->head_dim, nh = hp->n_head, nkv = LH->n_head_kv, n = b->n;
+    const int64_t qd = (int64_t)nh * hd, kvd = (int64_t)nkv * hd;
     const float eps = hp->rms_eps;
     const fl_rope_params rope = rope_of(hp, L, l);
     flint_status st;
@@ -63,15 +63,16 @@ flint_status fl_block_attention(const fl_lm *lm, fl_backend *be, fl_lm_scratch *
         if (L->k_norm) op->rmsnorm(be, s->k, s->k, L->k_norm, (int64_t)n * nkv, hd, eps);
         if (hp->v_norm) op->rmsnorm(be, s->v, s->v, NULL, (int64_t)n * nkv, hd, eps);
         op->rope(be, s->k, s->pos, n, nkv, hd, &rope);
-        fl_kv_layer *kl = &cache->layers[l];
-        for (int32_t i = 0; i < n; i++) {
-            int32_t row = fl_kv_row_of(kl, s->pos[i]);
-            memcpy(kl->k + (int64_t)row * kvd, s->k + i * kvd, (size_t)kvd * sizeof(float));
-            memcpy(kl->v + (int64_t)row * kvd, s->v + i * kvd, (size_t)kvd * sizeof(float));
-            kl->pos[row] = s->pos[i];
+        for (int32_t i = 0, t = 0; i < b->n_spans; i++) {
+            fl_kv_layer *kl = &b->spans[i].cache->layers[l];
+            for (int32_t j = 0; j < b->spans[i].n; j++, t++) {
+                int32_t row = fl_kv_row_of(kl, s->pos[t]);
+                memcpy(kl->k + (int64_t)row * kvd, s->k + t * kvd, (size_t)kvd * sizeof(float));
+                memcpy(kl->v + (int64_t)row * kvd, s->v + t * kvd, (size_t)kvd * sizeof(float));
+                kl->pos[row] = s->pos[t];
+            }
         }
     }
-    const fl_kv_layer *kl = &cache->layers[LH->kv_source];
     fl_attn_params ap = {
         .n_head = nh,
         .n_head_kv = nkv,
@@ -82,8 +83,13 @@ flint_status fl_block_attention(const fl_lm *lm, fl_backend *be, fl_lm_scratch *
         .window = LH->sliding ? hp->sliding_window : 0,
         .kv_type = FLINT_TYPE_F32,
     };
-    if ((st = op->attention(be, &ap, s->att, s->q, s->pos, n, kl->k, kl->v, kl->pos, kl->n_rows, kvd))) return st;
-    if (hp->attn_out_gate) op->gated(be, FL_ACT_SIGMOID, s->att, s->u, s->att, (int64_t)n * nh * hd);
+    for (int32_t i = 0, t = 0; i < b->n_spans; t += b->spans[i++].n) {
+        const fl_kv_layer *kl = &b->spans[i].cache->layers[LH->kv_source];
+        if ((st = op->attention(be, &ap, s->att + t * qd, s->q + t * qd, s->pos + t, b->spans[i].n, kl->k, kl->v,
+                                kl->pos, kl->n_rows, kvd)))
+            return st;
+    }
+    if (hp->attn_out_gate) op->gated(be, FL_ACT_SIGMOID, s->att, s->u, s->att, (int64_t)n * qd);
     return op->matmul(be, &L->wo, s->att, out, n);
 }
 
@@ -146,12 +152,19 @@ flint_status fl_block_moe(fl_backend *be, fl_lm_scratch *s, const fl_experts *ex
     return FLINT_OK;
 }
 
-flint_status fl_block_logits(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, int32_t n, bool all_logits,
-                             float *logits) {
+flint_status fl_block_logits(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const fl_batch *b, float *logits) {
     const fl_hparams *hp = &lm->hp;
-    const int32_t n_out = all_logits ? n : 1;
-    const float *x = s->x + (int64_t)(n - n_out) * hp->n_embd;
-    be->ops->rmsnorm(be, s->xb, x, lm->output_norm, n_out, hp->n_embd, hp->rms_eps);
+    const int64_t H = hp->n_embd;
+    /* the rows that give logits, normed into s->xb back to back */
+    int32_t n_out = 0;
+    for (int32_t i = 0, t = 0; i < b->n_spans; t += b->spans[i++].n) {
+        const fl_span *sp = &b->spans[i];
+        if (sp->out == FL_OUT_NONE) continue;
+        const int32_t first = sp->out == FL_OUT_ALL ? t : t + sp->n - 1, rows = t + sp->n - first;
+        be->ops->rmsnorm(be, s->xb + n_out * H, s->x + first * H, lm->output_norm, rows, H, hp->rms_eps);
+        n_out += rows;
+    }
+    if (!n_out) return FLINT_OK;
     flint_status st = be->ops->matmul(be, &lm->output, s->xb, logits, n_out);
     if (st || hp->final_softcap <= 0) return st;
     /* logits come back to the host: the soft-cap is applied here */

@@ -11,13 +11,14 @@
 flint_status fl_block_embed(fl_backend *be, const fl_weight *embd, const int32_t *tokens, int32_t n, float scale,
                             float *x);
 
-/* Self-attention of layer l for n tokens at s->pos: h[n][H] (already
- * normed) -> out[n][H] (after the output projection). Projects q (and k, v
- * unless the layer reads another layer's K/V), applies the QK- and V-norms
- * the model has, RoPE, appends K/V to the cache, attends, and gates the
- * heads' output by sigmoid(gate) when q carries one (Qwen3.5). */
-flint_status fl_block_attention(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, fl_kv_cache *cache, int32_t l,
-                                const float *h, float *out, int32_t n);
+/* Self-attention of layer l for the batch's tokens at s->pos: h[n][H]
+ * (already normed) -> out[n][H] (after the output projection). Projects q
+ * (and k, v unless the layer reads another layer's K/V), applies the QK-
+ * and V-norms the model has, RoPE, appends each span's K/V to its cache,
+ * attends per span, and gates the heads' output by sigmoid(gate) when q
+ * carries one (Qwen3.5). */
+flint_status fl_block_attention(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const fl_batch *b, int32_t l,
+                                const float *h, float *out);
 
 /* out[n][H] = down(act(gate h) * up h), through s->g and s->u. */
 flint_status fl_block_mlp(fl_backend *be, fl_lm_scratch *s, const fl_weight *gate, const fl_weight *up,
@@ -30,10 +31,9 @@ flint_status fl_block_mlp(fl_backend *be, fl_lm_scratch *s, const fl_weight *gat
 flint_status fl_block_moe(fl_backend *be, fl_lm_scratch *s, const fl_experts *ex, int32_t k, const float *expert_scale,
                           fl_act act, float *logits, const float *x, float *out, int32_t n);
 
-/* logits = output . rmsnorm(x; output_norm) for the rows of s->x[n] the
- * forward contract asks (every row, or the last), with the final soft-cap
- * when the model has one. Uses s->xb. */
-flint_status fl_block_logits(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, int32_t n, bool all_logits,
-                             float *logits);
+/* logits = output . rmsnorm(x; output_norm) for the rows of s->x the
+ * batch's spans ask for (fl_span.out), back to back, with the final
+ * soft-cap when the model has one. Uses s->xb. */
+flint_status fl_block_logits(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const fl_batch *b, float *logits);
 
 #endif

@@ -241,21 +241,21 @@ static flint_status moe(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, int32
     return FLINT_OK;
 }
 
-flint_status fl_gemma_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, fl_kv_cache *cache,
-                              const int32_t *tokens, int32_t n, float *logits, bool all_logits) {
+flint_status fl_gemma_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const fl_batch *b, float *logits) {
     const fl_hparams *hp = &lm->hp;
     const fl_backend_ops *op = be->ops;
     const int64_t H = hp->n_embd;
+    const int32_t n = b->n;
     const float eps = hp->rms_eps;
     flint_status st;
 
-    if ((st = fl_block_embed(be, &lm->tok_embd, tokens, n, sqrtf((float)H), s->x))) return st;
-    if (hp->n_embd_per_layer && (st = per_layer_inputs(lm, be, s, tokens, n))) return st;
+    if ((st = fl_block_embed(be, &lm->tok_embd, b->tokens, n, sqrtf((float)H), s->x))) return st;
+    if (hp->n_embd_per_layer && (st = per_layer_inputs(lm, be, s, b->tokens, n))) return st;
 
     for (int32_t l = 0; l < hp->n_layer; l++) {
         const fl_layer *L = &lm->layers[l];
         op->rmsnorm(be, s->xb, s->x, L->attn_norm, n, H, eps);
-        if ((st = fl_block_attention(lm, be, s, cache, l, s->xb, s->o, n))) return st;
+        if ((st = fl_block_attention(lm, be, s, b, l, s->xb, s->o))) return st;
         if (L->post_attn_norm) op->rmsnorm(be, s->o, s->o, L->post_attn_norm, n, H, eps);
         op->add(be, s->x, s->x, s->o, n * H);
 
@@ -268,5 +268,5 @@ flint_status fl_gemma_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s,
         if (L->ple_gate.data && (st = per_layer_residual(lm, be, s, l, n))) return st;
         if (L->out_scale != 1.0f) op->scale(be, s->x, s->x, L->out_scale, n * H);
     }
-    return fl_block_logits(lm, be, s, n, all_logits, logits);
+    return fl_block_logits(lm, be, s, b, logits);
 }

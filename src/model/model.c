@@ -140,27 +140,57 @@ void fl_lm_scratch_free(fl_lm_scratch *s) {
     memset(s, 0, sizeof *s);
 }
 
-flint_status fl_lm_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, fl_kv_cache *cache,
-                           const int32_t *tokens, int32_t n, float *logits, bool all_logits) {
-    if (n <= 0 || n > s->n_batch)
-        return fl_errorf(FLINT_E_INVALID_ARG, "forward of %d tokens (the batch holds 1..%d)", n, s->n_batch);
-    if (cache->n_past + n > cache->n_ctx)
-        return fl_errorf(FLINT_E_INVALID_ARG, "context full: %d + %d tokens exceed the context of %d", cache->n_past, n,
-                         cache->n_ctx);
-    for (int32_t i = 0; i < n; i++)
-        if (tokens[i] < 0 || tokens[i] >= lm->hp.n_vocab)
-            return fl_errorf(FLINT_E_INVALID_ARG, "token id %d is outside the vocabulary of %d", tokens[i], lm->hp.n_vocab);
-    for (int32_t i = 0; i < n; i++) s->pos[i] = cache->n_past + i;
-    flint_status st;
+int32_t fl_batch_n_out(const fl_batch *b) {
+    int32_t rows = 0;
+    for (int32_t i = 0; i < b->n_spans; i++) rows += b->spans[i].out == FL_OUT_ALL ? b->spans[i].n : b->spans[i].out == FL_OUT_LAST;
+    return rows;
+}
+
+static flint_status check_batch(const fl_lm *lm, const fl_lm_scratch *s, const fl_batch *b) {
+    if (b->n <= 0 || b->n > s->n_batch)
+        return fl_errorf(FLINT_E_INVALID_ARG, "forward of %d tokens (the batch holds 1..%d)", b->n, s->n_batch);
+    int32_t total = 0;
+    for (int32_t i = 0; i < b->n_spans; i++) {
+        const fl_span *sp = &b->spans[i];
+        if (!sp->cache || sp->n <= 0)
+            return fl_errorf(FLINT_E_INVALID_ARG, "batch span %d: no sequence or no tokens", i);
+        for (int32_t j = 0; j < i; j++)
+            if (b->spans[j].cache == sp->cache)
+                return fl_errorf(FLINT_E_INVALID_ARG, "batch spans %d and %d continue the same sequence", j, i);
+        if (sp->cache->n_past + sp->n > sp->cache->n_ctx)
+            return fl_errorf(FLINT_E_INVALID_ARG, "context full: %d + %d tokens exceed the context of %d",
+                             sp->cache->n_past, sp->n, sp->cache->n_ctx);
+        total += sp->n;
+    }
+    if (total != b->n) return fl_errorf(FLINT_E_INVALID_ARG, "batch spans hold %d tokens, the batch %d", total, b->n);
+    for (int32_t i = 0; i < b->n; i++)
+        if (b->tokens[i] < 0 || b->tokens[i] >= lm->hp.n_vocab)
+            return fl_errorf(FLINT_E_INVALID_ARG, "token id %d is outside the vocabulary of %d", b->tokens[i],
+                             lm->hp.n_vocab);
+    return FLINT_OK;
+}
+
+flint_status fl_lm_forward_batch(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const fl_batch *b, float *logits) {
+    flint_status st = check_batch(lm, s, b);
+    if (st) return st;
+    for (int32_t i = 0, t = 0; i < b->n_spans; i++)
+        for (int32_t j = 0; j < b->spans[i].n; j++) s->pos[t++] = b->spans[i].cache->n_past + j;
     switch (lm->hp.arch) {
     case FL_ARCH_GEMMA:
     case FL_ARCH_GEMMA2:
     case FL_ARCH_GEMMA3:
-    case FL_ARCH_GEMMA4: st = fl_gemma_forward(lm, be, s, cache, tokens, n, logits, all_logits); break;
+    case FL_ARCH_GEMMA4: st = fl_gemma_forward(lm, be, s, b, logits); break;
     case FL_ARCH_QWEN35:
-    case FL_ARCH_QWEN35MOE: st = fl_qwen35_forward(lm, be, s, cache, tokens, n, logits, all_logits); break;
+    case FL_ARCH_QWEN35MOE: st = fl_qwen35_forward(lm, be, s, b, logits); break;
     default: return fl_errorf(FLINT_E_UNSUPPORTED, "no forward pass for this architecture");
     }
-    if (!st) cache->n_past += n;
+    if (!st)
+        for (int32_t i = 0; i < b->n_spans; i++) b->spans[i].cache->n_past += b->spans[i].n;
     return st;
+}
+
+flint_status fl_lm_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, fl_kv_cache *cache,
+                           const int32_t *tokens, int32_t n, float *logits, bool all_logits) {
+    fl_span span = {.cache = cache, .n = n, .out = all_logits ? FL_OUT_ALL : FL_OUT_LAST};
+    return fl_lm_forward_batch(lm, be, s, &(fl_batch){.tokens = tokens, .n = n, .spans = &span, .n_spans = 1}, logits);
 }

@@ -1,12 +1,16 @@
 /* model.h — a loaded language model: canonical hyperparameters, weight
  * views into the mapped file, and the forward pass of its family.
  *
- * Forward contract: n tokens (n <= the scratch's n_batch) at positions
- * cache->n_past .. n_past + n - 1 go through the model; their K/V rows are
- * appended to the cache; logits[rows][n_vocab] are written for the last
- * token (all_logits false, rows = 1) or for every token (rows = n).
- * fl_lm_forward checks the arguments, fills s->pos, calls the family's
- * forward and then advances cache->n_past. */
+ * Forward contract: a batch of n tokens (n <= the scratch's n_batch) made
+ * of spans, each a run of tokens that continues one sequence (its cache) at
+ * positions cache->n_past .. n_past + span.n - 1. Every token-wise step
+ * (projections, norms, MLP, experts) runs once over all n rows, so the
+ * weights are read once for every sequence in the batch; attention and
+ * the recurrent mixers run per span over that span's cache. Logits are
+ * written back to back, span by span: every token's, the last token's, or
+ * none (fl_span.out). fl_lm_forward_batch checks the arguments, fills
+ * s->pos, calls the family's forward and then advances each cache's
+ * n_past. */
 #ifndef FL_MODEL_MODEL_H
 #define FL_MODEL_MODEL_H
 
@@ -92,6 +96,28 @@ void fl_lm_free(fl_lm *lm);
 flint_status fl_lm_scratch_init(fl_lm_scratch *s, const fl_hparams *hp, int32_t n_batch);
 void fl_lm_scratch_free(fl_lm_scratch *s);
 
+typedef enum fl_span_out { FL_OUT_NONE, FL_OUT_LAST, FL_OUT_ALL } fl_span_out;
+
+/* n tokens of the batch that continue one sequence. */
+typedef struct fl_span {
+    fl_kv_cache *cache;
+    int32_t n;
+    fl_span_out out; /* which of its tokens' logits are written */
+} fl_span;
+
+typedef struct fl_batch {
+    const int32_t *tokens; /* [n]: the spans' tokens back to back */
+    int32_t n;
+    const fl_span *spans;  /* distinct caches */
+    int32_t n_spans;
+} fl_batch;
+
+/* Rows of logits the batch writes. */
+int32_t fl_batch_n_out(const fl_batch *b);
+
+flint_status fl_lm_forward_batch(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const fl_batch *b, float *logits);
+/* One span: n tokens of the sequence in cache; logits of every token
+ * (all_logits) or of the last. */
 flint_status fl_lm_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, fl_kv_cache *cache,
                            const int32_t *tokens, int32_t n, float *logits, bool all_logits);
 

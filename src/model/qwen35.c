@@ -159,21 +159,22 @@ flint_status fl_qwen35_load(fl_lm *lm, bool gguf) {
     return st;
 }
 
-/* The Gated DeltaNet mixer of layer l: s->xb -> s->o. */
-static flint_status deltanet(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, fl_kv_cache *cache, int32_t l,
-                             int32_t n) {
+/* The Gated DeltaNet mixer of layer l: s->xb -> s->o; the convolution and
+ * the delta rule run per span on its sequence's state. */
+static flint_status deltanet(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const fl_batch *b, int32_t l) {
     const fl_hparams *hp = &lm->hp;
     const fl_backend_ops *op = be->ops;
     const fl_layer *L = &lm->layers[l];
-    fl_kv_layer *kl = &cache->layers[l];
-    const int32_t nk = hp->ssm_n_k_heads, nv = hp->ssm_n_v_heads, dk = hp->ssm_d_k, dv = hp->ssm_d_v;
+    const int32_t nk = hp->ssm_n_k_heads, nv = hp->ssm_n_v_heads, dk = hp->ssm_d_k, dv = hp->ssm_d_v, n = b->n;
     const int64_t Kd = (int64_t)nk * dk, Vd = (int64_t)nv * dv, C = 2 * Kd + Vd;
     flint_status st;
     if ((st = op->matmul(be, &L->ssm_qkv, s->xb, s->g, n)) || (st = op->matmul(be, &L->ssm_z, s->xb, s->u, n)) ||
         (st = op->matmul(be, &L->ssm_alpha, s->xb, s->ssm_ab, n)) ||
         (st = op->matmul(be, &L->ssm_beta, s->xb, s->ssm_ab + (int64_t)n * nv, n)))
         return st;
-    op->conv_silu(be, s->ssm_x, s->g, L->ssm_conv, kl->conv, n, C, hp->ssm_conv_kernel);
+    for (int32_t i = 0, t = 0; i < b->n_spans; t += b->spans[i++].n)
+        op->conv_silu(be, s->ssm_x + t * C, s->g + t * C, L->ssm_conv, b->spans[i].cache->layers[l].conv,
+                      b->spans[i].n, C, hp->ssm_conv_kernel);
     for (int32_t t = 0; t < n; t++) {
         const float *c = s->ssm_x + t * C;
         memcpy(s->q + t * Kd, c, (size_t)Kd * sizeof(float));
@@ -187,8 +188,11 @@ static flint_status deltanet(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, 
     op->scale(be, s->k, s->k, 1.0f / sqrtf((float)dk), n * Kd);
     fl_delta_params dp = {.n_k_heads = nk, .n_v_heads = nv, .d_k = dk, .d_v = dv, .tiled = hp->ssm_v_tiled,
                           .ssm_a = L->ssm_a, .dt_bias = L->ssm_dt_bias};
-    if ((st = op->delta_rule(be, &dp, s->att, s->q, s->k, s->v, s->ssm_ab, s->ssm_ab + (int64_t)n * nv, kl->ssm, n)))
-        return st;
+    const float *alpha = s->ssm_ab, *beta = s->ssm_ab + (int64_t)n * nv;
+    for (int32_t i = 0, t = 0; i < b->n_spans; t += b->spans[i++].n)
+        if ((st = op->delta_rule(be, &dp, s->att + t * Vd, s->q + t * Kd, s->k + t * Kd, s->v + t * Vd, alpha + t * nv,
+                                 beta + t * nv, b->spans[i].cache->layers[l].ssm, b->spans[i].n)))
+            return st;
     op->rmsnorm(be, s->att, s->att, L->ssm_norm, (int64_t)n * nv, dv, hp->rms_eps);
     op->gated(be, FL_ACT_SILU, s->att, s->u, s->att, n * Vd);
     return op->matmul(be, &L->ssm_out, s->att, s->o, n);
@@ -214,17 +218,17 @@ static flint_status moe(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, int32
     return FLINT_OK;
 }
 
-flint_status fl_qwen35_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, fl_kv_cache *cache,
-                               const int32_t *tokens, int32_t n, float *logits, bool all_logits) {
+flint_status fl_qwen35_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const fl_batch *b, float *logits) {
     const fl_hparams *hp = &lm->hp;
     const fl_backend_ops *op = be->ops;
     const int64_t H = hp->n_embd;
+    const int32_t n = b->n;
     flint_status st;
-    if ((st = fl_block_embed(be, &lm->tok_embd, tokens, n, 1.0f, s->x))) return st;
+    if ((st = fl_block_embed(be, &lm->tok_embd, b->tokens, n, 1.0f, s->x))) return st;
     for (int32_t l = 0; l < hp->n_layer; l++) {
         const fl_layer *L = &lm->layers[l];
         op->rmsnorm(be, s->xb, s->x, L->attn_norm, n, H, hp->rms_eps);
-        st = hp->layer[l].recurrent ? deltanet(lm, be, s, cache, l, n) : fl_block_attention(lm, be, s, cache, l, s->xb, s->o, n);
+        st = hp->layer[l].recurrent ? deltanet(lm, be, s, b, l) : fl_block_attention(lm, be, s, b, l, s->xb, s->o);
         if (st) return st;
         op->add(be, s->x, s->x, s->o, n * H);
         op->rmsnorm(be, s->xb, s->x, L->ffn_norm, n, H, hp->rms_eps);
@@ -233,5 +237,5 @@ flint_status fl_qwen35_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s
         if (st) return st;
         op->add(be, s->x, s->x, s->o, n * H);
     }
-    return fl_block_logits(lm, be, s, n, all_logits, logits);
+    return fl_block_logits(lm, be, s, b, logits);
 }

@@ -4,8 +4,8 @@
  * (decode) and in the chunked form for prefill, where each chunk of up to
  * 64 tokens becomes small matrix products (MODELS.md §5.4):
  *   G_t = sum_{s<=t} g_s ;  A_ts = beta_t (k_t.k_s) e^(G_t - G_s), s < t
- *   U_t = beta_t v_t - sum_{s<t} A_ts U_s             (forward substitution:
- *   W_t = beta_t e^G_t k_t - sum_{s<t} A_ts W_s        (I + A)^-1 applied)
+ *   U_t = beta_t v_t - sum_{s<t} A_ts U_s             ((I + A)^-1 applied:
+ *   W_t = beta_t e^G_t k_t - sum_{s<t} A_ts W_s        the inverse, then products)
  *   V'  = U - W S
  *   O_t = e^G_t (S^T q_t) + sum_{s<=t} (q_t.k_s) e^(G_t - G_s) V'_s
  *   S   = e^G_N S + sum_s e^(G_N - G_s) k_s V'_s^T
@@ -86,15 +86,34 @@ static void recurrent(const delta_job *J, int32_t j, int32_t kh, float *S, float
 /* Floats of scratch one thread needs: the larger of the two forms. */
 static int64_t scratch_floats(const fl_delta_params *p) {
     const int64_t dk = p->d_k, dv = p->d_v;
-    return 2 * CHUNK * CHUNK + 3 * CHUNK + CHUNK * (2 * dv + 3 * dk) + dk * CHUNK;
+    return 3 * CHUNK * CHUNK + 3 * CHUNK + CHUNK * (2 * dv + 4 * dk) + dk * CHUNK;
+}
+
+/* One chunk's triangular solve in blocked form: with P_ts = -A_ts (s < t),
+ * U = (I - P)^-1 Bv and W = (I - P)^-1 Bk, the inverse T built row by row
+ * (T_t = e_t + sum_{s<t} P_ts T_s: N x N work) so that the two wide
+ * products run as matrix products. */
+static void solve_uw(const fl_cpu_kernels *K, const float *P, float *T, int64_t N, const float *Bv, float *U,
+                     int64_t dv, const float *Bk, float *Wm, int64_t dk) {
+    for (int64_t t = 0; t < N; t++) {
+        float *row = T + t * CHUNK;
+        memset(row, 0, (size_t)N * sizeof *row);
+        row[t] = 1.0f;
+        K->attn_accum(row, CHUNK, P + t * CHUNK, CHUNK, 1, T, CHUNK, t, N);
+    }
+    memset(U, 0, (size_t)(N * dv) * sizeof *U);
+    memset(Wm, 0, (size_t)(N * dk) * sizeof *Wm);
+    K->attn_accum(U, dv, T, CHUNK, N, Bv, dv, N, dv);
+    K->attn_accum(Wm, dk, T, CHUNK, N, Bk, dk, N, dk);
 }
 
 static void chunked(const delta_job *J, int32_t j, int32_t kh, float *S, float *tmp) {
     const fl_cpu_kernels *K = J->kern;
     const fl_delta_params *p = J->p;
     const int64_t dk = p->d_k, dv = p->d_v, ldq = (int64_t)p->n_k_heads * dk, ldv = (int64_t)p->n_v_heads * dv;
-    float *KK = tmp, *P = KK + CHUNK * CHUNK, *G = P + CHUNK * CHUNK, *beta = G + CHUNK, *wN = beta + CHUNK;
-    float *U = wN + CHUNK, *W = U + CHUNK * dv, *Qc = W + CHUNK * dk, *Kc = Qc + CHUNK * dk, *KT = Kc + CHUNK * dk;
+    float *P = tmp, *D = P + CHUNK * CHUNK, *T = D + CHUNK * CHUNK, *G = T + CHUNK * CHUNK, *beta = G + CHUNK;
+    float *eG = beta + CHUNK, *U = eG + CHUNK, *Bv = U + CHUNK * dv, *W = Bv + CHUNK * dv, *Bk = W + CHUNK * dk;
+    float *Qc = Bk + CHUNK * dk, *Kc = Qc + CHUNK * dk, *KT = Kc + CHUNK * dk;
     for (int64_t t0 = 0; t0 < J->n; t0 += CHUNK) {
         const int64_t N = J->n - t0 < CHUNK ? J->n - t0 : CHUNK;
         const float *V = J->v + t0 * ldv + j * dv;
@@ -104,37 +123,40 @@ static void chunked(const delta_job *J, int32_t j, int32_t kh, float *S, float *
             float g;
             gates(J, t0 + t, j, &g, &beta[t]);
             G[t] = sum += g;
+            eG[t] = expf(G[t]);
             memcpy(Qc + t * dk, J->q + (t0 + t) * ldq + kh * dk, (size_t)dk * sizeof(float));
             memcpy(Kc + t * dk, J->k + (t0 + t) * ldq + kh * dk, (size_t)dk * sizeof(float));
+            K->scale(Bv + t * dv, V + t * ldv, beta[t], dv);
+            K->scale(Bk + t * dk, Kc + t * dk, beta[t] * eG[t], dk);
         }
-        K->attn_scores(KK, CHUNK, Kc, N, Kc, dk, N, dk);
-        /* U_t = beta_t v_t - sum_{s<t} A_ts U_s, W likewise, A_ts = beta_t KK_ts e^(G_t - G_s);
-         * P holds -A row by row */
+        /* D_ts = e^(G_t - G_s) for s <= t, else 0 */
         for (int64_t t = 0; t < N; t++) {
-            float *u = U + t * dv, *w = W + t * dk, eg = expf(G[t]);
-            for (int64_t c = 0; c < dv; c++) u[c] = beta[t] * V[t * ldv + c];
-            for (int64_t i = 0; i < dk; i++) w[i] = beta[t] * eg * Kc[t * dk + i];
-            for (int64_t s = 0; s < t; s++) P[t * CHUNK + s] = -beta[t] * KK[t * CHUNK + s] * expf(G[t] - G[s]);
-            K->attn_accum(u, dv, P + t * CHUNK, CHUNK, 1, U, dv, t, dv);
-            K->attn_accum(w, dk, P + t * CHUNK, CHUNK, 1, W, dk, t, dk);
+            float *d = D + t * CHUNK;
+            for (int64_t s = 0; s < N; s++) d[s] = s <= t ? -G[s] : -INFINITY;
+            K->attn_exp(d, N, -G[t]);
         }
+        /* P_ts = -A_ts = -beta_t (k_t.k_s) D_ts for s < t */
+        K->attn_scores(P, CHUNK, Kc, N, Kc, dk, N, dk);
+        for (int64_t t = 0; t < N; t++)
+            for (int64_t s = 0; s < N; s++) P[t * CHUNK + s] = s < t ? -beta[t] * P[t * CHUNK + s] * D[t * CHUNK + s] : 0.0f;
+        solve_uw(K, P, T, N, Bv, U, dv, Bk, W, dk);
         /* V' = U - W S (into U) */
         K->scale(W, W, -1.0f, N * dk);
         K->attn_accum(U, dv, W, dk, N, S, dv, dk, dv);
-        /* O = e^G (Q S) + ((Q K^T) . D) V', D_ts = e^(G_t - G_s) for s <= t */
+        /* O = e^G (Q S) + ((Q K^T) . D) V' */
         K->attn_scores(P, CHUNK, Qc, N, Kc, dk, N, dk);
         for (int64_t t = 0; t < N; t++) {
-            for (int64_t s = 0; s < N; s++) P[t * CHUNK + s] = s <= t ? P[t * CHUNK + s] * expf(G[t] - G[s]) : 0.0f;
-            K->scale(Qc + t * dk, Qc + t * dk, expf(G[t]), dk);
+            K->mul(P + t * CHUNK, P + t * CHUNK, D + t * CHUNK, N);
+            K->scale(Qc + t * dk, Qc + t * dk, eG[t], dk);
             memset(O + t * ldv, 0, (size_t)dv * sizeof(float));
-            wN[t] = expf(G[N - 1] - G[t]);
         }
         K->attn_accum(O, ldv, Qc, dk, N, S, dv, dk, dv);
         K->attn_accum(O, ldv, P, CHUNK, N, U, dv, N, dv);
-        /* S = e^G_N S + (K . w_N)^T V' */
+        /* S = e^G_N S + (K . w_N)^T V', w_N[s] = e^(G_N - G_s) = D[N-1][s] */
+        const float *wN = D + (N - 1) * CHUNK;
         for (int64_t i = 0; i < dk; i++)
             for (int64_t s = 0; s < N; s++) KT[i * CHUNK + s] = Kc[s * dk + i] * wN[s];
-        K->scale(S, S, expf(G[N - 1]), dk * dv);
+        K->scale(S, S, eG[N - 1], dk * dv);
         K->attn_accum(S, dv, KT, CHUNK, dk, U, dv, N, dv);
     }
 }

@@ -249,40 +249,92 @@ static void attn_softcap_avx512(float *x, int64_t n, float cap) {
     }
 }
 
-static void attn_accum_avx512(float *o, int64_t ldo, const float *p, int64_t ldp, int64_t nr, const float *v,
-                              int64_t ldv, int64_t nk, int64_t dv) {
-    for (int64_t r = 0; r < nr; r++) {
-        float *orow = o + r * ldo;
-        const float *prow = p + r * ldp;
-        int64_t c = 0;
-        for (; c + 4 * W <= dv; c += 4 * W) { /* 64 columns held in registers across the keys */
-            __m512 a0 = _mm512_loadu_ps(orow + c), a1 = _mm512_loadu_ps(orow + c + W);
-            __m512 a2 = _mm512_loadu_ps(orow + c + 2 * W), a3 = _mm512_loadu_ps(orow + c + 3 * W);
-            for (int64_t j = 0; j < nk; j++) {
-                if (prow[j] == 0.0f) continue;
-                __m512 pj = _mm512_set1_ps(prow[j]);
-                const float *vj = v + j * ldv + c;
-                a0 = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vj), a0);
-                a1 = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vj + W), a1);
-                a2 = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vj + 2 * W), a2);
-                a3 = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vj + 3 * W), a3);
-            }
-            _mm512_storeu_ps(orow + c, a0);
-            _mm512_storeu_ps(orow + c + W, a1);
-            _mm512_storeu_ps(orow + c + 2 * W, a2);
-            _mm512_storeu_ps(orow + c + 3 * W, a3);
+/* One row of o from column c0 on: 64 columns held in registers across the
+ * keys, then 16 at a time. */
+static void accum_row(float *orow, const float *prow, const float *v, int64_t ldv, int64_t nk, int64_t c0,
+                      int64_t dv) {
+    int64_t c = c0;
+    for (; c + 4 * W <= dv; c += 4 * W) {
+        __m512 a0 = _mm512_loadu_ps(orow + c), a1 = _mm512_loadu_ps(orow + c + W);
+        __m512 a2 = _mm512_loadu_ps(orow + c + 2 * W), a3 = _mm512_loadu_ps(orow + c + 3 * W);
+        for (int64_t j = 0; j < nk; j++) {
+            if (prow[j] == 0.0f) continue;
+            __m512 pj = _mm512_set1_ps(prow[j]);
+            const float *vj = v + j * ldv + c;
+            a0 = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vj), a0);
+            a1 = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vj + W), a1);
+            a2 = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vj + 2 * W), a2);
+            a3 = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vj + 3 * W), a3);
         }
-        for (; c < dv; c += W) {
-            __mmask16 m = tail_mask(dv - c < W ? dv - c : W);
-            __m512 a = _mm512_maskz_loadu_ps(m, orow + c);
-            for (int64_t j = 0; j < nk; j++) {
-                if (prow[j] == 0.0f) continue;
-                a = _mm512_fmadd_ps(_mm512_set1_ps(prow[j]), _mm512_maskz_loadu_ps(m, v + j * ldv + c), a);
-            }
-            _mm512_mask_storeu_ps(orow + c, m, a);
+        _mm512_storeu_ps(orow + c, a0);
+        _mm512_storeu_ps(orow + c + W, a1);
+        _mm512_storeu_ps(orow + c + 2 * W, a2);
+        _mm512_storeu_ps(orow + c + 3 * W, a3);
+    }
+    for (; c < dv; c += W) {
+        __mmask16 m = tail_mask(dv - c < W ? dv - c : W);
+        __m512 a = _mm512_maskz_loadu_ps(m, orow + c);
+        for (int64_t j = 0; j < nk; j++) {
+            if (prow[j] == 0.0f) continue;
+            a = _mm512_fmadd_ps(_mm512_set1_ps(prow[j]), _mm512_maskz_loadu_ps(m, v + j * ldv + c), a);
         }
+        _mm512_mask_storeu_ps(orow + c, m, a);
     }
 }
+
+/* Row r of a 4-row block takes key j's 64 columns (v0..v3) unless p is 0. */
+#define ACCUM_ROW4(r)                                                                                          \
+    if (p##r[j] != 0.0f) {                                                                                     \
+        __m512 pj = _mm512_set1_ps(p##r[j]);                                                                   \
+        a##r##0 = _mm512_fmadd_ps(pj, v0, a##r##0), a##r##1 = _mm512_fmadd_ps(pj, v1, a##r##1);                \
+        a##r##2 = _mm512_fmadd_ps(pj, v2, a##r##2), a##r##3 = _mm512_fmadd_ps(pj, v3, a##r##3);                \
+    }
+#define LOAD_ROW4(r)                                                                                           \
+    __m512 a##r##0 = _mm512_loadu_ps(o##r + c), a##r##1 = _mm512_loadu_ps(o##r + c + W),                       \
+           a##r##2 = _mm512_loadu_ps(o##r + c + 2 * W), a##r##3 = _mm512_loadu_ps(o##r + c + 3 * W)
+#define STORE_ROW4(r)                                                                                          \
+    _mm512_storeu_ps(o##r + c, a##r##0), _mm512_storeu_ps(o##r + c + W, a##r##1),                              \
+        _mm512_storeu_ps(o##r + c + 2 * W, a##r##2), _mm512_storeu_ps(o##r + c + 3 * W, a##r##3)
+
+/* Blocks of 4 rows x 64 columns: each loaded v vector feeds 4 rows (16
+ * accumulators), which keeps the FMA units rather than the loads busy when
+ * nr is large (prefill attention, the chunked delta rule). */
+static void attn_accum_avx512(float *o, int64_t ldo, const float *p, int64_t ldp, int64_t nr, const float *v,
+                              int64_t ldv, int64_t nk, int64_t dv) {
+    const int64_t d64 = dv / (4 * W) * (4 * W), nr4 = nr / 4 * 4;
+    /* column blocks outside: the block's nk x 64 slice of v stays in L1 across the row blocks */
+    for (int64_t c = 0; c < d64; c += 4 * W) {
+        for (int64_t r = 0; r < nr4; r += 4) {
+            float *o0 = o + r * ldo, *o1 = o0 + ldo, *o2 = o1 + ldo, *o3 = o2 + ldo;
+            const float *p0 = p + r * ldp, *p1 = p0 + ldp, *p2 = p1 + ldp, *p3 = p2 + ldp;
+            LOAD_ROW4(0);
+            LOAD_ROW4(1);
+            LOAD_ROW4(2);
+            LOAD_ROW4(3);
+            for (int64_t j = 0; j < nk; j++) {
+                if (p0[j] == 0.0f && p1[j] == 0.0f && p2[j] == 0.0f && p3[j] == 0.0f) continue;
+                const float *vj = v + j * ldv + c;
+                __m512 v0 = _mm512_loadu_ps(vj), v1 = _mm512_loadu_ps(vj + W);
+                __m512 v2 = _mm512_loadu_ps(vj + 2 * W), v3 = _mm512_loadu_ps(vj + 3 * W);
+                ACCUM_ROW4(0)
+                ACCUM_ROW4(1)
+                ACCUM_ROW4(2)
+                ACCUM_ROW4(3)
+            }
+            STORE_ROW4(0);
+            STORE_ROW4(1);
+            STORE_ROW4(2);
+            STORE_ROW4(3);
+        }
+    }
+    if (d64 < dv)
+        for (int64_t r = 0; r < nr4; r++) accum_row(o + r * ldo, p + r * ldp, v, ldv, nk, d64, dv);
+    for (int64_t r = nr4; r < nr; r++) accum_row(o + r * ldo, p + r * ldp, v, ldv, nk, 0, dv);
+}
+
+#undef ACCUM_ROW4
+#undef LOAD_ROW4
+#undef STORE_ROW4
 
 static const fl_cpu_kernels kernels = {
     .isa = FL_ISA_AVX512,

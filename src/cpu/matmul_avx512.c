@@ -821,23 +821,27 @@ const fl_mm_kernels fl_mm_kernels_avx512 = {
             [FLINT_TYPE_F32] = fl_mm_avx512_gemm_float,
             [FLINT_TYPE_F16] = fl_mm_avx512_gemm_float,
             [FLINT_TYPE_BF16] = fl_mm_avx512_gemm_float,
-            [FLINT_TYPE_Q4_0] = fl_mm_avx512_gemm_b32,
-            [FLINT_TYPE_Q4_1] = fl_mm_avx512_gemm_b32,
-            [FLINT_TYPE_Q5_0] = fl_mm_avx512_gemm_b32,
-            [FLINT_TYPE_Q5_1] = fl_mm_avx512_gemm_b32,
-            [FLINT_TYPE_Q8_0] = fl_mm_avx512_gemm_b32,
-            [FLINT_TYPE_IQ4_NL] = fl_mm_avx512_gemm_b32,
-            [FLINT_TYPE_MXFP4] = fl_mm_avx512_gemm_b32,
-            [FLINT_TYPE_MLX_Q4] = fl_mm_avx512_gemm_b32,
-            [FLINT_TYPE_MLX_Q8] = fl_mm_avx512_gemm_b32,
+            [FLINT_TYPE_Q4_0] = fl_mm_avx512_gemm_int8,
+            [FLINT_TYPE_Q4_1] = fl_mm_avx512_gemm_int8,
+            [FLINT_TYPE_Q5_0] = fl_mm_avx512_gemm_int8,
+            [FLINT_TYPE_Q5_1] = fl_mm_avx512_gemm_int8,
+            [FLINT_TYPE_Q8_0] = fl_mm_avx512_gemm_int8,
+            [FLINT_TYPE_IQ4_NL] = fl_mm_avx512_gemm_int8,
+            [FLINT_TYPE_MXFP4] = fl_mm_avx512_gemm_int8,
+            [FLINT_TYPE_MLX_Q4] = fl_mm_avx512_gemm_int8,
+            [FLINT_TYPE_MLX_Q8] = fl_mm_avx512_gemm_int8,
+            [FLINT_TYPE_Q4_K] = fl_mm_avx512_gemm_int8,
+            [FLINT_TYPE_Q5_K] = fl_mm_avx512_gemm_int8,
+            [FLINT_TYPE_Q6_K] = fl_mm_avx512_gemm_int8,
         },
     .pack_bytes = fl_mm_avx512_pack_bytes,
     .pack_act = fl_mm_avx512_pack_act,
     .gemm_scratch_bytes = fl_mm_avx512_gemm_scratch_bytes,
 };
 
-/* The block unpacker, shared with the GEMM file: 32 signed codes of block
- * b of row r, scale and min. */
+/* The block unpackers, shared with the GEMM file: 32 signed codes of block
+ * b of row r, scale and min; the same for the sub-blocks of a K-quant
+ * super-block. */
 void fl_mm_avx512_block32(const fl_weight *w, int64_t r, int64_t b, int8_t *codes, float *d, float *m) {
     mlx_row mx = {0};
     mlx_setup(w, r, &mx);
@@ -855,6 +859,30 @@ void fl_mm_avx512_block32(const fl_weight *w, int64_t r, int64_t b, int8_t *code
     default: v = block32(FLINT_TYPE_MLX_Q8, row, b, &mx, d, m); break;
     }
     _mm256_storeu_si256((__m256i *)codes, v);
+}
+
+void fl_mm_avx512_block256(const fl_weight *w, int64_t r, int64_t b, int8_t *codes, float *scale, float *min) {
+    const uint8_t *row = ROW(w, r);
+    __m512i wq[4];
+    if (w->type == FLINT_TYPE_Q6_K) {
+        const uint8_t *blk = row + 210 * b;
+        const float d = _cvtsh_ss(fl_mm_u16(blk + 208));
+        q6k_codes(blk, wq);
+        for (int c4 = 0; c4 < 4; c4++) _mm512_storeu_si512(codes + 64 * c4, _mm512_sub_epi8(wq[c4], _mm512_set1_epi8(32)));
+        for (int g = 0; g < 16; g++) scale[g] = d * (float)(int8_t)blk[192 + g], min[g] = 0.0f;
+        return;
+    }
+    const bool five = w->type == FLINT_TYPE_Q5_K;
+    const uint8_t *blk = row + (five ? 176 : 144) * b;
+    const float d = _cvtsh_ss(fl_mm_u16(blk)), dmin = _cvtsh_ss(fl_mm_u16(blk + 2));
+    if (five) q45k_codes(blk, true, wq);
+    else q45k_codes(blk, false, wq);
+    for (int c4 = 0; c4 < 4; c4++) _mm512_storeu_si512(codes + 64 * c4, wq[c4]);
+    for (int j = 0; j < 8; j++) {
+        int sc, mn;
+        fl_mm_scale_min_k4(blk + 4, j, &sc, &mn);
+        scale[j] = d * (float)sc, min[j] = -dmin * (float)mn;
+    }
 }
 
 #endif

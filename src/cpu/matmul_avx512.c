@@ -59,11 +59,22 @@ static void quant_q8_k(const float *x, int8_t *q, float *d, int32_t *sum, int64_
         for (int i = 0; i < 256; i += 16) mx = _mm512_max_ps(mx, _mm512_abs_ps(_mm512_loadu_ps(x + i)));
         const float dd = _mm512_reduce_max_ps(mx) / 127.0f;
         const __m512 id = _mm512_set1_ps(dd != 0.0f ? 1.0f / dd : 0.0f);
-        for (int i = 0; i < 256; i += 16) {
-            __m512i c = codes16(x + i, id);
-            _mm_storeu_si128((__m128i *)(q + i), _mm512_cvtepi32_epi8(c));
-            *sum++ = _mm512_reduce_add_epi32(c);
+        /* per 64 codes: vpsadbw of the codes + 128 gives the sums of 8, two
+         * of them a sum of 16 (+ 2048) */
+        __m256i s[4];
+        for (int i = 0; i < 256; i += 64) {
+            __m512i v = _mm512_castsi128_si512(_mm512_cvtepi32_epi8(codes16(x + i, id)));
+            v = _mm512_inserti32x4(v, _mm512_cvtepi32_epi8(codes16(x + i + 16, id)), 1);
+            v = _mm512_inserti32x4(v, _mm512_cvtepi32_epi8(codes16(x + i + 32, id)), 2);
+            v = _mm512_inserti32x4(v, _mm512_cvtepi32_epi8(codes16(x + i + 48, id)), 3);
+            _mm512_storeu_si512(q + i, v);
+            __m512i s8 = _mm512_sad_epu8(_mm512_xor_si512(v, _mm512_set1_epi8((char)0x80)), _mm512_setzero_si512());
+            s[i / 64] = _mm512_cvtepi64_epi32(_mm512_add_epi64(s8, _mm512_shuffle_epi32(s8, 0x4e))); /* each sum twice */
         }
+        const __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14), off = _mm256_set1_epi32(2048);
+        _mm256_storeu_si256((__m256i *)sum, _mm256_sub_epi32(_mm256_permutex2var_epi32(s[0], even, s[1]), off));
+        _mm256_storeu_si256((__m256i *)(sum + 8), _mm256_sub_epi32(_mm256_permutex2var_epi32(s[2], even, s[3]), off));
+        sum += 16;
         d[b] = dd;
     }
 }

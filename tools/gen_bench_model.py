@@ -18,7 +18,9 @@ usage: gen_bench_model.py OUT_DIR [SHAPE] [TYPES...]
                                   DeltaNet + 2 gated attention): hidden 2048, 16
                                   heads / 2 KV heads of 256, 256 experts (8 used)
                                   of FFN 512 plus a shared expert, vocab 248320
-  TYPES  Q4_0 Q8_0 BF16 ... (default: Q4_0 Q8_0 BF16)
+  TYPES  Q4_0 Q8_0 BF16 Q4_K Q6_K ... (default: Q4_0 Q8_0 BF16); Q4_K and
+         Q6_K store matrices whose rows are not whole 256-blocks in
+         llama-quantize's fallback type (Q5_0, Q8_0), as real files do
 Writes OUT_DIR/SHAPE-TYPE.gguf (type in lower case) and prints its size and
 the bytes of weights one decoded token reads: every tensor, except that the
 embedding counts one row and an expert stack only its used experts (the
@@ -37,6 +39,8 @@ from gguf.quants import quantize, quant_shape_to_byte_shape
 
 F32 = None  # the "type" of tensors kept in float32 whatever the file type
 CHUNK = 1 << 24  # values generated and quantized at a time
+# llama-quantize's type for rows that are not whole 256-blocks (llama_tensor_get_type)
+K_FALLBACK = {T.Q4_K: T.Q5_0, T.Q6_K: T.Q8_0}
 
 
 class Tensor:
@@ -48,7 +52,11 @@ class Tensor:
         self.name, self.shape, self.gen, self.f32, self.experts = name, tuple(shape), gen, f32, experts
 
     def qtype(self, qtype):
-        return T.F32 if self.f32 else qtype
+        if self.f32:
+            return T.F32
+        if qtype in K_FALLBACK and self.shape[-1] % 256:
+            return K_FALLBACK[qtype]
+        return qtype
 
     def byte_shape(self, qtype):
         q = self.qtype(qtype)
@@ -90,6 +98,58 @@ def const(values):
 
 def neg_exp_uniform(rng, s):  # ssm_a = -exp(A_log), A_log ~ U(0, ln 16) as at init
     return (-np.exp(rng.uniform(0.0, np.log(16.0), s))).astype(np.float32)
+
+
+# K-quants (the gguf package cannot quantize them): a plain min/max fit per
+# sub-block, not llama-quantize's search; a benchmark needs valid bytes and
+# every code in use, not the best fit.
+
+
+def f16_bytes(v):
+    return v.astype(np.float16).view(np.uint8).reshape(len(v), 2)
+
+
+def ratio(a, b, top):
+    """rint(a / b) clipped to [0, top], 0 where b is 0"""
+    return np.where(b > 0, np.rint(a / np.where(b > 0, b, 1)), 0).clip(0, top)
+
+
+def quant_q4_k(x):
+    """144-byte blocks: d, dmin (f16), 12 bytes of 6-bit (scale, min) per
+    sub-block of 32, 128 bytes of nibbles; y = d sc q - dmin mn."""
+    b = x.reshape(-1, 8, 32).astype(np.float32)
+    lo = np.minimum(b.min(axis=2), 0)
+    scale, m = (b.max(axis=2) - lo) / 15, -lo
+    d, dmin = (scale.max(axis=1) / 63).astype(np.float16), (m.max(axis=1) / 63).astype(np.float16)
+    df, dmf = d.astype(np.float32)[:, None], dmin.astype(np.float32)[:, None]
+    sc, mn = ratio(scale, df, 63).astype(np.uint8), ratio(m, dmf, 63).astype(np.uint8)
+    q = ratio(b + (dmf * mn)[:, :, None], (df * sc)[:, :, None], 15).astype(np.uint8)
+    s12 = np.concatenate([sc[:, :4] | (sc[:, 4:] >> 4) << 6, mn[:, :4] | (mn[:, 4:] >> 4) << 6,
+                          (sc[:, 4:] & 15) | (mn[:, 4:] & 15) << 4], axis=1)
+    qs = (q[:, 0::2] | q[:, 1::2] << 4).reshape(-1, 128)  # chunk c: sub-blocks 2c (low), 2c+1 (high)
+    return np.concatenate([f16_bytes(d), f16_bytes(dmin), s12, qs], axis=1).reshape(x.shape[:-1] + (-1,))
+
+
+def quant_q6_k(x):
+    """210-byte blocks: ql[128], qh[64], int8 scales per sub-block of 16, d
+    (f16); y = d sc (q - 32), element 128n + 32g + l in ql[64n + 32(g&1) + l]
+    (high nibble for g >= 2) and bits 2g of qh[32n + l]."""
+    b = x.reshape(-1, 16, 16).astype(np.float32)
+    scale = np.abs(b).max(axis=2) / 31
+    d = (scale.max(axis=1) / 127).astype(np.float16)
+    df = d.astype(np.float32)[:, None]
+    sc = ratio(scale, df, 127)
+    step = (df * sc)[:, :, None]
+    q = (np.where(step > 0, np.rint(b / np.where(step > 0, step, 1)), 0).clip(-32, 31) + 32).astype(np.uint8)
+    q = q.reshape(-1, 2, 4, 32)  # n, g, l
+    ql = np.concatenate([q[:, :, 0] & 15 | (q[:, :, 2] & 15) << 4, q[:, :, 1] & 15 | (q[:, :, 3] & 15) << 4], axis=2)
+    qh = q[:, :, 0] >> 4 | (q[:, :, 1] >> 4) << 2 | (q[:, :, 2] >> 4) << 4 | (q[:, :, 3] >> 4) << 6
+    blocks = [ql.reshape(-1, 128), qh.reshape(-1, 64), sc.astype(np.int8).view(np.uint8), f16_bytes(d)]
+    return np.concatenate(blocks, axis=1).reshape(x.shape[:-1] + (-1,))
+
+
+def quantize_any(x, q):
+    return quant_q4_k(x) if q == T.Q4_K else quant_q6_k(x) if q == T.Q6_K else quantize(x, q)
 
 
 # --- gemma3-1b ---------------------------------------------------------------
@@ -352,7 +412,8 @@ SHAPES = {"gemma3-1b": gemma3_1b, "gemma4-26b-a4b": gemma4_26b_a4b, "qwen35-35b-
 FILE_TYPES = {T.F32: LlamaFileType.ALL_F32, T.F16: LlamaFileType.MOSTLY_F16, T.BF16: LlamaFileType.MOSTLY_BF16,
               T.Q4_0: LlamaFileType.MOSTLY_Q4_0, T.Q4_1: LlamaFileType.MOSTLY_Q4_1,
               T.Q5_0: LlamaFileType.MOSTLY_Q5_0, T.Q5_1: LlamaFileType.MOSTLY_Q5_1,
-              T.Q8_0: LlamaFileType.MOSTLY_Q8_0}
+              T.Q8_0: LlamaFileType.MOSTLY_Q8_0, T.Q4_K: LlamaFileType.MOSTLY_Q4_K_S,
+              T.Q6_K: LlamaFileType.MOSTLY_Q6_K}
 
 
 def bytes_per_token(spec, qtype):
@@ -396,7 +457,7 @@ def write(path, shape, spec, qtype, rng):
         n = 0
         for s in t.slices():
             x = t.gen(rng, s)
-            x = x.astype(np.float32) if q == T.F32 else quantize(x, q)
+            x = x.astype(np.float32) if q == T.F32 else quantize_any(x, q)
             x.tofile(fout)
             n += x.nbytes
         assert n == ti.nbytes == t.nbytes(qtype), t.name

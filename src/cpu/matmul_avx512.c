@@ -59,11 +59,22 @@ static void quant_q8_k(const float *x, int8_t *q, float *d, int32_t *sum, int64_
         for (int i = 0; i < 256; i += 16) mx = _mm512_max_ps(mx, _mm512_abs_ps(_mm512_loadu_ps(x + i)));
         const float dd = _mm512_reduce_max_ps(mx) / 127.0f;
         const __m512 id = _mm512_set1_ps(dd != 0.0f ? 1.0f / dd : 0.0f);
-        for (int i = 0; i < 256; i += 16) {
-            __m512i c = codes16(x + i, id);
-            _mm_storeu_si128((__m128i *)(q + i), _mm512_cvtepi32_epi8(c));
-            *sum++ = _mm512_reduce_add_epi32(c);
+        /* per 64 codes: vpsadbw of the codes + 128 gives the sums of 8, two
+         * of them a sum of 16 (+ 2048) */
+        __m256i s[4];
+        for (int i = 0; i < 256; i += 64) {
+            __m512i v = _mm512_castsi128_si512(_mm512_cvtepi32_epi8(codes16(x + i, id)));
+            v = _mm512_inserti32x4(v, _mm512_cvtepi32_epi8(codes16(x + i + 16, id)), 1);
+            v = _mm512_inserti32x4(v, _mm512_cvtepi32_epi8(codes16(x + i + 32, id)), 2);
+            v = _mm512_inserti32x4(v, _mm512_cvtepi32_epi8(codes16(x + i + 48, id)), 3);
+            _mm512_storeu_si512(q + i, v);
+            __m512i s8 = _mm512_sad_epu8(_mm512_xor_si512(v, _mm512_set1_epi8((char)0x80)), _mm512_setzero_si512());
+            s[i / 64] = _mm512_cvtepi64_epi32(_mm512_add_epi64(s8, _mm512_shuffle_epi32(s8, 0x4e))); /* each sum twice */
         }
+        const __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14), off = _mm256_set1_epi32(2048);
+        _mm256_storeu_si256((__m256i *)sum, _mm256_sub_epi32(_mm256_permutex2var_epi32(s[0], even, s[1]), off));
+        _mm256_storeu_si256((__m256i *)(sum + 8), _mm256_sub_epi32(_mm256_permutex2var_epi32(s[2], even, s[3]), off));
+        sum += 16;
         d[b] = dd;
     }
 }
@@ -250,11 +261,29 @@ INLINE __m512i scale2x16(int sa, int sb) {
     return _mm512_inserti64x4(_mm512_set1_epi16((short)sa), _mm256_set1_epi16((short)sb), 1);
 }
 
+/* A Q4_K / Q5_K super-block's 256 unsigned codes (0..15 / 0..31) in
+ * element order, 64 per zmm: sub-block j of 32 is the low (j even) or high
+ * nibbles of qs[32 (j / 2) ..], Q5_K adds bit j of qh[l] as bit 4. */
+INLINE void q45k_codes(const uint8_t *blk, const bool five, __m512i wq[4]) {
+    const __m256i lo4 = _mm256_set1_epi8(0x0f);
+    const uint8_t *qs = blk + (five ? 48 : 16);
+    const __m256i qh = five ? _mm256_loadu_si256((const __m256i *)(blk + 16)) : _mm256_setzero_si256();
+    UNROLL for (int c4 = 0; c4 < 4; c4++) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * c4));
+        __m256i lo = _mm256_and_si256(v, lo4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), lo4);
+        if (five) {
+            const __m256i one = _mm256_set1_epi8(1);
+            lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c4), one), 4));
+            hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c4 + 1), one), 4));
+        }
+        wq[c4] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+    }
+}
+
 INLINE void rows_q45k_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t r0, int64_t r1, const bool five) {
     const fl_weight *w = job->w;
     const fl_mm_act *a = job->a;
     const int64_t k = w->k, nb = k / 256, bytes = five ? 176 : 144;
-    const __m256i lo4 = _mm256_set1_epi8(0x0f);
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *row = ROW(w, r);
         __m512 acc[FL_MM_DECODE_MAX];
@@ -264,22 +293,11 @@ INLINE void rows_q45k_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t
             const uint8_t *blk = row + b * bytes;
             for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)blk + PF_AHEAD + o, _MM_HINT_T0);
             const float d = _cvtsh_ss(fl_mm_u16(blk)), dmin = _cvtsh_ss(fl_mm_u16(blk + 2));
-            const uint8_t *qs = blk + (five ? 48 : 16);
             int sc[8], mn[8];
             UNROLL for (int j = 0; j < 8; j++) fl_mm_scale_min_k4(blk + 4, j, &sc[j], &mn[j]);
-            __m256i qh = five ? _mm256_loadu_si256((const __m256i *)(blk + 16)) : _mm256_setzero_si256();
             __m512i wq[4], ws[4];
-            UNROLL for (int c4 = 0; c4 < 4; c4++) {
-                __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * c4));
-                __m256i lo = _mm256_and_si256(v, lo4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), lo4);
-                if (five) {
-                    const __m256i one = _mm256_set1_epi8(1);
-                    lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c4), one), 4));
-                    hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c4 + 1), one), 4));
-                }
-                wq[c4] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-                ws[c4] = scale2x16(sc[2 * c4], sc[2 * c4 + 1]);
-            }
+            q45k_codes(blk, five, wq);
+            UNROLL for (int c4 = 0; c4 < 4; c4++) ws[c4] = scale2x16(sc[2 * c4], sc[2 * c4 + 1]);
             UNROLL for (int c = 0; c < nc; c++) {
                 const int64_t cc = c0 + c;
                 const int8_t *x = a->q + cc * k + 256 * b;
@@ -300,14 +318,34 @@ INLINE void rows_q45k_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t
     }
 }
 
-/* Q6_K: the 32-group e = 128n + 32g takes the low (g < 2) or high nibbles
- * of ql[64n + 32(g&1) ..] and bits 2g of qh[32n ..]; codes 0..63 go to
- * maddubs unsigned, the -32 offset comes back through the sums of 16. */
+/* A Q6_K super-block's 256 unsigned codes (0..63) in element order, 64
+ * per zmm: the 32-group e = 128n + 32g takes the low (g < 2) or high
+ * nibbles of ql[64n + 32(g&1) ..] and bits 2g of qh[32n ..]. */
+INLINE void q6k_codes(const uint8_t *blk, __m512i wq[4]) {
+    const __m256i lo4 = _mm256_set1_epi8(0x0f), three = _mm256_set1_epi8(3);
+    const uint8_t *ql = blk, *qh = blk + 128;
+    for (int n = 0; n < 2; n++) {
+        __m256i l0 = _mm256_loadu_si256((const __m256i *)(ql + 64 * n));      /* g = 0 (lo), 2 (hi) */
+        __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 64 * n + 32)); /* g = 1 (lo), 3 (hi) */
+        __m256i h = _mm256_loadu_si256((const __m256i *)(qh + 32 * n));
+        __m256i g0 = _mm256_or_si256(_mm256_and_si256(l0, lo4), _mm256_slli_epi16(_mm256_and_si256(h, three), 4));
+        __m256i g1 = _mm256_or_si256(_mm256_and_si256(l1, lo4),
+                                     _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), three), 4));
+        __m256i g2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), lo4),
+                                     _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), three), 4));
+        __m256i g3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), lo4),
+                                     _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), three), 4));
+        wq[2 * n] = _mm512_inserti64x4(_mm512_castsi256_si512(g0), g1, 1);
+        wq[2 * n + 1] = _mm512_inserti64x4(_mm512_castsi256_si512(g2), g3, 1);
+    }
+}
+
+/* Q6_K: codes 0..63 go to maddubs unsigned, the -32 offset comes back
+ * through the sums of 16. */
 INLINE void rows_q6k_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t r0, int64_t r1) {
     const fl_weight *w = job->w;
     const fl_mm_act *a = job->a;
     const int64_t k = w->k, nb = k / 256;
-    const __m256i lo4 = _mm256_set1_epi8(0x0f), three = _mm256_set1_epi8(3);
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *row = ROW(w, r);
         __m512 acc[FL_MM_DECODE_MAX];
@@ -315,24 +353,11 @@ INLINE void rows_q6k_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t 
         for (int64_t b = 0; b < nb; b++) {
             const uint8_t *blk = row + b * 210;
             for (int o = 0; o < 210; o += 64) _mm_prefetch((const char *)blk + PF_AHEAD + o, _MM_HINT_T0);
-            const uint8_t *ql = blk, *qh = blk + 128;
             const int8_t *scales = (const int8_t *)(blk + 192);
             const float d = _cvtsh_ss(fl_mm_u16(blk + 208));
-            /* 32-groups e = 128n + 32g: 8 of them; two per zmm */
             __m512i wq[4], ws[4];
+            q6k_codes(blk, wq);
             for (int n = 0; n < 2; n++) {
-                __m256i l0 = _mm256_loadu_si256((const __m256i *)(ql + 64 * n));      /* g = 0 (lo), 2 (hi) */
-                __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 64 * n + 32)); /* g = 1 (lo), 3 (hi) */
-                __m256i h = _mm256_loadu_si256((const __m256i *)(qh + 32 * n));
-                __m256i g0 = _mm256_or_si256(_mm256_and_si256(l0, lo4), _mm256_slli_epi16(_mm256_and_si256(h, three), 4));
-                __m256i g1 = _mm256_or_si256(_mm256_and_si256(l1, lo4),
-                                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), three), 4));
-                __m256i g2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), lo4),
-                                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), three), 4));
-                __m256i g3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), lo4),
-                                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), three), 4));
-                wq[2 * n] = _mm512_inserti64x4(_mm512_castsi256_si512(g0), g1, 1);
-                wq[2 * n + 1] = _mm512_inserti64x4(_mm512_castsi256_si512(g2), g3, 1);
                 const int8_t *s = scales + 8 * n;
                 /* 16-bit lanes: 8 per 16 elements */
                 ws[2 * n] = _mm512_inserti64x4(
@@ -807,23 +832,27 @@ const fl_mm_kernels fl_mm_kernels_avx512 = {
             [FLINT_TYPE_F32] = fl_mm_avx512_gemm_float,
             [FLINT_TYPE_F16] = fl_mm_avx512_gemm_float,
             [FLINT_TYPE_BF16] = fl_mm_avx512_gemm_float,
-            [FLINT_TYPE_Q4_0] = fl_mm_avx512_gemm_b32,
-            [FLINT_TYPE_Q4_1] = fl_mm_avx512_gemm_b32,
-            [FLINT_TYPE_Q5_0] = fl_mm_avx512_gemm_b32,
-            [FLINT_TYPE_Q5_1] = fl_mm_avx512_gemm_b32,
-            [FLINT_TYPE_Q8_0] = fl_mm_avx512_gemm_b32,
-            [FLINT_TYPE_IQ4_NL] = fl_mm_avx512_gemm_b32,
-            [FLINT_TYPE_MXFP4] = fl_mm_avx512_gemm_b32,
-            [FLINT_TYPE_MLX_Q4] = fl_mm_avx512_gemm_b32,
-            [FLINT_TYPE_MLX_Q8] = fl_mm_avx512_gemm_b32,
+            [FLINT_TYPE_Q4_0] = fl_mm_avx512_gemm_int8,
+            [FLINT_TYPE_Q4_1] = fl_mm_avx512_gemm_int8,
+            [FLINT_TYPE_Q5_0] = fl_mm_avx512_gemm_int8,
+            [FLINT_TYPE_Q5_1] = fl_mm_avx512_gemm_int8,
+            [FLINT_TYPE_Q8_0] = fl_mm_avx512_gemm_int8,
+            [FLINT_TYPE_IQ4_NL] = fl_mm_avx512_gemm_int8,
+            [FLINT_TYPE_MXFP4] = fl_mm_avx512_gemm_int8,
+            [FLINT_TYPE_MLX_Q4] = fl_mm_avx512_gemm_int8,
+            [FLINT_TYPE_MLX_Q8] = fl_mm_avx512_gemm_int8,
+            [FLINT_TYPE_Q4_K] = fl_mm_avx512_gemm_int8,
+            [FLINT_TYPE_Q5_K] = fl_mm_avx512_gemm_int8,
+            [FLINT_TYPE_Q6_K] = fl_mm_avx512_gemm_int8,
         },
     .pack_bytes = fl_mm_avx512_pack_bytes,
     .pack_act = fl_mm_avx512_pack_act,
     .gemm_scratch_bytes = fl_mm_avx512_gemm_scratch_bytes,
 };
 
-/* The block unpacker, shared with the GEMM file: 32 signed codes of block
- * b of row r, scale and min. */
+/* The block unpackers, shared with the GEMM file: 32 signed codes of block
+ * b of row r, scale and min; the same for the sub-blocks of a K-quant
+ * super-block. */
 void fl_mm_avx512_block32(const fl_weight *w, int64_t r, int64_t b, int8_t *codes, float *d, float *m) {
     mlx_row mx = {0};
     mlx_setup(w, r, &mx);
@@ -841,6 +870,30 @@ void fl_mm_avx512_block32(const fl_weight *w, int64_t r, int64_t b, int8_t *code
     default: v = block32(FLINT_TYPE_MLX_Q8, row, b, &mx, d, m); break;
     }
     _mm256_storeu_si256((__m256i *)codes, v);
+}
+
+void fl_mm_avx512_block256(const fl_weight *w, int64_t r, int64_t b, int8_t *codes, float *scale, float *min) {
+    const uint8_t *row = ROW(w, r);
+    __m512i wq[4];
+    if (w->type == FLINT_TYPE_Q6_K) {
+        const uint8_t *blk = row + 210 * b;
+        const float d = _cvtsh_ss(fl_mm_u16(blk + 208));
+        q6k_codes(blk, wq);
+        for (int c4 = 0; c4 < 4; c4++) _mm512_storeu_si512(codes + 64 * c4, _mm512_sub_epi8(wq[c4], _mm512_set1_epi8(32)));
+        for (int g = 0; g < 16; g++) scale[g] = d * (float)(int8_t)blk[192 + g], min[g] = 0.0f;
+        return;
+    }
+    const bool five = w->type == FLINT_TYPE_Q5_K;
+    const uint8_t *blk = row + (five ? 176 : 144) * b;
+    const float d = _cvtsh_ss(fl_mm_u16(blk)), dmin = _cvtsh_ss(fl_mm_u16(blk + 2));
+    if (five) q45k_codes(blk, true, wq);
+    else q45k_codes(blk, false, wq);
+    for (int c4 = 0; c4 < 4; c4++) _mm512_storeu_si512(codes + 64 * c4, wq[c4]);
+    for (int j = 0; j < 8; j++) {
+        int sc, mn;
+        fl_mm_scale_min_k4(blk + 4, j, &sc, &mn);
+        scale[j] = d * (float)sc, min[j] = -dmin * (float)mn;
+    }
 }
 
 #endif

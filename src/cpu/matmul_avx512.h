@@ -1,6 +1,6 @@
 /* matmul_avx512.h — what the two AVX-512 matmul files share: the prefill
  * GEMM entry points (matmul_gemm_avx512.c) that the kernel table of
- * matmul_avx512.c lists, the block unpacker the GEMM borrows and the float
+ * matmul_avx512.c lists, the block unpackers the GEMM borrows and the float
  * weight loader both use. Included only by files built with the AVX-512
  * flags. */
 #ifndef FL_CPU_MATMUL_AVX512_H
@@ -23,7 +23,13 @@ static inline __attribute__((always_inline)) __m512 fl_mm_avx512_load_w16(flint_
  * scale d and min m: W = d * code + m. For the Q8_32 types. */
 void fl_mm_avx512_block32(const fl_weight *w, int64_t r, int64_t b, int8_t *codes, float *d, float *m);
 
-void fl_mm_avx512_gemm_b32(const fl_mm_job *job, int64_t r0, int64_t r1, void *scratch);
+/* Super-block b of weight row r of a K-quant (Q4_K, Q5_K, Q6_K): 256
+ * signed codes in element order, and per sub-block (32 elements; 16 for
+ * Q6_K) its scale and min: W = scale * code + min. Scales and mins are
+ * exact f32 products of the block's f16 and integer fields. */
+void fl_mm_avx512_block256(const fl_weight *w, int64_t r, int64_t b, int8_t *codes, float *scale, float *min);
+
+void fl_mm_avx512_gemm_int8(const fl_mm_job *job, int64_t r0, int64_t r1, void *scratch);
 void fl_mm_avx512_gemm_float(const fl_mm_job *job, int64_t r0, int64_t r1, void *scratch);
 uint64_t fl_mm_avx512_pack_bytes(flint_type type, int64_t n, int64_t k);
 void fl_mm_avx512_pack_act(flint_type type, const fl_mm_act *a, void *packed, int64_t c0, int64_t c1);

@@ -1,6 +1,7 @@
 /* matmul_gemm_avx512.c — AVX-512 prefill GEMM micro-kernels (n > 8):
  *   int8  the Q8_32 types (Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL MXFP4 MLX 4/8)
- *         with vpdpbusd;
+ *         and the K-quants Q4_K Q5_K Q6_K (Q8_K activations) with
+ *         vpdpbusd;
  *   f32   F32 weights, and F16/BF16 where the CPU lacks AVX512-FP16: each
  *         k-block of a panel converted to f32 once, FMA on f32 activations;
  *   h16   F16 and BF16 weights on CPUs with AVX512-FP16 (Sapphire Rapids
@@ -18,11 +19,12 @@
  * (int8) or up to FNT (floats) column tiles with the accumulators in
  * registers, so each x load feeds 8 dot instructions.
  * Per task (a panel of up to FL_MM_PANEL_ROWS weight rows) the int8 path
- * first unpacks the panel into signed codes plus per-block scale, min and
- * the -128 * sum(codes) term (the activations are biased by +128 for the
- * unsigned operand of vpdpbusd), which stays in L2 while every column tile
- * passes over it. y is written once per micro-tile (int8) or per panel
- * (floats), transposed. */
+ * first unpacks the panel into signed codes plus per-sub-block scale, min
+ * and the -128 * sum(codes) term (the activations are biased by +128 for
+ * the unsigned operand of vpdpbusd), which stays in L2 while every column
+ * tile passes over it. Sub-blocks are the weight type's scale groups (32
+ * elements; 16 for Q6_K); see the int8 section for the arithmetic. y is
+ * written once per micro-tile (int8) or per panel (floats), transposed. */
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #include <stdlib.h>
@@ -45,6 +47,11 @@
 #define WLD (FKC + 16) /* 32-bit words per converted weight row */
 
 static bool is_float(flint_type t) { return t == FLINT_TYPE_F32 || t == FLINT_TYPE_F16 || t == FLINT_TYPE_BF16; }
+
+/* int8: elements per weight sub-block (one scale and min) and per
+ * activation scale (Q8_32: 32, Q8_K: 256) */
+static int64_t sub_elems(flint_type t) { return t == FLINT_TYPE_Q6_K ? 16 : 32; }
+static int64_t act_elems(flint_type t) { return fl_mm_act_for(t) == FL_MM_ACT_Q8_K ? 256 : 32; }
 
 /* AVX512-FP16: cpuid leaf 7, edx bit 23 (the ZMM state is checked by the
  * backend before this table is chosen) */
@@ -77,7 +84,8 @@ static uint64_t tile_bytes(flint_type type, int64_t k) {
      * row of the tile and k-block */
     if (use_h16(type)) return (uint64_t)k * 64 + (uint64_t)((k + FKC - 1) / FKC) * HCOLS * 4;
     if (is_float(type)) return (uint64_t)k * 64;
-    return (uint64_t)k * COLS + (uint64_t)(k / 32) * COLS * 8; /* codes, dx, dx * sum */
+    /* codes, dx per activation scale, code sums per weight sub-block */
+    return (uint64_t)k * COLS + (uint64_t)(k / act_elems(type) + k / sub_elems(type)) * COLS * 4;
 }
 
 uint64_t fl_mm_avx512_pack_bytes(flint_type type, int64_t n, int64_t k) {
@@ -173,6 +181,39 @@ static void pack_h16_tile(const fl_mm_act *a, uint8_t *tile, int64_t t0) {
     }
 }
 
+/* codes biased by +128 (the unsigned operand of vpdpbusd), 4 per row and
+ * k-group of 4 (16 x 16 transposes of 32-bit words; rows past n are 0);
+ * then dx per activation scale and the sums of the codes per weight
+ * sub-block (as floats, exact), 16 rows each */
+static void pack_int8_tile(flint_type type, const fl_mm_act *a, uint8_t *tile, int64_t t0) {
+    const int64_t k = a->k, nw = k / 4, na = k / act_elems(type), ns = k / sub_elems(type);
+    const int64_t sg = a->kind == FL_MM_ACT_Q8_K ? 16 : 32; /* elements per act sum */
+    const int64_t per = sub_elems(type) / sg;                /* act sums per sub-block */
+    const __m512i bias = _mm512_set1_epi8((char)0x80);
+    for (int64_t g0 = 0; g0 < nw; g0 += 16) {
+        __m512 v[16];
+        UNROLL16 for (int l = 0; l < COLS; l++) {
+            const bool live = t0 + l < a->n;
+            const __mmask16 m = live ? mask16(nw - g0) : 0;
+            const __m512i x = _mm512_maskz_loadu_epi32(m, a->q + (live ? t0 + l : 0) * k + 4 * g0);
+            v[l] = _mm512_castsi512_ps(_mm512_maskz_xor_epi32(m, x, bias));
+        }
+        transpose16(v);
+        for (int64_t g = 0; g < 16 && g0 + g < nw; g++) _mm512_store_ps(tile + 64 * (g0 + g), v[g]);
+    }
+    float *dx = (float *)(tile + (uint64_t)k * COLS), *xs = dx + na * COLS;
+    for (int l = 0; l < COLS; l++) {
+        const int64_t c = t0 + l;
+        const bool live = c < a->n;
+        for (int64_t b = 0; b < na; b++) dx[b * COLS + l] = live ? a->d[c * na + b] : 0.0f;
+        for (int64_t j = 0; j < ns; j++) {
+            int32_t sum = 0;
+            for (int64_t t = 0; live && t < per; t++) sum += a->sum[c * (k / sg) + j * per + t];
+            xs[j * COLS + l] = (float)sum;
+        }
+    }
+}
+
 void fl_mm_avx512_pack_act(flint_type type, const fl_mm_act *a, void *packed, int64_t c0, int64_t c1) {
     const int64_t k = a->k, tc = tile_cols(type);
     for (int64_t t0 = c0; t0 < c1; t0 += tc) {
@@ -185,26 +226,7 @@ void fl_mm_avx512_pack_act(flint_type type, const fl_mm_act *a, void *packed, in
             pack_f32_tile(a, (float *)tile, t0);
             continue;
         }
-        for (int l = 0; l < COLS; l++) {
-            const int64_t c = t0 + l;
-            const bool live = c < a->n;
-            const int64_t nb = k / 32;
-            const int8_t *x = a->q + c * k;
-            for (int64_t g = 0; g < k / 4; g++) {
-                if (live) {
-                    uint32_t v;
-                    memcpy(&v, x + 4 * g, 4);
-                    v ^= 0x80808080u; /* biased: the unsigned operand of vpdpbusd */
-                    memcpy(tile + 64 * g + 4 * l, &v, 4);
-                }
-                else memset(tile + 64 * g + 4 * l, 0, 4);
-            }
-            float *dx = (float *)(tile + (uint64_t)k * COLS), *dxs = dx + nb * COLS;
-            for (int64_t b = 0; b < nb; b++) {
-                dx[b * COLS + l] = live ? a->d[c * nb + b] : 0.0f;
-                dxs[b * COLS + l] = live ? a->d[c * nb + b] * (float)a->sum[c * nb + b] : 0.0f;
-            }
-        }
+        pack_int8_tile(type, a, tile, t0);
     }
 }
 
@@ -217,7 +239,7 @@ static uint64_t cbuf_bytes(flint_type type, int64_t n) {
 
 uint64_t fl_mm_avx512_gemm_scratch_bytes(flint_type type, int64_t n, int64_t k) {
     if (is_float(type)) return cbuf_bytes(type, n) + (uint64_t)FL_MM_PANEL_ROWS * WLD * 4 + MR * FNT * 64;
-    return (uint64_t)FL_MM_PANEL_ROWS * ((uint64_t)k + (uint64_t)(k / 32) * 12) + 256;
+    return (uint64_t)FL_MM_PANEL_ROWS * ((uint64_t)k + (uint64_t)(k / sub_elems(type)) * 12); /* panel_at */
 }
 
 /* y[c][r0 + r] for the live columns of a tile */
@@ -236,74 +258,153 @@ INLINE __m512i bcast32(const void *p) {
     return _mm512_set1_epi32(v);
 }
 
-/* ---- int8: Q8_32 types ---- */
+/* ---- int8 ----
+ * Per weight sub-block j (sb = 32 or 16 elements) and micro-tile row, the
+ * integer dot of its codes with the tile's 16 biased activation rows,
+ * started from -128 * sum(codes) so that it is exact, goes to float once:
+ *   blk += float(dot_j) * scale_j  [ + sum_j(x) * min_j ]
+ * and every activation scale (ns sub-blocks: 1 for Q8_32, 8 or 16 for
+ * Q8_K) adds acc += blk * dx. Q4_K and Q5_K take their 6-bit scales and
+ * mins per 32, Q6_K its int8 scales per 16 with the -32 in the codes. */
 
+/* The unpacked panel, interleaved per micro-row (MR weight rows) so that
+ * a micro-tile reads each array through one pointer: */
 typedef struct panel {
-    const int8_t *codes; /* [rows][k] signed */
-    const float *dw, *wm; /* [rows][nb] scale, min */
-    const int32_t *corr;  /* [rows][nb] -128 * sum of the block's codes */
-    int64_t k, nb;
+    int8_t *codes;   /* [k / 4][MR][4] signed codes */
+    float *ws, *wm;  /* [k / sb][MR] scale, min */
+    int32_t *corr;   /* [k / sb][MR] -128 * sum of the sub-block's codes */
 } panel;
 
-INLINE void micro_b32(const fl_mm_job *job, const panel *pn, const uint8_t *tile, int64_t t0, int64_t rp,
-                      const int mr, const bool mins, int64_t r0) {
-    const int64_t k = pn->k, nb = pn->nb;
-    const float *dx = (const float *)(tile + (uint64_t)k * COLS), *dxs = dx + nb * COLS;
-    __m512 acc[MR];
-    UNROLL for (int i = 0; i < mr; i++) acc[i] = _mm512_setzero_ps();
-    for (int64_t b = 0; b < nb; b++) {
-        __m512i ai[MR];
-        UNROLL for (int i = 0; i < mr; i++) ai[i] = _mm512_set1_epi32(pn->corr[(rp + i) * nb + b]);
-        const uint8_t *xt = tile + (uint64_t)b * 32 * COLS;
-        const int8_t *wc = pn->codes + rp * k + 32 * b;
-        UNROLL for (int g = 0; g < 8; g++) {
-            __m512i xv = _mm512_load_si512(xt + 64 * g);
-            UNROLL for (int i = 0; i < mr; i++) ai[i] = _mm512_dpbusd_epi32(ai[i], xv, bcast32(wc + i * k + 4 * g));
-        }
-        __m512 dxv = _mm512_load_ps(dx + b * COLS);
-        UNROLL for (int i = 0; i < mr; i++)
-            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ai[i]), _mm512_mul_ps(dxv, _mm512_set1_ps(pn->dw[(rp + i) * nb + b])),
-                                     acc[i]);
-        if (mins) {
-            __m512 sv = _mm512_load_ps(dxs + b * COLS);
-            UNROLL for (int i = 0; i < mr; i++) acc[i] = _mm512_fmadd_ps(sv, _mm512_set1_ps(pn->wm[(rp + i) * nb + b]), acc[i]);
-        }
-    }
-    store_tile(job, acc, mr, t0, r0 + rp);
+/* The panel's micro-row q (rows [MR q, MR q + MR)) in scratch (its bytes:
+ * fl_mm_avx512_gemm_scratch_bytes). */
+static panel panel_at(void *scratch, int64_t k, int64_t sb, int64_t q) {
+    const int64_t nsub = k / sb;
+    int8_t *codes = scratch;
+    float *ws = (float *)(codes + FL_MM_PANEL_ROWS * k);
+    float *wm = ws + FL_MM_PANEL_ROWS * nsub;
+    int32_t *corr = (int32_t *)(wm + FL_MM_PANEL_ROWS * nsub);
+    return (panel){codes + q * MR * k, ws + q * MR * nsub, wm + q * MR * nsub, corr + q * MR * nsub};
 }
 
+INLINE void micro_int8(const fl_mm_job *job, const panel *pn, const uint8_t *tile, int64_t k, int64_t t0, int64_t r,
+                       const int mr, const int sb, const int ns, const bool mins) {
+    const int64_t nsub = k / sb, na = nsub / ns;
+    const float *dx = (const float *)(tile + (uint64_t)k * COLS), *xs = dx + na * COLS;
+    __m512 acc[MR];
+    UNROLL for (int i = 0; i < mr; i++) acc[i] = _mm512_setzero_ps();
+    for (int64_t u = 0; u < na; u++) {
+        __m512 blk[MR];
+        UNROLL for (int i = 0; i < mr; i++) blk[i] = _mm512_setzero_ps();
+        for (int s = 0; s < ns; s++) {
+            const int64_t j = u * ns + s;
+            __m512i ai[MR];
+            UNROLL for (int i = 0; i < mr; i++) ai[i] = _mm512_set1_epi32(pn->corr[j * MR + i]);
+            const uint8_t *xt = tile + (uint64_t)j * sb * COLS;
+            const int8_t *wc = pn->codes + j * sb * MR;
+            UNROLL for (int g = 0; g < sb / 4; g++) {
+                __m512i xv = _mm512_load_si512(xt + 64 * g);
+                UNROLL for (int i = 0; i < mr; i++) ai[i] = _mm512_dpbusd_epi32(ai[i], xv, bcast32(wc + 4 * (g * MR + i)));
+            }
+            UNROLL for (int i = 0; i < mr; i++)
+                blk[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ai[i]), _mm512_set1_ps(pn->ws[j * MR + i]), blk[i]);
+            if (mins) {
+                __m512 sv = _mm512_load_ps(xs + j * COLS);
+                UNROLL for (int i = 0; i < mr; i++) blk[i] = _mm512_fmadd_ps(sv, _mm512_set1_ps(pn->wm[j * MR + i]), blk[i]);
+            }
+        }
+        __m512 dxv = _mm512_load_ps(dx + u * COLS);
+        UNROLL for (int i = 0; i < mr; i++) acc[i] = _mm512_fmadd_ps(blk[i], dxv, acc[i]);
+    }
+    store_tile(job, acc, mr, t0, r);
+}
 
-void fl_mm_avx512_gemm_b32(const fl_mm_job *job, int64_t r0, int64_t r1, void *scratch) {
-    const fl_weight *w = job->w;
-    const int64_t k = w->k, nb = k / 32, rows = r1 - r0;
-    /* unpack the panel: codes first (64-byte aligned rows when k allows) */
-    int8_t *codes = scratch;
-    float *dw = (float *)(codes + ((rows * k + 63) & ~(int64_t)63));
-    float *wm = dw + rows * nb;
-    int32_t *corr = (int32_t *)(wm + rows * nb);
+/* Elements [e0, e0 + ne) (ne <= 256: one super-block, or up to 8 blocks
+ * of 32) of weight rows [r, r + nr), nr <= MR, into micro-row pn. The rows
+ * are unpacked in element order into tmp, then 16 x 16 transposes put
+ * each 4 codes of the MR rows side by side; the sums of the codes come
+ * from the transposed words (vpdpbusd with ones). tmp: zeroed once per
+ * panel; rows past nr keep what they held (never read back). Returns
+ * whether any min is nonzero. */
+typedef struct unit_tmp {
+    int8_t codes[16][256] __attribute__((aligned(64))); /* rows MR.. stay 0 */
+    float ws[16][16] __attribute__((aligned(64)));      /* [row][sub-block] */
+    float wm[16][16] __attribute__((aligned(64)));
+} unit_tmp;
+
+static bool unpack_unit(const fl_weight *w, int64_t r, int nr, int64_t e0, int64_t ne, const panel *pn, unit_tmp *tmp) {
+    const int64_t sb = sub_elems(w->type), ns = ne / sb, j0 = e0 / sb, nw = ne / 4;
     bool mins = false;
-    for (int64_t r = 0; r < rows; r++) {
-        for (int64_t b = 0; b < nb; b++) {
-            int8_t *cb = codes + r * k + 32 * b;
-            fl_mm_avx512_block32(w, r0 + r, b, cb, &dw[r * nb + b], &wm[r * nb + b]);
-            mins |= wm[r * nb + b] != 0.0f;
-            __m256i v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)cb));
-            __m256i u = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(cb + 16)));
-            __m256i s = _mm256_madd_epi16(_mm256_add_epi16(v, u), _mm256_set1_epi16(1));
-            __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-            h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
-            h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
-            corr[r * nb + b] = -128 * _mm_cvtsi128_si32(h);
+    for (int i = 0; i < nr; i++) {
+        if (ne == 256 && act_elems(w->type) == 256) {
+            fl_mm_avx512_block256(w, r + i, e0 / 256, tmp->codes[i], tmp->ws[i], tmp->wm[i]);
+        } else {
+            for (int64_t b = 0; b < ne / 32; b++)
+                fl_mm_avx512_block32(w, r + i, e0 / 32 + b, tmp->codes[i] + 32 * b, &tmp->ws[i][b], &tmp->wm[i][b]);
+        }
+        for (int64_t t = 0; t < ns; t++) mins |= tmp->wm[i][t] != 0.0f;
+    }
+    const __m512i ones = _mm512_set1_epi8(1);
+    __m512i sum = _mm512_setzero_si512();
+    for (int64_t g0 = 0; g0 < nw; g0 += 16) {
+        __m512 v[16];
+        UNROLL16 for (int i = 0; i < 16; i++) v[i] = _mm512_maskz_loadu_ps(mask16(nw - g0), tmp->codes[i] + 4 * g0);
+        transpose16(v);
+        for (int64_t g = 0; g < 16 && g0 + g < nw; g++) {
+            const __m512i c = _mm512_castps_si512(v[g]);
+            _mm256_storeu_si256((__m256i *)(pn->codes + (e0 / 4 + g0 + g) * MR * 4), _mm512_castsi512_si256(c));
+            sum = _mm512_dpbusd_epi32(sum, ones, c);
+            if ((g0 + g + 1) % (sb / 4) == 0) { /* the end of a sub-block */
+                const __m512i corr = _mm512_mullo_epi32(sum, _mm512_set1_epi32(-128));
+                _mm256_storeu_si256((__m256i *)(pn->corr + (j0 + (g0 + g) / (sb / 4)) * MR), _mm512_castsi512_si256(corr));
+                sum = _mm512_setzero_si512();
+            }
         }
     }
-    const panel pn = {codes, dw, wm, corr, k, nb};
+    float *const dst[2] = {pn->ws, pn->wm};
+    for (int a = 0; a < 2; a++) {
+        __m512 v[16];
+        UNROLL16 for (int i = 0; i < 16; i++) v[i] = _mm512_load_ps(a ? tmp->wm[i] : tmp->ws[i]);
+        transpose16(v);
+        for (int64_t t = 0; t < ns; t++) _mm256_storeu_ps(dst[a] + (j0 + t) * MR, _mm512_castps512_ps256(v[t]));
+    }
+    return mins;
+}
+
+/* Unpacks weight rows [r0, r0 + rows) into the panel; returns whether any
+ * min is nonzero. */
+static bool unpack_panel(const fl_weight *w, int64_t r0, int64_t rows, void *scratch) {
+    const int64_t k = w->k, sb = sub_elems(w->type);
+    unit_tmp tmp;
+    memset(&tmp, 0, sizeof tmp);
+    bool mins = false;
+    for (int64_t q = 0; q * MR < rows; q++) {
+        const panel pn = panel_at(scratch, k, sb, q);
+        const int nr = rows - q * MR < MR ? (int)(rows - q * MR) : MR;
+        for (int64_t e0 = 0; e0 < k; e0 += 256)
+            mins |= unpack_unit(w, r0 + q * MR, nr, e0, k - e0 < 256 ? k - e0 : 256, &pn, &tmp);
+    }
+    return mins;
+}
+
+void fl_mm_avx512_gemm_int8(const fl_mm_job *job, int64_t r0, int64_t r1, void *scratch) {
+    const fl_weight *w = job->w;
+    const bool kq = fl_mm_act_for(w->type) == FL_MM_ACT_Q8_K;
+    const int64_t k = w->k, sb = sub_elems(w->type), rows = r1 - r0;
+    const bool mins = unpack_panel(w, r0, rows, scratch);
     const uint8_t *packed = job->a->packed;
     const uint64_t tb = tile_bytes(w->type, k);
     for (int64_t t0 = 0; t0 < job->a->n; t0 += COLS) {
         const uint8_t *tile = packed + (uint64_t)(t0 / COLS) * tb;
         for (int64_t rp = 0; rp < rows; rp += MR) {
             const int mr = rows - rp < MR ? (int)(rows - rp) : MR;
-#define CALL(N) (mins ? micro_b32(job, &pn, tile, t0, rp, N, true, r0) : micro_b32(job, &pn, tile, t0, rp, N, false, r0))
+            const panel pn = panel_at(scratch, k, sb, rp / MR);
+            /* (sb, ns, mins): Q8_32 types with and without mins, Q4_K / Q5_K, Q6_K */
+#define CALL(N)                                                                        \
+    if (!kq) {                                                                         \
+        if (mins) micro_int8(job, &pn, tile, k, t0, r0 + rp, N, 32, 1, true);          \
+        else micro_int8(job, &pn, tile, k, t0, r0 + rp, N, 32, 1, false);              \
+    } else if (sb == 32) micro_int8(job, &pn, tile, k, t0, r0 + rp, N, 32, 8, true);   \
+    else micro_int8(job, &pn, tile, k, t0, r0 + rp, N, 16, 16, false);
             FL_MM_DISPATCH8(mr, CALL)
 #undef CALL
         }

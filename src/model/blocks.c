@@ -43,23 +43,27 @@ flint_status fl_block_attention(const fl_lm *lm, fl_backend *be, fl_lm_scratch *
     const fl_rope_params rope = rope_of(hp, L, l);
     flint_status st;
 
+    /* q (Qwen3.5: [q | gate] per head, into s->g), and k, v when the layer
+     * keeps its own K/V (Gemma 4's K = V layers: V is the raw K projection) */
+    fl_matmul_job proj[3] = {{&L->wq, h, hp->attn_out_gate ? s->g : s->q, n}};
+    int32_t n_proj = 1;
+    if (LH->kv_source == l) {
+        proj[n_proj++] = (fl_matmul_job){&L->wk, h, s->k, n};
+        if (!LH->k_eq_v) proj[n_proj++] = (fl_matmul_job){&L->wv, h, s->v, n};
+    }
+    if ((st = op->matmul_group(be, proj, n_proj))) return st;
     if (hp->attn_out_gate) {
-        /* Qwen3.5: each head projects [q | gate]; the gate goes to s->u */
-        if ((st = op->matmul(be, &L->wq, h, s->g, n))) return st;
+        /* the gate goes to s->u */
         for (int64_t r = 0; r < (int64_t)n * nh; r++) {
             memcpy(s->q + r * hd, s->g + r * 2 * hd, (size_t)hd * sizeof(float));
             memcpy(s->u + r * hd, s->g + r * 2 * hd + hd, (size_t)hd * sizeof(float));
         }
-    } else if ((st = op->matmul(be, &L->wq, h, s->q, n))) {
-        return st;
     }
     if (L->q_norm) op->rmsnorm(be, s->q, s->q, L->q_norm, (int64_t)n * nh, hd, eps);
     op->rope(be, s->q, s->pos, n, nh, hd, &rope);
 
     if (LH->kv_source == l) {
-        if ((st = op->matmul(be, &L->wk, h, s->k, n))) return st;
-        if (LH->k_eq_v) op->scale(be, s->v, s->k, 1.0f, n * kvd); /* V is the raw K projection */
-        else if ((st = op->matmul(be, &L->wv, h, s->v, n))) return st;
+        if (LH->k_eq_v) op->scale(be, s->v, s->k, 1.0f, n * kvd);
         if (L->k_norm) op->rmsnorm(be, s->k, s->k, L->k_norm, (int64_t)n * nkv, hd, eps);
         if (hp->v_norm) op->rmsnorm(be, s->v, s->v, NULL, (int64_t)n * nkv, hd, eps);
         op->rope(be, s->k, s->pos, n, nkv, hd, &rope);
@@ -90,8 +94,9 @@ flint_status fl_block_attention(const fl_lm *lm, fl_backend *be, fl_lm_scratch *
 flint_status fl_block_mlp(fl_backend *be, fl_lm_scratch *s, const fl_weight *gate, const fl_weight *up,
                           const fl_weight *down, fl_act act, const float *h, float *out, int32_t n) {
     const fl_backend_ops *op = be->ops;
-    flint_status st;
-    if ((st = op->matmul(be, gate, h, s->g, n)) || (st = op->matmul(be, up, h, s->u, n))) return st;
+    const fl_matmul_job gate_up[2] = {{gate, h, s->g, n}, {up, h, s->u, n}};
+    flint_status st = op->matmul_group(be, gate_up, 2);
+    if (st) return st;
     op->gated(be, act, s->g, s->g, s->u, n * gate->m);
     return op->matmul(be, down, s->g, out, n);
 }

@@ -169,10 +169,11 @@ static flint_status deltanet(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, 
     const int32_t nk = hp->ssm_n_k_heads, nv = hp->ssm_n_v_heads, dk = hp->ssm_d_k, dv = hp->ssm_d_v;
     const int64_t Kd = (int64_t)nk * dk, Vd = (int64_t)nv * dv, C = 2 * Kd + Vd;
     flint_status st;
-    if ((st = op->matmul(be, &L->ssm_qkv, s->xb, s->g, n)) || (st = op->matmul(be, &L->ssm_z, s->xb, s->u, n)) ||
-        (st = op->matmul(be, &L->ssm_alpha, s->xb, s->ssm_ab, n)) ||
-        (st = op->matmul(be, &L->ssm_beta, s->xb, s->ssm_ab + (int64_t)n * nv, n)))
-        return st;
+    const fl_matmul_job proj[4] = {{&L->ssm_qkv, s->xb, s->g, n},
+                                   {&L->ssm_z, s->xb, s->u, n},
+                                   {&L->ssm_alpha, s->xb, s->ssm_ab, n},
+                                   {&L->ssm_beta, s->xb, s->ssm_ab + (int64_t)n * nv, n}};
+    if ((st = op->matmul_group(be, proj, 4))) return st;
     op->conv_silu(be, s->ssm_x, s->g, L->ssm_conv, kl->conv, n, C, hp->ssm_conv_kernel);
     for (int32_t t = 0; t < n; t++) {
         const float *c = s->ssm_x + t * C;

@@ -200,19 +200,15 @@ static flint_status moe(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, int32
     const fl_hparams *hp = &lm->hp;
     const fl_backend_ops *op = be->ops;
     const fl_layer *L = &lm->layers[l];
-    const int64_t H = hp->n_embd;
-    flint_status st;
-    if ((st = op->matmul(be, &L->router, s->xb, s->moe_logits, n)) ||
-        (st = fl_block_moe(be, s, &L->experts, hp->n_expert_used, NULL, FL_ACT_SILU, s->moe_logits, s->xb, s->o, n)))
-        return st;
-    if (!L->shexp_gate.data) return FLINT_OK;
-    if ((st = fl_block_mlp(be, s, &L->shexp_gate, &L->shexp_up, &L->shexp_down, FL_ACT_SILU, s->xb, s->moe_out, n)) ||
-        (st = op->matmul(be, &L->shexp_inp, s->xb, s->moe_logits, n)))
-        return st;
-    op->act(be, FL_ACT_SIGMOID, s->moe_logits, s->moe_logits, n);
-    for (int32_t t = 0; t < n; t++) op->scale(be, s->moe_out + t * H, s->moe_out + t * H, s->moe_logits[t], H);
-    op->add(be, s->o, s->o, s->moe_out, n * H);
-    return FLINT_OK;
+    const bool has_shared = L->shexp_gate.data != NULL;
+    /* the router and the shared expert's gate (into s->moe_out) */
+    const fl_matmul_job gates[2] = {{&L->router, s->xb, s->moe_logits, n}, {&L->shexp_inp, s->xb, s->moe_out, n}};
+    flint_status st = op->matmul_group(be, gates, has_shared ? 2 : 1);
+    if (st) return st;
+    if (has_shared) op->act(be, FL_ACT_SIGMOID, s->moe_out, s->moe_out, n);
+    const fl_moe_shared shared = {&L->shexp_gate, &L->shexp_up, &L->shexp_down, s->moe_out};
+    return fl_block_moe(be, s, &L->experts, hp->n_expert_used, NULL, FL_ACT_SILU, has_shared ? &shared : NULL,
+                        s->moe_logits, s->xb, s->o, n);
 }
 
 flint_status fl_qwen35_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, fl_kv_cache *cache,

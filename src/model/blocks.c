@@ -114,7 +114,8 @@ static void top_k(const float *p, int32_t n, int32_t k, int32_t *idx, float *val
 }
 
 /* Experts of one MoE pass: their gate/up products form one matmul group
- * and their downs another. Rows [0, rows) of s->g, s->u and s->moe_y
+ * and their downs another. Rows [0, rows) (rows <= s->moe_rows_max) of
+ * s->g, s->u and s->moe_y
  * hold the experts' rows one after the other; the shared expert's, when
  * the pass has it, start at shared_row0 (its row i is token i). */
 #define MOE_PASS_EXPERTS 64 /* bounds the job lists (on the stack) */
@@ -147,7 +148,7 @@ static bool pass_gather(moe_pass *p, fl_lm_scratch *s, const fl_experts *ex, int
     const int64_t H = ex->down.m;
     int32_t cnt = 0;
     for (int32_t tj = 0; tj < n * k; tj++) cnt += s->moe_e[tj] == e;
-    if (p->rows + cnt > s->n_batch) return false;
+    if (p->rows + cnt > s->moe_rows_max) return false;
     if (!cnt) return true;
     /* every token routed here (always so in decode): x as it is, so the
      * experts of one token share one quantized input */
@@ -208,7 +209,7 @@ flint_status fl_block_moe(fl_backend *be, fl_lm_scratch *s, const fl_experts *ex
         p.g_used = 0;
         for (; e < E && p.n_exp < MOE_PASS_EXPERTS; e++)
             if (!pass_gather(&p, s, ex, e, k, x, n)) break; /* e starts the next pass */
-        if (e == E && shared_left && p.rows + n <= s->n_batch) {
+        if (e == E && shared_left && p.rows + n <= s->moe_rows_max) {
             p.shared_row0 = p.rows;
             pass_add(&p, s, shared->gate, shared->up, shared->down, x, n);
             shared_left = false;

@@ -123,7 +123,8 @@ void fl_cpu_matmul_release(fl_cpu_matmul *mm, fl_weight *w) {
 typedef struct act_plan {
     fl_mm_act a;
     const fl_mm_kernels *kt; /* the table that quantizes and packs it */
-    flint_type pack_type;    /* the weight type a.packed is laid out for (when a.packed) */
+    bool packs;              /* a.packed holds x laid out for pack_type's GEMM */
+    flint_type pack_type;
     int32_t owner;           /* the act holding the codes (itself when it quantizes) */
 } act_plan;
 
@@ -197,7 +198,7 @@ static void prep_task(void *ctx, int64_t task, int32_t thread) {
     quant_rows(&c->acts[p->act], p->c0, p->c1);
     for (int32_t i = p->act; i < c->n_acts; i++) {
         const act_plan *ap = &c->acts[i];
-        if (ap->owner == p->act && ap->a.packed)
+        if (ap->owner == p->act && ap->packs)
             ap->kt->pack_act(ap->pack_type, &ap->a, (void *)ap->a.packed, p->c0, p->c1);
     }
 }
@@ -297,12 +298,11 @@ static int32_t find_act(call *c, const float *x, int64_t n, int64_t k, const fl_
         const act_plan *ap = &c->acts[i];
         if (ap->a.f32 != x || ap->a.n != n || ap->a.k != k || ap->kt != kt || ap->a.kind != kind) continue;
         if (owner < 0) owner = i;
-        if ((ap->a.packed != NULL) == packs && (!packs || ap->pack_type == pack_type)) return i;
+        if (ap->packs == packs && (!packs || ap->pack_type == pack_type)) return i;
     }
     int32_t i = c->n_acts++;
-    /* packed is a placeholder until the scratch is carved (non-NULL: packs) */
-    c->acts[i] = (act_plan){.a = {.kind = kind, .n = n, .k = k, .f32 = x, .packed = packs ? x : NULL},
-                            .kt = kt, .pack_type = pack_type, .owner = owner < 0 ? i : owner};
+    c->acts[i] = (act_plan){.a = {.kind = kind, .n = n, .k = k, .f32 = x}, .kt = kt, .packs = packs,
+                            .pack_type = pack_type, .owner = owner < 0 ? i : owner};
     return i;
 }
 
@@ -341,7 +341,7 @@ static flint_status carve_acts(call *c) {
             d += align64(n * (k / (b32 ? 32 : 256)) * sizeof(float));
             sum += align64(n * (k / (b32 ? 32 : 16)) * sizeof(int32_t));
         }
-        if (a->packed) packed += align64((size_t)c->acts[i].kt->pack_bytes(c->acts[i].pack_type, a->n, a->k));
+        if (c->acts[i].packs) packed += align64((size_t)c->acts[i].kt->pack_bytes(c->acts[i].pack_type, a->n, a->k));
     }
     for (int32_t j = 0; j < c->n_jobs; j++) {
         const job_plan *jp = &c->jobs[j];
@@ -376,7 +376,7 @@ static flint_status carve_acts(call *c) {
             const fl_mm_act *o = &c->acts[ap->owner].a; /* owners come first */
             a->q = o->q, a->d = o->d, a->sum = o->sum;
         }
-        if (a->packed) {
+        if (ap->packs) {
             a->packed = (uint8_t *)mm->packed.p + packed;
             packed += align64((size_t)ap->kt->pack_bytes(ap->pack_type, a->n, a->k));
         }
@@ -393,7 +393,7 @@ static bool plan_preps(call *c) {
     for (int32_t i = 0; i < c->n_acts; i++) {
         const act_plan *ap = &c->acts[i];
         if (ap->owner == i && ap->a.kind != FL_MM_ACT_F32) elems += ap->a.n * ap->a.k;
-        packs |= ap->a.packed != NULL;
+        packs |= ap->packs;
     }
     const bool par = c->mm->n_threads > 1 && (packs || elems >= QUANT_PAR_ELEMS);
     c->n_preps = 0;
@@ -401,7 +401,7 @@ static bool plan_preps(call *c) {
         const act_plan *ap = &c->acts[i];
         if (ap->owner != i) continue;
         bool packed = false;
-        for (int32_t j = i; j < c->n_acts; j++) packed |= c->acts[j].owner == i && c->acts[j].a.packed;
+        for (int32_t j = i; j < c->n_acts; j++) packed |= c->acts[j].owner == i && c->acts[j].packs;
         if (!packed && ap->a.kind == FL_MM_ACT_F32) continue;
         /* packing ranges start on a tile; codes alone split by rows */
         const int64_t align = packed ? PACK_COLS : 1, units = (ap->a.n + align - 1) / align;

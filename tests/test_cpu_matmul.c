@@ -2,7 +2,11 @@
  * weight type with a kernel (and two that take the dequantize fallback):
  *   1. the scalar reference against a double-precision product of the
  *      fl_dequant_row() weights with the original f32 x;
- *   2. every SIMD table this machine runs against the scalar reference.
+ *   2. every SIMD table this machine runs against the scalar reference;
+ *   3. matmul groups (fl_cpu_matmul_group) against the same products run
+ *      one at a time, on every table: equal bit for bit (the same kernels
+ *      on the same rows), with mixed types, shared and distinct inputs,
+ *      decode and prefill jobs in one group.
  * Sizes are awkward on purpose: m = 1, 3, 64, 257; k a whole number of
  * blocks but not of the SIMD width (96, 160; 256, 768, 2560; 1, 17, 1000
  * for the float types); n = 1, 2, 7, 8 (decode) and 16, 17, 33, 64, 130
@@ -358,6 +362,122 @@ static void test_errors(void) {
     fl_cpu_matmul_free(mm);
 }
 
+/* ---- groups ---- */
+
+typedef struct gspec {
+    flint_type type;
+    int64_t m, n;
+    int input; /* jobs with the same input share x */
+} gspec;
+
+/* Runs specs as one group and one by one on isa (k = 256 for all) and
+ * requires equal results. */
+static void run_group(fl_cpu_isa isa, const char *isa_name, const char *what, const gspec *specs, int n_specs) {
+    enum { K = 256, MAX_JOBS = 24, MAX_INPUTS = 8 };
+    wbuf wb[MAX_JOBS];
+    float *xs[MAX_INPUTS] = {0}, *yg[MAX_JOBS], *y1[MAX_JOBS];
+    fl_matmul_job jobs[MAX_JOBS];
+    for (int i = 0; i < n_specs; i++) {
+        const gspec *g = &specs[i];
+        make_weight(&wb[i], g->type, g->m, K);
+        if (!xs[g->input]) {
+            int64_t rows = 0; /* the longest n of the jobs reading this input */
+            for (int j = 0; j < n_specs; j++)
+                if (specs[j].input == g->input && specs[j].n > rows) rows = specs[j].n;
+            xs[g->input] = malloc((size_t)(rows * K) * sizeof(float));
+            for (int64_t e = 0; e < rows * K; e++) xs[g->input][e] = rndf() * (rnd() % 16 == 0 ? 4.0f : 1.0f);
+        }
+        yg[i] = malloc((size_t)(g->n * g->m) * sizeof(float));
+        y1[i] = malloc((size_t)(g->n * g->m) * sizeof(float));
+        for (int64_t e = 0; e < g->n * g->m; e++) yg[i][e] = y1[i][e] = NAN;
+        jobs[i] = (fl_matmul_job){&wb[i].w, xs[g->input], yg[i], g->n};
+    }
+    fl_cpu_matmul *mm;
+    CHECK(fl_cpu_matmul_create(pool2, isa, &mm) == FLINT_OK);
+    for (int i = 0; i < n_specs; i++) CHECK(fl_cpu_matmul_run(mm, &wb[i].w, xs[specs[i].input], y1[i], specs[i].n) == FLINT_OK);
+    flint_status st = fl_cpu_matmul_group(mm, jobs, n_specs);
+    CHECK_MSG(st == FLINT_OK, "%s group %s: %s", isa_name, what, flint_errmsg());
+    fl_cpu_matmul_free(mm);
+    for (int i = 0; i < n_specs; i++) {
+        int64_t off = 0, first = -1;
+        for (int64_t e = 0; e < specs[i].n * specs[i].m; e++)
+            if (memcmp(&yg[i][e], &y1[i][e], sizeof(float)) != 0 && off++ == 0) first = e;
+        CHECK_MSG(off == 0, "%s group %s, job %d (%s m=%lld n=%lld): %lld outputs differ, first y[%lld] = %.9g, alone %.9g",
+                  isa_name, what, i, flint_type_name(specs[i].type), (long long)specs[i].m, (long long)specs[i].n,
+                  (long long)off, (long long)first, first >= 0 ? (double)yg[i][first] : 0.0,
+                  first >= 0 ? (double)y1[i][first] : 0.0);
+        free(yg[i]);
+        free(y1[i]);
+        free_weight(&wb[i]);
+    }
+    for (int i = 0; i < MAX_INPUTS; i++) free(xs[i]);
+}
+
+static void test_group_errors(void) {
+    fl_cpu_matmul *mm;
+    CHECK(fl_cpu_matmul_create(pool2, FL_ISA_SCALAR, &mm) == FLINT_OK);
+    uint8_t data[18 * 8] = {0};
+    float x[32] = {0}, y[8];
+    for (int i = 0; i < 8; i++) y[i] = -1.0f;
+    fl_weight good = {.type = FLINT_TYPE_Q4_0, .m = 8, .k = 32, .data = data, .row_bytes = 18};
+    fl_weight bad = {.type = FLINT_TYPE_Q4_0, .m = 1, .k = 32, .data = data, .row_bytes = 10};
+    fl_matmul_job jobs[2] = {{&good, x, y, 1}, {&bad, x, y, 1}};
+    CHECK_FAILS(fl_cpu_matmul_group(mm, jobs, 2), FLINT_E_INVALID_ARG, "row_bytes");
+    CHECK(y[0] == -1.0f && y[7] == -1.0f); /* nothing ran */
+    jobs[1] = (fl_matmul_job){&good, x, NULL, 1};
+    CHECK_FAILS(fl_cpu_matmul_group(mm, jobs, 2), FLINT_E_INVALID_ARG, "NULL x or y");
+    jobs[1] = (fl_matmul_job){&good, NULL, NULL, 0}; /* n = 0: nothing to do */
+    CHECK(fl_cpu_matmul_group(mm, jobs, 2) == FLINT_OK && y[0] == 0.0f);
+    CHECK(fl_cpu_matmul_group(mm, NULL, 0) == FLINT_OK);
+    CHECK_FAILS(fl_cpu_matmul_group(mm, jobs, -1), FLINT_E_INVALID_ARG, "negative");
+    fl_cpu_matmul_free(mm);
+}
+
+static void test_groups(void) {
+    TEST_GROUP("groups");
+    test_group_errors();
+    /* q/k/v of one decode token: one input, three types */
+    static const gspec qkv[] = {{FLINT_TYPE_Q4_0, 257, 1, 0}, {FLINT_TYPE_Q8_0, 64, 1, 0}, {FLINT_TYPE_Q6_K, 3, 1, 0}};
+    /* n = 3: shared and distinct inputs, float, K-quant, MLX and the
+     * dequantize fallback (Q2_K) */
+    static const gspec mixed[] = {{FLINT_TYPE_Q4_K, 257, 3, 0}, {FLINT_TYPE_F16, 100, 3, 0},
+                                  {FLINT_TYPE_BF16, 33, 3, 1},  {FLINT_TYPE_MLX_Q4, 65, 3, 1},
+                                  {FLINT_TYPE_Q2_K, 17, 3, 2},  {FLINT_TYPE_IQ4_XS, 48, 3, 0},
+                                  {FLINT_TYPE_F32, 1, 3, 2}};
+    /* n = 17 (prefill): Q4_0 and Q8_0 pack the same codes twice, F16 and
+     * BF16 the same floats, Q4_K runs decode tiles; plus a decode job */
+    static const gspec prefill[] = {{FLINT_TYPE_Q4_0, 257, 17, 0}, {FLINT_TYPE_Q8_0, 130, 17, 0},
+                                    {FLINT_TYPE_F16, 70, 17, 0},   {FLINT_TYPE_BF16, 64, 17, 0},
+                                    {FLINT_TYPE_Q4_K, 90, 17, 0},  {FLINT_TYPE_Q4_0, 300, 1, 1}};
+    /* a large n beside small ones, as a MoE prefill pass */
+    static const gspec large[] = {{FLINT_TYPE_Q4_0, 200, 100, 0}, {FLINT_TYPE_Q8_0, 200, 100, 0},
+                                  {FLINT_TYPE_Q4_0, 33, 5, 1},    {FLINT_TYPE_Q4_0, 33, 9, 2},
+                                  {FLINT_TYPE_F32, 129, 40, 3}};
+    /* the experts of one decode token: gate and up share x, downs each their own */
+    gspec moe[24];
+    for (int e = 0; e < 8; e++) {
+        moe[2 * e] = (gspec){FLINT_TYPE_Q4_0, 96, 1, 0};
+        moe[2 * e + 1] = (gspec){FLINT_TYPE_Q4_0, 96, 1, 0};
+        moe[16 + e] = (gspec){e % 2 ? FLINT_TYPE_Q8_0 : FLINT_TYPE_Q4_0, 256, 1, 1 + e % 7};
+    }
+    fl_cpu_isa all[1 + sizeof isas / sizeof isas[0]];
+    const char *names[1 + sizeof isas / sizeof isas[0]];
+    int n_isa = 0;
+    all[n_isa] = FL_ISA_SCALAR, names[n_isa++] = "scalar";
+    for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++)
+        if (isas[i].have) all[n_isa] = isas[i].isa, names[n_isa++] = isas[i].name;
+    for (int i = 0; i < n_isa; i++) {
+        run_group(all[i], names[i], "qkv", qkv, 3);
+        run_group(all[i], names[i], "mixed", mixed, 7);
+        run_group(all[i], names[i], "prefill", prefill, 6);
+        run_group(all[i], names[i], "large", large, 5);
+        run_group(all[i], names[i], "moe", moe, 24);
+        setenv("FLINT_FP16_GEMM", "1", 1);
+        run_group(all[i], names[i], "prefill fp16", prefill, 6);
+        unsetenv("FLINT_FP16_GEMM");
+    }
+}
+
 int main(void) {
     detect();
     CHECK(fl_pool_create(2, &pool2) == FLINT_OK);
@@ -379,6 +499,8 @@ int main(void) {
     unsetenv("FLINT_FP16_GEMM");
     for (size_t i = 0; i < sizeof b32 / sizeof b32[0]; i++) sweep(b32[i], k_32, 2);
     for (size_t i = 0; i < sizeof b256 / sizeof b256[0]; i++) sweep(b256[i], k_256, 3);
+
+    test_groups();
 
     TEST_GROUP("isas");
     printf("test_cpu_matmul: %lld cases; SIMD tables run:", (long long)n_cases);

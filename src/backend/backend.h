@@ -32,6 +32,14 @@ typedef struct fl_weight {
     void *backend_data;    /* owned by the backend that prepared the weight */
 } fl_weight;
 
+/* One product of a matmul group: y[n, w->m] = x[n, w->k] . W^T. */
+typedef struct fl_matmul_job {
+    const fl_weight *w;
+    const float *x; /* [n][w->k] */
+    float *y;       /* [n][w->m] */
+    int64_t n;
+} fl_matmul_job;
+
 typedef enum fl_act {
     FL_ACT_SILU = 0,      /* x * sigmoid(x) */
     FL_ACT_GELU_TANH = 1, /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
@@ -103,6 +111,13 @@ typedef struct fl_backend_ops {
 
     /* y[n,m] = x[n,k] . W[m,k]^T  (x, y f32 row-major; y must not alias x) */
     flint_status (*matmul)(fl_backend *be, const fl_weight *w, const float *x, float *y, int64_t n);
+    /* Every job's product, as matmul computes it, in one parallel pass (one
+     * fork: the products of q/k/v, gate/up or a layer's experts share the
+     * pool's threads instead of waiting on each other). Jobs may share x
+     * (it is then quantized once); no y may overlap another job's y or any
+     * job's x. Every job is checked before any runs; an error leaves every
+     * y untouched. */
+    flint_status (*matmul_group)(fl_backend *be, const fl_matmul_job *jobs, int32_t n_jobs);
 
     /* y[r,:] = x[r,:] * (mean(x[r,:]^2) + eps)^-1/2 * w   (w NULL: no scale);
      * y may equal x */

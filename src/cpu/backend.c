@@ -285,6 +285,10 @@ static flint_status cpu_matmul(fl_backend *be, const fl_weight *w, const float *
     return fl_cpu_matmul_run(cpu(be)->mm, w, x, y, n);
 }
 
+static flint_status cpu_matmul_group(fl_backend *be, const fl_matmul_job *jobs, int32_t n_jobs) {
+    return fl_cpu_matmul_group(cpu(be)->mm, jobs, n_jobs);
+}
+
 static flint_status cpu_attention(fl_backend *be, const fl_attn_params *p, float *out, const float *q,
                                   const int32_t *pos_q, int64_t n_q, const void *k, const void *v,
                                   const int32_t *pos_k, int64_t n_kv, int64_t kv_stride) {
@@ -320,6 +324,7 @@ static const fl_backend_ops cpu_ops = {
     .prepare_weight = cpu_prepare_weight,
     .release_weight = cpu_release_weight,
     .matmul = cpu_matmul,
+    .matmul_group = cpu_matmul_group,
     .rmsnorm = cpu_rmsnorm,
     .rope = cpu_rope,
     .softmax = cpu_softmax,

@@ -1,21 +1,29 @@
-/* matmul.c — the CPU matrix product y[n,m] = x[n,k] . W[m,k]^T behind
- * fl_backend.matmul: argument checks, the choice of kernel table and
- * regime, activation quantization, threading and scratch. The arithmetic
- * lives in the per-ISA kernel files (matmul_kernels.h).
+/* matmul.c — the CPU matrix products y[n,m] = x[n,k] . W[m,k]^T behind
+ * fl_backend.matmul and matmul_group: argument checks, the choice of
+ * kernel table and regime, activation quantization, threading and scratch.
+ * The arithmetic lives in the per-ISA kernel files (matmul_kernels.h).
  *
- * Regimes:
- *   n <= 8  decode: W's rows are split into contiguous ranges across the
- *           pool; each weight row is read once and dotted with all n
- *           activation rows while it is in registers/L1.
- *   n > 8   prefill: W is cut into panels of rows (one task each); a panel
+ * A call is a group of products (matmul is a group of one), run in two
+ * parallel steps:
+ *   1. each distinct x is quantized once into the format its weight type
+ *      needs (and packed for the GEMM of each prefill weight type); small
+ *      decode inputs are quantized on the caller without a fork;
+ *   2. one fork over a list of units, each a range of one job's W rows:
+ *   n <= 8  decode: W's rows are split into contiguous ranges, a job's
+ *           share of the tasks proportional to its weight bytes; each
+ *           weight row is read once and dotted with all n activation rows
+ *           while it is in registers/L1.
+ *   n > 8   prefill: W is cut into panels of rows (one unit each); a panel
  *           stays in L2 while every activation row passes over it, either
  *           through the table's GEMM micro-kernels or, for types without
  *           one, through the decode kernel 8 activation rows at a time.
- * x is quantized once per call into the format the weight type needs.
+ * Each output element is computed by the same kernel on the same data
+ * whatever the group, so a group equals its products run one by one.
  *
- * Memory: every buffer is owned by the fl_cpu_matmul and only grows, so
- * steady-state calls do not allocate. Must not: keep pointers to x, y or w
- * between calls. */
+ * Memory: every buffer (codes, packed tiles, per-thread scratch, the plan
+ * of a call) is owned by the fl_cpu_matmul and only grows, so steady-state
+ * calls do not allocate. Must not: keep pointers to x, y or w between
+ * calls. */
 #include "cpu/matmul.h"
 
 #include <stdlib.h>
@@ -25,8 +33,10 @@
 #include "cpu/matmul_kernels.h"
 #include "quant/types.h"
 
-#define DECODE_ALIGN 16  /* decode row ranges are multiples of this */
-#define QUANT_PAR_MIN 8  /* quantize activation rows in parallel from this many */
+#define DECODE_ALIGN 16          /* decode row ranges are multiples of this */
+#define QUANT_PAR_ELEMS (1 << 15) /* quantize activations in parallel from this many elements */
+#define PACK_COLS 32              /* prefill packing ranges: a multiple of every table's column tile */
+#define TASKS_PER_THREAD 4        /* tasks per thread of each parallel step: the dynamic hand-out evens them */
 
 typedef struct grow_buf {
     void *p;
@@ -38,6 +48,7 @@ struct fl_cpu_matmul {
     int32_t n_threads;
     const fl_mm_kernels *kt; /* the ISA's table */
     grow_buf act_q, act_d, act_sum, packed, scratch;
+    grow_buf acts, jobs, units, preps; /* the plan of a call */
     size_t scratch_stride;
 };
 
@@ -84,7 +95,8 @@ flint_status fl_cpu_matmul_create(fl_pool *pool, fl_cpu_isa isa, fl_cpu_matmul *
 
 void fl_cpu_matmul_free(fl_cpu_matmul *mm) {
     if (!mm) return;
-    grow_buf *bufs[] = {&mm->act_q, &mm->act_d, &mm->act_sum, &mm->packed, &mm->scratch};
+    grow_buf *bufs[] = {&mm->act_q, &mm->act_d,  &mm->act_sum, &mm->packed, &mm->scratch,
+                        &mm->acts,  &mm->jobs,   &mm->units,   &mm->preps};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]->p);
     free(mm);
 }
@@ -101,7 +113,48 @@ void fl_cpu_matmul_release(fl_cpu_matmul *mm, fl_weight *w) {
     (void)w;
 }
 
-/* ---- running tasks on the pool (or inline without one) ---- */
+/* ---- the plan of one call ----
+ * A call runs a group of products in one pass over the pool. Each distinct
+ * activation (x, n, k, table, format) is quantized once, by its "owner"
+ * act; an act that packs the same codes for another weight type's GEMM
+ * shares the owner's codes and has its own packed tiles. The products are
+ * cut into units (a range of W rows of one job) that the pool hands out. */
+
+typedef struct act_plan {
+    fl_mm_act a;
+    const fl_mm_kernels *kt; /* the table that quantizes and packs it */
+    bool packs;              /* a.packed holds x laid out for pack_type's GEMM */
+    flint_type pack_type;
+    int32_t owner;           /* the act holding the codes (itself when it quantizes) */
+} act_plan;
+
+typedef struct job_plan {
+    fl_mm_job job; /* job.a points into the act plans */
+    fl_mm_rows_fn rows;
+    fl_mm_gemm_fn gemm; /* prefill micro-kernels, or NULL */
+    int64_t n;
+    int32_t act;
+} job_plan;
+
+typedef struct unit {
+    int32_t job;
+    int64_t r0, r1; /* W rows */
+} unit;
+
+typedef struct prep {
+    int32_t act; /* an owner */
+    int64_t c0, c1; /* activation rows */
+} prep;
+
+typedef struct call {
+    fl_cpu_matmul *mm;
+    act_plan *acts;
+    job_plan *jobs;
+    unit *units;
+    prep *preps;
+    int32_t n_acts, n_jobs;
+    int64_t n_units, n_preps;
+} call;
 
 static void run_tasks(fl_cpu_matmul *mm, int64_t n_tasks, fl_pool_fn fn, void *ctx) {
     if (mm->pool && n_tasks > 1) {
@@ -111,83 +164,61 @@ static void run_tasks(fl_cpu_matmul *mm, int64_t n_tasks, fl_pool_fn fn, void *c
     }
 }
 
-typedef struct call {
-    fl_cpu_matmul *mm;
-    const fl_mm_kernels *kt;
-    fl_mm_rows_fn rows;
-    fl_mm_gemm_fn gemm;
-    fl_mm_job job;
-    fl_mm_act act;
-    const float *x;
-    int64_t n, m, k;
-    int64_t n_tasks;
-    int64_t rows_per_task; /* prefill panels */
-} call;
-
 static void *thread_scratch(const call *c, int32_t thread) {
     return (uint8_t *)c->mm->scratch.p + (size_t)thread * c->mm->scratch_stride;
 }
 
-/* ---- activation quantization ---- */
+/* ---- activation quantization and packing ---- */
 
-static void quant_rows(const call *c, int64_t r0, int64_t r1) {
-    const int64_t k = c->k;
-    fl_cpu_matmul *mm = c->mm;
+static void quant_rows(const act_plan *ap, int64_t r0, int64_t r1) {
+    const fl_mm_act *a = &ap->a;
+    const int64_t k = a->k;
     for (int64_t r = r0; r < r1; r++) {
-        const float *x = c->x + r * k;
-        switch (c->act.kind) {
+        const float *x = a->f32 + r * k;
+        switch (a->kind) {
         case FL_MM_ACT_Q8_32:
-            c->kt->quant_q8_32(x, (int8_t *)mm->act_q.p + r * k, (float *)mm->act_d.p + r * (k / 32),
-                               (int32_t *)mm->act_sum.p + r * (k / 32), k);
+            ap->kt->quant_q8_32(x, (int8_t *)a->q + r * k, (float *)a->d + r * (k / 32), (int32_t *)a->sum + r * (k / 32),
+                                k);
             break;
         case FL_MM_ACT_Q8_K:
-            c->kt->quant_q8_k(x, (int8_t *)mm->act_q.p + r * k, (float *)mm->act_d.p + r * (k / 256),
-                              (int32_t *)mm->act_sum.p + r * (k / 16), k);
+            ap->kt->quant_q8_k(x, (int8_t *)a->q + r * k, (float *)a->d + r * (k / 256), (int32_t *)a->sum + r * (k / 16),
+                               k);
             break;
         case FL_MM_ACT_F32: break;
         }
     }
 }
 
-static void quant_task(void *ctx, int64_t task, int32_t thread) {
+/* Rows [c0, c1) of one owner: its codes, then every packing of them (in
+ * the same task, so the codes are there before they are packed). */
+static void prep_task(void *ctx, int64_t task, int32_t thread) {
     (void)thread;
     const call *c = ctx;
-    int64_t r0, r1;
-    fl_split_range(c->n, c->n_tasks, task, 1, &r0, &r1);
-    quant_rows(c, r0, r1);
-}
-
-#define PACK_COLS 32 /* prefill activation packing: a multiple of every table's column tile (16 or 32 rows of x) */
-
-static void pack_task(void *ctx, int64_t task, int32_t thread) {
-    (void)thread;
-    const call *c = ctx;
-    int64_t c0, c1;
-    fl_split_range(c->n, c->n_tasks, task, PACK_COLS, &c0, &c1);
-    if (c0 < c1) c->kt->pack_act(c->job.w->type, &c->act, (void *)c->act.packed, c0, c1);
-}
-
-/* ---- decode and prefill tasks ---- */
-
-static void decode_task(void *ctx, int64_t task, int32_t thread) {
-    const call *c = ctx;
-    int64_t r0, r1;
-    fl_split_range(c->m, c->n_tasks, task, DECODE_ALIGN, &r0, &r1);
-    if (r0 < r1) c->rows(&c->job, 0, c->n, r0, r1, thread_scratch(c, thread));
-}
-
-static void prefill_task(void *ctx, int64_t task, int32_t thread) {
-    const call *c = ctx;
-    int64_t r0 = task * c->rows_per_task;
-    int64_t r1 = r0 + c->rows_per_task < c->m ? r0 + c->rows_per_task : c->m;
-    void *scratch = thread_scratch(c, thread);
-    if (c->gemm) {
-        c->gemm(&c->job, r0, r1, scratch);
-        return;
+    const prep *p = &c->preps[task];
+    quant_rows(&c->acts[p->act], p->c0, p->c1);
+    for (int32_t i = p->act; i < c->n_acts; i++) {
+        const act_plan *ap = &c->acts[i];
+        if (ap->owner == p->act && ap->packs)
+            ap->kt->pack_act(ap->pack_type, &ap->a, (void *)ap->a.packed, p->c0, p->c1);
     }
-    for (int64_t c0 = 0; c0 < c->n; c0 += FL_MM_DECODE_MAX) {
-        int64_t nc = c->n - c0 < FL_MM_DECODE_MAX ? c->n - c0 : FL_MM_DECODE_MAX;
-        c->rows(&c->job, c0, nc, r0, r1, scratch);
+}
+
+/* ---- the products ---- */
+
+static void unit_task(void *ctx, int64_t task, int32_t thread) {
+    const call *c = ctx;
+    const unit *u = &c->units[task];
+    const job_plan *j = &c->jobs[u->job];
+    void *scratch = thread_scratch(c, thread);
+    if (j->n <= FL_MM_DECODE_MAX) {
+        j->rows(&j->job, 0, j->n, u->r0, u->r1, scratch);
+    } else if (j->gemm) {
+        j->gemm(&j->job, u->r0, u->r1, scratch);
+    } else {
+        for (int64_t c0 = 0; c0 < j->n; c0 += FL_MM_DECODE_MAX) {
+            int64_t nc = j->n - c0 < FL_MM_DECODE_MAX ? j->n - c0 : FL_MM_DECODE_MAX;
+            j->rows(&j->job, c0, nc, u->r0, u->r1, scratch);
+        }
     }
 }
 
@@ -246,84 +277,218 @@ static flint_status check_weight(const fl_weight *w) {
     return FLINT_OK;
 }
 
-/* ---- the call ---- */
+/* ---- planning a call ---- */
 
-flint_status fl_cpu_matmul_run(fl_cpu_matmul *mm, const fl_weight *w, const float *x, float *y, int64_t n) {
-    if (!mm || !w) return fl_errorf(FLINT_E_INVALID_ARG, "matmul: NULL argument");
-    flint_status st = check_weight(w);
+static flint_status check_job(const fl_matmul_job *j) {
+    if (!j->w) return fl_errorf(FLINT_E_INVALID_ARG, "matmul: NULL weight");
+    flint_status st = check_weight(j->w);
     if (st != FLINT_OK) return st;
-    if (n < 0) return fl_errorf(FLINT_E_INVALID_ARG, "matmul: negative n %lld", (long long)n);
-    if (n == 0 || w->m == 0) return FLINT_OK;
-    if (!x || !y) return fl_errorf(FLINT_E_INVALID_ARG, "matmul: NULL x or y");
+    if (j->n < 0) return fl_errorf(FLINT_E_INVALID_ARG, "matmul: negative n %lld", (long long)j->n);
+    if (j->n > 0 && j->w->m > 0 && (!j->x || !j->y)) return fl_errorf(FLINT_E_INVALID_ARG, "matmul: NULL x or y");
+    return FLINT_OK;
+}
 
-    const int64_t k = w->k, m = w->m;
-    call c = {.mm = mm, .x = x, .n = n, .m = m, .k = k};
+/* The act of x in format kind for table kt, packed for pack_type's GEMM
+ * when packs: an existing one, else a new one (sharing the codes of an
+ * earlier act of the same x, n, k, table and format). */
+static int32_t find_act(call *c, const float *x, int64_t n, int64_t k, const fl_mm_kernels *kt, fl_mm_act_kind kind,
+                        bool packs, flint_type pack_type) {
+    int32_t owner = -1;
+    for (int32_t i = 0; i < c->n_acts; i++) {
+        const act_plan *ap = &c->acts[i];
+        if (ap->a.f32 != x || ap->a.n != n || ap->a.k != k || ap->kt != kt || ap->a.kind != kind) continue;
+        if (owner < 0) owner = i;
+        if (ap->packs == packs && (!packs || ap->pack_type == pack_type)) return i;
+    }
+    int32_t i = c->n_acts++;
+    c->acts[i] = (act_plan){.a = {.kind = kind, .n = n, .k = k, .f32 = x}, .kt = kt, .packs = packs,
+                            .pack_type = pack_type, .owner = owner < 0 ? i : owner};
+    return i;
+}
+
+/* Kernels and activation of one product. */
+static void plan_job(call *c, const fl_matmul_job *j, job_plan *jp) {
+    const fl_weight *w = j->w;
+    const fl_cpu_matmul *mm = c->mm;
     /* the ISA's table if it has the type, else the scalar table, else
      * the dequantize-and-dot fallback on the ISA's dot product */
-    c.kt = mm->kt->rows[w->type] ? mm->kt : &fl_mm_kernels_scalar;
-    c.rows = c.kt->rows[w->type];
-    if (!c.rows) {
-        c.kt = mm->kt->dot_f32 ? mm->kt : &fl_mm_kernels_scalar;
-        c.rows = rows_generic;
+    const fl_mm_kernels *kt = mm->kt->rows[w->type] ? mm->kt : &fl_mm_kernels_scalar;
+    jp->rows = kt->rows[w->type];
+    if (!jp->rows) {
+        kt = mm->kt->dot_f32 ? mm->kt : &fl_mm_kernels_scalar;
+        jp->rows = rows_generic;
     }
-    const bool prefill = n > FL_MM_DECODE_MAX;
-    c.gemm = prefill && c.kt->gemm[w->type] ? c.kt->gemm[w->type] : NULL;
-    c.act.kind = c.rows == rows_generic ? FL_MM_ACT_F32 : fl_mm_act_for(w->type);
-    c.act.n = n;
-    c.act.k = k;
-    c.act.f32 = x;
-    c.job = (fl_mm_job){.kt = c.kt, .w = w, .a = &c.act, .y = y, .ldy = m};
+    jp->gemm = j->n > FL_MM_DECODE_MAX ? kt->gemm[w->type] : NULL;
+    jp->n = j->n;
+    fl_mm_act_kind kind = jp->rows == rows_generic ? FL_MM_ACT_F32 : fl_mm_act_for(w->type);
+    jp->act = find_act(c, j->x, j->n, w->k, kt, kind, jp->gemm && kt->pack_act, w->type);
+    jp->job = (fl_mm_job){.kt = kt, .w = w, .y = j->y, .ldy = w->m};
+}
 
-    /* scratch: sizes in elements, checked against overflow by construction
-     * (n, k come from a weight whose row size was checked, and x exists) */
-    size_t nk = (size_t)n * (size_t)k;
-    switch (c.act.kind) {
-    case FL_MM_ACT_Q8_32:
-    case FL_MM_ACT_Q8_K: {
-        size_t n_d = (size_t)n * (size_t)(k / (c.act.kind == FL_MM_ACT_Q8_32 ? 32 : 256));
-        size_t n_sum = (size_t)n * (size_t)(k / (c.act.kind == FL_MM_ACT_Q8_32 ? 32 : 16));
-        if ((st = grow(&mm->act_q, nk)) || (st = grow(&mm->act_d, n_d * sizeof(float))) ||
-            (st = grow(&mm->act_sum, n_sum * sizeof(int32_t))))
-            return st;
-        c.act.q = mm->act_q.p;
-        c.act.d = mm->act_d.p;
-        c.act.sum = mm->act_sum.p;
-        break;
+static size_t align64(size_t v) { return (v + 63) & ~(size_t)63; }
+
+/* Carves the codes and packed tiles of every act out of the matmul's
+ * buffers, and grows the per-thread scratch to what every job needs. */
+static flint_status carve_acts(call *c) {
+    fl_cpu_matmul *mm = c->mm;
+    size_t q = 0, d = 0, sum = 0, packed = 0, stride = 0;
+    for (int32_t i = 0; i < c->n_acts; i++) {
+        const fl_mm_act *a = &c->acts[i].a;
+        const size_t n = (size_t)a->n, k = (size_t)a->k;
+        if (c->acts[i].owner == i && a->kind != FL_MM_ACT_F32) {
+            const bool b32 = a->kind == FL_MM_ACT_Q8_32;
+            q += align64(n * k);
+            d += align64(n * (k / (b32 ? 32 : 256)) * sizeof(float));
+            sum += align64(n * (k / (b32 ? 32 : 16)) * sizeof(int32_t));
+        }
+        if (c->acts[i].packs) packed += align64((size_t)c->acts[i].kt->pack_bytes(c->acts[i].pack_type, a->n, a->k));
     }
-    case FL_MM_ACT_F32: break;
+    for (int32_t j = 0; j < c->n_jobs; j++) {
+        const job_plan *jp = &c->jobs[j];
+        /* k floats (the fallback's row) or k bytes per activation row (the
+         * AVX-512 Q4_0/Q8_0 corrections) */
+        size_t s = (size_t)jp->job.w->k * (sizeof(float) > FL_MM_DECODE_MAX ? sizeof(float) : FL_MM_DECODE_MAX) + 64;
+        if (jp->gemm && jp->job.kt->gemm_scratch_bytes) {
+            size_t g = (size_t)jp->job.kt->gemm_scratch_bytes(jp->job.w->type, jp->n, jp->job.w->k);
+            if (g > s) s = g;
+        }
+        if (align64(s) > stride) stride = align64(s);
     }
-    /* k floats (the fallback's row) or k bytes per activation row (the
-     * AVX-512 Q4_0/Q8_0 corrections) */
-    size_t stride = (size_t)k * (sizeof(float) > FL_MM_DECODE_MAX ? sizeof(float) : FL_MM_DECODE_MAX) + 64;
-    if (c.gemm && c.kt->gemm_scratch_bytes) {
-        size_t g = (size_t)c.kt->gemm_scratch_bytes(w->type, n, k);
-        if (g > stride) stride = g;
-    }
-    stride = (stride + 63) & ~(size_t)63;
-    if ((st = grow(&mm->scratch, stride * (size_t)mm->n_threads))) return st;
+    flint_status st;
+    if ((st = grow(&mm->act_q, q)) || (st = grow(&mm->act_d, d)) || (st = grow(&mm->act_sum, sum)) ||
+        (st = grow(&mm->packed, packed)) || (st = grow(&mm->scratch, stride * (size_t)mm->n_threads)))
+        return st;
     mm->scratch_stride = stride;
-
-    if (c.act.kind != FL_MM_ACT_F32) {
-        c.n_tasks = n >= QUANT_PAR_MIN ? (n < 4 * mm->n_threads ? n : 4 * mm->n_threads) : 1;
-        run_tasks(mm, c.n_tasks, quant_task, &c);
-    }
-    if (c.gemm && c.kt->pack_act) {
-        if ((st = grow(&mm->packed, (size_t)c.kt->pack_bytes(w->type, n, k)))) return st;
-        c.act.packed = mm->packed.p;
-        int64_t tiles = (n + PACK_COLS - 1) / PACK_COLS;
-        c.n_tasks = tiles < 4 * mm->n_threads ? tiles : 4 * mm->n_threads;
-        run_tasks(mm, c.n_tasks, pack_task, &c);
-    }
-
-    if (!prefill) {
-        int64_t units = (m + DECODE_ALIGN - 1) / DECODE_ALIGN;
-        int64_t want = 4 * (int64_t)mm->n_threads;
-        c.n_tasks = units < want ? units : want;
-        run_tasks(mm, c.n_tasks, decode_task, &c);
-    } else {
-        c.rows_per_task = FL_MM_PANEL_ROWS;
-        c.n_tasks = (m + FL_MM_PANEL_ROWS - 1) / FL_MM_PANEL_ROWS;
-        run_tasks(mm, c.n_tasks, prefill_task, &c);
+    q = d = sum = packed = 0;
+    for (int32_t i = 0; i < c->n_acts; i++) {
+        act_plan *ap = &c->acts[i];
+        fl_mm_act *a = &ap->a;
+        const size_t n = (size_t)a->n, k = (size_t)a->k;
+        if (ap->owner == i && a->kind != FL_MM_ACT_F32) {
+            const bool b32 = a->kind == FL_MM_ACT_Q8_32;
+            a->q = (const int8_t *)((uint8_t *)mm->act_q.p + q);
+            a->d = (const float *)(void *)((uint8_t *)mm->act_d.p + d);
+            a->sum = (const int32_t *)(void *)((uint8_t *)mm->act_sum.p + sum);
+            q += align64(n * k);
+            d += align64(n * (k / (b32 ? 32 : 256)) * sizeof(float));
+            sum += align64(n * (k / (b32 ? 32 : 16)) * sizeof(int32_t));
+        } else if (ap->owner != i) {
+            const fl_mm_act *o = &c->acts[ap->owner].a; /* owners come first */
+            a->q = o->q, a->d = o->d, a->sum = o->sum;
+        }
+        if (ap->packs) {
+            a->packed = (uint8_t *)mm->packed.p + packed;
+            packed += align64((size_t)ap->kt->pack_bytes(ap->pack_type, a->n, a->k));
+        }
     }
     return FLINT_OK;
+}
+
+/* Quantization and packing tasks; returns whether they are worth a fork
+ * (packing always is; codes from QUANT_PAR_ELEMS elements). */
+static bool plan_preps(call *c) {
+    const int64_t want = TASKS_PER_THREAD * (int64_t)c->mm->n_threads;
+    int64_t elems = 0;
+    bool packs = false;
+    for (int32_t i = 0; i < c->n_acts; i++) {
+        const act_plan *ap = &c->acts[i];
+        if (ap->owner == i && ap->a.kind != FL_MM_ACT_F32) elems += ap->a.n * ap->a.k;
+        packs |= ap->packs;
+    }
+    const bool par = c->mm->n_threads > 1 && (packs || elems >= QUANT_PAR_ELEMS);
+    c->n_preps = 0;
+    for (int32_t i = 0; i < c->n_acts; i++) {
+        const act_plan *ap = &c->acts[i];
+        if (ap->owner != i) continue;
+        bool packed = false;
+        for (int32_t j = i; j < c->n_acts; j++) packed |= c->acts[j].owner == i && c->acts[j].packs;
+        if (!packed && ap->a.kind == FL_MM_ACT_F32) continue;
+        /* packing ranges start on a tile; codes alone split by rows */
+        const int64_t align = packed ? PACK_COLS : 1, units = (ap->a.n + align - 1) / align;
+        const int64_t nt = !par ? 1 : units < want ? units : want;
+        for (int64_t t = 0; t < nt; t++) {
+            prep *p = &c->preps[c->n_preps++];
+            p->act = i;
+            fl_split_range(ap->a.n, nt, t, align, &p->c0, &p->c1);
+        }
+    }
+    return par;
+}
+
+/* Decode units of job jp: its share of want, by weight bytes. */
+static int64_t decode_units(const job_plan *jp, uint64_t total_bytes, int64_t want) {
+    const fl_weight *w = jp->job.w;
+    const uint64_t bytes = (uint64_t)w->m * w->row_bytes;
+    const int64_t most = (w->m + DECODE_ALIGN - 1) / DECODE_ALIGN;
+    int64_t u = (int64_t)((bytes * (uint64_t)want + total_bytes - 1) / total_bytes);
+    return u < 1 ? 1 : u < most ? u : most;
+}
+
+/* The work list: prefill panels first (the larger units), then the decode
+ * row ranges, each job's share of the pool's tasks in proportion to its
+ * weight bytes. With count, only counts. */
+static int64_t plan_units(call *c, bool count) {
+    const int64_t want = TASKS_PER_THREAD * (int64_t)c->mm->n_threads;
+    uint64_t total_bytes = 0;
+    for (int32_t j = 0; j < c->n_jobs; j++)
+        if (c->jobs[j].n <= FL_MM_DECODE_MAX) total_bytes += (uint64_t)c->jobs[j].job.w->m * c->jobs[j].job.w->row_bytes;
+    int64_t n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int32_t j = 0; j < c->n_jobs; j++) {
+            const job_plan *jp = &c->jobs[j];
+            const int64_t m = jp->job.w->m;
+            const bool prefill = jp->n > FL_MM_DECODE_MAX;
+            if (prefill != (pass == 0)) continue;
+            const int64_t nu = prefill ? (m + FL_MM_PANEL_ROWS - 1) / FL_MM_PANEL_ROWS
+                                       : decode_units(jp, total_bytes, want);
+            for (int64_t t = 0; t < nu && !count; t++) {
+                unit *u = &c->units[n + t];
+                u->job = j;
+                if (prefill) {
+                    u->r0 = t * FL_MM_PANEL_ROWS;
+                    u->r1 = u->r0 + FL_MM_PANEL_ROWS < m ? u->r0 + FL_MM_PANEL_ROWS : m;
+                } else {
+                    fl_split_range(m, nu, t, DECODE_ALIGN, &u->r0, &u->r1);
+                }
+            }
+            n += nu;
+        }
+    }
+    return n;
+}
+
+/* ---- the call ---- */
+
+flint_status fl_cpu_matmul_group(fl_cpu_matmul *mm, const fl_matmul_job *jobs, int32_t n_jobs) {
+    if (!mm || n_jobs < 0 || (n_jobs > 0 && !jobs))
+        return fl_errorf(FLINT_E_INVALID_ARG, "matmul: NULL argument or negative job count");
+    flint_status st;
+    for (int32_t j = 0; j < n_jobs; j++)
+        if ((st = check_job(&jobs[j]))) return st;
+    /* at most one act per job; prep tasks at most TASKS_PER_THREAD per act */
+    const size_t max_preps = (size_t)n_jobs * TASKS_PER_THREAD * (size_t)mm->n_threads;
+    if ((st = grow(&mm->acts, (size_t)n_jobs * sizeof(act_plan))) ||
+        (st = grow(&mm->jobs, (size_t)n_jobs * sizeof(job_plan))) || (st = grow(&mm->preps, max_preps * sizeof(prep))))
+        return st;
+    call c = {.mm = mm, .acts = mm->acts.p, .jobs = mm->jobs.p, .preps = mm->preps.p};
+    for (int32_t j = 0; j < n_jobs; j++)
+        if (jobs[j].n > 0 && jobs[j].w->m > 0) plan_job(&c, &jobs[j], &c.jobs[c.n_jobs++]);
+    if (c.n_jobs == 0) return FLINT_OK;
+    if ((st = carve_acts(&c))) return st;
+    for (int32_t j = 0; j < c.n_jobs; j++) c.jobs[j].job.a = &c.acts[c.jobs[j].act].a;
+
+    if (plan_preps(&c)) run_tasks(mm, c.n_preps, prep_task, &c);
+    else for (int64_t t = 0; t < c.n_preps; t++) prep_task(&c, t, 0);
+
+    c.n_units = plan_units(&c, true);
+    if ((st = grow(&mm->units, (size_t)c.n_units * sizeof(unit)))) return st;
+    c.units = mm->units.p;
+    plan_units(&c, false);
+    run_tasks(mm, c.n_units, unit_task, &c);
+    return FLINT_OK;
+}
+
+flint_status fl_cpu_matmul_run(fl_cpu_matmul *mm, const fl_weight *w, const float *x, float *y, int64_t n) {
+    const fl_matmul_job job = {.w = w, .x = x, .y = y, .n = n};
+    return fl_cpu_matmul_group(mm, &job, 1);
 }

@@ -25,5 +25,9 @@ flint_status fl_cpu_matmul_prepare(fl_cpu_matmul *mm, fl_weight *w);
 void fl_cpu_matmul_release(fl_cpu_matmul *mm, fl_weight *w);
 
 flint_status fl_cpu_matmul_run(fl_cpu_matmul *mm, const fl_weight *w, const float *x, float *y, int64_t n);
+/* fl_backend.matmul_group: every job in one pass over the pool; results
+ * equal fl_cpu_matmul_run's for each job (the same kernels on the same
+ * rows). */
+flint_status fl_cpu_matmul_group(fl_cpu_matmul *mm, const fl_matmul_job *jobs, int32_t n_jobs);
 
 #endif

@@ -43,23 +43,27 @@ flint_status fl_block_attention(const fl_lm *lm, fl_backend *be, fl_lm_scratch *
     const fl_rope_params rope = rope_of(hp, L, l);
     flint_status st;
 
+    /* q (Qwen3.5: [q | gate] per head, into s->g), and k, v when the layer
+     * keeps its own K/V (Gemma 4's K = V layers: V is the raw K projection) */
+    fl_matmul_job proj[3] = {{&L->wq, h, hp->attn_out_gate ? s->g : s->q, n}};
+    int32_t n_proj = 1;
+    if (LH->kv_source == l) {
+        proj[n_proj++] = (fl_matmul_job){&L->wk, h, s->k, n};
+        if (!LH->k_eq_v) proj[n_proj++] = (fl_matmul_job){&L->wv, h, s->v, n};
+    }
+    if ((st = op->matmul_group(be, proj, n_proj))) return st;
     if (hp->attn_out_gate) {
-        /* Qwen3.5: each head projects [q | gate]; the gate goes to s->u */
-        if ((st = op->matmul(be, &L->wq, h, s->g, n))) return st;
+        /* the gate goes to s->u */
         for (int64_t r = 0; r < (int64_t)n * nh; r++) {
             memcpy(s->q + r * hd, s->g + r * 2 * hd, (size_t)hd * sizeof(float));
             memcpy(s->u + r * hd, s->g + r * 2 * hd + hd, (size_t)hd * sizeof(float));
         }
-    } else if ((st = op->matmul(be, &L->wq, h, s->q, n))) {
-        return st;
     }
     if (L->q_norm) op->rmsnorm(be, s->q, s->q, L->q_norm, (int64_t)n * nh, hd, eps);
     op->rope(be, s->q, s->pos, n, nh, hd, &rope);
 
     if (LH->kv_source == l) {
-        if ((st = op->matmul(be, &L->wk, h, s->k, n))) return st;
-        if (LH->k_eq_v) op->scale(be, s->v, s->k, 1.0f, n * kvd); /* V is the raw K projection */
-        else if ((st = op->matmul(be, &L->wv, h, s->v, n))) return st;
+        if (LH->k_eq_v) op->scale(be, s->v, s->k, 1.0f, n * kvd);
         if (L->k_norm) op->rmsnorm(be, s->k, s->k, L->k_norm, (int64_t)n * nkv, hd, eps);
         if (hp->v_norm) op->rmsnorm(be, s->v, s->v, NULL, (int64_t)n * nkv, hd, eps);
         op->rope(be, s->k, s->pos, n, nkv, hd, &rope);
@@ -96,8 +100,9 @@ flint_status fl_block_attention(const fl_lm *lm, fl_backend *be, fl_lm_scratch *
 flint_status fl_block_mlp(fl_backend *be, fl_lm_scratch *s, const fl_weight *gate, const fl_weight *up,
                           const fl_weight *down, fl_act act, const float *h, float *out, int32_t n) {
     const fl_backend_ops *op = be->ops;
-    flint_status st;
-    if ((st = op->matmul(be, gate, h, s->g, n)) || (st = op->matmul(be, up, h, s->u, n))) return st;
+    const fl_matmul_job gate_up[2] = {{gate, h, s->g, n}, {up, h, s->u, n}};
+    flint_status st = op->matmul_group(be, gate_up, 2);
+    if (st) return st;
     op->gated(be, act, s->g, s->g, s->u, n * gate->m);
     return op->matmul(be, down, s->g, out, n);
 }
@@ -114,8 +119,80 @@ static void top_k(const float *p, int32_t n, int32_t k, int32_t *idx, float *val
     }
 }
 
+/* Experts of one MoE pass: their gate/up products form one matmul group
+ * and their downs another. Rows [0, rows) (rows <= s->moe_rows_max) of
+ * s->g, s->u and s->moe_y
+ * hold the experts' rows one after the other; the shared expert's, when
+ * the pass has it, start at shared_row0 (its row i is token i). */
+#define MOE_PASS_EXPERTS 64 /* bounds the job lists (on the stack) */
+
+typedef struct moe_pass {
+    fl_weight w[MOE_PASS_EXPERTS + 1][3];
+    fl_matmul_job gate_up[2 * (MOE_PASS_EXPERTS + 1)], down[MOE_PASS_EXPERTS + 1];
+    int32_t n_exp, rows, shared_row0;
+    int64_t g_used; /* floats of s->g (and s->u) taken */
+} moe_pass;
+
+/* Adds an expert over cnt rows of x (already gathered). */
+static void pass_add(moe_pass *p, fl_lm_scratch *s, const fl_weight *gate, const fl_weight *up, const fl_weight *down,
+                     const float *x, int32_t cnt) {
+    fl_weight *w = p->w[p->n_exp];
+    w[0] = *gate, w[1] = *up, w[2] = *down;
+    float *g = s->g + p->g_used, *u = s->u + p->g_used;
+    p->gate_up[2 * p->n_exp] = (fl_matmul_job){&w[0], x, g, cnt};
+    p->gate_up[2 * p->n_exp + 1] = (fl_matmul_job){&w[1], x, u, cnt};
+    p->down[p->n_exp] = (fl_matmul_job){&w[2], g, s->moe_y + (int64_t)p->rows * down->m, cnt};
+    p->g_used += (int64_t)cnt * gate->m;
+    p->rows += cnt;
+    p->n_exp++;
+}
+
+/* Gathers the rows routed to expert e (if any) into the pass; false when
+ * they do not fit in the scratch's rows. */
+static bool pass_gather(moe_pass *p, fl_lm_scratch *s, const fl_experts *ex, int32_t e, int32_t k, const float *x,
+                        int32_t n) {
+    const int64_t H = ex->down.m;
+    int32_t cnt = 0;
+    for (int32_t tj = 0; tj < n * k; tj++) cnt += s->moe_e[tj] == e;
+    if (p->rows + cnt > s->moe_rows_max) return false;
+    if (!cnt) return true;
+    /* every token routed here (always so in decode): x as it is, so the
+     * experts of one token share one quantized input */
+    const bool all = cnt == n;
+    for (int32_t tj = 0, r = p->rows; tj < n * k; tj++) {
+        if (s->moe_e[tj] != e) continue;
+        s->moe_rows[r] = tj;
+        if (!all) memcpy(s->moe_x + (int64_t)r * H, x + (int64_t)(tj / k) * H, (size_t)H * sizeof *x);
+        r++;
+    }
+    fl_weight gate, up, down;
+    fl_experts_get(ex, e, &gate, &up, &down);
+    pass_add(p, s, &gate, &up, &down, all ? x : s->moe_x + (int64_t)p->rows * H, cnt);
+    return true;
+}
+
+/* Runs a pass and adds each row's output, times its routing weight, to out. */
+static flint_status pass_run(fl_backend *be, fl_lm_scratch *s, const moe_pass *p, int32_t k, fl_act act,
+                             const fl_moe_shared *shared, int64_t H, float *out) {
+    const fl_backend_ops *op = be->ops;
+    flint_status st;
+    if ((st = op->matmul_group(be, p->gate_up, 2 * p->n_exp))) return st;
+    op->gated(be, act, s->g, s->g, s->u, p->g_used);
+    if ((st = op->matmul_group(be, p->down, p->n_exp))) return st;
+    for (int32_t r = 0; r < p->rows; r++) {
+        const bool sh = p->shared_row0 >= 0 && r >= p->shared_row0;
+        const int32_t t = sh ? r - p->shared_row0 : s->moe_rows[r] / k;
+        const float w = sh ? shared->scale[t] : s->moe_w[s->moe_rows[r]];
+        float *o = out + (int64_t)t * H;
+        const float *y = s->moe_y + (int64_t)r * H;
+        for (int64_t i = 0; i < H; i++) o[i] += w * y[i];
+    }
+    return FLINT_OK;
+}
+
 flint_status fl_block_moe(fl_backend *be, fl_lm_scratch *s, const fl_experts *ex, int32_t k, const float *expert_scale,
-                          fl_act act, float *logits, const float *x, float *out, int32_t n) {
+                          fl_act act, const fl_moe_shared *shared, float *logits, const float *x, float *out,
+                          int32_t n) {
     const fl_backend_ops *op = be->ops;
     const int32_t E = ex->n_expert;
     const int64_t H = ex->down.m;
@@ -128,26 +205,23 @@ flint_status fl_block_moe(fl_backend *be, fl_lm_scratch *s, const fl_experts *ex
         for (int32_t j = 0; j < k; j++) w[j] = w[j] / sum * (expert_scale ? expert_scale[e[j]] : 1.0f);
     }
     memset(out, 0, (size_t)(n * H) * sizeof *out);
-    for (int32_t e = 0; e < E; e++) {
-        int32_t rows = 0;
-        for (int32_t t = 0; t < n; t++)
-            for (int32_t j = 0; j < k; j++)
-                if (s->moe_e[(int64_t)t * k + j] == e) {
-                    s->moe_rows[rows] = t * k + j;
-                    memcpy(s->moe_x + rows * H, x + t * H, (size_t)H * sizeof *x);
-                    rows++;
-                }
-        if (!rows) continue;
-        fl_weight gate, up, down;
-        fl_experts_get(ex, e, &gate, &up, &down);
-        flint_status st = fl_block_mlp(be, s, &gate, &up, &down, act, s->moe_x, s->moe_y, rows);
-        if (st) return st;
-        for (int32_t r = 0; r < rows; r++) {
-            int32_t tj = s->moe_rows[r];
-            float w = s->moe_w[tj], *o = out + (int64_t)(tj / k) * H;
-            const float *y = s->moe_y + r * H;
-            for (int64_t i = 0; i < H; i++) o[i] += w * y[i];
+    /* passes of as many experts as the scratch rows hold (one pass in
+     * decode); the shared expert joins the last */
+    moe_pass p;
+    bool shared_left = shared != NULL;
+    for (int32_t e = 0; e < E || shared_left;) {
+        p.n_exp = p.rows = 0;
+        p.shared_row0 = -1;
+        p.g_used = 0;
+        for (; e < E && p.n_exp < MOE_PASS_EXPERTS; e++)
+            if (!pass_gather(&p, s, ex, e, k, x, n)) break; /* e starts the next pass */
+        if (e == E && shared_left && p.rows + n <= s->moe_rows_max) {
+            p.shared_row0 = p.rows;
+            pass_add(&p, s, shared->gate, shared->up, shared->down, x, n);
+            shared_left = false;
         }
+        flint_status st = p.n_exp ? pass_run(be, s, &p, k, act, shared, H, out) : FLINT_OK;
+        if (st) return st;
     }
     return FLINT_OK;
 }

@@ -24,12 +24,22 @@ flint_status fl_block_attention(const fl_lm *lm, fl_backend *be, fl_lm_scratch *
 flint_status fl_block_mlp(fl_backend *be, fl_lm_scratch *s, const fl_weight *gate, const fl_weight *up,
                           const fl_weight *down, fl_act act, const float *h, float *out, int32_t n);
 
+/* A shared expert (Qwen3.5) run beside the routed ones on every token, its
+ * output scaled per token by scale[t]. */
+typedef struct fl_moe_shared {
+    const fl_weight *gate, *up, *down;
+    const float *scale; /* [n] */
+} fl_moe_shared;
+
 /* Routed experts: logits[n][n_expert] (overwritten) -> softmax -> top k ->
  * weights renormalised to sum 1, times expert_scale[e] when given; then
- * out[t] = sum_j w_j * expert_{e_j}(x[t]), each expert run once over all
- * the tokens routed to it. */
+ * out[t] = sum_j w_j * expert_{e_j}(x[t]) (+ scale[t] * shared(x[t]) when
+ * shared is given), each expert run once over all the tokens routed to it,
+ * and the experts' products grouped into as few matmul groups as the
+ * scratch's rows allow (decode: gate/up of all, then the downs of all). */
 flint_status fl_block_moe(fl_backend *be, fl_lm_scratch *s, const fl_experts *ex, int32_t k, const float *expert_scale,
-                          fl_act act, float *logits, const float *x, float *out, int32_t n);
+                          fl_act act, const fl_moe_shared *shared, float *logits, const float *x, float *out,
+                          int32_t n);
 
 /* logits = output . rmsnorm(x; output_norm) for the rows of s->x the
  * batch's spans ask for (fl_span.out), back to back, with the final

@@ -108,17 +108,21 @@ flint_status fl_lm_scratch_init(fl_lm_scratch *s, const fl_hparams *hp, int32_t 
     const int64_t g_width = max64(max64(ff, hp->attn_out_gate ? 2 * qd : 0), C);
     const int64_t u_width = max64(max64(ff, hp->attn_out_gate ? qd : 0), recurrent ? Vd : 0);
     const bool moe = hp->n_expert > 0;
+    /* a MoE pass gathers up to moe_rows rows into moe_x, g, u and moe_y:
+     * at least every expert one token uses, and the shared one */
+    const int64_t moe_rows = moe ? max64(n_batch, K + 1) : n_batch, moe_mult = (moe_rows + n_batch - 1) / n_batch;
     /* x xb q k v att o g u | ple (token part and projection) | moe_logits moe_x moe_y moe_out moe_w | ssm_x ssm_ab */
     enum { N_SLOTS = 17 };
-    int64_t widths[N_SLOTS] = {H, H, max64(qd, Kd), max64(kvd, Kd), max64(kvd, Vd), max64(qd, Vd), H, g_width,
-                               u_width, 2 * (int64_t)hp->n_layer * P, hp->n_expert,
-                               moe ? H : 0, moe ? H : 0, moe ? H : 0, K, C, recurrent ? 2 * hp->ssm_n_v_heads : 0};
+    int64_t widths[N_SLOTS] = {H, H, max64(qd, Kd), max64(kvd, Kd), max64(kvd, Vd), max64(qd, Vd), H,
+                               g_width * moe_mult, u_width * moe_mult, 2 * (int64_t)hp->n_layer * P, hp->n_expert,
+                               moe ? H * moe_mult : 0, moe ? H * moe_mult : 0, moe ? H : 0, K, C,
+                               recurrent ? 2 * hp->ssm_n_v_heads : 0};
     float **slots[N_SLOTS] = {&s->x, &s->xb, &s->q, &s->k, &s->v, &s->att, &s->o, &s->g, &s->u, &s->ple,
                               &s->moe_logits, &s->moe_x, &s->moe_y, &s->moe_out, &s->moe_w, &s->ssm_x, &s->ssm_ab};
     int64_t total = 0;
     for (int i = 0; i < N_SLOTS; i++) total += widths[i] * n_batch;
     s->block = malloc((size_t)total * sizeof(float));
-    s->pos = malloc((size_t)n_batch * (size_t)(2 + K) * sizeof *s->pos);
+    s->pos = malloc(((size_t)n_batch * (size_t)(1 + K) + (size_t)moe_rows) * sizeof *s->pos);
     if (!s->block || !s->pos) {
         fl_lm_scratch_free(s);
         return fl_errorf(FLINT_E_NOMEM, "out of memory for activations of %d tokens", n_batch);
@@ -129,8 +133,9 @@ flint_status fl_lm_scratch_init(fl_lm_scratch *s, const fl_hparams *hp, int32_t 
         at += widths[i] * n_batch;
     }
     s->moe_rows = s->pos + n_batch;
-    s->moe_e = s->moe_rows + n_batch;
+    s->moe_e = s->moe_rows + moe_rows;
     s->n_batch = n_batch;
+    s->moe_rows_max = (int32_t)moe_rows;
     return FLINT_OK;
 }
 

@@ -80,10 +80,12 @@ typedef struct fl_lm_scratch {
     float *x, *xb, *q, *k, *v, *att, *o, *g, *u; /* [n_batch][...] */
     float *ple;                  /* [n_batch][n_layer*P] */
     float *moe_logits;           /* [n_batch][n_expert] */
-    float *moe_x, *moe_y, *moe_out; /* [n_batch][H] */
+    float *moe_x, *moe_y;        /* [moe_rows_max][H] the rows of a MoE pass */
+    float *moe_out;              /* [n_batch][H] */
     float *moe_w;                /* [n_batch][n_expert_used] routing weights */
     int32_t *moe_e;              /* [n_batch][n_expert_used] chosen experts */
-    int32_t *moe_rows;           /* [n_batch] tokens routed to one expert */
+    int32_t *moe_rows;           /* [moe_rows_max] the (token, choice) of each row of a MoE pass */
+    int32_t moe_rows_max;        /* max(n_batch, n_expert_used + 1); g and u hold as many rows of the experts' width */
     float *ssm_x;                /* [n_batch][2 Kd + Vd] convolved q, k, v channels */
     float *ssm_ab;               /* [n_batch][2 n_v] alpha and beta projections */
     int32_t *pos;                /* [n_batch] */

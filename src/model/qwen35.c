@@ -168,10 +168,11 @@ static flint_status deltanet(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, 
     const int32_t nk = hp->ssm_n_k_heads, nv = hp->ssm_n_v_heads, dk = hp->ssm_d_k, dv = hp->ssm_d_v, n = b->n;
     const int64_t Kd = (int64_t)nk * dk, Vd = (int64_t)nv * dv, C = 2 * Kd + Vd;
     flint_status st;
-    if ((st = op->matmul(be, &L->ssm_qkv, s->xb, s->g, n)) || (st = op->matmul(be, &L->ssm_z, s->xb, s->u, n)) ||
-        (st = op->matmul(be, &L->ssm_alpha, s->xb, s->ssm_ab, n)) ||
-        (st = op->matmul(be, &L->ssm_beta, s->xb, s->ssm_ab + (int64_t)n * nv, n)))
-        return st;
+    const fl_matmul_job proj[4] = {{&L->ssm_qkv, s->xb, s->g, n},
+                                   {&L->ssm_z, s->xb, s->u, n},
+                                   {&L->ssm_alpha, s->xb, s->ssm_ab, n},
+                                   {&L->ssm_beta, s->xb, s->ssm_ab + (int64_t)n * nv, n}};
+    if ((st = op->matmul_group(be, proj, 4))) return st;
     for (int32_t i = 0, t = 0; i < b->n_spans; t += b->spans[i++].n)
         op->conv_silu(be, s->ssm_x + t * C, s->g + t * C, L->ssm_conv, b->spans[i].cache->layers[l].conv,
                       b->spans[i].n, C, hp->ssm_conv_kernel);
@@ -203,19 +204,15 @@ static flint_status moe(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, int32
     const fl_hparams *hp = &lm->hp;
     const fl_backend_ops *op = be->ops;
     const fl_layer *L = &lm->layers[l];
-    const int64_t H = hp->n_embd;
-    flint_status st;
-    if ((st = op->matmul(be, &L->router, s->xb, s->moe_logits, n)) ||
-        (st = fl_block_moe(be, s, &L->experts, hp->n_expert_used, NULL, FL_ACT_SILU, s->moe_logits, s->xb, s->o, n)))
-        return st;
-    if (!L->shexp_gate.data) return FLINT_OK;
-    if ((st = fl_block_mlp(be, s, &L->shexp_gate, &L->shexp_up, &L->shexp_down, FL_ACT_SILU, s->xb, s->moe_out, n)) ||
-        (st = op->matmul(be, &L->shexp_inp, s->xb, s->moe_logits, n)))
-        return st;
-    op->act(be, FL_ACT_SIGMOID, s->moe_logits, s->moe_logits, n);
-    for (int32_t t = 0; t < n; t++) op->scale(be, s->moe_out + t * H, s->moe_out + t * H, s->moe_logits[t], H);
-    op->add(be, s->o, s->o, s->moe_out, n * H);
-    return FLINT_OK;
+    const bool has_shared = L->shexp_gate.data != NULL;
+    /* the router and the shared expert's gate (into s->moe_out) */
+    const fl_matmul_job gates[2] = {{&L->router, s->xb, s->moe_logits, n}, {&L->shexp_inp, s->xb, s->moe_out, n}};
+    flint_status st = op->matmul_group(be, gates, has_shared ? 2 : 1);
+    if (st) return st;
+    if (has_shared) op->act(be, FL_ACT_SIGMOID, s->moe_out, s->moe_out, n);
+    const fl_moe_shared shared = {&L->shexp_gate, &L->shexp_up, &L->shexp_down, s->moe_out};
+    return fl_block_moe(be, s, &L->experts, hp->n_expert_used, NULL, FL_ACT_SILU, has_shared ? &shared : NULL,
+                        s->moe_logits, s->xb, s->o, n);
 }
 
 flint_status fl_qwen35_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const fl_batch *b, float *logits) {

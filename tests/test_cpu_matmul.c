@@ -430,6 +430,14 @@ static void test_group_errors(void) {
     CHECK(fl_cpu_matmul_group(mm, jobs, 2) == FLINT_OK && y[0] == 0.0f);
     CHECK(fl_cpu_matmul_group(mm, NULL, 0) == FLINT_OK);
     CHECK_FAILS(fl_cpu_matmul_group(mm, jobs, -1), FLINT_E_INVALID_ARG, "negative");
+    float xy[40] = {0};
+    jobs[0] = (fl_matmul_job){&good, xy, xy + 32, 1};
+    jobs[1] = (fl_matmul_job){&good, x, xy + 36, 1}; /* y[36..44) runs into y[32..40) */
+    CHECK_FAILS(fl_cpu_matmul_group(mm, jobs, 2), FLINT_E_INVALID_ARG, "overlapping outputs");
+    jobs[1] = (fl_matmul_job){&good, xy + 4, y, 1}; /* reads job 0's output */
+    CHECK_FAILS(fl_cpu_matmul_group(mm, jobs, 2), FLINT_E_INVALID_ARG, "job 0's output overlaps job 1's input");
+    jobs[1] = (fl_matmul_job){&good, xy, y, 1}; /* a shared input is fine */
+    CHECK(fl_cpu_matmul_group(mm, jobs, 2) == FLINT_OK);
     fl_cpu_matmul_free(mm);
 }
 

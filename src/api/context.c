@@ -125,10 +125,7 @@ static flint_status check_batch(flint_context *c, const flint_batch_seq *in, int
         else if (q->n_tokens > c->n_ctx - c->caches[q->seq].n_past)
             st = fl_errorf(FLINT_E_INVALID_ARG, "context full: sequence %d holds %d positions, %d more exceed %d",
                            q->seq, c->caches[q->seq].n_past, q->n_tokens, c->n_ctx);
-        for (int32_t i = 0; !st && i < q->n_tokens; i++)
-            if (q->tokens[i] < 0 || q->tokens[i] >= c->lm.hp.n_vocab)
-                st = fl_errorf(FLINT_E_INVALID_ARG, "token id %d is outside the vocabulary of %d", q->tokens[i],
-                               c->lm.hp.n_vocab);
+        if (!st) st = fl_lm_check_tokens(&c->lm, q->tokens, q->n_tokens);
         c->seq_used[q->seq] = true;
     }
     return st;

@@ -121,9 +121,9 @@ static void top_k(const float *p, int32_t n, int32_t k, int32_t *idx, float *val
 
 /* Experts of one MoE pass: their gate/up products form one matmul group
  * and their downs another. Rows [0, rows) (rows <= s->moe_rows_max) of
- * s->g, s->u and s->moe_y
- * hold the experts' rows one after the other; the shared expert's, when
- * the pass has it, start at shared_row0 (its row i is token i). */
+ * s->g, s->u and s->moe_y hold the experts' rows one after the other; the
+ * shared expert's, when the pass has it, start at shared_row0 (its row i
+ * is token i). */
 #define MOE_PASS_EXPERTS 64 /* bounds the job lists (on the stack) */
 
 typedef struct moe_pass {
@@ -232,9 +232,8 @@ flint_status fl_block_logits(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, 
     /* the rows that give logits, normed into s->xb back to back */
     int32_t n_out = 0;
     for (int32_t i = 0, t = 0; i < b->n_spans; t += b->spans[i++].n) {
-        const fl_span *sp = &b->spans[i];
-        if (sp->out == FL_OUT_NONE) continue;
-        const int32_t first = sp->out == FL_OUT_ALL ? t : t + sp->n - 1, rows = t + sp->n - first;
+        const int32_t rows = fl_span_n_out(&b->spans[i]), first = t + b->spans[i].n - rows;
+        if (!rows) continue;
         be->ops->rmsnorm(be, s->xb + n_out * H, s->x + first * H, lm->output_norm, rows, H, hp->rms_eps);
         n_out += rows;
     }

@@ -25,9 +25,15 @@ flint_status fl_lm_load(fl_lm *lm, const flint_model *file, const char *path) {
     case FL_ARCH_GEMMA:
     case FL_ARCH_GEMMA2:
     case FL_ARCH_GEMMA3:
-    case FL_ARCH_GEMMA4: st = fl_gemma_load(lm, gguf); break;
+    case FL_ARCH_GEMMA4:
+        lm->forward = fl_gemma_forward;
+        st = fl_gemma_load(lm, gguf);
+        break;
     case FL_ARCH_QWEN35:
-    case FL_ARCH_QWEN35MOE: st = fl_qwen35_load(lm, gguf); break;
+    case FL_ARCH_QWEN35MOE:
+        lm->forward = fl_qwen35_forward;
+        st = fl_qwen35_load(lm, gguf);
+        break;
     default: st = fl_errorf(FLINT_E_UNSUPPORTED, "%s: no forward pass for this architecture", path); break;
     }
     if (st) fl_lm_free(lm);
@@ -147,8 +153,16 @@ void fl_lm_scratch_free(fl_lm_scratch *s) {
 
 int32_t fl_batch_n_out(const fl_batch *b) {
     int32_t rows = 0;
-    for (int32_t i = 0; i < b->n_spans; i++) rows += b->spans[i].out == FL_OUT_ALL ? b->spans[i].n : b->spans[i].out == FL_OUT_LAST;
+    for (int32_t i = 0; i < b->n_spans; i++) rows += fl_span_n_out(&b->spans[i]);
     return rows;
+}
+
+flint_status fl_lm_check_tokens(const fl_lm *lm, const int32_t *tokens, int32_t n) {
+    for (int32_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= lm->hp.n_vocab)
+            return fl_errorf(FLINT_E_INVALID_ARG, "token id %d is outside the vocabulary of %d", tokens[i],
+                             lm->hp.n_vocab);
+    return FLINT_OK;
 }
 
 static flint_status check_batch(const fl_lm *lm, const fl_lm_scratch *s, const fl_batch *b) {
@@ -168,11 +182,7 @@ static flint_status check_batch(const fl_lm *lm, const fl_lm_scratch *s, const f
         total += sp->n;
     }
     if (total != b->n) return fl_errorf(FLINT_E_INVALID_ARG, "batch spans hold %d tokens, the batch %d", total, b->n);
-    for (int32_t i = 0; i < b->n; i++)
-        if (b->tokens[i] < 0 || b->tokens[i] >= lm->hp.n_vocab)
-            return fl_errorf(FLINT_E_INVALID_ARG, "token id %d is outside the vocabulary of %d", b->tokens[i],
-                             lm->hp.n_vocab);
-    return FLINT_OK;
+    return fl_lm_check_tokens(lm, b->tokens, b->n);
 }
 
 flint_status fl_lm_forward_batch(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const fl_batch *b, float *logits) {
@@ -180,15 +190,7 @@ flint_status fl_lm_forward_batch(const fl_lm *lm, fl_backend *be, fl_lm_scratch 
     if (st) return st;
     for (int32_t i = 0, t = 0; i < b->n_spans; i++)
         for (int32_t j = 0; j < b->spans[i].n; j++) s->pos[t++] = b->spans[i].cache->n_past + j;
-    switch (lm->hp.arch) {
-    case FL_ARCH_GEMMA:
-    case FL_ARCH_GEMMA2:
-    case FL_ARCH_GEMMA3:
-    case FL_ARCH_GEMMA4: st = fl_gemma_forward(lm, be, s, b, logits); break;
-    case FL_ARCH_QWEN35:
-    case FL_ARCH_QWEN35MOE: st = fl_qwen35_forward(lm, be, s, b, logits); break;
-    default: return fl_errorf(FLINT_E_UNSUPPORTED, "no forward pass for this architecture");
-    }
+    st = lm->forward(lm, be, s, b, logits);
     if (!st)
         for (int32_t i = 0; i < b->n_spans; i++) b->spans[i].cache->n_past += b->spans[i].n;
     return st;

@@ -60,8 +60,14 @@ typedef struct fl_layer {
     fl_weight shexp_inp;             /* [1, H]: sigmoid gate of the shared expert */
 } fl_layer;
 
+typedef struct fl_lm_scratch fl_lm_scratch;
+typedef struct fl_batch fl_batch;
+
 typedef struct fl_lm {
     fl_hparams hp;
+    /* the family's forward pass (model/gemma.c, model/qwen35.c), set at load */
+    flint_status (*forward)(const struct fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const fl_batch *b,
+                            float *logits);
     fl_weight_loader wl;
     fl_weight tok_embd;        /* [n_vocab, H] */
     fl_weight output;          /* [n_vocab, H]: tok_embd when tied */
@@ -107,6 +113,11 @@ typedef struct fl_span {
     fl_span_out out; /* which of its tokens' logits are written */
 } fl_span;
 
+/* Rows of logits a span writes (its last ones). */
+static inline int32_t fl_span_n_out(const fl_span *sp) {
+    return sp->out == FL_OUT_ALL ? sp->n : sp->out == FL_OUT_LAST ? 1 : 0;
+}
+
 typedef struct fl_batch {
     const int32_t *tokens; /* [n]: the spans' tokens back to back */
     int32_t n;
@@ -116,6 +127,8 @@ typedef struct fl_batch {
 
 /* Rows of logits the batch writes. */
 int32_t fl_batch_n_out(const fl_batch *b);
+/* FLINT_E_INVALID_ARG naming the first id outside the vocabulary. */
+flint_status fl_lm_check_tokens(const fl_lm *lm, const int32_t *tokens, int32_t n);
 
 flint_status fl_lm_forward_batch(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const fl_batch *b, float *logits);
 /* One span: n tokens of the sequence in cache; logits of every token

@@ -55,6 +55,17 @@ static int load_fixture_logits(const char *dir, const char *logits_file, fixture
 
 static int load_fixture(const char *dir, fixture *f) { return load_fixture_logits(dir, "logits.bin", f); }
 
+/* The fixture under FIXTURE_DIR/name and the path of its f32 GGUF; a
+ * missing fixture is a failure. */
+static int load_f32_fixture(const char *name, char *path, size_t size, fixture *f) {
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/%s", FIXTURE_DIR, name);
+    snprintf(path, size, "%s/model-f32.gguf", dir);
+    int ok = load_fixture(dir, f);
+    CHECK_MSG(ok, "%s: fixture files", dir);
+    return ok;
+}
+
 typedef struct runner {
     flint_model *file;
     fl_lm lm;

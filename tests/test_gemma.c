@@ -22,11 +22,9 @@ int main(void) {
     TEST_GROUP("chunking and sequences");
     const char *consistency[4] = {"gemma2/a", "gemma3/a", "gemma4/a", "gemma4/b"};
     for (int i = 0; i < 4; i++) {
-        char dir[256], path[320];
-        snprintf(dir, sizeof dir, "%s/%s", FIXTURE_DIR, consistency[i]);
-        snprintf(path, sizeof path, "%s/model-f32.gguf", dir);
+        char path[320];
         fixture f;
-        if (!load_fixture(dir, &f)) continue;
+        if (!load_f32_fixture(consistency[i], path, sizeof path, &f)) continue;
         check_consistency(path, &f, true, 1e-5);
         check_batch(path, &f, 1e-5);
         free(f.logits);

@@ -80,13 +80,11 @@ int main(void) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i]);
 
     TEST_GROUP("chunking and sequences");
-    const char *models[2] = {"dense", "moe"};
+    const char *models[2] = {"qwen35/dense", "qwen35/moe"};
     for (int i = 0; i < 2; i++) {
-        char dir[256], path[320];
-        snprintf(dir, sizeof dir, "%s/qwen35/%s", FIXTURE_DIR, models[i]);
-        snprintf(path, sizeof path, "%s/model-f32.gguf", dir);
+        char path[320];
         fixture f;
-        if (!load_fixture(dir, &f)) continue;
+        if (!load_f32_fixture(models[i], path, sizeof path, &f)) continue;
         check_consistency(path, &f, false, 1e-4);
         check_state_copy(path, &f);
         check_api_copy(path, &f);

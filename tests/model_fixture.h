@@ -302,7 +302,7 @@ typedef struct quant_bounds {
  * does to these 64-wide random models: transformers on the dequantized
  * Q8_0 weights agrees with its f32 run on 95-99% of the positions (gemma2/a
  * 0.979, gemma4/a 0.950), Q4_0 on 47-94%; llama.cpp (34af94cd9) on the same
- * Q8_0 files: gemma2/a 0.965, gemma3/a 0.965, gemma4/a 0.950. */
+ * Q8_0 files: gemma2/a 0.965, gemma3/a 0.979, gemma4/a 0.950. */
 static const quant_bounds dense_bounds = {0.96, 0.01, 0.93, 1e-3, 0.40, 0.2, 0.88, 1e-3};
 /* MoE fixtures: a rounding that flips one of the top-k experts changes the
  * token's output discontinuously (transformers' own dequantized Q8_0 run

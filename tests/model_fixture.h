@@ -308,11 +308,19 @@ static const quant_bounds dense_bounds = {0.96, 0.01, 0.93, 1e-3, 0.40, 0.2, 0.8
  * token's output discontinuously (transformers' own dequantized Q8_0 run
  * agrees on 92% of gemma4/b's positions); measured, with a margin. */
 static const quant_bounds moe_bounds = {0.85, 0.01, 0.90, 6e-3, 0.35, 0.25, 0.88, 5e-3};
+/* Trained fixtures (tools/fixture_training.py: peaked predictions, as a
+ * real model's): Q8_0 against f32 at the issues' bounds, top-1 >= 98% and
+ * mean KL < 0.01 (flint measures >= 0.993 and <= 2.4e-4 on all seven); the
+ * rest are the measurements with a margin (Q4_0 against f32: top-1 >= 0.957,
+ * KL <= 1.4e-2, as transformers on the dequantized weights: 0.957, 1.4e-2;
+ * against the dequantized reference: top-1 >= 0.995, KL <= 2.9e-4). */
+static const quant_bounds trained_bounds = {0.98, 0.01, 0.98, 1e-3, 0.93, 0.03, 0.97, 2e-3};
 
-/* One random-weight model: its HF folder and the GGUF files written of it. */
+/* One model (random weights, or trained by tools/fixture_training.py):
+ * its HF folder and the GGUF files written of it. */
 typedef struct model_case {
     const char *dir;          /* under FIXTURE_DIR */
-    const char *ggufs;        /* space-separated types among f32 f16 bf16 q8_0 q4_0 */
+    const char *files;        /* space-separated among hf (the folder) and the GGUF types f32 f16 bf16 q8_0 q4_0 */
     const quant_bounds *qb;   /* bounds for q8_0 and q4_0 */
 } model_case;
 
@@ -324,7 +332,8 @@ static bool has_type(const char *list, const char *type) {
 }
 
 /* The HF folder and f32 GGUF within 1e-4 (max |d| / max |ref|), f16 and
- * bf16 within 1e-2, the quantized files within the case's bounds. */
+ * bf16 within 1e-2, the quantized files within the case's bounds; the
+ * files the case lists, each of which must exist. */
 static void check_case(const model_case *c) {
     char dir[256], path[320];
     snprintf(dir, sizeof dir, "%s/%s", FIXTURE_DIR, c->dir);
@@ -333,16 +342,16 @@ static void check_case(const model_case *c) {
         CHECK_MSG(0, "%s: fixture files", dir);
         return;
     }
-    check_model(dir, &ref, 1e-4, 0, 0);
+    if (has_type(c->files, "hf")) check_model(dir, &ref, 1e-4, 0, 0);
     const char *exact[3] = {"f32", "f16", "bf16"};
     for (int i = 0; i < 3; i++) {
-        if (!has_type(c->ggufs, exact[i])) continue;
+        if (!has_type(c->files, exact[i])) continue;
         snprintf(path, sizeof path, "%s/model-%s.gguf", dir, exact[i]);
         check_model(path, &ref, i == 0 ? 1e-4 : 1e-2, 0, 0);
     }
     const char *quant[2] = {"q8_0", "q4_0"};
     for (int i = 0; i < 2; i++) {
-        if (!has_type(c->ggufs, quant[i])) continue;
+        if (!has_type(c->files, quant[i])) continue;
         const double *b = i == 0 ? &c->qb->q8_top1 : &c->qb->q4_top1;
         char logits[32];
         snprintf(path, sizeof path, "%s/model-%s.gguf", dir, quant[i]);

@@ -1,18 +1,24 @@
 /* test_gemma.c — the Gemma forward passes (generations 1 to 4) against
  * transformers: logits of random-weight models written by
  * tools/gen_gemma_fixtures.py, from HF folders and from GGUF files of
- * every stored type; chunked prefill vs token-by-token decode; rewinding;
- * two sequences sharing one context. */
+ * every stored type, and of the same models trained briefly (the bounds
+ * of quantized files on models with peaked predictions); chunked prefill
+ * vs token-by-token decode; rewinding; two sequences sharing one context. */
 #include "model_fixture.h"
 
 static const model_case cases[] = {
-    {"gemma1/a", "f32 bf16 q8_0 q4_0", &dense_bounds},
-    {"gemma2/a", "f32 q8_0 q4_0", &dense_bounds},
-    {"gemma2/b", "", NULL}, /* query_pre_attn_scalar != head_dim: no GGUF key holds it */
-    {"gemma3/a", "f32 f16 bf16 q8_0 q4_0", &dense_bounds},
-    {"gemma3/b", "", NULL},
-    {"gemma4/a", "f32 q8_0 q4_0", &dense_bounds},
-    {"gemma4/b", "f32 q8_0 q4_0", &moe_bounds},
+    {"gemma1/a", "hf f32 bf16 q8_0 q4_0", &dense_bounds},
+    {"gemma2/a", "hf f32 q8_0 q4_0", &dense_bounds},
+    {"gemma2/b", "hf", NULL}, /* query_pre_attn_scalar != head_dim: no GGUF key holds it */
+    {"gemma3/a", "hf f32 f16 bf16 q8_0 q4_0", &dense_bounds},
+    {"gemma3/b", "hf", NULL},
+    {"gemma4/a", "hf f32 q8_0 q4_0", &dense_bounds},
+    {"gemma4/b", "hf f32 q8_0 q4_0", &moe_bounds},
+    {"gemma1/trained-a", "q8_0 q4_0", &trained_bounds},
+    {"gemma2/trained-a", "q8_0 q4_0", &trained_bounds},
+    {"gemma3/trained-a", "q8_0 q4_0", &trained_bounds},
+    {"gemma4/trained-a", "q8_0 q4_0", &trained_bounds},
+    {"gemma4/trained-b", "q8_0 q4_0", &trained_bounds},
 };
 
 int main(void) {

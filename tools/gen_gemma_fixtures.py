@@ -59,6 +59,12 @@ stay F32; a matrix whose rows are not a multiple of 32 falls back to F16), and
       so a test can separate the engine's error from the quantization's.
 Each written folder is reloaded with from_pretrained and must give the same
 logits bit for bit.
+
+<family>/trained-<tag>/ (gemma1/a, gemma2/a, gemma3/a, gemma4/a, gemma4/b): the
+same model trained briefly on fixture_training's synthetic language, so that
+its predictions are as peaked as a real model's (random weights give near ties
+that even the Q8_0 rounding flips); tokens.txt holds sentences of that language,
+with logits.bin, model-q8_0.gguf, model-q4_0.gguf and their dequantized logits.
 """
 import copy
 import json
@@ -68,6 +74,7 @@ from typing import Callable
 
 import numpy as np
 import torch
+import fixture_training as training
 from gguf import GGMLQuantizationType as T, GGUFWriter, LlamaFileType as FT, RopeScalingType
 from gguf.quants import QuantError, dequantize, quantize
 from safetensors.torch import save_file
@@ -279,21 +286,23 @@ class Family:
     config_json: dict = field(default_factory=dict)  # tag -> edit of the saved config dict
     extra_tensors: Callable = lambda kw: ()
     general: bool = True       # general.file_type and general.quantization_version
+    trained: tuple = ()        # tags also written trained (write_trained)
 
 
 FAMILIES = {
     "gemma1": Family(GemmaForCausalLM, GemmaConfig, {"a": GEMMA1}, {"a": ("f32", "bf16", "q8_0", "q4_0")},
                      "gemma", kv_gemma1, seed=SEED + 100, layer_names=GEMMA1_LAYER_NAMES,
-                     config_json={"a": config_legacy_gemma1}),
+                     config_json={"a": config_legacy_gemma1}, trained=("a",)),
     "gemma2": Family(Gemma2ForCausalLM, Gemma2Config, {"a": GEMMA2, "b": dict(GEMMA2, query_pre_attn_scalar=48)},
-                     {"a": ("f32", "q8_0", "q4_0")}, "gemma2", kv_gemma2, seed=SEED + 200),
+                     {"a": ("f32", "q8_0", "q4_0")}, "gemma2", kv_gemma2, seed=SEED + 200, trained=("a",)),
     "gemma3": Family(Gemma3ForCausalLM, Gemma3TextConfig,
                      {"a": GEMMA3, "b": dict(GEMMA3, query_pre_attn_scalar=48, final_logit_softcapping=30.0)},
-                     {"a": ("f32", "f16", "bf16", "q8_0", "q4_0")}, "gemma3", kv_gemma3, general=False),
+                     {"a": ("f32", "f16", "bf16", "q8_0", "q4_0")}, "gemma3", kv_gemma3, general=False,
+                     trained=("a",)),
     "gemma4": Family(Gemma4ForCausalLM, Gemma4TextConfig, {"a": GEMMA4_A, "b": GEMMA4_B},
                      {"a": ("f32", "q8_0", "q4_0"), "b": ("f32", "q8_0", "q4_0")}, "gemma4", kv_gemma4,
                      seed=SEED + 400, plain_norms=True, config_json={"a": config_release_gemma4},
-                     extra_tensors=extra_gemma4),
+                     extra_tensors=extra_gemma4, trained=("a", "b")),
 }
 
 
@@ -400,6 +409,56 @@ def dequantized_copy(fam, kw, model, qtype):
     return m
 
 
+def write_tokens_logits(d, fam, kw, model, seqs, qnames):
+    """tokens.txt, logits.bin, model-<q>.gguf for qnames and the dequantized logits of the quantized ones."""
+    with open(os.path.join(d, "tokens.txt"), "w") as f:
+        f.write("".join(" ".join(map(str, s)) + "\n" for s in seqs))
+    write_logits(os.path.join(d, "logits.bin"), model, seqs)
+    for qname in qnames:
+        write_gguf(os.path.join(d, f"model-{qname}.gguf"), fam, kw, model, qname)
+    for qname in QUANTIZED:
+        if qname in qnames:
+            write_logits(os.path.join(d, f"logits-{qname}.bin"),
+                         dequantized_copy(fam, kw, model, QTYPES[qname][0]), seqs)
+
+
+def write_random(fam_name, fam, tag, kw, seqs):
+    d = os.path.join(ROOT, fam_name, tag)
+    os.makedirs(d, exist_ok=True)
+    model = build(fam, kw, fam.seed + ord(tag))
+    cfg_dict = model.config.to_dict()
+    cfg_dict["architectures"] = [fam.model_cls.__name__]
+    if tag in fam.config_json:
+        fam.config_json[tag](cfg_dict)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg_dict, f, indent=2, sort_keys=True)
+    sd = {k: v.float().contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}
+    save_file(sd, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
+    write_tokens_logits(d, fam, kw, model, seqs, fam.gguf.get(tag, ()))
+    impl = {k: kw[k] for k in ("attn_implementation", "experts_implementation") if k in kw}
+    reloaded = fam.model_cls.from_pretrained(d, **impl).float().eval()
+    assert all(np.array_equal(x, y) for x, y in zip(logits(model, seqs), logits(reloaded, seqs))), \
+        f"{d}: config.json + model.safetensors do not reproduce the logits"
+
+
+def write_trained(fam_name, fam, tag, kw):
+    """<family>/trained-<tag>/: the random model of <tag> trained on fixture_training's language, with
+    sentences of that language (not seen in training), their logits, and the quantized GGUFs."""
+    d = os.path.join(ROOT, fam_name, f"trained-{tag}")
+    os.makedirs(d, exist_ok=True)
+    seed = fam.seed + ord(tag)
+    model = build(fam, kw, seed)
+    lang = training.Language(VOCAB, seed)
+    loss = training.train(model, lang, seed, max(SEQ_LENS))
+    seqs = [lang.sample(1, n)[0].tolist() for n in SEQ_LENS]
+    write_tokens_logits(d, fam, kw, model, seqs, QUANTIZED)
+    ref = np.concatenate(logits(model, seqs))
+    for qname in QUANTIZED:
+        deq = np.concatenate(logits(dequantized_copy(fam, kw, model, QTYPES[qname][0]), seqs))
+        top1, kl = training.agreement(ref, deq)
+        print(f"{d}: loss {loss:.3f}; transformers on dequantized {qname}: top-1 {top1:.3f}, mean KL {kl:.2g}")
+
+
 def main():
     rng = np.random.default_rng(SEED)
     seqs = [rng.integers(3, VOCAB, size=n).tolist() for n in SEQ_LENS]
@@ -407,30 +466,9 @@ def main():
         s[0] = 2  # <bos>
     for fam_name, fam in FAMILIES.items():
         for tag, kw in fam.configs.items():
-            d = os.path.join(ROOT, fam_name, tag)
-            os.makedirs(d, exist_ok=True)
-            model = build(fam, kw, fam.seed + ord(tag))
-            cfg_dict = model.config.to_dict()
-            cfg_dict["architectures"] = [fam.model_cls.__name__]
-            if tag in fam.config_json:
-                fam.config_json[tag](cfg_dict)
-            with open(os.path.join(d, "config.json"), "w") as f:
-                json.dump(cfg_dict, f, indent=2, sort_keys=True)
-            sd = {k: v.float().contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}
-            save_file(sd, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
-            write_logits(os.path.join(d, "logits.bin"), model, seqs)
-            with open(os.path.join(d, "tokens.txt"), "w") as f:
-                f.write("".join(" ".join(map(str, s)) + "\n" for s in seqs))
-            impl = {k: kw[k] for k in ("attn_implementation", "experts_implementation") if k in kw}
-            reloaded = fam.model_cls.from_pretrained(d, **impl).float().eval()
-            assert all(np.array_equal(x, y) for x, y in zip(logits(model, seqs), logits(reloaded, seqs))), \
-                f"{d}: config.json + model.safetensors do not reproduce the logits"
-            for qname in fam.gguf.get(tag, ()):
-                write_gguf(os.path.join(d, f"model-{qname}.gguf"), fam, kw, model, qname)
-            for qname in QUANTIZED:
-                if qname in fam.gguf.get(tag, ()):
-                    write_logits(os.path.join(d, f"logits-{qname}.bin"),
-                                 dequantized_copy(fam, kw, model, QTYPES[qname][0]), seqs)
+            write_random(fam_name, fam, tag, kw, seqs)
+        for tag in fam.trained:
+            write_trained(fam_name, fam, tag, fam.configs[tag])
 
 
 if __name__ == "__main__":

@@ -61,12 +61,18 @@ does here (transformers on the dequantized weights vs on the f32 ones):
 (gemma3/a's Q8_0: 0.993, 4e-4), so engines with 8- or 16-bit activations
 differ from the dequantized references by as much (llama.cpp: dense Q8_0
 top-1 0.90 KL 2e-3, moe 0.75 KL 6e-2).
+
+trained-dense/, trained-moe/: the same models trained briefly on
+fixture_training's synthetic language (peaked predictions, as a real model
+has), with sentences of that language: tokens.txt, logits.bin,
+model-q8_0.gguf, model-q4_0.gguf and their dequantized logits.
 """
 import copy
 import importlib.util
 import json
 import os
 import sys
+import tempfile
 
 import numpy as np
 import torch
@@ -80,6 +86,8 @@ from transformers import (Qwen3_5Config, Qwen3_5ForCausalLM, Qwen3_5ForCondition
                           Qwen3_5MoeTextConfig, Qwen3_5MoeVisionConfig, Qwen3_5TextConfig, Qwen3_5VisionConfig)
 from transformers.models.qwen3_5.modeling_qwen3_5 import Qwen3_5VisionModel
 from transformers.models.qwen3_5_moe.modeling_qwen3_5_moe import Qwen3_5MoeVisionModel
+
+import fixture_training as training
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "qwen35")
 VOCAB, SEQ_LENS, SEED = 256, (100, 70, 37), 3535
@@ -423,6 +431,39 @@ def main():
             m, n = dequantized_copy(model, text, gts, qtype)
             write_logits(os.path.join(d, f"logits-{qname}.bin"), logits_one_shot(m, seqs))
             print(f"{tag}: logits-{qname}.bin with {n} dequantized matrices")
+    for tag, spec in MODELS.items():
+        write_trained(tag, spec)
+
+
+def write_trained(tag, spec):
+    """trained-<tag>/: the random model of <tag> trained on fixture_training's language, with sentences of
+    that language (not seen in training), their logits, and the quantized GGUFs with their dequantized
+    logits (no HF folder: the random fixtures test that path)."""
+    seed = SEED + sum(map(ord, tag))
+    gen = torch.Generator().manual_seed(seed)
+    d = os.path.join(OUT, f"trained-{tag}")
+    os.makedirs(d, exist_ok=True)
+    tc, model = build(spec, gen)
+    lang = training.Language(VOCAB, seed)
+    loss = training.train(model, lang, seed, max(SEQ_LENS))
+    seqs = [lang.sample(1, n)[0].tolist() for n in SEQ_LENS]
+    with open(os.path.join(d, "tokens.txt"), "w") as f:
+        f.write("".join(" ".join(map(str, s)) + "\n" for s in seqs))
+    ref = logits_one_shot(model, seqs)
+    write_logits(os.path.join(d, "logits.bin"), ref)
+    cfg_dict, tensors = hf_checkpoint(spec, tc, model, gen)
+    text = cfg_dict["text_config"]
+    with tempfile.TemporaryDirectory() as tmp:  # the converter's input
+        st_path = os.path.join(tmp, "model.safetensors")
+        save_file(tensors, st_path, metadata={"format": "pt"})
+        gts = gguf_tensors(st_path, text, spec["arch"])
+    for qname, qtype, ftype in GGUF_TYPES[2:]:
+        write_gguf(os.path.join(d, f"model-{qname}.gguf"), spec["arch"], text, gts, qtype, ftype)
+        m, _ = dequantized_copy(model, text, gts, qtype)
+        deq = logits_one_shot(m, seqs)
+        write_logits(os.path.join(d, f"logits-{qname}.bin"), deq)
+        top1, kl = training.agreement(torch.cat(ref).numpy(), torch.cat(deq).numpy())
+        print(f"{d}: loss {loss:.3f}; transformers on dequantized {qname}: top-1 {top1:.3f}, mean KL {kl:.2g}")
 
 
 if __name__ == "__main__":

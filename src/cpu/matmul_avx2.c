@@ -1,6 +1,7 @@
-/* matmul_avx2.c — AVX2 + FMA + F16C decode kernels and activation
- * quantizers of the CPU matmul (no GEMM micro-kernels: prefill runs as
- * cache tiles of these kernels, see matmul.c). Compiled with the AVX2
+/* matmul_avx2.c — AVX2 + FMA + F16C decode kernels, activation quantizers
+ * and the kernel table of the CPU matmul. The prefill GEMM of the int8
+ * types is in matmul_gemm_avx2.c; float weights (and IQ4_XS) prefill as
+ * cache tiles of the decode kernels (matmul.c). Compiled with the AVX2
  * flags only; never called unless the CPU has them.
  *
  * Formats of this table: Q8 codes are signed. Integer dots use vpmaddubsw,
@@ -10,11 +11,8 @@
  * codes (4..6 bit) go in directly. vpmaddwd then adds pairs, with ones or
  * with the integer sub-block scales of the K-quants. */
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
+#include "cpu/matmul_avx2.h"
 
-#include "cpu/matmul_kernels.h"
-
-#define INLINE static inline __attribute__((always_inline))
 /* loops over the activation rows / weight rows of a micro-tile: unrolled
  * so that the accumulator arrays live in registers */
 #define UNROLL _Pragma("GCC unroll 8")
@@ -81,8 +79,6 @@ static float dot_f32(const float *a, const float *b, int64_t k) {
     return s;
 }
 
-#define ROW(w, r) ((const uint8_t *)(w)->data + (uint64_t)(r) * (w)->row_bytes)
-
 /* ---- float weights: 8 per step; the k % 8 tail in scalar ---- */
 
 INLINE __m256 load_w8(flint_type t, const uint8_t *p) {
@@ -127,24 +123,6 @@ INLINE void rows_float_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_
 
 /* ---- 32-element blocks: signed codes, scale, min ---- */
 
-INLINE __m256i nibbles32(const uint8_t *qs) {
-    __m128i v = _mm_loadu_si128((const __m128i *)qs);
-    const __m128i lo4 = _mm_set1_epi8(0x0f);
-    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), lo4), _mm_and_si128(v, lo4));
-}
-
-/* bit j of qh (u32 LE) -> 0x10 in byte j */
-INLINE __m256i q5_high(const uint8_t *qh) {
-    uint32_t h;
-    memcpy(&h, qh, 4);
-    const __m256i shuf = _mm256_set_epi64x(0x0303030303030303ll, 0x0202020202020202ll, 0x0101010101010101ll, 0);
-    __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32((int)h), shuf);
-    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
-    __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit);
-    return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
-}
-
-#include "cpu/matmul_block32_x86.h"
 
 INLINE void rows_b32_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t r0, int64_t r1, const flint_type t) {
     const fl_weight *w = job->w;
@@ -182,7 +160,6 @@ INLINE void rows_q45k_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t
     const fl_weight *w = job->w;
     const fl_mm_act *a = job->a;
     const int64_t k = w->k, nb = k / 256, bytes = five ? 176 : 144;
-    const __m256i lo4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *row = ROW(w, r);
         __m256 acc[FL_MM_DECODE_MAX];
@@ -191,16 +168,12 @@ INLINE void rows_q45k_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t
         for (int64_t b = 0; b < nb; b++) {
             const uint8_t *blk = row + b * bytes;
             const float d = _cvtsh_ss(fl_mm_u16(blk)), dmin = _cvtsh_ss(fl_mm_u16(blk + 2));
-            const uint8_t *qs = blk + (five ? 48 : 16);
             int sc[8], mn[8];
             UNROLL for (int j = 0; j < 8; j++) fl_mm_scale_min_k4(blk + 4, j, &sc[j], &mn[j]);
-            __m256i qh = five ? _mm256_loadu_si256((const __m256i *)(blk + 16)) : _mm256_setzero_si256();
             __m256i is[FL_MM_DECODE_MAX];
             UNROLL for (int c = 0; c < nc; c++) is[c] = _mm256_setzero_si256();
             UNROLL for (int j = 0; j < 8; j++) {
-                __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * (j / 2)));
-                __m256i q = (j & 1) ? _mm256_and_si256(_mm256_srli_epi16(v, 4), lo4) : _mm256_and_si256(v, lo4);
-                if (five) q = _mm256_or_si256(q, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, j), one), 4));
+                const __m256i q = q45k_codes32(blk, five, j);
                 const __m256i s16 = _mm256_set1_epi16((short)sc[j]);
                 UNROLL for (int c = 0; c < nc; c++) {
                     __m256i xv = _mm256_loadu_si256((const __m256i *)(a->q + (c0 + c) * k + 256 * b + 32 * j));
@@ -225,25 +198,18 @@ INLINE void rows_q6k_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t 
     const fl_weight *w = job->w;
     const fl_mm_act *a = job->a;
     const int64_t k = w->k, nb = k / 256;
-    const __m256i lo4 = _mm256_set1_epi8(0x0f), three = _mm256_set1_epi8(3);
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *row = ROW(w, r);
         __m256 acc[FL_MM_DECODE_MAX];
         UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
         for (int64_t b = 0; b < nb; b++) {
             const uint8_t *blk = row + b * 210;
-            const uint8_t *ql = blk, *qh = blk + 128;
             const int8_t *scales = (const int8_t *)(blk + 192);
             const float d = _cvtsh_ss(fl_mm_u16(blk + 208));
             __m256i is[FL_MM_DECODE_MAX];
             UNROLL for (int c = 0; c < nc; c++) is[c] = _mm256_setzero_si256();
-            UNROLL for (int e = 0; e < 8; e++) { /* 32-group e = 4n + g */
-                const int n = e / 4, g = e % 4;
-                __m256i l = _mm256_loadu_si256((const __m256i *)(ql + 64 * n + 32 * (g & 1)));
-                __m256i h = _mm256_loadu_si256((const __m256i *)(qh + 32 * n));
-                __m256i nib = g >= 2 ? _mm256_and_si256(_mm256_srli_epi16(l, 4), lo4) : _mm256_and_si256(l, lo4);
-                __m256i hi = _mm256_and_si256(_mm256_srli_epi16(h, 2 * g), three);
-                __m256i q = _mm256_or_si256(nib, _mm256_slli_epi16(hi, 4));
+            UNROLL for (int e = 0; e < 8; e++) {
+                const __m256i q = q6k_codes32(blk, e);
                 const __m256i s16 = _mm256_set_m128i(_mm_set1_epi16(scales[2 * e + 1]), _mm_set1_epi16(scales[2 * e]));
                 UNROLL for (int c = 0; c < nc; c++) {
                     __m256i xv = _mm256_loadu_si256((const __m256i *)(a->q + (c0 + c) * k + 256 * b + 32 * e));
@@ -347,6 +313,24 @@ const fl_mm_kernels fl_mm_kernels_avx2 = {
     .quant_q8_k = quant_q8_k,
     .dot_f32 = dot_f32,
     .rows = {FL_MM_ROWS_EVERY_TYPE},
+    .gemm =
+        {
+            [FLINT_TYPE_Q4_0] = fl_mm_avx2_gemm_int8,
+            [FLINT_TYPE_Q4_1] = fl_mm_avx2_gemm_int8,
+            [FLINT_TYPE_Q5_0] = fl_mm_avx2_gemm_int8,
+            [FLINT_TYPE_Q5_1] = fl_mm_avx2_gemm_int8,
+            [FLINT_TYPE_Q8_0] = fl_mm_avx2_gemm_int8,
+            [FLINT_TYPE_IQ4_NL] = fl_mm_avx2_gemm_int8,
+            [FLINT_TYPE_MXFP4] = fl_mm_avx2_gemm_int8,
+            [FLINT_TYPE_MLX_Q4] = fl_mm_avx2_gemm_int8,
+            [FLINT_TYPE_MLX_Q8] = fl_mm_avx2_gemm_int8,
+            [FLINT_TYPE_Q4_K] = fl_mm_avx2_gemm_int8,
+            [FLINT_TYPE_Q5_K] = fl_mm_avx2_gemm_int8,
+            [FLINT_TYPE_Q6_K] = fl_mm_avx2_gemm_int8,
+        },
+    .pack_bytes = fl_mm_avx2_pack_bytes,
+    .pack_act = fl_mm_avx2_pack_act,
+    .gemm_scratch_bytes = fl_mm_avx2_gemm_scratch_bytes,
 };
 
 #endif

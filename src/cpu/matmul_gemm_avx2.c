@@ -41,6 +41,7 @@
 /* loops over the weight rows / k-groups of a micro-tile: unrolled so that
  * the accumulator arrays live in registers */
 #define UNROLL _Pragma("GCC unroll 8")
+#define UNROLL2 _Pragma("GCC unroll 2")
 #define COLS 8 /* column tile: 8 activation rows x 4 codes per ymm */
 #define MR 4   /* weight rows per micro-tile */
 
@@ -307,7 +308,9 @@ INLINE void micro(const fl_mm_job *job, const panel *pn, const uint8_t *tile, in
                 for (int f0 = 0; f0 < gt.sbg; f0 += gt.flush) {
                     __m256i s16[MR];
                     UNROLL for (int i = 0; i < mr; i++) s16[i] = _mm256_setzero_si256();
-                    UNROLL for (int g = f0; g < f0 + gt.flush; g++) {
+                    /* unrolled further, the compiler rebalances the 16-bit
+                     * sums into trees and spills their terms */
+                    UNROLL2 for (int g = f0; g < f0 + gt.flush; g++) {
                         const __m256i xv = _mm256_load_si256((const __m256i *)(xt + 32 * g));
                         UNROLL for (int i = 0; i < mr; i++) {
                             const __m256i wv = bcast32(wc + g * wstride + (i * gt.planes + p) * 4);

@@ -1,8 +1,8 @@
 /* matmul_avx512.h — what the two AVX-512 matmul files share: the prefill
  * GEMM entry points (matmul_gemm_avx512.c) that the kernel table of
- * matmul_avx512.c lists, the block unpackers the GEMM borrows and the float
- * weight loader both use. Included only by files built with the AVX-512
- * flags. */
+ * matmul_avx512.c lists, the block unpackers the GEMM borrows, the float
+ * weight loader, the 16 x 16 transpose and tail masks. Included only by
+ * files built with the AVX-512 flags. */
 #ifndef FL_CPU_MATMUL_AVX512_H
 #define FL_CPU_MATMUL_AVX512_H
 
@@ -17,6 +17,41 @@ static inline __attribute__((always_inline)) __m512 fl_mm_avx512_load_w16(flint_
     __m256i h = _mm256_maskz_loadu_epi16(m, p);
     if (t == FLINT_TYPE_F16) return _mm512_cvtph_ps(h);
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+/* Lanes [0, left) of 16 (none for left <= 0). */
+static inline __mmask16 fl_mm_avx512_mask16(int64_t left) {
+    return left >= 16 ? (__mmask16)0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+}
+
+/* r[j][i] -> r[i][j] for 16 rows of 16 32-bit lanes */
+static inline __attribute__((always_inline)) void fl_mm_avx512_transpose16(__m512 r[16]) {
+    __m512 t[16];
+    _Pragma("GCC unroll 8") for (int p = 0; p < 8; p++) {
+        t[2 * p] = _mm512_unpacklo_ps(r[2 * p], r[2 * p + 1]);
+        t[2 * p + 1] = _mm512_unpackhi_ps(r[2 * p], r[2 * p + 1]);
+    }
+    /* u[4q + c], 128-bit lane L: rows 4q..4q+3 of column 4L + c */
+    _Pragma("GCC unroll 8") for (int q = 0; q < 4; q++) {
+        const __m512d a = _mm512_castps_pd(t[4 * q]), b = _mm512_castps_pd(t[4 * q + 2]);
+        const __m512d c = _mm512_castps_pd(t[4 * q + 1]), d = _mm512_castps_pd(t[4 * q + 3]);
+        r[4 * q] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+        r[4 * q + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+        r[4 * q + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+        r[4 * q + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
+    }
+    _Pragma("GCC unroll 8") for (int c = 0; c < 4; c++) {
+        t[c] = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x88);     /* lanes 0, 2 */
+        t[4 + c] = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xdd); /* lanes 1, 3 */
+        t[8 + c] = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x88);
+        t[12 + c] = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xdd);
+    }
+    _Pragma("GCC unroll 8") for (int c = 0; c < 4; c++) {
+        r[c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0x88);
+        r[8 + c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0xdd);
+        r[4 + c] = _mm512_shuffle_f32x4(t[4 + c], t[12 + c], 0x88);
+        r[12 + c] = _mm512_shuffle_f32x4(t[4 + c], t[12 + c], 0xdd);
+    }
 }
 
 /* 32 signed codes of block b of weight row r (element order), the block's

@@ -93,45 +93,14 @@ uint64_t fl_mm_avx512_pack_bytes(flint_type type, int64_t n, int64_t k) {
     return (uint64_t)((n + tc - 1) / tc) * tile_bytes(type, k);
 }
 
-/* r[j][i] -> r[i][j] */
-INLINE void transpose16(__m512 r[16]) {
-    __m512 t[16];
-    UNROLL for (int p = 0; p < 8; p++) {
-        t[2 * p] = _mm512_unpacklo_ps(r[2 * p], r[2 * p + 1]);
-        t[2 * p + 1] = _mm512_unpackhi_ps(r[2 * p], r[2 * p + 1]);
-    }
-    /* u[4q + c], 128-bit lane L: rows 4q..4q+3 of column 4L + c */
-    UNROLL for (int q = 0; q < 4; q++) {
-        const __m512d a = _mm512_castps_pd(t[4 * q]), b = _mm512_castps_pd(t[4 * q + 2]);
-        const __m512d c = _mm512_castps_pd(t[4 * q + 1]), d = _mm512_castps_pd(t[4 * q + 3]);
-        r[4 * q] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
-        r[4 * q + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
-        r[4 * q + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
-        r[4 * q + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
-    }
-    UNROLL for (int c = 0; c < 4; c++) {
-        t[c] = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x88);      /* lanes 0, 2 */
-        t[4 + c] = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xdd);  /* lanes 1, 3 */
-        t[8 + c] = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x88);
-        t[12 + c] = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xdd);
-    }
-    UNROLL for (int c = 0; c < 4; c++) {
-        r[c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0x88);
-        r[8 + c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0xdd);
-        r[4 + c] = _mm512_shuffle_f32x4(t[4 + c], t[12 + c], 0x88);
-        r[12 + c] = _mm512_shuffle_f32x4(t[4 + c], t[12 + c], 0xdd);
-    }
-}
-
-INLINE __mmask16 mask16(int64_t left) { return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1); }
 
 /* x[c0 + j][k0 .. k0 + 15] for j < 16 (rows past n and elements past k
  * read as 0), transposed: v[i] holds element k0 + i of the 16 rows */
 INLINE void load_x16x16(const fl_mm_act *a, int64_t c0, int64_t k0, __m512 v[16]) {
-    const __mmask16 m = mask16(a->k - k0);
+    const __mmask16 m = fl_mm_avx512_mask16(a->k - k0);
     UNROLL16 for (int j = 0; j < 16; j++)
         v[j] = c0 + j < a->n ? _mm512_maskz_loadu_ps(m, a->f32 + (c0 + j) * a->k + k0) : _mm512_setzero_ps();
-    transpose16(v);
+    fl_mm_avx512_transpose16(v);
 }
 
 /* Power-of-two scales per lane: s * amax < 2^top (amax = 0: s = 2^126;
@@ -194,11 +163,11 @@ static void pack_int8_tile(flint_type type, const fl_mm_act *a, uint8_t *tile, i
         __m512 v[16];
         UNROLL16 for (int l = 0; l < COLS; l++) {
             const bool live = t0 + l < a->n;
-            const __mmask16 m = live ? mask16(nw - g0) : 0;
+            const __mmask16 m = live ? fl_mm_avx512_mask16(nw - g0) : 0;
             const __m512i x = _mm512_maskz_loadu_epi32(m, a->q + (live ? t0 + l : 0) * k + 4 * g0);
             v[l] = _mm512_castsi512_ps(_mm512_maskz_xor_epi32(m, x, bias));
         }
-        transpose16(v);
+        fl_mm_avx512_transpose16(v);
         for (int64_t g = 0; g < 16 && g0 + g < nw; g++) _mm512_store_ps(tile + 64 * (g0 + g), v[g]);
     }
     float *dx = (float *)(tile + (uint64_t)k * COLS), *xs = dx + na * COLS;
@@ -347,8 +316,8 @@ static bool unpack_unit(const fl_weight *w, int64_t r, int nr, int64_t e0, int64
     __m512i sum = _mm512_setzero_si512();
     for (int64_t g0 = 0; g0 < nw; g0 += 16) {
         __m512 v[16];
-        UNROLL16 for (int i = 0; i < 16; i++) v[i] = _mm512_maskz_loadu_ps(mask16(nw - g0), tmp->codes[i] + 4 * g0);
-        transpose16(v);
+        UNROLL16 for (int i = 0; i < 16; i++) v[i] = _mm512_maskz_loadu_ps(fl_mm_avx512_mask16(nw - g0), tmp->codes[i] + 4 * g0);
+        fl_mm_avx512_transpose16(v);
         for (int64_t g = 0; g < 16 && g0 + g < nw; g++) {
             const __m512i c = _mm512_castps_si512(v[g]);
             _mm256_storeu_si256((__m256i *)(pn->codes + (e0 / 4 + g0 + g) * MR * 4), _mm512_castsi512_si256(c));
@@ -364,7 +333,7 @@ static bool unpack_unit(const fl_weight *w, int64_t r, int nr, int64_t e0, int64
     for (int a = 0; a < 2; a++) {
         __m512 v[16];
         UNROLL16 for (int i = 0; i < 16; i++) v[i] = _mm512_load_ps(a ? tmp->wm[i] : tmp->ws[i]);
-        transpose16(v);
+        fl_mm_avx512_transpose16(v);
         for (int64_t t = 0; t < ns; t++) _mm256_storeu_ps(dst[a] + (j0 + t) * MR, _mm512_castps512_ps256(v[t]));
     }
     return mins;
@@ -550,7 +519,7 @@ INLINE float convert_block(const fl_weight *w, int64_t r0, int64_t rows, int64_t
     for (int64_t r = 0; r < rows; r++) {
         const uint8_t *src = (const uint8_t *)w->data + (uint64_t)(r0 + r) * w->row_bytes + g0 * es;
         for (int64_t i = 0; i < kc; i += 16) {
-            const __mmask16 m = mask16(kc - i);
+            const __mmask16 m = fl_mm_avx512_mask16(kc - i);
             const __m512 v = fl_mm_avx512_load_w16(w->type, src + i * es, m);
             if (h16) amax = _mm512_max_ps(amax, _mm512_abs_ps(v));
             _mm512_mask_storeu_ps(conv + r * WLD + i, m, v);
@@ -562,7 +531,7 @@ INLINE float convert_block(const fl_weight *w, int64_t r0, int64_t rows, int64_t
     for (int64_t r = 0; r < rows; r++) {
         uint32_t *row = conv + r * WLD;
         for (int64_t i = 0; i < kc; i += 16) {
-            const __mmask16 m = mask16(kc - i);
+            const __mmask16 m = fl_mm_avx512_mask16(kc - i);
             const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + i), t);
             const __m512i h = _mm512_cvtepu16_epi32(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
             _mm512_mask_storeu_epi32(row + i, m, _mm512_or_si512(h, _mm512_slli_epi32(h, 16)));
@@ -582,13 +551,13 @@ static void write_y(const fl_mm_job *job, const float *cb, int64_t gc, int64_t r
         for (int64_t rr = 0; rr < rows; rr += 16) {
             __m512 v[16];
             UNROLL16 for (int j = 0; j < 16; j++) v[j] = rr + j < rows ? _mm512_loadu_ps(g + (rr + j) * gc) : _mm512_setzero_ps();
-            transpose16(v);
+            fl_mm_avx512_transpose16(v);
             UNROLL16 for (int i = 0; i < 16; i++) _mm512_store_ps(&tmp[i][rr], v[i]);
         }
         const int64_t nc = n - c0 < 16 ? n - c0 : 16;
         for (int64_t i = 0; i < nc; i++) {
             float *yc = job->y + (c0 + i) * job->ldy + r0;
-            for (int64_t rr = 0; rr < rows; rr += 16) _mm512_mask_storeu_ps(yc + rr, mask16(rows - rr), _mm512_load_ps(&tmp[i][rr]));
+            for (int64_t rr = 0; rr < rows; rr += 16) _mm512_mask_storeu_ps(yc + rr, fl_mm_avx512_mask16(rows - rr), _mm512_load_ps(&tmp[i][rr]));
         }
     }
 }

@@ -42,13 +42,15 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-# One ISA per translation unit: *_avx2.c and *_avx512.c get their flags and
-# the CPU backend picks one at start-up from cpuid, so one binary runs on
-# any x86-64. *_neon.c compile to nothing off aarch64.
+# One ISA per translation unit: *_avx2.c, *_avx512.c and *_amx.c (AVX-512
+# + AMX tiles) get their flags and the CPU backend picks one at start-up
+# from cpuid, so one binary runs on any x86-64. *_neon.c compile to nothing
+# off aarch64.
 ISA_AVX2   := -mavx2 -mfma -mf16c
 ISA_AVX512 := $(ISA_AVX2) -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16
 $(BUILD)/src/cpu/%_avx2.o: CFLAGS += $(ISA_AVX2)
 $(BUILD)/src/cpu/%_avx512.o: CFLAGS += $(ISA_AVX512)
+$(BUILD)/src/cpu/%_amx.o: CFLAGS += $(ISA_AVX512) -mamx-tile -mamx-bf16
 
 # V=1 echoes the compiler lines
 Q := $(if $(filter 1,$(V)),,@)

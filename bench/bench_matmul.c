@@ -10,7 +10,10 @@
  *            with the same threads running at once:
  *            peak = threads x (zmm instructions per second of one thread,
  *            12 independent chains) x operations per instruction
- *            (FMA f32: 32, vpdpbusd: 128, vpdpbf16ps: 64, for reference).
+ *            (FMA f32: 32, vpdpbusd: 128, vpdpbf16ps: 64, for reference;
+ *            on the amx table, BF16 against tdpbf16ps: 16384 per tile
+ *            product, 4 accumulator tiles; the GEMM spends 1-3 of them,
+ *            FLINT_AMX_PASSES, per 16 x 16 x 32 product of x and W).
  *            Measuring beats GHz x ops/cycle on a VM: here 2 threads reach
  *            the same total as 1 (the vCPUs share a core's ports).
  *   layer    (-l, instead of the two above) prefill, n = 512, over the
@@ -18,7 +21,7 @@
  *            v 256 x 1152, o 1152 x 1024, gate and up 6912 x 1152, down
  *            1152 x 6912): their summed median time, GOP/s and peak ratio.
  * Medians of several repetitions; a markdown table with the CPU model
- * and date. Usage: bench_matmul [-t THREADS] [-i scalar|avx2|avx512]
+ * and date. Usage: bench_matmul [-t THREADS] [-i scalar|avx2|avx512|amx]
  * [-q] [-d] [-l] [TYPE ...]   (-q: smaller matrices, for a quick look; -d:
  * decode only, no prefill and no peak probes). */
 #define _GNU_SOURCE
@@ -121,9 +124,9 @@ static double read_bandwidth(fl_pool *pool, int reps) {
 /* ---- instruction peaks (x86 only; target attributes keep the rest of
  * the file portable) ---- */
 
-typedef enum peak_kind { PEAK_FMA = 0, PEAK_VNNI = 1, PEAK_BF16 = 2, PEAK_COUNT } peak_kind;
-static const char *peak_name[PEAK_COUNT] = {"f32 FMA", "int8 VNNI", "bf16 dot"};
-static const double peak_ops[PEAK_COUNT] = {32.0, 128.0, 64.0};
+typedef enum peak_kind { PEAK_FMA = 0, PEAK_VNNI = 1, PEAK_BF16 = 2, PEAK_AMX = 3, PEAK_COUNT } peak_kind;
+static const char *peak_name[PEAK_COUNT] = {"f32 FMA", "int8 VNNI", "bf16 dot", "AMX bf16"};
+static const double peak_ops[PEAK_COUNT] = {32.0, 128.0, 64.0, 16.0 * 16.0 * 32.0 * 2.0};
 
 #define PEAK_ITERS 20000000L
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
@@ -169,6 +172,33 @@ T512 static float peak_bf16(long iters) {
     a6 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a6, a7), _mm512_add_ps(a8, a9)), _mm512_add_ps(a10, a11));
     return _mm512_reduce_add_ps(_mm512_add_ps(a0, a6));
 }
+
+/* 12 tdpbf16ps per iteration into 4 accumulator tiles (tile state is per
+ * thread: each call configures and releases it) */
+__attribute__((target("amx-tile,amx-bf16"))) static float peak_amx(long iters) {
+    static const struct {
+        uint8_t palette, start_row, reserved[14];
+        uint16_t colsb[16];
+        uint8_t rows[16];
+    } cfg = {1, 0, {0}, {64, 64, 64, 64, 64, 64, 64, 64}, {16, 16, 16, 16, 16, 16, 16, 16}};
+    float out[256];
+    _tile_loadconfig(&cfg);
+    _tile_zero(4);
+    _tile_zero(5);
+    _tile_zero(6);
+    _tile_zero(7);
+    for (long it = 0; it < iters; it++) {
+        for (int r = 0; r < 3; r++) { /* one tile number per macro argument: literals only */
+            _tile_dpbf16ps(0, 4, 6);
+            _tile_dpbf16ps(1, 4, 7);
+            _tile_dpbf16ps(2, 5, 6);
+            _tile_dpbf16ps(3, 5, 7);
+        }
+    }
+    _tile_stored(0, out, 64);
+    _tile_release();
+    return out[0];
+}
 #endif
 
 typedef struct peak_ctx {
@@ -181,7 +211,10 @@ static void peak_task(void *ctx, int64_t task, int32_t thread) {
     (void)task, (void)thread;
     peak_ctx *p = ctx;
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-    float v = p->kind == PEAK_FMA ? peak_fma(p->iters) : p->kind == PEAK_VNNI ? peak_vnni(p->iters) : peak_bf16(p->iters);
+    float v = p->kind == PEAK_FMA    ? peak_fma(p->iters)
+              : p->kind == PEAK_VNNI ? peak_vnni(p->iters)
+              : p->kind == PEAK_BF16 ? peak_bf16(p->iters)
+                                     : peak_amx(p->iters);
     p->sink = v;
 #else
     (void)p;
@@ -190,7 +223,7 @@ static void peak_task(void *ctx, int64_t task, int32_t thread) {
 
 /* ops/s of all threads for one kind of instruction */
 static double measure_peak(fl_pool *pool, peak_kind kind, int n_threads) {
-    peak_ctx p = {kind, PEAK_ITERS / 10, 0.0f};
+    peak_ctx p = {kind, PEAK_ITERS / (kind == PEAK_AMX ? 200 : 10), 0.0f}; /* a tile product: 16 cycles */
     double t[5];
     for (int r = 0; r < 5; r++) {
         double t0 = now();
@@ -215,6 +248,13 @@ static const bench_type types[] = {
     {FLINT_TYPE_IQ4_XS, PEAK_VNNI}, {FLINT_TYPE_MXFP4, PEAK_VNNI}, {FLINT_TYPE_MLX_Q4, PEAK_VNNI},
     {FLINT_TYPE_MLX_Q8, PEAK_VNNI}, {FLINT_TYPE_Q2_K, PEAK_FMA},    {FLINT_TYPE_Q3_K, PEAK_FMA},
 };
+
+static fl_cpu_isa table_isa; /* the kernel table benchmarked */
+
+/* The instruction a type's prefill runs on in that table. */
+static peak_kind peak_for(const bench_type *bt) {
+    return table_isa == FL_ISA_AMX && bt->type == FLINT_TYPE_BF16 ? PEAK_AMX : bt->peak;
+}
 
 static void put_f16(uint8_t *p, float v) {
     uint16_t h = fl_f32_to_f16(v);
@@ -347,7 +387,8 @@ static void bench_layer(fl_cpu_matmul *mm, fl_pool *pool, const double *peak, in
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
         const bench_type *bt = &types[ti];
         if (!wanted(bt->type, argc, argv, first)) continue;
-        double t = 0.0, ops = 0.0, pk = peak[bt->peak] > 0 ? measure_peak(pool, bt->peak, n_threads) : 0.0;
+        const peak_kind kind = peak_for(bt);
+        double t = 0.0, ops = 0.0, pk = peak[kind] > 0 ? measure_peak(pool, kind, n_threads) : 0.0;
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
             wmat mt;
             if (make_matrix(&mt, bt->type, shapes[s][0], shapes[s][1]) != 0) continue;
@@ -356,7 +397,7 @@ static void bench_layer(fl_cpu_matmul *mm, fl_pool *pool, const double *peak, in
             free_matrix(&mt);
         }
         printf("| %s | %.1f | %.0f | %.0f | ", flint_type_name(bt->type), 1e3 * t, ops / t / 1e9, pk / 1e9);
-        if (pk > 0) printf("%.0f%% (%s) |\n", 100.0 * ops / t / pk, peak_name[bt->peak]);
+        if (pk > 0) printf("%.0f%% (%s) |\n", 100.0 * ops / t / pk, peak_name[kind]);
         else printf("- |\n");
         fflush(stdout);
     }
@@ -367,7 +408,7 @@ static void bench_layer(fl_cpu_matmul *mm, fl_pool *pool, const double *peak, in
 int main(int argc, char **argv) {
     int32_t n_threads = 2;
     fl_cpu_isa isa = FL_ISA_AUTO;
-    const char *isa_name = "best";
+    const char *isa_name;
     bool quick = false, decode_only = false, layer = false;
     int first = 1;
     while (first < argc && argv[first][0] == '-') {
@@ -375,11 +416,12 @@ int main(int argc, char **argv) {
             n_threads = atoi(argv[first + 1]);
             first += 2;
         } else if (strcmp(argv[first], "-i") == 0 && first + 1 < argc) {
-            isa_name = argv[first + 1];
-            isa = strcmp(isa_name, "scalar") == 0 ? FL_ISA_SCALAR
-                  : strcmp(isa_name, "avx2") == 0 ? FL_ISA_AVX2
-                  : strcmp(isa_name, "neon") == 0 ? FL_ISA_NEON
-                                                  : FL_ISA_AVX512;
+            const char *name = argv[first + 1];
+            isa = strcmp(name, "scalar") == 0 ? FL_ISA_SCALAR
+                  : strcmp(name, "avx2") == 0 ? FL_ISA_AVX2
+                  : strcmp(name, "neon") == 0 ? FL_ISA_NEON
+                  : strcmp(name, "amx") == 0  ? FL_ISA_AMX
+                                              : FL_ISA_AVX512;
             first += 2;
         } else if (strcmp(argv[first], "-q") == 0) {
             quick = true;
@@ -391,7 +433,7 @@ int main(int argc, char **argv) {
             layer = true;
             first++;
         } else {
-            fprintf(stderr, "usage: %s [-t THREADS] [-i scalar|avx2|avx512] [-q] [-d] [-l] [TYPE ...]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-t THREADS] [-i scalar|avx2|avx512|amx] [-q] [-d] [-l] [TYPE ...]\n", argv[0]);
             return 2;
         }
     }
@@ -402,6 +444,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_matmul: %s\n", flint_errmsg());
         return 1;
     }
+    table_isa = isa == FL_ISA_AUTO ? fl_cpu_best_isa() : isa;
+    isa_name = fl_cpu_isa_name(table_isa);
     char model[256], date[64];
     cpu_model(model, sizeof model);
     time_t tt = time(NULL);
@@ -416,7 +460,8 @@ int main(int argc, char **argv) {
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
     bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni") &&
                   __builtin_cpu_supports("avx512bf16");
-    for (int k = 0; k < PEAK_COUNT && avx512 && !decode_only; k++) peak[k] = measure_peak(pool, (peak_kind)k, n_threads);
+    for (int k = 0; k < PEAK_COUNT && avx512 && !decode_only; k++)
+        if (k != PEAK_AMX || fl_cpu_has_isa(FL_ISA_AMX)) peak[k] = measure_peak(pool, (peak_kind)k, n_threads);
 #endif
 
     printf("## bench_matmul — %s, %s, %d threads, ISA %s\n\n", model, date, n_threads, isa_name);
@@ -457,7 +502,8 @@ int main(int argc, char **argv) {
         double gbs = 0.0, gops = 0.0;
         /* this machine's bandwidth and peaks drift with its neighbours, so
          * each ratio uses a probe taken just before its own measurement */
-        double bw_t = bw, pk = peak[bt->peak];
+        const peak_kind kind = peak_for(bt);
+        double bw_t = bw, pk = peak[kind];
         if (make_matrix(&mt, bt->type, m_dec, k_dec) == 0) {
             bw_t = read_bandwidth(pool, 3);
             double t = time_run(mm, &mt.w, x, y, 1, quick ? 5 : 9);
@@ -466,7 +512,7 @@ int main(int argc, char **argv) {
         free_matrix(&mt);
         if (!decode_only) {
             if (make_matrix(&mt, bt->type, m_pre, k_pre) == 0) {
-                if (pk > 0) pk = measure_peak(pool, bt->peak, n_threads);
+                if (pk > 0) pk = measure_peak(pool, kind, n_threads);
                 double t = time_run(mm, &mt.w, x, y, n_pre, quick ? 3 : 5);
                 gops = t > 0 ? 2.0 * (double)n_pre * (double)m_pre * (double)k_pre / t / 1e9 : 0.0;
             }
@@ -475,7 +521,7 @@ int main(int argc, char **argv) {
         printf("| %s | %.1f | %.1f | %.0f%% | %.0f | %.0f | ", flint_type_name(bt->type), gbs, bw_t,
                bw_t > 0 ? 100.0 * gbs / bw_t : 0.0, gops, pk / 1e9);
         if (pk > 0)
-            printf("%.0f%% (%s) |\n", 100.0 * gops * 1e9 / pk, peak_name[bt->peak]);
+            printf("%.0f%% (%s) |\n", 100.0 * gops * 1e9 / pk, peak_name[kind]);
         else
             printf("- |\n");
         fflush(stdout);

@@ -8,9 +8,9 @@
  *      on the same rows), with mixed types, shared and distinct inputs,
  *      decode and prefill jobs in one group.
  * Sizes are awkward on purpose: m = 1, 3, 64, 257; k a whole number of
- * blocks but not of the SIMD width (96, 160; 256, 768, 2560; 1, 17, 1000
- * for the float types); n = 1, 2, 7, 8 (decode) and 16, 17, 33, 64, 130
- * (prefill).
+ * blocks but not of the SIMD width (96, 160; 256, 768, 2560; 1, 17, 1000,
+ * 2000 for the float types); n = 1, 2, 7, 8 (decode) and 16, 17, 33, 64,
+ * 130 (prefill).
  * Weights are random bytes with sane scale fields, so every code occurs.
  *
  * Tolerances, per output element, with S = sum_i |w_i x_i| (double):
@@ -39,10 +39,21 @@
  *   P = the sum over i of |the sum of w_j x_j from the start of i's
  *   32-element half-block to i|; plus 3 k 2^-32 max|x| max|w| for fp16
  *   subnormals (values 2^-18 below their block's largest). Applied on
- *   every AVX-512 CPU (the others meet it with room to spare). */
+ *   every AVX-512 CPU (the others meet it with room to spare);
+ *   the AMX table (AVX-512 but for the BF16 prefill, matmul_gemm_amx.c),
+ *   BF16 prefill (n > 8): t' = p k for p bf16 parts per activation
+ *   (FLINT_AMX_PASSES, 3 by default, swept with 2 and 1 too), plus the
+ *   activation's split: 0 for 3 parts (exact), 2^-16 S for 2, 2^-8 S for
+ *   1. The AMX table runs when cpuid and XCR0 report AMX (read here, not
+ *   asked of the library, whose answer must agree on Linux), with weight
+ *   units up to 256 rows and k up to 2000 (two weight chunks). */
 #define _POSIX_C_SOURCE 200809L /* setenv */
 #include <stdint.h>
 #include <stdlib.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include "base/pool.h"
 #include "cpu/matmul.h"
@@ -223,7 +234,24 @@ static isa_run isas[] = {
     {FL_ISA_AVX2, "avx2", false},
     {FL_ISA_AVX512, "avx512", false},
     {FL_ISA_NEON, "neon", false},
+    {FL_ISA_AMX, "amx", false},
 };
+
+/* AMX-TILE, AMX-BF16 and their state in XCR0, read here rather than asked
+ * of the library, so that a detection bug there fails the check in main
+ * instead of hiding the AMX table from every test. */
+static bool cpu_amx(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c >> 27 & 1)) return false; /* OSXSAVE */
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d >> 22 & 1) || !(d >> 24 & 1)) return false;
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (lo & 0x60000) == 0x60000;
+#else
+    return false;
+#endif
+}
 
 static void detect(void) {
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
@@ -235,11 +263,19 @@ static void detect(void) {
 #elif defined(__aarch64__)
     isas[2].have = true;
 #endif
+    isas[3].have = isas[1].have && cpu_amx();
+}
+
+/* The bf16 parts per activation of the AMX GEMM (FLINT_AMX_PASSES, read
+ * as matmul_gemm_amx.c reads it). */
+static int amx_parts(void) {
+    const char *env = getenv("FLINT_AMX_PASSES");
+    return env && (env[0] == '1' || env[0] == '2') && env[1] == 0 ? env[0] - '0' : 3;
 }
 
 static int64_t n_cases;
 static double ref_worst;  /* a sweep's largest scalar vs double |error| / tolerance */
-static double gemm_worst[2]; /* a sweep's largest AVX2 / AVX-512 prefill vs scalar |error| / (2^-23 S) */
+static double gemm_worst[4]; /* per table of isas[]: a sweep's largest prefill vs scalar |error| / (2^-23 S) */
 
 static void run_case(flint_type t, int64_t m, int64_t k, int64_t n) {
     wbuf wb;
@@ -312,12 +348,18 @@ static void run_case(flint_type t, int64_t m, int64_t k, int64_t n) {
         CHECK_MSG(st == FLINT_OK, "%s %s: %s", isas[i].name, flint_type_name(t), flint_errmsg());
         fl_cpu_matmul_free(mm);
         int off = 0;
-        const double t2 = isas[i].isa == FL_ISA_AVX512 && n > 8 && gemm_terms(t, k) > terms ? gemm_terms(t, k) : terms;
+        /* the AMX table is the AVX-512 one but for the BF16 prefill */
+        const bool x512 = isas[i].isa == FL_ISA_AVX512 || isas[i].isa == FL_ISA_AMX;
+        const bool amx = isas[i].isa == FL_ISA_AMX && t == FLINT_TYPE_BF16 && n > 8;
+        const int parts = amx_parts();
+        const double t2 = amx ? parts * (double)k : x512 && n > 8 && gemm_terms(t, k) > terms ? gemm_terms(t, k) : terms;
         const bool exact = isas[i].isa == FL_ISA_AVX2 && n > 8 && avx2_gemm_exact(t);
         for (int64_t j = 0; j < n * m; j++) {
-            double tol = exact ? 0.0 : (terms + t2 + 16.0) * eps * S[j] + (isas[i].isa == FL_ISA_AVX512 ? H[j] : 0.0) + 1e-30;
+            const double split = parts == 1 ? S[j] / 256.0 : parts == 2 ? S[j] / 65536.0 : 0.0;
+            const double extra = amx ? split : x512 ? H[j] : 0.0;
+            double tol = exact ? 0.0 : (terms + t2 + 16.0) * eps * S[j] + extra + 1e-30;
             double err = fabs((double)yi[j] - (double)ys[j]);
-            if (i < 2 && n > 8 && S[j] > 0.0 && err / (eps * S[j]) > gemm_worst[i]) gemm_worst[i] = err / (eps * S[j]);
+            if (n > 8 && S[j] > 0.0 && err / (eps * S[j]) > gemm_worst[i]) gemm_worst[i] = err / (eps * S[j]);
             if (!(err <= tol) && off++ < 3)
                 CHECK_MSG(0, "%s vs scalar %s m=%lld k=%lld n=%lld y[%lld][%lld] = %.9g, want %.9g (tol %.3g)",
                           isas[i].name, flint_type_name(t), (long long)m, (long long)k, (long long)n,
@@ -339,7 +381,8 @@ static void sweep(flint_type t, const int64_t *ks, int nk) {
     static const int64_t ms[] = {1, 3, 64, 257};
     static const int64_t ns[] = {1, 2, 7, 8, 16, 17, 33, 64, 130};
     TEST_GROUP(flint_type_name(t));
-    ref_worst = gemm_worst[0] = gemm_worst[1] = 0.0;
+    ref_worst = 0.0;
+    memset(gemm_worst, 0, sizeof gemm_worst);
     for (int a = 0; a < nk; a++)
         for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
             for (size_t j = 0; j < sizeof ns / sizeof ns[0]; j++) {
@@ -348,8 +391,10 @@ static void sweep(flint_type t, const int64_t *ks, int nk) {
                 if (ms[i] * ns[j] * ks[a] > 4 * 1024 * 1024) continue;
                 run_case(t, ms[i], ks[a], ns[j]);
             }
-    printf("%s: scalar vs double worst %.3g of tol; prefill vs scalar worst avx2 %.3g, avx512 %.3g * 2^-23 * S\n",
-           flint_type_name(t), ref_worst, gemm_worst[0], gemm_worst[1]);
+    printf("%s: scalar vs double worst %.3g of tol; prefill vs scalar worst", flint_type_name(t), ref_worst);
+    for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++)
+        if (isas[i].have) printf(" %s %.3g", isas[i].name, gemm_worst[i]);
+    printf(" * 2^-23 * S\n");
 }
 
 static void test_errors(void) {
@@ -494,6 +539,9 @@ static void test_groups(void) {
         setenv("FLINT_FP16_GEMM", "1", 1);
         run_group(all[i], names[i], "prefill fp16", prefill, 6);
         unsetenv("FLINT_FP16_GEMM");
+        setenv("FLINT_AMX_PASSES", "2", 1);
+        run_group(all[i], names[i], "prefill amx 2 passes", prefill, 6);
+        unsetenv("FLINT_AMX_PASSES");
     }
 }
 
@@ -502,7 +550,7 @@ int main(void) {
     CHECK(fl_pool_create(2, &pool2) == FLINT_OK);
     test_errors();
 
-    static const int64_t k_float[] = {1, 17, 1000};
+    static const int64_t k_float[] = {1, 17, 1000, 2000}; /* 2000: two weight chunks of the AMX GEMM */
     static const int64_t k_32[] = {96, 160};
     static const int64_t k_256[] = {256, 768, 2560};
     const flint_type floats[] = {FLINT_TYPE_F32, FLINT_TYPE_F16, FLINT_TYPE_BF16};
@@ -511,17 +559,28 @@ int main(void) {
                               FLINT_TYPE_MLX_Q8};
     const flint_type b256[] = {FLINT_TYPE_Q4_K, FLINT_TYPE_Q5_K, FLINT_TYPE_Q6_K, FLINT_TYPE_IQ4_XS,
                                FLINT_TYPE_Q2_K, FLINT_TYPE_Q3_K};
-    for (size_t i = 0; i < sizeof floats / sizeof floats[0]; i++) sweep(floats[i], k_float, 3);
+    for (size_t i = 0; i < sizeof floats / sizeof floats[0]; i++) sweep(floats[i], k_float, 4);
     /* the opt-in fp16 prefill GEMM for F16 / BF16 weights (AVX512-FP16 CPUs) */
     setenv("FLINT_FP16_GEMM", "1", 1);
-    for (size_t i = 1; i < sizeof floats / sizeof floats[0]; i++) sweep(floats[i], k_float, 3);
+    for (size_t i = 1; i < sizeof floats / sizeof floats[0]; i++) sweep(floats[i], k_float, 4);
     unsetenv("FLINT_FP16_GEMM");
+    /* the AMX GEMM with fewer bf16 parts per activation */
+    for (const char *p = "2\0" "1\0"; *p; p += 2) {
+        setenv("FLINT_AMX_PASSES", p, 1);
+        printf("FLINT_AMX_PASSES=%s:\n", p);
+        sweep(FLINT_TYPE_BF16, k_float, 4);
+    }
+    unsetenv("FLINT_AMX_PASSES");
     for (size_t i = 0; i < sizeof b32 / sizeof b32[0]; i++) sweep(b32[i], k_32, 2);
     for (size_t i = 0; i < sizeof b256 / sizeof b256[0]; i++) sweep(b256[i], k_256, 3);
 
     test_groups();
 
     TEST_GROUP("isas");
+#if defined(__linux__)
+    CHECK_MSG(fl_cpu_has_isa(FL_ISA_AMX) == isas[3].have, "cpuid and XCR0 say AMX %s, flint says %s",
+              isas[3].have ? "yes" : "no", fl_cpu_has_isa(FL_ISA_AMX) ? "yes" : "no");
+#endif
     printf("test_cpu_matmul: %lld cases; SIMD tables run:", (long long)n_cases);
     for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++)
         if (isas[i].have) printf(" %s", isas[i].name);

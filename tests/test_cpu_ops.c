@@ -437,10 +437,18 @@ static void test_isa(void) {
         setenv("FLINT_ISA", "avx2", 1);
         CHECK_INT_EQ(fl_cpu_best_isa(), FL_ISA_AVX2);
     }
+    if (fl_cpu_has_isa(FL_ISA_AVX512)) {
+        setenv("FLINT_ISA", "avx512", 1); /* AVX-512 without AMX */
+        CHECK_INT_EQ(fl_cpu_best_isa(), FL_ISA_AVX512);
+        setenv("FLINT_ISA", "amx", 1);
+        CHECK_INT_EQ(fl_cpu_best_isa(), fl_cpu_has_isa(FL_ISA_AMX) ? FL_ISA_AMX : FL_ISA_AVX512);
+    }
     unsetenv("FLINT_ISA");
     fl_cpu_isa best = fl_cpu_best_isa();
     CHECK(fl_cpu_has_isa(best));
-    if (fl_cpu_has_isa(FL_ISA_AVX512)) CHECK_INT_EQ(best, FL_ISA_AVX512);
+    if (fl_cpu_has_isa(FL_ISA_AVX512)) CHECK_INT_EQ(best, fl_cpu_has_isa(FL_ISA_AMX) ? FL_ISA_AMX : FL_ISA_AVX512);
+    CHECK_STR_EQ(fl_cpu_isa_name(FL_ISA_AMX), "amx");
+    if (!fl_cpu_has_isa(FL_ISA_AMX)) CHECK_FAILS(fl_cpu_backend_create(1, FL_ISA_AMX, &be), FLINT_E_UNSUPPORTED, "amx");
     if (old) setenv("FLINT_ISA", saved, 1);
     CHECK(fl_cpu_backend_create(0, FL_ISA_AUTO, &be) == FLINT_OK && be);
     if (be) {

@@ -5,6 +5,7 @@
  * Matmul is forwarded to cpu/matmul.h, attention to attention.c; the
  * arithmetic itself lives in the per-ISA kernel tables (ops.h). Nothing
  * here allocates after creation. */
+#define _GNU_SOURCE /* syscall */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,10 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#endif
+#if defined(__x86_64__) && defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
 #endif
 
 typedef struct fl_cpu_backend {
@@ -62,12 +67,37 @@ static bool x86_has(fl_cpu_isa isa) {
 }
 #endif
 
+#if defined(__x86_64__)
+/* AVX-512, AMX-TILE and AMX-BF16 (cpuid 7.0 edx bits 24, 22), the tile
+ * state enabled in XCR0 (bits 17, 18), and Linux's permission: a process
+ * must ask for the 8 KiB tile state (arch_prctl ARCH_REQ_XCOMP_PERM) or
+ * its first tile instruction faults. Asked once per process. */
+static bool x86_has_amx(void) {
+    static int ok = -1; /* benign: every thread computes the same value */
+    int v = __atomic_load_n(&ok, __ATOMIC_RELAXED);
+    if (v < 0) {
+        unsigned a, b, c, d;
+        v = x86_has(FL_ISA_AVX512) && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (d >> 22 & 1) && (d >> 24 & 1) &&
+            (xgetbv0() & 0x60000) == 0x60000;
+#if defined(__linux__)
+        enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
+        v = v && syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+#else
+        v = 0;
+#endif
+        __atomic_store_n(&ok, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+#endif
+
 bool fl_cpu_has_isa(fl_cpu_isa isa) {
     switch (isa) {
     case FL_ISA_SCALAR: return true;
 #if defined(__x86_64__)
     case FL_ISA_AVX2:
     case FL_ISA_AVX512: return x86_has(isa) && (isa == FL_ISA_AVX2 ? fl_cpu_kernels_avx2() : fl_cpu_kernels_avx512());
+    case FL_ISA_AMX: return x86_has_amx() && fl_cpu_kernels_avx512();
 #endif
 #if defined(__aarch64__)
     case FL_ISA_NEON: return fl_cpu_kernels_neon() != NULL; /* NEON is baseline on aarch64 */
@@ -83,18 +113,20 @@ const char *fl_cpu_isa_name(fl_cpu_isa isa) {
     case FL_ISA_AVX2: return "avx2";
     case FL_ISA_AVX512: return "avx512";
     case FL_ISA_NEON: return "neon";
+    case FL_ISA_AMX: return "amx";
     }
     return "unknown";
 }
 
 fl_cpu_isa fl_cpu_best_isa(void) {
-    /* FLINT_ISA caps the choice: avx512 allows avx512/avx2/scalar, avx2
-     * allows avx2/scalar, neon allows neon/scalar; unknown names are ignored */
+    /* FLINT_ISA caps the choice: amx allows amx/avx512/avx2/scalar, avx512
+     * allows avx512/avx2/scalar (no AMX), avx2 allows avx2/scalar, neon
+     * allows neon/scalar; unknown names are ignored */
     int cap = -1;
     const char *env = getenv("FLINT_ISA");
-    for (int i = FL_ISA_SCALAR; env && i <= FL_ISA_NEON; i++)
+    for (int i = FL_ISA_SCALAR; env && i <= FL_ISA_AMX; i++)
         if (strcmp(env, fl_cpu_isa_name((fl_cpu_isa)i)) == 0) cap = i;
-    static const fl_cpu_isa order[] = {FL_ISA_AVX512, FL_ISA_AVX2, FL_ISA_NEON};
+    static const fl_cpu_isa order[] = {FL_ISA_AMX, FL_ISA_AVX512, FL_ISA_AVX2, FL_ISA_NEON};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
         fl_cpu_isa isa = order[i];
         bool allowed = cap < 0 || (int)isa == cap || (cap != FL_ISA_NEON && isa != FL_ISA_NEON && (int)isa < cap);
@@ -106,7 +138,8 @@ fl_cpu_isa fl_cpu_best_isa(void) {
 static const fl_cpu_kernels *kernels_for(fl_cpu_isa isa) {
     switch (isa) {
     case FL_ISA_AVX2: return fl_cpu_kernels_avx2();
-    case FL_ISA_AVX512: return fl_cpu_kernels_avx512();
+    case FL_ISA_AVX512:
+    case FL_ISA_AMX: return fl_cpu_kernels_avx512(); /* AMX changes only the matmul table */
     case FL_ISA_NEON: return fl_cpu_kernels_neon();
     default: return fl_cpu_kernels_scalar();
     }
@@ -342,7 +375,7 @@ flint_status fl_cpu_backend_create(int32_t n_threads, fl_cpu_isa isa, fl_backend
     if (!out) return fl_errorf(FLINT_E_INVALID_ARG, "fl_cpu_backend_create: NULL output");
     *out = NULL;
     if (isa == FL_ISA_AUTO) isa = fl_cpu_best_isa();
-    if (isa < FL_ISA_SCALAR || isa > FL_ISA_NEON)
+    if (isa < FL_ISA_SCALAR || isa > FL_ISA_AMX)
         return fl_errorf(FLINT_E_INVALID_ARG, "unknown CPU ISA %d", (int)isa);
     if (!fl_cpu_has_isa(isa))
         return fl_errorf(FLINT_E_UNSUPPORTED, "this CPU cannot run the %s kernels", fl_cpu_isa_name(isa));

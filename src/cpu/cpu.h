@@ -3,8 +3,8 @@
  *
  * ISAs: one translation unit per ISA (*_avx2.c, *_avx512.c, *_neon.c, and
  * the scalar reference), picked once at creation from cpuid. FLINT_ISA in
- * the environment (scalar|avx2|avx512|neon) caps the choice, for tests and
- * benchmarks of each path on one machine. */
+ * the environment (scalar|avx2|avx512|amx|neon) caps the choice, for tests
+ * and benchmarks of each path on one machine: avx512 means no AMX. */
 #ifndef FL_CPU_H
 #define FL_CPU_H
 
@@ -20,6 +20,8 @@ typedef enum fl_cpu_isa {
     FL_ISA_AVX2 = 1,   /* AVX2 + FMA + F16C */
     FL_ISA_AVX512 = 2, /* AVX-512 F/BW/VL/DQ + VNNI + BF16 */
     FL_ISA_NEON = 3,   /* aarch64 NEON (+ dotprod where present) */
+    FL_ISA_AMX = 4,    /* AVX-512 + AMX-TILE/AMX-BF16 (tile state granted by the OS):
+                          the AVX-512 kernels, BF16 prefill on AMX tiles */
 } fl_cpu_isa;
 
 /* True if this CPU can run isa. */

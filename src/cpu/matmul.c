@@ -70,6 +70,9 @@ static const fl_mm_kernels *table_for(fl_cpu_isa isa) {
     case FL_ISA_AVX2: return &fl_mm_kernels_avx2;
     case FL_ISA_AVX512: return &fl_mm_kernels_avx512;
 #endif
+#if defined(__x86_64__)
+    case FL_ISA_AMX: return &fl_mm_kernels_amx;
+#endif
 #if defined(__aarch64__)
     case FL_ISA_NEON: return &fl_mm_kernels_neon;
 #endif
@@ -84,6 +87,9 @@ flint_status fl_cpu_matmul_create(fl_pool *pool, fl_cpu_isa isa, fl_cpu_matmul *
     if (isa == FL_ISA_AUTO) isa = fl_cpu_best_isa(); /* the backend's detection, FLINT_ISA cap included */
     const fl_mm_kernels *kt = table_for(isa);
     if (!kt) return fl_errorf(FLINT_E_UNSUPPORTED, "matmul: ISA %d is not built into this binary", (int)isa);
+    /* also asks the OS for the AMX state before any tile instruction */
+    if (!fl_cpu_has_isa(isa))
+        return fl_errorf(FLINT_E_UNSUPPORTED, "matmul: this CPU cannot run the %s kernels", fl_cpu_isa_name(isa));
     fl_cpu_matmul *mm = calloc(1, sizeof *mm);
     if (!mm) return fl_errorf(FLINT_E_NOMEM, "matmul create: out of memory");
     mm->pool = pool;
@@ -424,6 +430,18 @@ static int64_t decode_units(const job_plan *jp, uint64_t total_bytes, int64_t wa
     return u < 1 ? 1 : u < most ? u : most;
 }
 
+/* W rows per prefill unit of job jp: the table's gemm_rows for the type
+ * (the AMX GEMM reads all of x per unit, so it wants tall ones), lowered to
+ * a thread's share of m rounded up to FL_MM_PANEL_ROWS so that small jobs
+ * still feed every thread. */
+static int64_t unit_rows(const job_plan *jp, int32_t n_threads) {
+    const int64_t most = jp->gemm ? jp->job.kt->gemm_rows[jp->job.w->type] : 0;
+    if (most <= FL_MM_PANEL_ROWS) return FL_MM_PANEL_ROWS;
+    const int64_t share = (jp->job.w->m + n_threads - 1) / n_threads;
+    const int64_t rows = (share + FL_MM_PANEL_ROWS - 1) / FL_MM_PANEL_ROWS * FL_MM_PANEL_ROWS;
+    return rows < most ? rows : most;
+}
+
 /* The work list: prefill panels first (the larger units), then the decode
  * row ranges, each job's share of the pool's tasks in proportion to its
  * weight bytes. With count, only counts. */
@@ -439,14 +457,14 @@ static int64_t plan_units(call *c, bool count) {
             const int64_t m = jp->job.w->m;
             const bool prefill = jp->n > FL_MM_DECODE_MAX;
             if (prefill != (pass == 0)) continue;
-            const int64_t nu = prefill ? (m + FL_MM_PANEL_ROWS - 1) / FL_MM_PANEL_ROWS
-                                       : decode_units(jp, total_bytes, want);
+            const int64_t pr = prefill ? unit_rows(jp, c->mm->n_threads) : 0;
+            const int64_t nu = prefill ? (m + pr - 1) / pr : decode_units(jp, total_bytes, want);
             for (int64_t t = 0; t < nu && !count; t++) {
                 unit *u = &c->units[n + t];
                 u->job = j;
                 if (prefill) {
-                    u->r0 = t * FL_MM_PANEL_ROWS;
-                    u->r1 = u->r0 + FL_MM_PANEL_ROWS < m ? u->r0 + FL_MM_PANEL_ROWS : m;
+                    u->r0 = t * pr;
+                    u->r1 = u->r0 + pr < m ? u->r0 + pr : m;
                 } else {
                     fl_split_range(m, nu, t, DECODE_ALIGN, &u->r0, &u->r1);
                 }

@@ -821,34 +821,44 @@ static void rows_q6_k(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r0, 
 }
 ROWS_T(iq4_xs, C_IQ4_XS)
 
-const fl_mm_kernels fl_mm_kernels_avx512 = {
-    .name = "avx512",
-    .quant_q8_32 = quant_q8_32,
-    .quant_q8_k = quant_q8_k,
-    .dot_f32 = dot_f32,
-    .rows = {FL_MM_ROWS_EVERY_TYPE},
-    .gemm =
-        {
-            [FLINT_TYPE_F32] = fl_mm_avx512_gemm_float,
-            [FLINT_TYPE_F16] = fl_mm_avx512_gemm_float,
-            [FLINT_TYPE_BF16] = fl_mm_avx512_gemm_float,
-            [FLINT_TYPE_Q4_0] = fl_mm_avx512_gemm_int8,
-            [FLINT_TYPE_Q4_1] = fl_mm_avx512_gemm_int8,
-            [FLINT_TYPE_Q5_0] = fl_mm_avx512_gemm_int8,
-            [FLINT_TYPE_Q5_1] = fl_mm_avx512_gemm_int8,
-            [FLINT_TYPE_Q8_0] = fl_mm_avx512_gemm_int8,
-            [FLINT_TYPE_IQ4_NL] = fl_mm_avx512_gemm_int8,
-            [FLINT_TYPE_MXFP4] = fl_mm_avx512_gemm_int8,
-            [FLINT_TYPE_MLX_Q4] = fl_mm_avx512_gemm_int8,
-            [FLINT_TYPE_MLX_Q8] = fl_mm_avx512_gemm_int8,
-            [FLINT_TYPE_Q4_K] = fl_mm_avx512_gemm_int8,
-            [FLINT_TYPE_Q5_K] = fl_mm_avx512_gemm_int8,
-            [FLINT_TYPE_Q6_K] = fl_mm_avx512_gemm_int8,
-        },
-    .pack_bytes = fl_mm_avx512_pack_bytes,
-    .pack_act = fl_mm_avx512_pack_act,
-    .gemm_scratch_bytes = fl_mm_avx512_gemm_scratch_bytes,
-};
+/* The two AVX-512 tables differ only in the prefill of BF16 weights: the
+ * "amx" table runs it on AMX tiles (matmul_gemm_amx.c), chosen where the
+ * CPU and OS allow them. */
+#define AVX512_TABLE(NAME, GEMM_BF16, ROWS_BF16, PREFILL)                                        \
+    {                                                                                   \
+        .name = NAME,                                                                   \
+        .quant_q8_32 = quant_q8_32,                                                     \
+        .quant_q8_k = quant_q8_k,                                                       \
+        .dot_f32 = dot_f32,                                                             \
+        .rows = {FL_MM_ROWS_EVERY_TYPE},                                                \
+        .gemm =                                                                         \
+            {                                                                           \
+                [FLINT_TYPE_F32] = fl_mm_avx512_gemm_float,                             \
+                [FLINT_TYPE_F16] = fl_mm_avx512_gemm_float,                             \
+                [FLINT_TYPE_BF16] = GEMM_BF16,                                          \
+                [FLINT_TYPE_Q4_0] = fl_mm_avx512_gemm_int8,                             \
+                [FLINT_TYPE_Q4_1] = fl_mm_avx512_gemm_int8,                             \
+                [FLINT_TYPE_Q5_0] = fl_mm_avx512_gemm_int8,                             \
+                [FLINT_TYPE_Q5_1] = fl_mm_avx512_gemm_int8,                             \
+                [FLINT_TYPE_Q8_0] = fl_mm_avx512_gemm_int8,                             \
+                [FLINT_TYPE_IQ4_NL] = fl_mm_avx512_gemm_int8,                           \
+                [FLINT_TYPE_MXFP4] = fl_mm_avx512_gemm_int8,                            \
+                [FLINT_TYPE_MLX_Q4] = fl_mm_avx512_gemm_int8,                           \
+                [FLINT_TYPE_MLX_Q8] = fl_mm_avx512_gemm_int8,                           \
+                [FLINT_TYPE_Q4_K] = fl_mm_avx512_gemm_int8,                             \
+                [FLINT_TYPE_Q5_K] = fl_mm_avx512_gemm_int8,                             \
+                [FLINT_TYPE_Q6_K] = fl_mm_avx512_gemm_int8,                             \
+            },                                                                          \
+        .gemm_rows = {[FLINT_TYPE_BF16] = ROWS_BF16},                                   \
+        .pack_bytes = PREFILL##_pack_bytes,                                             \
+        .pack_act = PREFILL##_pack_act,                                                 \
+        .gemm_scratch_bytes = PREFILL##_gemm_scratch_bytes,                             \
+    }
+
+const fl_mm_kernels fl_mm_kernels_avx512 = AVX512_TABLE("avx512", fl_mm_avx512_gemm_float, 0, fl_mm_avx512);
+#if defined(__x86_64__)
+const fl_mm_kernels fl_mm_kernels_amx = AVX512_TABLE("amx", fl_mm_amx_gemm_bf16, FL_MM_AMX_ROWS, fl_mm_amx);
+#endif
 
 /* The block unpackers, shared with the GEMM file: 32 signed codes of block
  * b of row r, scale and min; the same for the sub-blocks of a K-quant

@@ -1,8 +1,9 @@
-/* matmul_avx512.h — what the two AVX-512 matmul files share: the prefill
- * GEMM entry points (matmul_gemm_avx512.c) that the kernel table of
- * matmul_avx512.c lists, the block unpackers the GEMM borrows, the float
- * weight loader, the 16 x 16 transpose and tail masks. Included only by
- * files built with the AVX-512 flags. */
+/* matmul_avx512.h — what the AVX-512 matmul files share: the prefill GEMM
+ * entry points (matmul_gemm_avx512.c, and matmul_gemm_amx.c for the "amx"
+ * table) that the kernel tables of matmul_avx512.c list, the block
+ * unpackers the GEMM borrows, the float weight loader, the 16 x 16
+ * transpose and tail masks. Included only by files built with the AVX-512
+ * flags. */
 #ifndef FL_CPU_MATMUL_AVX512_H
 #define FL_CPU_MATMUL_AVX512_H
 
@@ -69,5 +70,15 @@ void fl_mm_avx512_gemm_float(const fl_mm_job *job, int64_t r0, int64_t r1, void 
 uint64_t fl_mm_avx512_pack_bytes(flint_type type, int64_t n, int64_t k);
 void fl_mm_avx512_pack_act(flint_type type, const fl_mm_act *a, void *packed, int64_t c0, int64_t c1);
 uint64_t fl_mm_avx512_gemm_scratch_bytes(flint_type type, int64_t n, int64_t k);
+
+/* matmul_gemm_amx.c: the AMX GEMM of BF16 weights, up to FL_MM_AMX_ROWS
+ * weight rows per call (every call reads all of x: tall units read it
+ * fewer times); the packing and scratch of every type (the others forward
+ * to the AVX-512 functions above) */
+#define FL_MM_AMX_ROWS 256
+void fl_mm_amx_gemm_bf16(const fl_mm_job *job, int64_t r0, int64_t r1, void *scratch);
+uint64_t fl_mm_amx_pack_bytes(flint_type type, int64_t n, int64_t k);
+void fl_mm_amx_pack_act(flint_type type, const fl_mm_act *a, void *packed, int64_t c0, int64_t c1);
+uint64_t fl_mm_amx_gemm_scratch_bytes(flint_type type, int64_t n, int64_t k);
 
 #endif

@@ -1,5 +1,6 @@
 /* matmul_kernels.h — what matmul.c shares with the per-ISA kernel files
- * (matmul_scalar.c, matmul_avx2.c, matmul_avx512*.c, matmul_neon.c) and
+ * (matmul_scalar.c, matmul_avx2.c, matmul_avx512*.c, matmul_gemm_amx.c,
+ * matmul_neon.c) and
  * nobody else: the activation formats, the kernel table of one ISA, and
  * small block-field readers.
  *
@@ -8,11 +9,15 @@
  *   F32    x as given                          F32, F16, BF16 (never rounded
  *                                              to bf16: BF16 models then match
  *                                              an f32 reference to ~1e-6; the
- *                                              one exception, the AVX-512
- *                                              prefill of F16/BF16 on CPUs with
- *                                              AVX512-FP16, rounds x to fp16
- *                                              inside its GEMM, see
- *                                              matmul_gemm_avx512.c);
+ *                                              AMX prefill of BF16 splits x
+ *                                              into three bf16 that sum to it
+ *                                              exactly; the exceptions, opt-in:
+ *                                              the AVX-512 prefill of F16/BF16
+ *                                              with FLINT_FP16_GEMM=1 rounds x
+ *                                              to fp16 inside its GEMM, the AMX
+ *                                              one with FLINT_AMX_PASSES=1 or 2
+ *                                              keeps 8 or 16 bits of x, see
+ *                                              matmul_gemm_avx512.c, _amx.c);
  *                                              types without a kernel
  *   Q8_32  per 32 elements: d = amax / 127,    Q4_0 Q4_1 Q5_0 Q5_1 Q8_0
  *          q = rint(x / d) (nearest even),     IQ4_NL MXFP4 MLX_Q4 MLX_Q8
@@ -39,7 +44,8 @@
 #include "quant/dequant.h"
 
 #define FL_MM_DECODE_MAX 8   /* n up to this: one pass over W, all n rows per weight row */
-#define FL_MM_PANEL_ROWS 64  /* prefill: W rows per task (at most this many per gemm call) */
+#define FL_MM_PANEL_ROWS 64  /* prefill: W rows per task (at most this many per gemm call,
+                                 unless the table's gemm_rows says more) */
 
 typedef enum fl_mm_act_kind {
     FL_MM_ACT_F32 = 0,
@@ -73,7 +79,8 @@ typedef struct fl_mm_job {
  * scratch: per-thread, at least fl_mm_kernels.scratch_bytes(w) bytes. */
 typedef void (*fl_mm_rows_fn)(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r0, int64_t r1, void *scratch);
 
-/* Prefill: y[c][r] for every c in [0, n) and r in [r0, r1), cache-blocked. */
+/* Prefill: y[c][r] for every c in [0, n) and r in [r0, r1), cache-blocked;
+ * r1 - r0 <= the table's gemm_rows for the type. */
 typedef void (*fl_mm_gemm_fn)(const fl_mm_job *job, int64_t r0, int64_t r1, void *scratch);
 
 struct fl_mm_kernels {
@@ -87,6 +94,10 @@ struct fl_mm_kernels {
     fl_mm_rows_fn rows[FLINT_TYPE_COUNT];
     /* prefill kernels by weight type; NULL: tiles of rows[] instead */
     fl_mm_gemm_fn gemm[FLINT_TYPE_COUNT];
+    /* the most W rows per gemm[type] call, a multiple of FL_MM_PANEL_ROWS
+     * (0: FL_MM_PANEL_ROWS); matmul.c gives fewer when a job is too small to
+     * give every thread a unit */
+    int32_t gemm_rows[FLINT_TYPE_COUNT];
     /* prefill activation packing for gemm[type]: bytes needed, and the
      * packing of rows [c0, c1) (c0 a multiple of the table's column tile) */
     uint64_t (*pack_bytes)(flint_type type, int64_t n, int64_t k);
@@ -100,6 +111,9 @@ extern const fl_mm_kernels fl_mm_kernels_scalar;
 #if defined(__x86_64__) || defined(__i386__)
 extern const fl_mm_kernels fl_mm_kernels_avx2;
 extern const fl_mm_kernels fl_mm_kernels_avx512;
+#endif
+#if defined(__x86_64__)
+extern const fl_mm_kernels fl_mm_kernels_amx; /* AVX-512 with the BF16 prefill on AMX tiles */
 #endif
 #if defined(__aarch64__)
 extern const fl_mm_kernels fl_mm_kernels_neon;

@@ -14,11 +14,12 @@
  * to the order of the f32 sums: the default. Each part costs one
  * tdpbf16ps per tile product; FLINT_AMX_PASSES=2 keeps 16 bits (|x - p0 -
  * p1| <= 2^-16 |x|), =1 rounds x to bf16 as llama.cpp does (2^-8).
- * Measured 2026-11-22 (Xeon, 2 vCPUs on one core, bench_matmul -l, one
- * Gemma-3-1B layer at n = 512): 3 parts 550-700 GOP/s, 2 parts 700-950,
- * 1 part 1150-1400, the AVX-512 f32 GEMM 205-215; on the Qwen3.5 bf16
- * fixtures 2 parts raise the logits' error 10-20x (to 1.2e-4 of their
- * range), 3 parts leave it where the f32 path has it (~1e-5).
+ * Measured 2026-11-22 (Sapphire Rapids VM, 2 threads, bench_matmul -l:
+ * one Gemma-3-1B layer at n = 512): 3 parts 470-700 GOP/s, 2 parts
+ * 630-950, 1 part 920-1400, the AVX-512 f32 GEMM 195-210; on the Qwen3.5
+ * bf16 fixtures 2 parts raise the logits' error 10-20x (to 1.2e-4 of
+ * their range), 3 parts leave it where the f32 path has it (~1e-5);
+ * docs/PERF.md.
  *
  * Operands: A (rows of the product) = 16 activation rows x 32 k, packed
  * once per call as rows of bf16 (per k-block one tile per part; zero past

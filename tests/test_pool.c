@@ -1,11 +1,12 @@
 #define _DEFAULT_SOURCE
 /* test_pool.c — the thread pool: every task runs exactly once, with thread
  * ids in range, across many back-to-back jobs (the decode pattern) and
- * after the workers have gone to sleep. */
+ * after the workers have gone to sleep; workers flush denormals to zero. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "base/fpenv.h"
 #include "base/pool.h"
 #include "harness.h"
 
@@ -32,6 +33,37 @@ static void run_jobs(fl_pool *p, int64_t n_tasks, int rounds) {
     free(hits);
 }
 
+typedef struct flush_job {
+    atomic_int on_workers, kept;
+} flush_job;
+
+static void flushes(void *ctx, int64_t task, int32_t thread) {
+    flush_job *j = ctx;
+    volatile float tiny = 1e-38f;
+    (void)task;
+    usleep(500); /* long enough that the workers take tasks too */
+    if (thread == 0) return;
+    atomic_fetch_add(&j->on_workers, 1);
+    if (tiny * 0.5f != 0.0f) atomic_store(&j->kept, 1);
+}
+
+static void check_fpenv(void) {
+    TEST_GROUP("fpenv");
+    volatile float tiny = 1e-38f;
+    CHECK(tiny * 0.5f != 0.0f); /* the C default keeps denormals */
+    fl_fpenv saved = fl_fpenv_flush_denormals();
+    CHECK(tiny * 0.5f == 0.0f);
+    fl_fpenv_restore(saved);
+    CHECK(tiny * 0.5f != 0.0f);
+    fl_pool *p;
+    CHECK(fl_pool_create(3, &p) == FLINT_OK);
+    flush_job j = {0, 0};
+    fl_pool_run(p, 64, flushes, &j);
+    CHECK(atomic_load(&j.on_workers) > 0);
+    CHECK_MSG(atomic_load(&j.kept) == 0, "a worker thread computed with denormals");
+    fl_pool_free(p);
+}
+
 int main(void) {
     TEST_GROUP("pool");
     CHECK(fl_physical_cores() >= 1);
@@ -52,6 +84,8 @@ int main(void) {
     CHECK(fl_pool_create(0, &p) == FLINT_OK && fl_pool_threads(p) == fl_physical_cores());
     fl_pool_free(p);
     CHECK(fl_pool_create(5000, &p) == FLINT_E_INVALID_ARG);
+
+    check_fpenv();
 
     TEST_GROUP("split");
     int64_t b, e, covered = 0, prev = 0;

@@ -5,6 +5,7 @@
 
 #include "api/model_file.h"
 #include "base/error.h"
+#include "base/fpenv.h"
 #include "cpu/cpu.h"
 #include "model/model.h"
 
@@ -131,10 +132,7 @@ static flint_status check_batch(flint_context *c, const flint_batch_seq *in, int
     return st;
 }
 
-flint_status flint_decode_batch(flint_context *c, const flint_batch_seq *in, int32_t n_in, float *logits) {
-    flint_status st = check_batch(c, in, n_in);
-    if (st) return st;
-    if (!logits) return fl_errorf(FLINT_E_INVALID_ARG, "flint_decode_batch: no output");
+static flint_status decode_batch(flint_context *c, const flint_batch_seq *in, int32_t n_in, float *logits) {
     const int32_t nb = c->scratch.n_batch;
     const int64_t V = c->lm.hp.n_vocab;
     /* steps of up to n_batch tokens; an entry may continue into the next step */
@@ -154,10 +152,21 @@ flint_status flint_decode_batch(flint_context *c, const flint_batch_seq *in, int
             done = last ? 0 : done + take;
             e += last;
         }
-        if ((st = fl_lm_forward_batch(&c->lm, c->be, &c->scratch, &b, logits))) return st;
+        flint_status st = fl_lm_forward_batch(&c->lm, c->be, &c->scratch, &b, logits);
+        if (st) return st;
         logits += fl_batch_n_out(&b) * V;
     }
     return FLINT_OK;
+}
+
+flint_status flint_decode_batch(flint_context *c, const flint_batch_seq *in, int32_t n_in, float *logits) {
+    flint_status st = check_batch(c, in, n_in);
+    if (st) return st;
+    if (!logits) return fl_errorf(FLINT_E_INVALID_ARG, "flint_decode_batch: no output");
+    fl_fpenv caller = fl_fpenv_flush_denormals();
+    st = decode_batch(c, in, n_in, logits);
+    fl_fpenv_restore(caller);
+    return st;
 }
 
 flint_status flint_decode(flint_context *c, int32_t seq, const int32_t *tokens, int32_t n, float *logits, int all_logits) {

@@ -860,26 +860,31 @@ const fl_mm_kernels fl_mm_kernels_avx512 = AVX512_TABLE("avx512", fl_mm_avx512_g
 const fl_mm_kernels fl_mm_kernels_amx = AVX512_TABLE("amx", fl_mm_amx_gemm_bf16, FL_MM_AMX_ROWS, fl_mm_amx);
 #endif
 
-/* The block unpackers, shared with the GEMM file: 32 signed codes of block
- * b of row r, scale and min; the same for the sub-blocks of a K-quant
- * super-block. */
-void fl_mm_avx512_block32(const fl_weight *w, int64_t r, int64_t b, int8_t *codes, float *d, float *m) {
+/* The block unpackers, shared with the GEMM file: blocks [b0, b0 + nb) of
+ * row r as 32 signed codes each, with their scales and mins (one call per
+ * row and run: the type switch and the MLX set-up stay out of the block
+ * loop); the same for the sub-blocks of a K-quant super-block. */
+INLINE void blocks32(const flint_type t, const fl_weight *w, int64_t r, int64_t b0, int64_t nb, int8_t *codes, float *d,
+                     float *m) {
     mlx_row mx = {0};
     mlx_setup(w, r, &mx);
     const uint8_t *row = ROW(w, r);
-    __m256i v;
+    for (int64_t b = 0; b < nb; b++)
+        _mm256_storeu_si256((__m256i *)(codes + 32 * b), block32(t, row, b0 + b, &mx, d + b, m + b));
+}
+
+void fl_mm_avx512_blocks32(const fl_weight *w, int64_t r, int64_t b0, int64_t nb, int8_t *codes, float *d, float *m) {
     switch (w->type) {
-    case FLINT_TYPE_Q4_0: v = block32(FLINT_TYPE_Q4_0, row, b, &mx, d, m); break;
-    case FLINT_TYPE_Q4_1: v = block32(FLINT_TYPE_Q4_1, row, b, &mx, d, m); break;
-    case FLINT_TYPE_Q5_0: v = block32(FLINT_TYPE_Q5_0, row, b, &mx, d, m); break;
-    case FLINT_TYPE_Q5_1: v = block32(FLINT_TYPE_Q5_1, row, b, &mx, d, m); break;
-    case FLINT_TYPE_Q8_0: v = block32(FLINT_TYPE_Q8_0, row, b, &mx, d, m); break;
-    case FLINT_TYPE_IQ4_NL: v = block32(FLINT_TYPE_IQ4_NL, row, b, &mx, d, m); break;
-    case FLINT_TYPE_MXFP4: v = block32(FLINT_TYPE_MXFP4, row, b, &mx, d, m); break;
-    case FLINT_TYPE_MLX_Q4: v = block32(FLINT_TYPE_MLX_Q4, row, b, &mx, d, m); break;
-    default: v = block32(FLINT_TYPE_MLX_Q8, row, b, &mx, d, m); break;
+    case FLINT_TYPE_Q4_0: blocks32(FLINT_TYPE_Q4_0, w, r, b0, nb, codes, d, m); break;
+    case FLINT_TYPE_Q4_1: blocks32(FLINT_TYPE_Q4_1, w, r, b0, nb, codes, d, m); break;
+    case FLINT_TYPE_Q5_0: blocks32(FLINT_TYPE_Q5_0, w, r, b0, nb, codes, d, m); break;
+    case FLINT_TYPE_Q5_1: blocks32(FLINT_TYPE_Q5_1, w, r, b0, nb, codes, d, m); break;
+    case FLINT_TYPE_Q8_0: blocks32(FLINT_TYPE_Q8_0, w, r, b0, nb, codes, d, m); break;
+    case FLINT_TYPE_IQ4_NL: blocks32(FLINT_TYPE_IQ4_NL, w, r, b0, nb, codes, d, m); break;
+    case FLINT_TYPE_MXFP4: blocks32(FLINT_TYPE_MXFP4, w, r, b0, nb, codes, d, m); break;
+    case FLINT_TYPE_MLX_Q4: blocks32(FLINT_TYPE_MLX_Q4, w, r, b0, nb, codes, d, m); break;
+    default: blocks32(FLINT_TYPE_MLX_Q8, w, r, b0, nb, codes, d, m); break;
     }
-    _mm256_storeu_si256((__m256i *)codes, v);
 }
 
 void fl_mm_avx512_block256(const fl_weight *w, int64_t r, int64_t b, int8_t *codes, float *scale, float *min) {

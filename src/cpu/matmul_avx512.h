@@ -55,9 +55,10 @@ static inline __attribute__((always_inline)) void fl_mm_avx512_transpose16(__m51
     }
 }
 
-/* 32 signed codes of block b of weight row r (element order), the block's
- * scale d and min m: W = d * code + m. For the Q8_32 types. */
-void fl_mm_avx512_block32(const fl_weight *w, int64_t r, int64_t b, int8_t *codes, float *d, float *m);
+/* Blocks [b0, b0 + nb) of weight row r as 32 signed codes each (element
+ * order), with each block's scale d and min m: W = d * code + m. For the
+ * Q8_32 types. */
+void fl_mm_avx512_blocks32(const fl_weight *w, int64_t r, int64_t b0, int64_t nb, int8_t *codes, float *d, float *m);
 
 /* Super-block b of weight row r of a K-quant (Q4_K, Q5_K, Q6_K): 256
  * signed codes in element order, and per sub-block (32 elements; 16 for

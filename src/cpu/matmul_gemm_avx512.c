@@ -307,8 +307,7 @@ static bool unpack_unit(const fl_weight *w, int64_t r, int nr, int64_t e0, int64
         if (ne == 256 && act_elems(w->type) == 256) {
             fl_mm_avx512_block256(w, r + i, e0 / 256, tmp->codes[i], tmp->ws[i], tmp->wm[i]);
         } else {
-            for (int64_t b = 0; b < ne / 32; b++)
-                fl_mm_avx512_block32(w, r + i, e0 / 32 + b, tmp->codes[i] + 32 * b, &tmp->ws[i][b], &tmp->wm[i][b]);
+            fl_mm_avx512_blocks32(w, r + i, e0 / 32, ne / 32, tmp->codes[i], tmp->ws[i], tmp->wm[i]);
         }
         for (int64_t t = 0; t < ns; t++) mins |= tmp->wm[i][t] != 0.0f;
     }

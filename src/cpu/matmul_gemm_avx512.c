@@ -313,6 +313,8 @@ static bool unpack_unit(const fl_weight *w, int64_t r, int nr, int64_t e0, int64
     }
     const __m512i ones = _mm512_set1_epi8(1);
     __m512i sum = _mm512_setzero_si512();
+    const int64_t words = sb / 4; /* per sub-block */
+    int64_t j = j0, left = words; /* a countdown, not g % words: a division per word cost 15% of a MoE prefill */
     for (int64_t g0 = 0; g0 < nw; g0 += 16) {
         __m512 v[16];
         UNROLL16 for (int i = 0; i < 16; i++) v[i] = _mm512_maskz_loadu_ps(fl_mm_avx512_mask16(nw - g0), tmp->codes[i] + 4 * g0);
@@ -321,10 +323,11 @@ static bool unpack_unit(const fl_weight *w, int64_t r, int nr, int64_t e0, int64
             const __m512i c = _mm512_castps_si512(v[g]);
             _mm256_storeu_si256((__m256i *)(pn->codes + (e0 / 4 + g0 + g) * MR * 4), _mm512_castsi512_si256(c));
             sum = _mm512_dpbusd_epi32(sum, ones, c);
-            if ((g0 + g + 1) % (sb / 4) == 0) { /* the end of a sub-block */
+            if (--left == 0) { /* the end of a sub-block */
                 const __m512i corr = _mm512_mullo_epi32(sum, _mm512_set1_epi32(-128));
-                _mm256_storeu_si256((__m256i *)(pn->corr + (j0 + (g0 + g) / (sb / 4)) * MR), _mm512_castsi512_si256(corr));
+                _mm256_storeu_si256((__m256i *)(pn->corr + j++ * MR), _mm512_castsi512_si256(corr));
                 sum = _mm512_setzero_si512();
+                left = words;
             }
         }
     }

@@ -331,8 +331,8 @@ static flint_status cpu_attention(fl_backend *be, const fl_attn_params *p, float
 
 static void cpu_conv_silu(fl_backend *be, float *y, const float *x, const float *w, float *state, int64_t n, int64_t C,
                           int32_t K) {
-    (void)be;
-    fl_cpu_conv_silu(y, x, w, state, n, C, K);
+    fl_cpu_backend *c = cpu(be);
+    fl_cpu_conv_silu(c->pool, c->k, y, x, w, state, n, C, K);
 }
 
 static flint_status cpu_delta_rule(fl_backend *be, const fl_delta_params *p, float *out, const float *q, const float *k,

@@ -190,21 +190,66 @@ flint_status fl_cpu_delta_run(fl_cpu_delta *d, fl_pool *pool, const fl_cpu_kerne
     return FLINT_OK;
 }
 
-void fl_cpu_conv_silu(float *y, const float *x, const float *w, float *state, int64_t n, int64_t C, int32_t K) {
-    for (int64_t t = 0; t < n; t++) {
-        float *yt = y + t * C;
-        for (int64_t c = 0; c < C; c++) yt[c] = 0;
+/* ---- the causal depthwise convolution with SiLU ----
+ * Threaded over ranges of channels; each task transposes its slice of the
+ * taps ([channel][tap] in the model) so that every sum runs over
+ * contiguous channels, applies SiLU with the ISA's kernel and then shifts
+ * its channels of the state. Small calls (decode) run on the caller. */
+#define CONV_CHANNELS 64
+#define CONV_MAX_TAPS 16       /* the loader's bound on the kernel size */
+#define CONV_PAR_ELEMS (1 << 15) /* n x C from which the pool is worth a fork */
+
+typedef struct conv_job {
+    const fl_cpu_kernels *kern;
+    float *y, *state;
+    const float *x, *w;
+    int64_t n, C;
+    int32_t K;
+} conv_job;
+
+static void conv_task(void *ctx, int64_t task, int32_t thread) {
+    const conv_job *J = ctx;
+    (void)thread;
+    const int64_t C = J->C, c0 = task * CONV_CHANNELS, nc = C - c0 < CONV_CHANNELS ? C - c0 : CONV_CHANNELS;
+    const int32_t K = J->K;
+    float wt[CONV_MAX_TAPS][CONV_CHANNELS];
+    for (int32_t j = 0; j < K; j++)
+        for (int64_t c = 0; c < nc; c++) wt[j][c] = J->w[(c0 + c) * K + j];
+    for (int64_t t = 0; t < J->n; t++) {
+        const float *in[CONV_MAX_TAPS];
         for (int32_t j = 0; j < K; j++) {
-            int64_t src = t - (K - 1) + j; /* < 0: from the state */
-            const float *in = src >= 0 ? x + src * C : state + (K - 1 + src) * C;
-            for (int64_t c = 0; c < C; c++) yt[c] += w[c * K + j] * in[c];
+            const int64_t src = t - (K - 1) + j; /* < 0: from the state */
+            in[j] = (src >= 0 ? J->x + src * C : J->state + (K - 1 + src) * C) + c0;
         }
-        for (int64_t c = 0; c < C; c++) yt[c] = yt[c] / (1.0f + expf(-yt[c]));
+        float *yt = J->y + t * C + c0;
+        if (nc == CONV_CHANNELS) { /* a fixed count into a local array: the compiler vectorises it */
+            float acc[CONV_CHANNELS] = {0};
+            for (int32_t j = 0; j < K; j++)
+                for (int c = 0; c < CONV_CHANNELS; c++) acc[c] += wt[j][c] * in[j][c];
+            memcpy(yt, acc, sizeof acc);
+        } else {
+            for (int64_t c = 0; c < nc; c++) {
+                float acc = 0;
+                for (int32_t j = 0; j < K; j++) acc += wt[j][c] * in[j][c];
+                yt[c] = acc;
+            }
+        }
+        J->kern->act(FL_ACT_SILU, yt, yt, nc);
     }
     /* the state keeps the last K - 1 inputs */
     for (int32_t r = 0; r < K - 1; r++) {
-        int64_t src = n - (K - 1) + r;
-        if (src < 0) memmove(state + r * C, state + (r + n) * C, (size_t)C * sizeof *state);
-        else memcpy(state + r * C, x + src * C, (size_t)C * sizeof *state);
+        const int64_t src = J->n - (K - 1) + r;
+        float *dst = J->state + r * C + c0;
+        if (src < 0) memmove(dst, J->state + (r + J->n) * C + c0, (size_t)nc * sizeof *dst);
+        else memcpy(dst, J->x + src * C + c0, (size_t)nc * sizeof *dst);
     }
+}
+
+void fl_cpu_conv_silu(fl_pool *pool, const fl_cpu_kernels *kern, float *y, const float *x, const float *w,
+                      float *state, int64_t n, int64_t C, int32_t K) {
+    conv_job J = {kern, y, state, x, w, n, C, K};
+    const int64_t tasks = (C + CONV_CHANNELS - 1) / CONV_CHANNELS;
+    if (n * C >= CONV_PAR_ELEMS) fl_pool_run(pool, tasks, conv_task, &J);
+    else
+        for (int64_t t = 0; t < tasks; t++) conv_task(&J, t, 0);
 }

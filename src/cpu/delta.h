@@ -18,6 +18,8 @@ void fl_cpu_delta_free(fl_cpu_delta *d);
 flint_status fl_cpu_delta_run(fl_cpu_delta *d, fl_pool *pool, const fl_cpu_kernels *kern, const fl_delta_params *p,
                               float *out, const float *q, const float *k, const float *v, const float *a,
                               const float *b, float *state, int64_t n);
-void fl_cpu_conv_silu(float *y, const float *x, const float *w, float *state, int64_t n, int64_t C, int32_t K);
+/* K <= 16 taps (the loader checks). */
+void fl_cpu_conv_silu(fl_pool *pool, const fl_cpu_kernels *kern, float *y, const float *x, const float *w,
+                      float *state, int64_t n, int64_t C, int32_t K);
 
 #endif

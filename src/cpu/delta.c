@@ -62,7 +62,14 @@ static void gates(const delta_job *J, int64_t t, int32_t j, float *g, float *bet
 
 /* The products below go through the ISA's attention kernels:
  *   scores(s, lds, x, nr, y, ldy, nk, d): s[r][j] = x_r . y_j (x rows contiguous)
- *   accum(o, ldo, p, ldp, nr, v, ldv, nk, dv): o[r] += sum_j p[r][j] v_j */
+ *   accum(o, ldo, p, ldp, nr, v, ldv, nk, dv): o[r] += sum_j p[r][j] v_j
+ * The recurrence per token, in two passes over the d_k x d_v state (64 KiB
+ * a head, more than L1): S^T k on the old state (a read), then per block
+ * of REC_ROWS rows, while the block is in L1, the decay, the rank-1 update
+ * and the block's share of S^T q (a read-write). Four separate passes
+ * (decay, S^T k, update, S^T q) moved twice the bytes. */
+#define REC_ROWS 16
+
 static void recurrent(const delta_job *J, int32_t j, int32_t kh, float *S, float *delta) {
     const fl_cpu_kernels *K = J->kern;
     const fl_delta_params *p = J->p;
@@ -73,13 +80,20 @@ static void recurrent(const delta_job *J, int32_t j, int32_t kh, float *S, float
         float *o = J->out + (t * p->n_v_heads + j) * dv;
         float g, beta;
         gates(J, t, j, &g, &beta);
-        K->scale(S, S, expf(g), dk * dv);
+        const float decay = expf(g);
+        /* delta = beta (v - (e^g S)^T k) */
         memset(delta, 0, (size_t)dv * sizeof *delta);
-        K->attn_accum(delta, dv, k, dk, 1, S, dv, dk, dv); /* S^T k */
-        for (int64_t c = 0; c < dv; c++) delta[c] = beta * (v[c] - delta[c]);
-        K->attn_accum(S, dv, k, 1, dk, delta, dv, 1, dv); /* S += k delta^T */
+        K->attn_accum(delta, dv, k, dk, 1, S, dv, dk, dv);
+        for (int64_t c = 0; c < dv; c++) delta[c] = beta * (v[c] - decay * delta[c]);
+        /* S = e^g S + k delta^T; o = S^T q */
         memset(o, 0, (size_t)dv * sizeof *o);
-        K->attn_accum(o, dv, q, dk, 1, S, dv, dk, dv); /* S^T q */
+        for (int64_t i0 = 0; i0 < dk; i0 += REC_ROWS) {
+            const int64_t nr = dk - i0 < REC_ROWS ? dk - i0 : REC_ROWS;
+            float *Sb = S + i0 * dv;
+            K->scale(Sb, Sb, decay, nr * dv);
+            K->attn_accum(Sb, dv, k + i0, 1, nr, delta, dv, 1, dv);
+            K->attn_accum(o, dv, q + i0, dk, 1, Sb, dv, nr, dv);
+        }
     }
 }
 

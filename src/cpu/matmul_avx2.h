@@ -15,13 +15,6 @@
 
 #define ROW(w, r) ((const uint8_t *)(w)->data + (uint64_t)(r) * (w)->row_bytes)
 
-/* 32 nibbles of 16 bytes: the low nibbles, then the high ones */
-INLINE __m256i nibbles32(const uint8_t *qs) {
-    __m128i v = _mm_loadu_si128((const __m128i *)qs);
-    const __m128i lo4 = _mm_set1_epi8(0x0f);
-    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), lo4), _mm_and_si128(v, lo4));
-}
-
 /* bit j of qh (u32 LE) -> 0x10 in byte j */
 INLINE __m256i q5_high(const uint8_t *qh) {
     uint32_t h;

@@ -128,12 +128,6 @@ INLINE void rows_float_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_
  * block32() turns block b of a weight row into 32 signed codes in element
  * order, its scale d and its min m (y = d * code + m). */
 
-INLINE __m256i nibbles32(const uint8_t *qs) {
-    __m128i v = _mm_loadu_si128((const __m128i *)qs);
-    const __m128i lo4 = _mm_set1_epi8(0x0f);
-    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), lo4), _mm_and_si128(v, lo4));
-}
-
 /* Q5: bit j of qh (u32 LE) is bit 4 of element j */
 INLINE __m256i q5_high(const uint8_t *qh) {
     uint32_t h;

@@ -3,9 +3,16 @@
  * a weight row as 32 signed codes in element order, its scale d and min m
  * (y = d * code + m), for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, MXFP4 and
  * MLX 4/8-bit. Included, not compiled on its own: the includer defines
- * INLINE, nibbles32() and q5_high() (which differ per ISA) first. */
+ * INLINE and q5_high() (which differs per ISA) first. */
 #ifndef FL_CPU_MATMUL_BLOCK32_X86_H
 #define FL_CPU_MATMUL_BLOCK32_X86_H
+
+/* 32 nibbles of 16 bytes: the low nibbles, then the high ones */
+INLINE __m256i nibbles32(const uint8_t *qs) {
+    __m128i v = _mm_loadu_si128((const __m128i *)qs);
+    const __m128i lo4 = _mm_set1_epi8(0x0f);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), lo4), _mm_and_si128(v, lo4));
+}
 
 INLINE __m256i lut16(__m256i idx, const int8_t *table) {
     __m256i t = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)table));

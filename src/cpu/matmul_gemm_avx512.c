@@ -341,8 +341,8 @@ static bool unpack_unit(const fl_weight *w, int64_t r, int nr, int64_t e0, int64
     return mins;
 }
 
-/* Q4_0 and Q8_0, a full micro-row: blocks [b0, b0 + nb) of the MR rows
- * from r straight into the panel. A block of the MR rows is an MR x 8
+/* Q4_0 and Q8_0, a full micro-row: every block of the MR rows from r
+ * straight into the panel. A block of the MR rows is an MR x 8
  * matrix of 4-code words; the panel wants it transposed ([word][row]),
  * which dword permutes do in registers: for Q8_0 two levels of 4
  * (rows {0,1} {2,3} {4,5} {6,7} -> rows 0-3 / 4-7 x words 0-3 / 4-7 ->
@@ -351,7 +351,7 @@ static bool unpack_unit(const fl_weight *w, int64_t r, int nr, int64_t e0, int64
  * less work than the general path (per-row decode, 16 x 16 transposes of
  * half-empty rows), which matters where a panel serves one column tile:
  * the experts of a MoE prefill. */
-static void unpack_rows8(const fl_weight *w, int64_t r, int64_t b0, int64_t nb, const panel *pn) {
+static void unpack_rows8(const fl_weight *w, int64_t r, const panel *pn) {
     const bool q4 = w->type == FLINT_TYPE_Q4_0;
     const uint64_t bb = q4 ? 18 : 34; /* block bytes */
     const uint8_t *row[MR];
@@ -381,7 +381,7 @@ static void unpack_rows8(const fl_weight *w, int64_t r, int64_t b0, int64_t nb, 
         first_lo = _mm512_loadu_si512(a), first_hi = _mm512_loadu_si512(b);
     }
     const __m512i ones = _mm512_set1_epi8(1), lo4 = _mm512_set1_epi8(0x0f), eight = _mm512_set1_epi8(8);
-    for (int64_t b = b0; b < b0 + nb; b++) {
+    for (int64_t b = 0; b < w->k / 32; b++) {
         __m512i c[4]; /* words {0,1} {2,3} {4,5} {6,7} x 8 rows */
         if (q4) {
             __m512i h[2];
@@ -437,7 +437,7 @@ static bool unpack_panel(const fl_weight *w, int64_t r0, int64_t rows, void *scr
         const panel pn = panel_at(scratch, k, sb, q);
         const int nr = rows - q * MR < MR ? (int)(rows - q * MR) : MR;
         if (nr == MR && (w->type == FLINT_TYPE_Q4_0 || w->type == FLINT_TYPE_Q8_0)) {
-            unpack_rows8(w, r0 + q * MR, 0, k / 32, &pn);
+            unpack_rows8(w, r0 + q * MR, &pn);
             continue;
         }
         for (int64_t e0 = 0; e0 < k; e0 += 256)

@@ -551,7 +551,7 @@ int main(void) {
     test_errors();
 
     static const int64_t k_float[] = {1, 17, 1000, 2000}; /* 2000: two weight chunks of the AMX GEMM */
-    static const int64_t k_32[] = {96, 160};
+    static const int64_t k_32[] = {96, 160, 800}; /* 800: 3 groups of 8 blocks and one more (the AVX-512 Q4_0/Q8_0 kernels) */
     static const int64_t k_256[] = {256, 768, 2560};
     const flint_type floats[] = {FLINT_TYPE_F32, FLINT_TYPE_F16, FLINT_TYPE_BF16};
     const flint_type b32[] = {FLINT_TYPE_Q4_0, FLINT_TYPE_Q4_1,   FLINT_TYPE_Q5_0,  FLINT_TYPE_Q5_1,
@@ -571,7 +571,7 @@ int main(void) {
         sweep(FLINT_TYPE_BF16, k_float, 4);
     }
     unsetenv("FLINT_AMX_PASSES");
-    for (size_t i = 0; i < sizeof b32 / sizeof b32[0]; i++) sweep(b32[i], k_32, 2);
+    for (size_t i = 0; i < sizeof b32 / sizeof b32[0]; i++) sweep(b32[i], k_32, 3);
     for (size_t i = 0; i < sizeof b256 / sizeof b256[0]; i++) sweep(b256[i], k_256, 3);
 
     test_groups();

@@ -351,9 +351,10 @@ static flint_status carve_acts(call *c) {
     }
     for (int32_t j = 0; j < c->n_jobs; j++) {
         const job_plan *jp = &c->jobs[j];
-        /* k floats (the fallback's row) or k bytes per activation row (the
-         * AVX-512 Q4_0/Q8_0 corrections) */
-        size_t s = (size_t)jp->job.w->k * (sizeof(float) > FL_MM_DECODE_MAX ? sizeof(float) : FL_MM_DECODE_MAX) + 64;
+        /* k floats (the fallback's row) or 5k/4 bytes per activation row
+         * (the AVX-512 Q4_0/Q8_0 interleaved codes and their corrections) */
+        const size_t k = (size_t)jp->job.w->k, rows = k * sizeof(float), ilv = FL_MM_DECODE_MAX * (k + k / 4);
+        size_t s = (rows > ilv ? rows : ilv) + 64;
         if (jp->gemm && jp->job.kt->gemm_scratch_bytes) {
             size_t g = (size_t)jp->job.kt->gemm_scratch_bytes(jp->job.w->type, jp->n, jp->job.w->k);
             if (g > s) s = g;

@@ -429,19 +429,23 @@ INLINE void rows_iq4xs_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_
 
 
 /* ---- Q4_0 and Q8_0: the fast path (VBMI + GFNI, checked at run time) ----
- * Per group of 8 blocks (144 / 272 bytes, three / five zmm loads):
- *   weights  one vpermb / vpermt2b puts the codes of a block pair in x's
- *            order (Q4_0: each 16 bytes twice, then one gf2p8affineqb
- *            keeps the low nibbles of the first copy and shifts down the
- *            high nibbles of the second; Q8_0: one xor makes w + 128);
- *   scales   one vpermt2w gathers the 8 f16 d's, one vcvtph2ps, and one
- *            multiply by 8 activation scales per activation row;
- *   dot      dpbusd(unsigned w + K, signed x) into an accumulator preloaded
- *            with -K * sum(x) of each block (in its first lane; scratch,
- *            built once per call), so the block's integer dot is exact;
- *            then one vcvtdq2ps and one FMA by the pair's scales, spread
- *            with one vpermps.
- * About 7 vector instructions per 64 weights (was ~30). */
+ * A group of 8 blocks (256 weights; 144 / 272 bytes) is dotted with 4
+ * dpbusd whose 16 int32 lanes each stay inside one block: in vector v
+ * (0..3) lane L < 8 holds weights 4v..4v+3 of block L and lane 8 + L
+ * weights 16 + 4v..16 + 4v + 3. After the 4 dpbusd each lane is a
+ * half-block's exact integer dot, so the scales are applied once per group
+ * and activation row: one vcvtdq2ps, one multiply of the 8 weight d's by
+ * the 8 activation d's (each twice) and one FMA. Per group:
+ *   weights  vpermt2b compacts the code bytes (2 for Q4_0, 4 for Q8_0),
+ *            vpermt2d moves each lane's dword in place (Q8_0 gathers from
+ *            4 vectors: two and a blend); Q4_0 then keeps the low nibble
+ *            in lanes 0..7 and shifts the high one down in lanes 8..15
+ *            with one gf2p8affineqb, Q8_0 makes w + 128 with one xor;
+ *   acts     interleaved the same way once per call (ilv_acts, into the
+ *            thread's scratch) with the correction -K * sum(x) of each
+ *            lane (K = 8 / 128: w = code - K), dpbusd's starting value;
+ *   tail     the last nb % 8 blocks one at a time in x's own order.
+ * Per activation row 7 vector instructions per 256 weights (was 17). */
 
 #define FAST_INLINE static inline __attribute__((always_inline, target("avx512vbmi,gfni")))
 #define FAST_FN __attribute__((target("avx512vbmi,gfni")))
@@ -457,119 +461,139 @@ static bool have_fast(void) {
     return v;
 }
 
-/* corr[c][8 b] = -K * sum of block b's codes of activation row c0 + c; the
- * other 7 lanes of the block are 0 */
-static void fill_corr(const fl_mm_act *a, int64_t c0, int nc, int32_t K, int32_t *corr) {
-    const int64_t nb = a->k / 32;
-    memset(corr, 0, (size_t)nc * (size_t)nb * 32);
-    for (int c = 0; c < nc; c++)
-        for (int64_t b = 0; b < nb; b++) corr[(c * nb + b) * 8] = -K * a->sum[(c0 + c) * nb + b];
-}
+/* The index vectors, built once. */
+static struct {
+    __m512i lane[4];      /* vpermt2d, 4 x 16 dwords (blocks 2j, 2j+1) -> lane order of vector v, blended 0xf0f0 */
+    __m512i lane_q4[4];   /* vpermt2d, 8 blocks' 16 code bytes (2 x 4 blocks) -> lane order of vector v */
+    __m512i codes[2][4];  /* [q8] vpermt2b compacting the code bytes, from (a, b) pairs of loads below */
+    __m512i scale[2][2];  /* [q8] vpermt2w of the 8 f16 d's (lane L and 8 + L: block L) */
+} fast_idx;
+static pthread_once_t fast_idx_once = PTHREAD_ONCE_INIT;
 
-/* vpermb / vpermt2b indices: output byte i is code i of the block pair at
- * byte o of the group (Q4_0: byte pos = i & 15 of the block's 16, the
- * nibble chosen later; Q8_0: byte i & 31), read from a source at byte a
- * (first 64) or b (second 64). */
-static __m512i pair_idx(bool q8, int o, int a, int b) {
+/* Byte i of compacted vector j is code i & (cb - 1) of block (64 j + i) / cb
+ * (cb code bytes per block, bb bytes per block), read from the loads at
+ * group bytes a (first 64) and b (second 64). */
+static __m512i codes_idx(int cb, int bb, int j, int a, int b) {
     uint8_t idx[64];
     for (int i = 0; i < 64; i++) {
-        const int blk = i >> 5;
-        const int src = q8 ? o + 34 * blk + 2 + (i & 31) : o + 18 * blk + 2 + (i & 15);
+        const int src = bb * ((64 * j + i) / cb) + 2 + (i & (cb - 1));
         idx[i] = (uint8_t)(src - a < 64 ? src - a : 64 + src - b);
     }
     return _mm512_loadu_si512(idx);
 }
 
-/* vpermt2w indices of the 8 f16 scales of a group: word j from byte off[j]
- * of two 64-byte sources at a and a + 64 */
-static __m512i scale_idx(bool q8, int a, int first) {
+/* Word L (and 8 + L) is block L's d at byte bb * L, from the loads at
+ * group bytes a and a + 64; blocks not there are left to the blend. */
+static __m512i scale_idx(int bb, int a) {
     uint16_t idx[32] = {0};
-    for (int j = first; j < first + (q8 ? 4 : 8); j++) idx[j] = (uint16_t)(((q8 ? 34 : 18) * j - a) / 2);
+    for (int l = 0; l < 16; l++) {
+        const int w = (bb * (l & 7) - a) / 2;
+        idx[l] = (uint16_t)(w >= 0 && w < 64 ? w : 0);
+    }
     return _mm512_loadu_si512(idx);
 }
 
-/* Q4_0 sources: L0 = g, L1 = g + 64, L2 = g + 80; pairs at 0 (L0),
- * 36 (L0|L1), 72 (L1), 108 (L2). Q8_0: L0..L3 = g + 64 i, L4 = g + 208;
- * pairs at 0 (L0|L1), 68 (L1|L2), 136 (L2|L3), 204 (L3|L4). Built once
- * (per call they cost ~1% of a decode step). */
-static struct {
-    __m512i pair[2][4], scale[2][2]; /* [q8] */
-} fast_idx;
-static pthread_once_t fast_idx_once = PTHREAD_ONCE_INIT;
-
 static void fast_idx_init(void) {
-    for (int q8 = 0; q8 < 2; q8++) {
-        fast_idx.pair[q8][0] = q8 ? pair_idx(true, 0, 0, 64) : pair_idx(false, 0, 0, 0);
-        fast_idx.pair[q8][1] = q8 ? pair_idx(true, 68, 64, 128) : pair_idx(false, 36, 0, 64);
-        fast_idx.pair[q8][2] = q8 ? pair_idx(true, 136, 128, 192) : pair_idx(false, 72, 64, 64);
-        fast_idx.pair[q8][3] = q8 ? pair_idx(true, 204, 192, 208) : pair_idx(false, 108, 80, 80);
-        fast_idx.scale[q8][0] = scale_idx(q8, 0, 0);
-        fast_idx.scale[q8][1] = scale_idx(q8, 128, 4);
+    for (int v = 0; v < 4; v++) {
+        uint32_t lane[16], lane_q4[16];
+        for (int l = 0; l < 16; l++) {
+            const int blk = l & 7, half = l >> 3;
+            /* dword 8 blk + 4 half + v of the group's 64 dwords, in a pair of 16-dword vectors */
+            lane[l] = (uint32_t)(16 * ((blk >> 1) & 1) + 8 * (blk & 1) + 4 * half + v);
+            /* dword v of the block's 4 in the compacted Q4_0 codes (both halves: the nibble is chosen later) */
+            lane_q4[l] = (uint32_t)(16 * (blk >> 2) + 4 * (blk & 3) + v);
+        }
+        fast_idx.lane[v] = _mm512_loadu_si512(lane);
+        fast_idx.lane_q4[v] = _mm512_loadu_si512(lane_q4);
+    }
+    fast_idx.codes[0][0] = codes_idx(16, 18, 0, 0, 64);
+    fast_idx.codes[0][1] = codes_idx(16, 18, 1, 64, 80);
+    for (int j = 0; j < 4; j++) fast_idx.codes[1][j] = codes_idx(32, 34, j, 64 * j, j < 3 ? 64 * j + 64 : 208);
+    fast_idx.scale[0][0] = scale_idx(18, 0);
+    fast_idx.scale[1][0] = scale_idx(34, 0);
+    fast_idx.scale[1][1] = scale_idx(34, 128);
+}
+
+/* The 4 vectors of a group of 64 dwords (4 x 16) in lane order. */
+FAST_INLINE void lanes_of(const __m512i s[4], __m512i out[4]) {
+    UNROLL for (int v = 0; v < 4; v++)
+        out[v] = _mm512_mask_blend_epi32(0xf0f0, _mm512_permutex2var_epi32(s[0], fast_idx.lane[v], s[1]),
+                                         _mm512_permutex2var_epi32(s[2], fast_idx.lane[v], s[3]));
+}
+
+/* Activation rows [c0, c0 + nc): per group, the 4 vectors in lane order
+ * (xi[c][g][4][64 bytes]) and the corrections (corr[c][g][16] int32). */
+FAST_FN static void ilv_acts(const fl_mm_act *a, int64_t c0, int nc, int32_t K, int8_t *xi, int32_t *corr) {
+    const int64_t k = a->k, ng = k / 256;
+    const __m512i kk = _mm512_set1_epi8((char)K);
+    for (int c = 0; c < nc; c++) {
+        for (int64_t gi = 0; gi < ng; gi++) {
+            const int8_t *x = a->q + (c0 + c) * k + 256 * gi;
+            __m512i s[4], l[4], sum = _mm512_setzero_si512();
+            UNROLL for (int i = 0; i < 4; i++) s[i] = _mm512_loadu_si512(x + 64 * i);
+            lanes_of(s, l);
+            UNROLL for (int v = 0; v < 4; v++) {
+                _mm512_store_si512(xi + ((c * ng + gi) * 4 + v) * 64, l[v]);
+                sum = _mm512_dpbusd_epi32(sum, kk, l[v]);
+            }
+            _mm512_store_si512(corr + (c * ng + gi) * 16, _mm512_sub_epi32(_mm512_setzero_si512(), sum));
+        }
     }
 }
 
 FAST_INLINE void rows_fast_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t r0, int64_t r1,
-                              const int32_t *corr, const bool q8) {
+                              const int8_t *xi, const int32_t *corr, const bool q8) {
     const fl_weight *w = job->w;
     const fl_mm_act *a = job->a;
     const int64_t k = w->k, nb = k / 32, ng = nb / 8, gbytes = q8 ? 272 : 144;
-    pthread_once(&fast_idx_once, fast_idx_init);
-    const __m512i i0 = fast_idx.pair[q8][0], i1 = fast_idx.pair[q8][1];
-    const __m512i i2 = fast_idx.pair[q8][2], i3 = fast_idx.pair[q8][3];
-    const __m512i sa = fast_idx.scale[q8][0], sb = fast_idx.scale[q8][1];
-    /* gf2p8affine matrices per qword: low nibble (first 16 bytes of each
-     * 32) or high nibble shifted down (second 16) */
-    const __m512i nib = _mm512_set_epi64(0x1020408000000000ll, 0x1020408000000000ll, 0x0102040800000000ll,
-                                         0x0102040800000000ll, 0x1020408000000000ll, 0x1020408000000000ll,
+    const int K = q8 ? 128 : 8;
+    /* gf2p8affine matrices per qword: low nibble (lanes 0..7), high nibble shifted down (8..15) */
+    const __m512i nib = _mm512_set_epi64(0x1020408000000000ll, 0x1020408000000000ll, 0x1020408000000000ll,
+                                         0x1020408000000000ll, 0x0102040800000000ll, 0x0102040800000000ll,
                                          0x0102040800000000ll, 0x0102040800000000ll);
     const __m512i bias = _mm512_set1_epi8((char)0x80);
-    __m512i spread[4];
-    UNROLL for (int j = 0; j < 4; j++)
-        spread[j] = _mm512_inserti64x4(_mm512_set1_epi32(2 * j), _mm256_set1_epi32(2 * j + 1), 1);
 
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *row = ROW(w, r);
-        __m512 acc0[FL_MM_DECODE_MAX], acc1[FL_MM_DECODE_MAX];
+        __m512 acc[FL_MM_DECODE_MAX];
         float tail[FL_MM_DECODE_MAX];
-        UNROLL for (int c = 0; c < nc; c++) acc0[c] = acc1[c] = _mm512_setzero_ps(), tail[c] = 0.0f;
+        UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm512_setzero_ps(), tail[c] = 0.0f;
         for (int64_t gi = 0; gi < ng; gi++) {
             const uint8_t *g = row + gi * gbytes;
             /* software prefetch: the hardware prefetcher alone reaches ~75% of the
              * read bandwidth on this VM; a prefetch past the row end is harmless */
             for (int64_t o = 0; o < gbytes; o += 64) _mm_prefetch((const char *)g + PF_AHEAD + o, _MM_HINT_T0);
             __m512i wq[4];
-            __m128i dh;
+            __m256i dh;
             if (q8) {
                 const __m512i l0 = _mm512_loadu_si512(g), l1 = _mm512_loadu_si512(g + 64);
                 const __m512i l2 = _mm512_loadu_si512(g + 128), l3 = _mm512_loadu_si512(g + 192);
                 const __m512i l4 = _mm512_loadu_si512(g + 208);
-                wq[0] = _mm512_xor_si512(_mm512_permutex2var_epi8(l0, i0, l1), bias);
-                wq[1] = _mm512_xor_si512(_mm512_permutex2var_epi8(l1, i1, l2), bias);
-                wq[2] = _mm512_xor_si512(_mm512_permutex2var_epi8(l2, i2, l3), bias);
-                wq[3] = _mm512_xor_si512(_mm512_permutex2var_epi8(l3, i3, l4), bias);
-                dh = _mm512_castsi512_si128(_mm512_mask_blend_epi16(0xf0, _mm512_permutex2var_epi16(l0, sa, l1),
-                                                                    _mm512_permutex2var_epi16(l2, sb, l3)));
+                const __m512i cv[4] = {_mm512_permutex2var_epi8(l0, fast_idx.codes[1][0], l1),
+                                       _mm512_permutex2var_epi8(l1, fast_idx.codes[1][1], l2),
+                                       _mm512_permutex2var_epi8(l2, fast_idx.codes[1][2], l3),
+                                       _mm512_permutex2var_epi8(l3, fast_idx.codes[1][3], l4)};
+                lanes_of(cv, wq);
+                UNROLL for (int v = 0; v < 4; v++) wq[v] = _mm512_xor_si512(wq[v], bias);
+                dh = _mm512_castsi512_si256(_mm512_mask_blend_epi16(0xf0f0, _mm512_permutex2var_epi16(l0, fast_idx.scale[1][0], l1),
+                                                                    _mm512_permutex2var_epi16(l2, fast_idx.scale[1][1], l3)));
             } else {
                 const __m512i l0 = _mm512_loadu_si512(g), l1 = _mm512_loadu_si512(g + 64);
                 const __m512i l2 = _mm512_loadu_si512(g + 80);
-                wq[0] = _mm512_gf2p8affine_epi64_epi8(_mm512_permutexvar_epi8(i0, l0), nib, 0);
-                wq[1] = _mm512_gf2p8affine_epi64_epi8(_mm512_permutex2var_epi8(l0, i1, l1), nib, 0);
-                wq[2] = _mm512_gf2p8affine_epi64_epi8(_mm512_permutexvar_epi8(i2, l1), nib, 0);
-                wq[3] = _mm512_gf2p8affine_epi64_epi8(_mm512_permutexvar_epi8(i3, l2), nib, 0);
-                dh = _mm512_castsi512_si128(_mm512_permutex2var_epi16(l0, sa, l1));
+                const __m512i c0v = _mm512_permutex2var_epi8(l0, fast_idx.codes[0][0], l1);
+                const __m512i c1v = _mm512_permutex2var_epi8(l1, fast_idx.codes[0][1], l2);
+                UNROLL for (int v = 0; v < 4; v++)
+                    wq[v] = _mm512_gf2p8affine_epi64_epi8(_mm512_permutex2var_epi32(c0v, fast_idx.lane_q4[v], c1v), nib, 0);
+                dh = _mm512_castsi512_si256(_mm512_permutex2var_epi16(l0, fast_idx.scale[0][0], l1));
             }
-            const __m256 dw = _mm256_cvtph_ps(dh);
+            const __m512 dw = _mm512_cvtph_ps(dh);
             UNROLL for (int c = 0; c < nc; c++) {
                 const int64_t cc = c0 + c;
-                const int8_t *x = a->q + cc * k + 256 * gi;
-                const int32_t *cr = corr + (c * nb + 8 * gi) * 8;
-                const __m512 f = _mm512_castps256_ps512(_mm256_mul_ps(dw, _mm256_loadu_ps(a->d + cc * nb + 8 * gi)));
-                UNROLL for (int j = 0; j < 4; j++) {
-                    __m512i is = _mm512_dpbusd_epi32(_mm512_load_si512(cr + 16 * j), wq[j], _mm512_loadu_si512(x + 64 * j));
-                    __m512 sc = _mm512_permutexvar_ps(spread[j], f);
-                    if (j & 1) acc1[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), sc, acc1[c]);
-                    else acc0[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), sc, acc0[c]);
-                }
+                const int8_t *x = xi + (c * ng + gi) * 256;
+                __m512i is = _mm512_load_si512(corr + (c * ng + gi) * 16);
+                UNROLL for (int v = 0; v < 4; v++) is = _mm512_dpbusd_epi32(is, wq[v], _mm512_load_si512(x + 64 * v));
+                const __m512 f = _mm512_mul_ps(dw, _mm512_broadcast_f32x8(_mm256_loadu_ps(a->d + cc * nb + 8 * gi)));
+                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), f, acc[c]);
             }
         }
         for (int64_t b = 8 * ng; b < nb; b++) { /* the last nb % 8 blocks, one at a time */
@@ -579,29 +603,37 @@ FAST_INLINE void rows_fast_nc(const fl_mm_job *job, int64_t c0, const int nc, in
             const float d = _cvtsh_ss(fl_mm_u16(p));
             UNROLL for (int c = 0; c < nc; c++) {
                 const int64_t cc = c0 + c;
-                __m256i is = _mm256_dpbusd_epi32(_mm256_load_si256((const __m256i *)(corr + (c * nb + b) * 8)), wb,
+                __m256i is = _mm256_dpbusd_epi32(_mm256_setzero_si256(), wb,
                                                  _mm256_loadu_si256((const __m256i *)(a->q + cc * k + 32 * b)));
                 __m128i h = _mm_add_epi32(_mm256_castsi256_si128(is), _mm256_extracti128_si256(is, 1));
                 h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
                 h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
-                tail[c] += d * a->d[cc * nb + b] * (float)_mm_cvtsi128_si32(h);
+                const int32_t dot = _mm_cvtsi128_si32(h) - K * a->sum[cc * nb + b];
+                tail[c] += d * a->d[cc * nb + b] * (float)dot;
             }
         }
-        UNROLL for (int c = 0; c < nc; c++)
-            job->y[(c0 + c) * job->ldy + r] = _mm512_reduce_add_ps(_mm512_add_ps(acc0[c], acc1[c])) + tail[c];
+        UNROLL for (int c = 0; c < nc; c++) job->y[(c0 + c) * job->ldy + r] = _mm512_reduce_add_ps(acc[c]) + tail[c];
     }
 }
 
-#define C_Q4_0F(N) rows_fast_nc(job, c0, N, r0, r1, corr, false)
-#define C_Q8_0F(N) rows_fast_nc(job, c0, N, r0, r1, corr, true)
+/* scratch: the interleaved activations, then their corrections */
+#define C_FAST(N, Q8) rows_fast_nc(job, c0, N, r0, r1, xi, corr, Q8)
+#define C_Q4_0F(N) C_FAST(N, false)
+#define C_Q8_0F(N) C_FAST(N, true)
 
-FAST_FN static void rows_q4_0_fast(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r0, int64_t r1, int32_t *corr) {
-    fill_corr(job->a, c0, (int)nc, 8, corr);
+FAST_FN static void rows_q4_0_fast(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r0, int64_t r1, void *scratch) {
+    pthread_once(&fast_idx_once, fast_idx_init);
+    int8_t *xi = scratch;
+    int32_t *corr = (int32_t *)(xi + nc * (job->w->k / 256) * 256);
+    ilv_acts(job->a, c0, (int)nc, 8, xi, corr);
     FL_MM_DISPATCH8(nc, C_Q4_0F)
 }
 
-FAST_FN static void rows_q8_0_fast(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r0, int64_t r1, int32_t *corr) {
-    fill_corr(job->a, c0, (int)nc, 128, corr);
+FAST_FN static void rows_q8_0_fast(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r0, int64_t r1, void *scratch) {
+    pthread_once(&fast_idx_once, fast_idx_init);
+    int8_t *xi = scratch;
+    int32_t *corr = (int32_t *)(xi + nc * (job->w->k / 256) * 256);
+    ilv_acts(job->a, c0, (int)nc, 128, xi, corr);
     FL_MM_DISPATCH8(nc, C_Q8_0F)
 }
 

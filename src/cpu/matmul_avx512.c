@@ -616,25 +616,24 @@ FAST_INLINE void rows_fast_nc(const fl_mm_job *job, int64_t c0, const int nc, in
     }
 }
 
-/* scratch: the interleaved activations, then their corrections */
-#define C_FAST(N, Q8) rows_fast_nc(job, c0, N, r0, r1, xi, corr, Q8)
-#define C_Q4_0F(N) C_FAST(N, false)
-#define C_Q8_0F(N) C_FAST(N, true)
+#define C_FAST(N) rows_fast_nc(job, c0, N, r0, r1, xi, corr, q8)
 
-FAST_FN static void rows_q4_0_fast(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r0, int64_t r1, void *scratch) {
+/* scratch: the interleaved activations, then their corrections */
+FAST_INLINE void rows_fast(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r0, int64_t r1, void *scratch,
+                           const bool q8) {
     pthread_once(&fast_idx_once, fast_idx_init);
     int8_t *xi = scratch;
     int32_t *corr = (int32_t *)(xi + nc * (job->w->k / 256) * 256);
-    ilv_acts(job->a, c0, (int)nc, 8, xi, corr);
-    FL_MM_DISPATCH8(nc, C_Q4_0F)
+    ilv_acts(job->a, c0, (int)nc, q8 ? 128 : 8, xi, corr);
+    FL_MM_DISPATCH8(nc, C_FAST)
+}
+
+FAST_FN static void rows_q4_0_fast(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r0, int64_t r1, void *scratch) {
+    rows_fast(job, c0, nc, r0, r1, scratch, false);
 }
 
 FAST_FN static void rows_q8_0_fast(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r0, int64_t r1, void *scratch) {
-    pthread_once(&fast_idx_once, fast_idx_init);
-    int8_t *xi = scratch;
-    int32_t *corr = (int32_t *)(xi + nc * (job->w->k / 256) * 256);
-    ilv_acts(job->a, c0, (int)nc, 128, xi, corr);
-    FL_MM_DISPATCH8(nc, C_Q8_0F)
+    rows_fast(job, c0, nc, r0, r1, scratch, true);
 }
 
 /* ---- Q4_K: the fast path (GFNI + VBMI, checked at run time) ----

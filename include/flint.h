@@ -37,6 +37,9 @@ typedef enum flint_status {
     FLINT_E_NOMEM = 5,        /* an allocation failed */
     FLINT_E_NOT_FOUND = 6,    /* a metadata key or tensor name is absent */
     FLINT_E_TYPE = 7,         /* a metadata value exists but has another type */
+    FLINT_E_KV_FULL = 8,      /* the KV block pool cannot hold the step: nothing ran, nothing changed */
+    FLINT_E_NUMERIC = 9,      /* the model produced a non-finite value (NaN/Inf logits) */
+    FLINT_E_CANCELLED = 10,   /* a request was cancelled */
 } flint_status;
 
 /* Weight and element types. Values 0..41 are the ggml type ids used in GGUF
@@ -186,15 +189,35 @@ FLINT_API flint_status flint_tensor_find(const flint_model *model, const char *n
 
 /* ---- inference ----
  * A context runs a model: it owns the compute backend (CPU threads), the
- * activation buffers and the KV caches of n_seq independent sequences.
- * Everything is allocated at creation; decoding does not allocate. */
+ * activation buffers, and the K/V memory of n_seq independent sequences.
+ *
+ * K/V memory is one pool of fixed-size blocks (flint_context_kv_block_size
+ * positions each, for every attention layer) handed to sequences as they
+ * grow and returned when they are reset; sliding-window layers return
+ * blocks that fell out of their window. Blocks are shared by reference
+ * between sequences with a common prefix (flint_seq_fork). A step the pool
+ * cannot hold fails with FLINT_E_KV_FULL before anything changes, so the
+ * caller can free a sequence and retry. Recurrent (Gated DeltaNet) layers
+ * keep a fixed state per sequence, plus the snapshots taken with
+ * flint_seq_snapshot. Everything else is allocated at creation. */
 typedef struct flint_context flint_context;
+
+typedef enum flint_kv_type {
+    FLINT_KV_DEFAULT = 0, /* F16 */
+    FLINT_KV_F16 = 1,
+    FLINT_KV_BF16 = 2,
+    FLINT_KV_F32 = 3,
+} flint_kv_type;
 
 typedef struct flint_context_params {
     int32_t n_ctx;      /* positions per sequence; 0: min(4096, the model's training context) */
     int32_t n_batch;    /* tokens per forward step (longer inputs run in steps); 0: 512 */
     int32_t n_seq;      /* independent sequences; 0: 1 */
     int32_t n_threads;  /* 0: one per physical core */
+    int32_t kv_type;    /* flint_kv_type: how K and V rows are stored; 0: F16 */
+    int64_t kv_bytes;   /* size of the KV block pool; 0: enough for every sequence to reach n_ctx */
+    int32_t deterministic; /* nonzero: a sequence's logits are bit-identical whatever shares its
+                              batch and however its tokens are split into steps (slower) */
 } flint_context_params;
 
 /* Loads the weights' views (no copy of the matrices) and allocates the
@@ -243,8 +266,33 @@ FLINT_API flint_status flint_seq_reset(flint_context *ctx, int32_t seq);
  * before going on (flint_seq_copy). */
 FLINT_API flint_status flint_seq_truncate(flint_context *ctx, int32_t seq, int32_t n_keep);
 /* Makes sequence dst a copy of sequence src (cache and recurrent state):
- * a shared prompt is decoded once and continued several ways. */
+ * a shared prompt is decoded once and continued several ways. Blocks are
+ * shared by reference, not copied. */
 FLINT_API flint_status flint_seq_copy(flint_context *ctx, int32_t dst, int32_t src);
+/* Prefix reuse: resets dst, then makes it hold the first P positions of
+ * src, P the largest value <= n_keep at which every layer can be restored
+ * (attention blocks by reference, the partly filled last block copied;
+ * sliding-window layers need the blocks of the window before P still held;
+ * recurrent layers need src's live state at P or a snapshot taken at P).
+ * *n_reused = P (0: nothing could be reused; dst is then empty). */
+FLINT_API flint_status flint_seq_fork(flint_context *ctx, int32_t dst, int32_t src, int32_t n_keep,
+                                      int32_t *n_reused);
+/* Records the recurrent state of seq at its current length (and pins the
+ * sliding-window blocks that position needs) so that a later fork can
+ * restore it; at most FLINT_MAX_SNAPSHOTS per sequence, the oldest dropped.
+ * A no-op for models without recurrent or sliding-window layers. */
+#define FLINT_MAX_SNAPSHOTS 8
+FLINT_API flint_status flint_seq_snapshot(flint_context *ctx, int32_t seq);
+
+/* The KV pool: positions per block, blocks in all and free, and bytes in
+ * use (blocks held by any sequence or snapshot, plus snapshots' states). */
+FLINT_API int32_t flint_context_kv_block_size(const flint_context *ctx);
+FLINT_API int64_t flint_context_kv_blocks_total(const flint_context *ctx);
+FLINT_API int64_t flint_context_kv_blocks_free(const flint_context *ctx);
+FLINT_API uint64_t flint_context_kv_bytes_used(const flint_context *ctx);
+/* New blocks sequence seq needs to append n_new positions (an upper bound:
+ * blocks a sliding window frees during the step are not counted). */
+FLINT_API int64_t flint_seq_blocks_needed(const flint_context *ctx, int32_t seq, int32_t n_new);
 
 /* Reference dequantization of n elements of a tensor's data (n a multiple
  * of the type's block size), starting at element 0 of src. MLX types are not

@@ -42,6 +42,9 @@ const char *flint_status_name(flint_status status) {
     case FLINT_E_NOMEM: return "FLINT_E_NOMEM";
     case FLINT_E_NOT_FOUND: return "FLINT_E_NOT_FOUND";
     case FLINT_E_TYPE: return "FLINT_E_TYPE";
+    case FLINT_E_KV_FULL: return "FLINT_E_KV_FULL";
+    case FLINT_E_NUMERIC: return "FLINT_E_NUMERIC";
+    case FLINT_E_CANCELLED: return "FLINT_E_CANCELLED";
     }
     return "FLINT_E_UNKNOWN";
 }

@@ -40,6 +40,7 @@ typedef enum flint_status {
     FLINT_E_KV_FULL = 8,      /* the KV block pool cannot hold the step: nothing ran, nothing changed */
     FLINT_E_NUMERIC = 9,      /* the model produced a non-finite value (NaN/Inf logits) */
     FLINT_E_CANCELLED = 10,   /* a request was cancelled */
+    FLINT_E_BUSY = 11,        /* the engine's queue is full */
 } flint_status;
 
 /* Weight and element types. Values 0..41 are the ggml type ids used in GGUF
@@ -245,14 +246,15 @@ typedef struct flint_batch_seq {
     int32_t seq;            /* the sequence the tokens continue; at most once per call */
     const int32_t *tokens;
     int32_t n_tokens;       /* >= 1 */
-    int all_logits;         /* nonzero: logits of every token; 0: of the last */
+    int all_logits;         /* 1: logits of every token; 0: of the last; -1: none (a prompt chunk) */
 } flint_batch_seq;
 
 /* Runs several sequences' tokens through the model together, n_batch
  * tokens at a time: the weights are read once per step for all of them,
  * so decoding k sequences costs far less than k flint_decode calls. Writes
  * logits back to back in the order of seqs: n_tokens rows for an
- * all_logits entry, 1 row otherwise. Each sequence ends as flint_decode of
+ * all_logits = 1 entry, none for -1, 1 row otherwise (logits may be NULL
+ * when every entry is -1). Each sequence ends as flint_decode of
  * its tokens would leave it (logits equal up to rounding). Every entry is
  * checked before anything runs. */
 FLINT_API flint_status flint_decode_batch(flint_context *ctx, const flint_batch_seq *seqs, int32_t n_seqs,
@@ -293,6 +295,209 @@ FLINT_API uint64_t flint_context_kv_bytes_used(const flint_context *ctx);
 /* New blocks sequence seq needs to append n_new positions (an upper bound:
  * blocks a sliding window frees during the step are not counted). */
 FLINT_API int64_t flint_seq_blocks_needed(const flint_context *ctx, int32_t seq, int32_t n_new);
+
+/* ---- sampling ---- (the functions come with the sampler's implementation) */
+typedef struct flint_logit_bias { int32_t token; float bias; } flint_logit_bias;
+typedef struct flint_sampling_params {
+    float temperature;        /* <= 0: greedy */
+    int32_t top_k;            /* <= 0: off */
+    float top_p;              /* <= 0 or >= 1: off */
+    float min_p;              /* <= 0: off */
+    float repetition_penalty; /* 0 or 1: off */
+    float presence_penalty;   /* 0: off */
+    float frequency_penalty;  /* 0: off */
+    int32_t penalty_last_n;   /* window of tokens the penalties see; 0: 64; -1: all */
+    uint64_t seed;
+    const flint_logit_bias *logit_bias; /* copied at create */
+    int32_t n_logit_bias;
+} flint_sampling_params;
+typedef struct flint_token_logprob { int32_t token; float logprob; } flint_token_logprob;
+
+/* ---- tokenizer ----
+ * A model's vocabulary, from GGUF metadata or the folder's tokenizer.json.
+ * Read-only once loaded; may be shared between threads. */
+typedef struct flint_tokenizer flint_tokenizer;
+
+/* encode flags */
+#define FLINT_TOKENIZE_ADD_BOS 1u /* prepend BOS where the vocabulary wants one */
+#define FLINT_TOKENIZE_SPECIAL 2u /* control tokens written in the text ("<end_of_turn>") become one token */
+/* decode flags */
+#define FLINT_DETOKENIZE_SPECIAL 1u /* render control tokens as their text */
+
+FLINT_API flint_status flint_tokenizer_load(const flint_model *model, flint_tokenizer **out);
+FLINT_API void flint_tokenizer_free(flint_tokenizer *tok);
+FLINT_API int32_t flint_tokenizer_n_vocab(const flint_tokenizer *tok);
+/* Writes up to cap ids of text[0..len) and sets *n_ids to the full count:
+ * when *n_ids > cap, call again with a larger buffer. */
+FLINT_API flint_status flint_tokenize(const flint_tokenizer *tok, const char *text, size_t len, uint32_t flags,
+                                      int32_t *ids, size_t cap, size_t *n_ids);
+/* Writes up to cap bytes of the text of ids (NUL-terminated when it fits)
+ * and sets *len to the full length (without the NUL). Bytes as decoded:
+ * a cut through a character leaves invalid UTF-8 at the ends. */
+FLINT_API flint_status flint_detokenize(const flint_tokenizer *tok, const int32_t *ids, size_t n, uint32_t flags,
+                                        char *text, size_t cap, size_t *len);
+/* The vocabulary entry of id as stored ("▁the", "<0x0A>"); NULL if out of
+ * range. Not NUL-terminated: use *len. */
+FLINT_API const char *flint_token_piece(const flint_tokenizer *tok, int32_t id, size_t *len);
+/* The id of an exact vocabulary entry, or -1. */
+FLINT_API int32_t flint_token_find(const flint_tokenizer *tok, const char *piece, size_t len);
+FLINT_API int32_t flint_token_bos(const flint_tokenizer *tok); /* -1 when none */
+FLINT_API int32_t flint_token_eos(const flint_tokenizer *tok);
+/* Nonzero for the ids that end a model turn (eos, <end_of_turn>, <|im_end|>, ...). */
+FLINT_API int flint_token_is_end_of_turn(const flint_tokenizer *tok, int32_t id);
+
+/* ---- chat templates ----
+ * flint renders each family's template in C (Gemma 1-3, Gemma 4, Qwen
+ * ChatML), chosen from the file's template text or, for a base model whose
+ * file carries none, from its architecture. */
+typedef struct flint_tool_call {
+    const char *id;        /* may be NULL */
+    const char *name;
+    const char *arguments; /* a JSON object as text */
+} flint_tool_call;
+
+typedef struct flint_chat_message {
+    const char *role;              /* "system", "user", "assistant", "tool" */
+    const char *content;           /* NULL: none */
+    const char *reasoning_content; /* an assistant's thinking; NULL: none */
+    const flint_tool_call *tool_calls;
+    int32_t n_tool_calls;
+    const char *tool_call_id;      /* role "tool": the call it answers */
+    const char *name;              /* role "tool": the function's name */
+} flint_chat_message;
+
+typedef struct flint_chat_params {
+    int32_t no_generation_prompt; /* nonzero: do not open an assistant turn at the end */
+    int32_t thinking;             /* 0: the template's default, 1: on, -1: off */
+    const char *tools;            /* a JSON array of OpenAI tool definitions, or NULL */
+} flint_chat_params;
+
+/* "gemma", "gemma4", "chatml", or NULL when the model has no template flint knows. */
+FLINT_API const char *flint_chat_template_name(const flint_tokenizer *tok);
+/* Renders a conversation as the model's template does, BOS text included
+ * where the template writes it (tokenize the result with
+ * FLINT_TOKENIZE_SPECIAL and without FLINT_TOKENIZE_ADD_BOS). Same buffer
+ * protocol as flint_detokenize. FLINT_E_INVALID_ARG for a conversation the
+ * template rejects (the message says why). */
+FLINT_API flint_status flint_chat_render(const flint_tokenizer *tok, const flint_chat_message *msgs, int32_t n,
+                                         const flint_chat_params *params, char *out, size_t cap, size_t *len);
+
+/* ---- the engine ----
+ * One generate loop for every front end. An engine owns a context over a
+ * model, a tokenizer and a scheduler thread. Requests are submitted from
+ * any thread and run together: each step is one forward pass carrying
+ * every running request's next token plus as much pending prompt as the
+ * step's token budget allows (continuous batching with chunked prefill).
+ * Requests beyond the slots wait in a bounded queue. A request whose
+ * prompt begins with tokens the engine holds (a running request, or a
+ * finished one kept for reuse) starts from them instead of recomputing.
+ * When the KV pool runs out, the newest request is preempted and computed
+ * again later. */
+typedef struct flint_engine flint_engine;
+
+typedef struct flint_engine_params {
+    int32_t n_slots;      /* requests running at once; 0: 1 */
+    int32_t n_ctx;        /* positions per request (prompt + output); 0: min(4096, trained) */
+    int32_t n_threads;    /* 0: one per physical core */
+    int32_t max_queue;    /* requests waiting for a slot; 0: 64 */
+    int32_t step_tokens;  /* tokens per forward step; 0: 512 */
+    int32_t n_cache;      /* finished requests kept for prefix reuse (LRU); 0: n_slots; -1: none */
+    int32_t kv_type;      /* flint_kv_type; 0: F16 */
+    int64_t kv_bytes;     /* KV pool size; 0: enough for every slot to reach n_ctx */
+    int32_t deterministic; /* bit-identical results whatever else runs (flint_context_params) */
+} flint_engine_params;
+
+typedef enum flint_finish_reason {
+    FLINT_FINISH_NONE = 0,      /* not finished */
+    FLINT_FINISH_STOP = 1,      /* end of turn, a stop string or a stop token */
+    FLINT_FINISH_LENGTH = 2,    /* max_tokens, or the context is full */
+    FLINT_FINISH_CANCELLED = 3,
+    FLINT_FINISH_ERROR = 4,     /* flint_event.error says what */
+} flint_finish_reason;
+
+typedef struct flint_usage {
+    int32_t prompt_tokens;
+    int32_t cached_tokens;    /* prompt tokens reused from the engine's cache */
+    int32_t generated_tokens;
+    double queue_ms;          /* submit to admission */
+    double ttft_ms;           /* submit to the first generated token */
+    double prompt_ms;         /* admission to the first generated token */
+    double generate_ms;       /* first to last generated token */
+} flint_usage;
+
+/* What a request produced since its last event. */
+typedef struct flint_event {
+    uint64_t request;
+    const char *text;          /* whole UTF-8 characters, never a stop string; len may be 0 */
+    size_t len;
+    const int32_t *tokens;     /* the tokens generated since the last event */
+    int32_t n_tokens;
+    const float *logprobs;     /* [n_tokens] when the request asked for logprobs, else NULL */
+    const flint_token_logprob *top; /* [n_tokens][n_top] alternatives, descending */
+    int32_t n_top;
+    flint_finish_reason finish; /* set on the request's last event */
+    flint_status error;        /* FINISH_ERROR: the status, and error_msg */
+    const char *error_msg;
+    const flint_usage *usage;  /* on the last event */
+    const char *stop;          /* FINISH_STOP by a stop string: which one; else NULL */
+} flint_event;
+
+/* Called on the engine's thread: keep it short; it may call
+ * flint_engine_cancel. The event's pointers live until it returns. */
+typedef void (*flint_event_fn)(const flint_event *event, void *user);
+
+typedef struct flint_request {
+    /* the prompt: exactly one of text, token ids, or chat messages */
+    const char *prompt;                     /* BOS added as the model wants; control tokens parsed */
+    const int32_t *prompt_tokens;
+    int32_t n_prompt_tokens;
+    const flint_chat_message *messages;     /* rendered with the model's template */
+    int32_t n_messages;
+    flint_chat_params chat;
+    flint_sampling_params sampling;
+    int32_t max_tokens;                     /* 0 or -1: until end of turn or a full context */
+    const char *const *stop;                /* stop strings, matched across tokens, never emitted */
+    int32_t n_stop;
+    const int32_t *stop_tokens;             /* ids that end the request besides the end-of-turn ones */
+    int32_t n_stop_tokens;
+    int32_t ignore_eos;                     /* nonzero: end-of-turn ids do not stop */
+    int32_t logprobs;                       /* nonzero: each generated token's log-probability */
+    int32_t top_logprobs;                   /* 0..20 alternatives per token (needs logprobs) */
+    flint_event_fn on_event;                /* NULL: collect events for flint_engine_poll */
+    void *user;
+} flint_request;
+
+typedef struct flint_engine_stats {
+    int32_t running, waiting, n_slots;
+    int64_t requests_done[5];   /* by flint_finish_reason */
+    int64_t prompt_tokens, cached_tokens, generated_tokens;
+    int64_t prefix_hits;        /* requests that reused a cached prefix */
+    int64_t preemptions;
+    int64_t kv_blocks_total, kv_blocks_free;
+    uint64_t kv_bytes_used;
+    int64_t steps;
+} flint_engine_stats;
+
+/* The model must stay open while the engine lives. */
+FLINT_API flint_status flint_engine_create(flint_model *model, const flint_engine_params *params,
+                                           flint_engine **out);
+/* Cancels what runs, waits for the scheduler thread, frees everything. */
+FLINT_API void flint_engine_free(flint_engine *engine);
+FLINT_API const flint_tokenizer *flint_engine_tokenizer(const flint_engine *engine);
+FLINT_API int32_t flint_engine_n_ctx(const flint_engine *engine);
+/* Checks and queues a request (its strings and arrays are copied). Errors
+ * in the request (a bad parameter, a prompt longer than the context) are
+ * reported here; FLINT_E_BUSY when the queue is full. */
+FLINT_API flint_status flint_engine_submit(flint_engine *engine, const flint_request *request, uint64_t *id);
+/* Stops a request between two steps; its last event has FINISH_CANCELLED.
+ * FLINT_E_NOT_FOUND for a request that already ended. */
+FLINT_API flint_status flint_engine_cancel(flint_engine *engine, uint64_t id);
+/* Poll mode (on_event NULL): waits up to timeout_ms (-1: forever) for what
+ * the request produced since the last poll. FLINT_OK with an event (valid
+ * until the next poll of this request; n_tokens may be 0 on a timeout);
+ * after the event with finish set, the request is gone. */
+FLINT_API flint_status flint_engine_poll(flint_engine *engine, uint64_t id, int32_t timeout_ms, flint_event *event);
+FLINT_API void flint_engine_stats_get(flint_engine *engine, flint_engine_stats *out);
 
 /* Reference dequantization of n elements of a tensor's data (n a multiple
  * of the type's block size), starting at element 0 of src. MLX types are not

@@ -146,7 +146,7 @@ static flint_status decode_batch(flint_context *c, const flint_batch_seq *in, in
             c->step_spans[b.n_spans++] = (fl_span){
                 .cache = &c->caches[q->seq],
                 .n = take,
-                .out = q->all_logits ? FL_OUT_ALL : last ? FL_OUT_LAST : FL_OUT_NONE,
+                .out = q->all_logits > 0 ? FL_OUT_ALL : last && q->all_logits == 0 ? FL_OUT_LAST : FL_OUT_NONE,
             };
             b.n += take;
             done = last ? 0 : done + take;
@@ -154,7 +154,7 @@ static flint_status decode_batch(flint_context *c, const flint_batch_seq *in, in
         }
         flint_status st = fl_lm_forward_batch(&c->lm, c->be, &c->scratch, &b, logits);
         if (st) return st;
-        logits += fl_batch_n_out(&b) * V;
+        if (logits) logits += fl_batch_n_out(&b) * V;
     }
     return FLINT_OK;
 }
@@ -162,7 +162,9 @@ static flint_status decode_batch(flint_context *c, const flint_batch_seq *in, in
 flint_status flint_decode_batch(flint_context *c, const flint_batch_seq *in, int32_t n_in, float *logits) {
     flint_status st = check_batch(c, in, n_in);
     if (st) return st;
-    if (!logits) return fl_errorf(FLINT_E_INVALID_ARG, "flint_decode_batch: no output");
+    bool wants_logits = false;
+    for (int32_t e = 0; e < n_in; e++) wants_logits |= in[e].all_logits >= 0;
+    if (!logits && wants_logits) return fl_errorf(FLINT_E_INVALID_ARG, "flint_decode_batch: no output");
     fl_fpenv caller = fl_fpenv_flush_denormals();
     st = decode_batch(c, in, n_in, logits);
     fl_fpenv_restore(caller);

@@ -45,6 +45,7 @@ const char *flint_status_name(flint_status status) {
     case FLINT_E_KV_FULL: return "FLINT_E_KV_FULL";
     case FLINT_E_NUMERIC: return "FLINT_E_NUMERIC";
     case FLINT_E_CANCELLED: return "FLINT_E_CANCELLED";
+    case FLINT_E_BUSY: return "FLINT_E_BUSY";
     }
     return "FLINT_E_UNKNOWN";
 }

@@ -15,17 +15,9 @@
 #include "base/membw.h"
 #include "base/pool.h"
 #include "base/clock.h"
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "flint.h"
-
-static void usage(FILE *f) {
-    fprintf(f, "usage: flint bench -m PATH [-p 512] [-n 128] [-r 5] [-t THREADS] [-s SEQS] [--json]\n"
-               "  -p N     prompt tokens for the prefill test (0: skip)\n"
-               "  -n N     tokens for the decode test (0: skip)\n"
-               "  -s S     sequences decoded together in the decode test (default 1)\n"
-               "  -r N     repetitions; the median and standard deviation are reported\n"
-               "  --json   one JSON object per test instead of the markdown table\n");
-}
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -57,20 +49,20 @@ int cli_bench(int argc, char **argv) {
     const char *path = NULL;
     int32_t pp = 512, tg = 128, reps = 5, threads = 0, seqs = 1;
     int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-m") && i + 1 < argc) path = argv[++i];
-        else if (!strcmp(argv[i], "-p") && i + 1 < argc) pp = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "-n") && i + 1 < argc) tg = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "-r") && i + 1 < argc) reps = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "-t") && i + 1 < argc) threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "-s") && i + 1 < argc) seqs = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--json")) json = 1;
-        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return usage(stdout), 0;
-        else return fprintf(stderr, "flint bench: unexpected argument '%s'\n", argv[i]), usage(stderr), 2;
-    }
-    if (!path || pp < 0 || tg < 0 || reps < 1 || reps > 1000 || pp > 1 << 20 || tg > 1 << 20 ||
-        seqs < 1 || seqs > 4096)
-        return usage(stderr), 2;
+    const cli_opt opts[] = {
+        {"-m", NULL, CLI_OPT_STRING, &path, .meta = "PATH", .required = 1, .help = "the model"},
+        {"-p", NULL, CLI_OPT_INT32, &pp, 0, 1 << 20, .help = "prompt tokens for the prefill test (0: skip)"},
+        {"-n", NULL, CLI_OPT_INT32, &tg, 0, 1 << 20, .help = "tokens for the decode test (0: skip)"},
+        {"-s", NULL, CLI_OPT_INT32, &seqs, 1, 4096, .help = "sequences decoded together in the decode test"},
+        {"-r", NULL, CLI_OPT_INT32, &reps, 1, 1000,
+         .help = "repetitions; the median and standard deviation are reported"},
+        {"-t", NULL, CLI_OPT_INT32, &threads, 1, 1024, .help = "threads, by default one per physical core"},
+        {"--json", NULL, CLI_OPT_FLAG, &json, .help = "one JSON object per test instead of the markdown table"},
+    };
+    const cli_cmd cmd = {"bench", "Prefill and decode tokens/s as llama-bench measures them, and decode's ratio\n"
+                                  "to the bandwidth floor.", opts, CLI_N_OPTS(opts)};
+    int parsed = cli_args_parse(&cmd, argc, argv);
+    if (parsed) return parsed == 1 ? 0 : 2;
 
     flint_model *m = NULL;
     flint_context *ctx = NULL;

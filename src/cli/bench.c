@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/membw.h"
+#include "cpu/membw.h"
 #include "base/pool.h"
 #include "base/clock.h"
 #include "cli/args.h"
@@ -89,7 +89,7 @@ int cli_bench(int argc, char **argv) {
         x = x * 6364136223846793005ull + 1442695040888963407ull;
         tok[i] = (int32_t)((x >> 33) % (uint64_t)V);
     }
-    double bw = fl_read_bandwidth(pool, 1ull << 30, 5);
+    double bw = fl_cpu_read_bandwidth(pool, 1ull << 30, 5);
     double bytes = (double)flint_context_weight_bytes(ctx);
     int nt = fl_pool_threads(pool);
     if (!json) {

@@ -153,6 +153,13 @@ static void test_bench(void) {
     CHECK(strstr(out, "\"test\": \"pp8\", \"tokens_per_s\": ") != NULL);
     CHECK(strstr(out, "\"test\": \"tg4x2\", \"tokens_per_s\": ") != NULL && strstr(out, "\"floor_ratio\": ") != NULL);
     free(out);
+    /* -d: the tests run after 16 tokens of context; --no-floor: no probe, no floor fields */
+    rc = run(FLINT_BIN " bench -m models/tiny-gemma3.gguf -p 8 -n 4 -d 16 -r 1 -t 1 -s 2 --json --no-floor", &out);
+    CHECK_INT_EQ(rc, 0);
+    CHECK(strstr(out, "\"depth\": 16, \"test\": \"pp8 @ d16\", \"tokens_per_s\": ") != NULL);
+    CHECK(strstr(out, "\"depth\": 16, \"test\": \"tg4x2 @ d16\", \"tokens_per_s\": ") != NULL);
+    CHECK(strstr(out, "floor") == NULL && strstr(out, "read_bandwidth") == NULL);
+    free(out);
     CHECK_INT_EQ(run(FLINT_BIN " bench -m models/tiny-gemma3.gguf -s 0", &out), 2);
     CHECK(strstr(out, "flint bench: -s '0': out of range 1..4096") != NULL);
     free(out);

@@ -80,7 +80,12 @@ $(BUILD)/flint: $(CLI_OBJ) $(BUILD)/libflint.a
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libflint.a $(BUILD)/flint
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -Itests -DFLINT_BIN='"$(BUILD)/flint"' -o $@ $< $(BUILD)/libflint.a $(LDFLAGS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -Itests -DFLINT_BIN='"$(BUILD)/flint"' -o $@ $< $(TEST_OBJ) $(BUILD)/libflint.a $(LDFLAGS) $(LDLIBS)
+
+# The option parser is part of the command line, not of libflint; its unit
+# test links the object the CLI links.
+$(BUILD)/tests/test_args: TEST_OBJ := $(BUILD)/src/cli/args.o
+$(BUILD)/tests/test_args: $(BUILD)/src/cli/args.o
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libflint.a
 	@mkdir -p $(dir $@)

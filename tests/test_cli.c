@@ -153,8 +153,60 @@ static void test_bench(void) {
     CHECK(strstr(out, "\"test\": \"pp8\", \"tokens_per_s\": ") != NULL);
     CHECK(strstr(out, "\"test\": \"tg4x2\", \"tokens_per_s\": ") != NULL && strstr(out, "\"floor_ratio\": ") != NULL);
     free(out);
+    /* -d: the tests run after 16 tokens of context; --no-floor: no probe, no floor fields */
+    rc = run(FLINT_BIN " bench -m models/tiny-gemma3.gguf -p 8 -n 4 -d 16 -r 1 -t 1 -s 2 --json --no-floor", &out);
+    CHECK_INT_EQ(rc, 0);
+    CHECK(strstr(out, "\"depth\": 16, \"test\": \"pp8 @ d16\", \"tokens_per_s\": ") != NULL);
+    CHECK(strstr(out, "\"depth\": 16, \"test\": \"tg4x2 @ d16\", \"tokens_per_s\": ") != NULL);
+    CHECK(strstr(out, "floor") == NULL && strstr(out, "read_bandwidth") == NULL);
+    free(out);
     CHECK_INT_EQ(run(FLINT_BIN " bench -m models/tiny-gemma3.gguf -s 0", &out), 2);
-    CHECK(strstr(out, "usage: flint bench") != NULL);
+    CHECK(strstr(out, "flint bench: -s '0': out of range 1..4096") != NULL);
+    free(out);
+}
+
+/* Every class of bad option value on several commands: status 2 before
+ * anything is loaded, and one message naming the option and the value. */
+static void test_bad_options(void) {
+    TEST_GROUP("bad options");
+    static const struct {
+        const char *args, *want;
+    } cases[] = {
+        {"bench -m M -t abc", "flint bench: -t 'abc': not an integer"},
+        {"logits -m M --tokens 1 -t abc", "flint logits: -t 'abc': not an integer"},
+        {"bench -m M -p 10x", "flint bench: -p '10x': not an integer (trailing 'x')"},
+        {"perplexity -m M -f F -c 10x", "flint perplexity: -c '10x': not an integer (trailing 'x')"},
+        {"bench -m M -n ''", "flint bench: -n '': empty value"},
+        {"perplexity -m M -f F -t ''", "flint perplexity: -t '': empty value"},
+        {"bench -m M -r 99999999999999999999", "flint bench: -r '99999999999999999999': out of range 1..1000"},
+        {"logits -m M --tokens 1 -t 4294967297", "flint logits: -t '4294967297': out of range 1..1024"},
+        {"bench -m M -t 0", "flint bench: -t '0': out of range 1..1024"},
+        {"perplexity -m M -f F -c 3", "flint perplexity: -c '3': out of range 4..16777216"},
+        {"bench -m M -p -1", "flint bench: -p '-1': out of range 0..1048576"},
+        {"bench -m M -t", "flint bench: -t needs a value (N)"},
+        {"info -m", "flint info: -m needs a value (PATH)"},
+        {"tokenize -m M --foo x", "flint tokenize: unknown option '--foo'"},
+        {"info -m M --foo", "flint info: unknown option '--foo'"},
+        {"info -m M extra", "flint info: unexpected argument 'extra'"},
+        {"perplexity -m M", "flint perplexity: missing -f FILE"},
+        {"tokenize -m M", "flint tokenize: missing TEXT|-"},
+        {"bench -m M --json=1", "flint bench: --json takes no value, got '1'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char cmd[256], *out;
+        snprintf(cmd, sizeof cmd, "%s %s", FLINT_BIN, cases[i].args);
+        int rc = run(cmd, &out);
+        CHECK_MSG(rc == 2 && strstr(out, cases[i].want) && strstr(out, "--help"), "'%s': status %d, \"%s\"",
+                  cases[i].args, rc, out);
+        free(out);
+    }
+    char *out;
+    CHECK_INT_EQ(run(FLINT_BIN " bench --help", &out), 0);
+    CHECK(strstr(out, "usage: flint bench -m PATH [options]") && strstr(out, "(1..1024)"));
+    free(out);
+    /* a text starting with '-' after "--"; the last of --ids/--pieces wins */
+    CHECK_INT_EQ(run(FLINT_BIN " tokenize -m models/tiny-gemma3.gguf --pieces --ids -- -x", &out), 0);
+    CHECK(strchr(out, '\t') == NULL);
     free(out);
 }
 
@@ -162,6 +214,7 @@ int main(void) {
     test_tensor_listing();
     test_bench();
     test_bad_invocations();
+    test_bad_options();
     test_perplexity_vs_llama_cpp();
     test_chat();
     return test_finish("cli");

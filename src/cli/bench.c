@@ -1,31 +1,25 @@
-/* bench.c — `flint bench -m PATH [-p 512] [-n 128] [-r 5] [-t N] [-s S] [--json]`:
- * prefill (pp) and decode (tg) speed as llama-bench measures them — pp: one
- * prompt of p tokens into an empty sequence; tg: n tokens decoded one at a
- * time from an empty sequence (with -s, in each of S sequences decoded
- * together, counting all their tokens, as llama-batched-bench does) —
- * median and spread over r runs, and decode's ratio to the bandwidth floor
- * (S tokens per read of the weights: S x the read bandwidth this run
- * measures with the same threads / weight bytes per token). */
+/* bench.c — `flint bench -m PATH [-p 512] [-n 128] [-d 0] [-r 5] [-t N] [-s S]
+ * [--json] [--no-floor]`: prefill (pp) and decode (tg) speed as llama-bench
+ * measures them — pp: one prompt of p tokens into a sequence; tg: n tokens
+ * decoded one at a time (with -s, in each of S sequences decoded together,
+ * counting all their tokens, as llama-batched-bench does); with -d, each
+ * sequence first holds d tokens of context, filled untimed before every
+ * run ("pp512 @ d4096"), else runs start empty — median and spread over r
+ * runs, and decode's ratio to the bandwidth floor (S tokens per read of the
+ * weights: S x the read bandwidth measured with the same threads / weight
+ * bytes per token; the KV cache read at depth is not in the floor). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/membw.h"
+#include "cpu/membw.h"
 #include "base/pool.h"
 #include "base/clock.h"
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "flint.h"
-
-static void usage(FILE *f) {
-    fprintf(f, "usage: flint bench -m PATH [-p 512] [-n 128] [-r 5] [-t THREADS] [-s SEQS] [--json]\n"
-               "  -p N     prompt tokens for the prefill test (0: skip)\n"
-               "  -n N     tokens for the decode test (0: skip)\n"
-               "  -s S     sequences decoded together in the decode test (default 1)\n"
-               "  -r N     repetitions; the median and standard deviation are reported\n"
-               "  --json   one JSON object per test instead of the markdown table\n");
-}
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -33,12 +27,14 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 /* tokens/s of r runs: pp (one call of p tokens) or tg (n steps of one
- * token in each of n_seqs sequences) */
-static int run_test(flint_context *ctx, const int32_t *tok, int32_t n, int32_t n_seqs, int is_pp, int r,
-                    float *logits, flint_batch_seq *step, double *tps) {
+ * token in each of n_seqs sequences), each sequence first filled with
+ * tok[0..depth) untimed; the timed tokens are tok[depth..) */
+static int run_test(flint_context *ctx, const int32_t *tok, int32_t depth, int32_t n, int32_t n_seqs, int is_pp,
+                    int r, float *logits, flint_batch_seq *step, double *tps) {
     for (int i = 0; i < r; i++) {
-        for (int32_t q = 0; q < n_seqs; q++)
-            if (flint_seq_reset(ctx, q)) return 0;
+        for (int32_t q = 0; q < (is_pp ? 1 : n_seqs); q++)
+            if (flint_seq_reset(ctx, q) || (depth > 0 && flint_decode(ctx, q, tok, depth, logits, 0))) return 0;
+        tok += depth;
         double t0 = fl_now_seconds();
         if (is_pp) {
             if (flint_decode(ctx, 0, tok, n, logits, 0)) return 0;
@@ -49,35 +45,42 @@ static int run_test(flint_context *ctx, const int32_t *tok, int32_t n, int32_t n
             }
         }
         tps[i] = (double)n * (is_pp ? 1 : n_seqs) / (fl_now_seconds() - t0);
+        tok -= depth;
     }
     return 1;
 }
 
 int cli_bench(int argc, char **argv) {
     const char *path = NULL;
-    int32_t pp = 512, tg = 128, reps = 5, threads = 0, seqs = 1;
-    int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-m") && i + 1 < argc) path = argv[++i];
-        else if (!strcmp(argv[i], "-p") && i + 1 < argc) pp = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "-n") && i + 1 < argc) tg = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "-r") && i + 1 < argc) reps = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "-t") && i + 1 < argc) threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "-s") && i + 1 < argc) seqs = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--json")) json = 1;
-        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return usage(stdout), 0;
-        else return fprintf(stderr, "flint bench: unexpected argument '%s'\n", argv[i]), usage(stderr), 2;
-    }
-    if (!path || pp < 0 || tg < 0 || reps < 1 || reps > 1000 || pp > 1 << 20 || tg > 1 << 20 ||
-        seqs < 1 || seqs > 4096)
-        return usage(stderr), 2;
+    int32_t pp = 512, tg = 128, depth = 0, reps = 5, threads = 0, seqs = 1;
+    int json = 0, no_floor = 0;
+    const cli_opt opts[] = {
+        {"-m", NULL, CLI_OPT_STRING, &path, .meta = "PATH", .required = 1, .help = "the model"},
+        {"-p", NULL, CLI_OPT_INT32, &pp, 0, 1 << 20, .help = "prompt tokens for the prefill test (0: skip)"},
+        {"-n", NULL, CLI_OPT_INT32, &tg, 0, 1 << 20, .help = "tokens for the decode test (0: skip)"},
+        {"-d", NULL, CLI_OPT_INT32, &depth, 0, 1 << 20,
+         .help = "tokens of context in each sequence before the timed tokens (filled untimed)"},
+        {"-s", NULL, CLI_OPT_INT32, &seqs, 1, 4096, .help = "sequences decoded together in the decode test"},
+        {"-r", NULL, CLI_OPT_INT32, &reps, 1, 1000,
+         .help = "repetitions; the median and standard deviation are reported"},
+        {"-t", NULL, CLI_OPT_INT32, &threads, 1, 1024, .help = "threads, by default one per physical core"},
+        {"--json", NULL, CLI_OPT_FLAG, &json, .help = "one JSON object per test instead of the markdown table"},
+        {"--no-floor", NULL, CLI_OPT_FLAG, &no_floor,
+         .help = "skip the read-bandwidth probe (1 GiB read 5 times) and the floor columns"},
+    };
+    const cli_cmd cmd = {"bench", "Prefill and decode tokens/s as llama-bench measures them, and decode's ratio\n"
+                                  "to the bandwidth floor.", opts, CLI_N_OPTS(opts)};
+    int parsed = cli_args_parse(&cmd, argc, argv);
+    if (parsed) return parsed == 1 ? 0 : 2;
 
     flint_model *m = NULL;
     flint_context *ctx = NULL;
     fl_pool *pool = NULL;
-    int32_t n_max = pp > tg ? pp : tg;
+    int32_t n_max = depth + (pp > tg ? pp : tg); /* tokens of one sequence */
+    int32_t n_batch = pp > seqs ? pp : seqs, n_fill = depth < 512 ? depth : 512;
+    if (n_fill > n_batch) n_batch = n_fill; /* the untimed fill runs in steps of n_batch */
     flint_context_params cp = {.n_ctx = n_max > 0 ? n_max : 1,
-                               .n_batch = pp > seqs ? pp : seqs,
+                               .n_batch = n_batch,
                                .n_seq = seqs,
                                .n_threads = threads};
     int32_t *tok = malloc((size_t)(n_max + 1) * sizeof *tok);
@@ -97,7 +100,7 @@ int cli_bench(int argc, char **argv) {
         x = x * 6364136223846793005ull + 1442695040888963407ull;
         tok[i] = (int32_t)((x >> 33) % (uint64_t)V);
     }
-    double bw = fl_read_bandwidth(pool, 1ull << 30, 5);
+    double bw = no_floor ? 0 : fl_cpu_read_bandwidth(pool, 1ull << 30, 5);
     double bytes = (double)flint_context_weight_bytes(ctx);
     int nt = fl_pool_threads(pool);
     if (!json) {
@@ -108,7 +111,7 @@ int cli_bench(int argc, char **argv) {
     for (int is_pp = 1; is_pp >= 0; is_pp--) {
         int32_t n = is_pp ? pp : tg;
         if (n == 0) continue;
-        if (!run_test(ctx, tok, n, seqs, is_pp, reps, logits, step, tps)) {
+        if (!run_test(ctx, tok, depth, n, seqs, is_pp, reps, logits, step, tps)) {
             fprintf(stderr, "flint bench: %s\n", flint_errmsg());
             goto done;
         }
@@ -117,23 +120,27 @@ int cli_bench(int argc, char **argv) {
         for (int i = 0; i < reps; i++) mean += tps[i] / reps;
         for (int i = 0; i < reps; i++) var += (tps[i] - mean) * (tps[i] - mean) / (reps > 1 ? reps - 1 : 1);
         double floor_tps = seqs * bw / bytes; /* decode: every weight byte read once per step */
-        char test[32];
-        if (is_pp || seqs == 1) snprintf(test, sizeof test, "%s%d", is_pp ? "pp" : "tg", n);
-        else snprintf(test, sizeof test, "tg%dx%d", n, seqs);
+        char test[48];
+        int k = is_pp || seqs == 1 ? snprintf(test, sizeof test, "%s%d", is_pp ? "pp" : "tg", n)
+                                   : snprintf(test, sizeof test, "tg%dx%d", n, seqs);
+        if (depth > 0 && k > 0) snprintf(test + k, sizeof test - (size_t)k, " @ d%d", depth);
         if (json) {
-            printf("{\"model\": \"%s\", \"threads\": %d, \"test\": \"%s\", \"tokens_per_s\": %.3f, \"stddev\": %.3f, "
-                   "\"weight_bytes\": %.0f, \"read_bandwidth_gbs\": %.2f",
-                   name, nt, test, med, sqrt(var), bytes, bw / 1e9);
-            if (!is_pp) printf(", \"floor_tokens_per_s\": %.3f, \"floor_ratio\": %.4f", floor_tps, med / floor_tps);
+            printf("{\"model\": \"%s\", \"threads\": %d, \"depth\": %d, \"test\": \"%s\", \"tokens_per_s\": %.3f, "
+                   "\"stddev\": %.3f, \"weight_bytes\": %.0f",
+                   name, nt, depth, test, med, sqrt(var), bytes);
+            if (!no_floor) printf(", \"read_bandwidth_gbs\": %.2f", bw / 1e9);
+            if (!is_pp && !no_floor)
+                printf(", \"floor_tokens_per_s\": %.3f, \"floor_ratio\": %.4f", floor_tps, med / floor_tps);
             printf("}\n");
-        } else if (is_pp) {
+        } else if (is_pp || no_floor) {
             printf("| %s | %.1f MiB | %d | %s | %.2f ± %.2f | | |\n", name, bytes / 1048576.0, nt, test, med, sqrt(var));
         } else {
             printf("| %s | %.1f MiB | %d | %s | %.2f ± %.2f | %.2f | %.3f |\n", name, bytes / 1048576.0, nt, test, med,
                    sqrt(var), floor_tps, med / floor_tps);
         }
     }
-    if (!json) printf("\nread bandwidth %.2f GB/s (%d threads, streaming read of 1 GiB, best of 5)\n", bw / 1e9, nt);
+    if (!json && !no_floor)
+        printf("\nread bandwidth %.2f GB/s (%d threads, streaming read of 1 GiB, best of 5)\n", bw / 1e9, nt);
     rc = 0;
 done:
     free(logits);

@@ -6,15 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "flint.h"
-
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: flint info -m PATH [--tensors]\n"
-            "  -m PATH     a .gguf file or a Hugging Face folder (config.json + *.safetensors)\n"
-            "  --tensors   list every tensor: name, type, shape (fastest dimension first), offset, bytes\n");
-}
 
 static void print_bytes(uint64_t n) {
     const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -150,22 +144,15 @@ static void print_tensors(const flint_model *m, int list) {
 int cli_info(int argc, char **argv) {
     const char *path = NULL;
     int list = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-m") && i + 1 < argc) path = argv[++i];
-        else if (!strcmp(argv[i], "--tensors")) list = 1;
-        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage(stdout);
-            return 0;
-        } else {
-            fprintf(stderr, "flint info: unexpected argument '%s'\n", argv[i]);
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!path) {
-        usage(stderr);
-        return 2;
-    }
+    const cli_opt opts[] = {
+        {"-m", NULL, CLI_OPT_STRING, &path, .meta = "PATH", .required = 1,
+         .help = "a .gguf file or a Hugging Face folder (config.json + *.safetensors)"},
+        {"--tensors", NULL, CLI_OPT_FLAG, &list,
+         .help = "list every tensor: name, type, shape (fastest dimension first), offset, bytes"},
+    };
+    const cli_cmd cmd = {"info", NULL, opts, CLI_N_OPTS(opts)};
+    int parsed = cli_args_parse(&cmd, argc, argv);
+    if (parsed) return parsed == 1 ? 0 : 2;
     flint_model *m;
     if (flint_model_open(path, NULL, &m) != FLINT_OK) {
         fprintf(stderr, "flint info: %s\n", flint_errmsg());

@@ -6,13 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "flint.h"
-
-static void usage(FILE *f) {
-    fprintf(f, "usage: flint logits -m PATH --tokens ID,ID,... [--out FILE] [-t THREADS]\n"
-               "  writes float32 logits [n_tokens][n_vocab] to FILE, or prints the top 5 per position\n");
-}
 
 /* Parses "2,651,9" into a new array. */
 static int parse_ids(const char *s, int32_t **out, int32_t *n) {
@@ -38,16 +34,18 @@ static int parse_ids(const char *s, int32_t **out, int32_t *n) {
 int cli_logits(int argc, char **argv) {
     const char *path = NULL, *tokens = NULL, *out_path = NULL;
     int32_t threads = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-m") && i + 1 < argc) path = argv[++i];
-        else if (!strcmp(argv[i], "--tokens") && i + 1 < argc) tokens = argv[++i];
-        else if (!strcmp(argv[i], "--out") && i + 1 < argc) out_path = argv[++i];
-        else if (!strcmp(argv[i], "-t") && i + 1 < argc) threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return usage(stdout), 0;
-        else return fprintf(stderr, "flint logits: unexpected argument '%s'\n", argv[i]), usage(stderr), 2;
-    }
+    const cli_opt opts[] = {
+        {"-m", NULL, CLI_OPT_STRING, &path, .meta = "PATH", .required = 1, .help = "the model"},
+        {"--tokens", NULL, CLI_OPT_STRING, &tokens, .meta = "ID,ID,...", .required = 1,
+         .help = "the token ids, comma-separated"},
+        {"--out", NULL, CLI_OPT_STRING, &out_path, .meta = "FILE",
+         .help = "write float32 logits [n_tokens][n_vocab] there (default: print the top 5 per position)"},
+        {"-t", NULL, CLI_OPT_INT32, &threads, 1, 1024, .help = "threads, by default one per physical core"},
+    };
+    const cli_cmd cmd = {"logits", "The logits of every position for the given token ids.", opts, CLI_N_OPTS(opts)};
+    int parsed = cli_args_parse(&cmd, argc, argv);
+    if (parsed) return parsed == 1 ? 0 : 2;
     int32_t *ids, n;
-    if (!path || !tokens) return usage(stderr), 2;
     if (!parse_ids(tokens, &ids, &n)) {
         fprintf(stderr, "flint logits: --tokens wants comma-separated ids, got '%s'\n", tokens);
         return 2;

@@ -11,13 +11,10 @@
 #include <string.h>
 
 #include "base/file.h"
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "flint.h"
 #include "tokenizer/tokenizer.h"
-
-static void usage(FILE *f) {
-    fprintf(f, "usage: flint perplexity -m PATH -f FILE [-c 512] [--chunks N] [-t THREADS]\n");
-}
 
 /* -log softmax(logits)[target], in double */
 static double nll(const float *logits, int32_t n_vocab, int32_t target) {
@@ -30,19 +27,19 @@ static double nll(const float *logits, int32_t n_vocab, int32_t target) {
 int cli_perplexity(int argc, char **argv) {
     const char *path = NULL, *file = NULL;
     int32_t n_ctx = 512, max_chunks = -1, threads = 0;
-    for (int i = 1; i < argc;) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
-        if (!v) return fprintf(stderr, "flint perplexity: '%s' needs a value\n", a), 2;
-        if (!strcmp(a, "-m")) path = v;
-        else if (!strcmp(a, "-f")) file = v;
-        else if (!strcmp(a, "-c")) n_ctx = atoi(v);
-        else if (!strcmp(a, "--chunks")) max_chunks = atoi(v);
-        else if (!strcmp(a, "-t")) threads = atoi(v);
-        else return fprintf(stderr, "flint perplexity: unexpected argument '%s'\n", a), usage(stderr), 2;
-        i += 2;
-    }
-    if (!path || !file || n_ctx < 4) return usage(stderr), 2;
+    const cli_opt opts[] = {
+        {"-m", NULL, CLI_OPT_STRING, &path, .meta = "PATH", .required = 1, .help = "the model"},
+        {"-f", NULL, CLI_OPT_STRING, &file, .meta = "FILE", .required = 1, .help = "the text"},
+        {"-c", NULL, CLI_OPT_INT32, &n_ctx, 4, 1 << 24, .help = "tokens per chunk"},
+        {"--chunks", NULL, CLI_OPT_INT32, &max_chunks, 0, 1 << 30, .help = "score at most N chunks, by default all"},
+        {"-t", NULL, CLI_OPT_INT32, &threads, 1, 1024, .help = "threads, by default one per physical core"},
+    };
+    const cli_cmd cmd = {"perplexity",
+                         "Perplexity of a text file, as llama.cpp's perplexity tool computes it: chunks of c tokens\n"
+                         "from an empty cache, BOS first, the second half of each scored.",
+                         opts, CLI_N_OPTS(opts)};
+    int parsed = cli_args_parse(&cmd, argc, argv);
+    if (parsed) return parsed == 1 ? 0 : 2;
 
     int rc = 1;
     char *text = NULL;

@@ -6,19 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "tokenizer/tokenizer.h"
-
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: flint tokenize -m PATH [--ids|--pieces] [--bos] [--special] [TEXT|-]\n"
-            "  -m PATH     a .gguf file or a Hugging Face folder with tokenizer.json\n"
-            "  --ids       print only the ids, on one line separated by spaces (default)\n"
-            "  --pieces    print one token per line: id, then the vocabulary piece\n"
-            "  --bos       add BOS (and EOS) where the vocabulary asks for them\n"
-            "  --special   written special tokens (<bos>, <|im_start|>) become single tokens\n"
-            "  TEXT | -    the text, or - to read stdin (byte for byte)\n");
-}
 
 static char *read_stdin(size_t *len) {
     size_t cap = 1 << 16, n = 0;
@@ -38,19 +28,25 @@ static char *read_stdin(size_t *len) {
 
 int cli_tokenize(int argc, char **argv) {
     const char *model = NULL, *text = NULL;
-    int pieces = 0;
-    unsigned flags = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-m") && i + 1 < argc) model = argv[++i];
-        else if (!strcmp(argv[i], "--ids")) pieces = 0;
-        else if (!strcmp(argv[i], "--pieces")) pieces = 1;
-        else if (!strcmp(argv[i], "--bos")) flags |= FL_TOK_ADD_BOS | FL_TOK_ADD_EOS;
-        else if (!strcmp(argv[i], "--special")) flags |= FL_TOK_PARSE_SPECIAL;
-        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { usage(stdout); return 0; }
-        else if (!text && (argv[i][0] != '-' || !strcmp(argv[i], "-"))) text = argv[i];
-        else { usage(stderr); return 2; }
-    }
-    if (!model || !text) { usage(stderr); return 2; }
+    int mode = 1, bos = 0, special = 0; /* mode: 1 ids, 2 pieces (the last given wins) */
+    const cli_opt opts[] = {
+        {"-m", NULL, CLI_OPT_STRING, &model, .meta = "PATH", .required = 1,
+         .help = "a .gguf file or a Hugging Face folder with tokenizer.json"},
+        {"--ids", NULL, CLI_OPT_FLAG, &mode, .set = 1,
+         .help = "print only the ids, on one line separated by spaces (default)"},
+        {"--pieces", NULL, CLI_OPT_FLAG, &mode, .set = 2,
+         .help = "print one token per line: id, then the vocabulary piece"},
+        {"--bos", NULL, CLI_OPT_FLAG, &bos, .help = "add BOS (and EOS) where the vocabulary asks for them"},
+        {"--special", NULL, CLI_OPT_FLAG, &special,
+         .help = "written special tokens (<bos>, <|im_start|>) become single tokens"},
+        {"TEXT|-", NULL, CLI_OPT_STRING, &text, .required = 1,
+         .help = "the text, or - to read stdin (byte for byte); after --, a text starting with -"},
+    };
+    const cli_cmd cmd = {"tokenize", NULL, opts, CLI_N_OPTS(opts)};
+    int parsed = cli_args_parse(&cmd, argc, argv);
+    if (parsed) return parsed == 1 ? 0 : 2;
+    int pieces = mode == 2;
+    unsigned flags = (bos ? FL_TOK_ADD_BOS | FL_TOK_ADD_EOS : 0u) | (special ? FL_TOK_PARSE_SPECIAL : 0u);
     fl_tokenizer *tok;
     if (fl_tokenizer_load(model, &tok)) {
         fprintf(stderr, "flint tokenize: %s\n", flint_errmsg());

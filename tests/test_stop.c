@@ -6,8 +6,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "base/file.h"
 #include "engine/stop.h"
 #include "harness.h"
+#include "words.h"
 
 /* Feeds the pieces (NULL-terminated) and flushes if no stop matched;
  * returns the text emitted and whether a stop matched. */
@@ -168,8 +170,74 @@ static void test_random(void) {
     fl_tok_text_free(&out);
 }
 
+/* Decodes a hex word ("-": empty) in place; its length, or -1. */
+static long unhex(char *h) {
+    if (!h) return -1;
+    if (!strcmp(h, "-")) return 0;
+    size_t n = strlen(h);
+    if (n % 2) return -1;
+    for (size_t i = 0; i < n / 2; i++) {
+        unsigned v;
+        if (sscanf(h + 2 * i, "%2x", &v) != 1) return -1;
+        h[i] = (char)v;
+    }
+    h[n / 2] = 0;
+    return (long)(n / 2);
+}
+
+static void test_reference(void) {
+    TEST_GROUP("reference");
+    char *text = NULL;
+    uint64_t len;
+    if (fl_read_file(FIXTURE("sampling/stops.txt"), 1 << 20, &text, &len) != FLINT_OK) {
+        CHECK_MSG(0, "%s", flint_errmsg());
+        return;
+    }
+    words w = {text, 1};
+    fl_tok_text out = {0};
+    int cases = 0, bad = 0;
+    while (w.ok && word_next(&w)) { /* "stops" */
+        char *stops[8], *pieces[64];
+        long piece_len[64];
+        long n_stops = word_int(&w, NULL);
+        if (n_stops < 1 || n_stops > 8) break;
+        for (long k = 0; k < n_stops; k++) {
+            stops[k] = word_next(&w);
+            if (unhex(stops[k]) <= 0) w.ok = 0;
+        }
+        long n_pieces = word_int(&w, "pieces");
+        if (!w.ok || n_pieces < 0 || n_pieces > 64) break;
+        for (long k = 0; k < n_pieces; k++) piece_len[k] = unhex(pieces[k] = word_next(&w));
+        word_key(&w, "shown");
+        char *shown = word_next(&w);
+        long shown_len = unhex(shown);
+        if (!w.ok || shown_len < 0) break;
+
+        fl_stop s;
+        CHECK(fl_stop_init(&s, (const char *const *)stops, (size_t)n_stops) == FLINT_OK);
+        out.n = 0;
+        bool hit = false;
+        for (long k = 0; k < n_pieces && !hit; k++) {
+            if (piece_len[k] < 0) w.ok = 0;
+            else hit = fl_stop_feed(&s, pieces[k], (size_t)piece_len[k], &out);
+        }
+        if (!hit) fl_stop_flush(&s, &out);
+        int same = out.n == (size_t)shown_len && (!out.n || !memcmp(out.s, shown, out.n));
+        CHECK_MSG(same, "case %d: shown %zu bytes, the reference %ld", cases, out.n, shown_len);
+        bad += !same;
+        cases++;
+        fl_stop_free(&s);
+    }
+    CHECK_MSG(w.ok, "stops.txt is malformed near \"%.40s\"", w.at);
+    CHECK_MSG(cases >= 100, "%d cases read", cases);
+    printf("reference: %d stop cases, %d differ\n", cases, bad);
+    fl_tok_text_free(&out);
+    free(text);
+}
+
 int main(void) {
     test_cases();
     test_random();
+    test_reference();
     return test_finish("stop");
 }

@@ -25,10 +25,13 @@
 
 typedef fl_sample_cand cand;
 
+enum { HEAD_MAX = 256 }; /* top-k up to this runs as one pass with a running list */
+
 struct flint_sampler {
     flint_sampling_params p; /* p.logit_bias points at bias */
     int32_t n_vocab;
     cand *cands;             /* [n_vocab] */
+    cand *head;              /* [HEAD_MAX] the running top-k list */
     flint_logit_bias *bias;  /* [p.n_logit_bias] */
     int32_t window;          /* tokens the penalties see; -1: all */
     int32_t *history;        /* ring of the last window tokens (NULL when window is -1) */
@@ -122,8 +125,8 @@ flint_status flint_sampler_create(const flint_sampling_params *params, int32_t n
     size_t nv = (size_t)n_vocab;
     size_t sz_cands = carve_up(nv * sizeof(cand)), sz_counts = carve_up(nv * sizeof(uint32_t)),
            sz_seen = carve_up(nv * sizeof(int32_t)), sz_hist = carve_up(window > 0 ? (size_t)window * sizeof(int32_t) : 0),
-           sz_bias = carve_up((size_t)p.n_logit_bias * sizeof(flint_logit_bias));
-    size_t total = carve_up(sizeof(flint_sampler)) + sz_cands + sz_counts + 2 * sz_seen + sz_hist + sz_bias;
+           sz_bias = carve_up((size_t)p.n_logit_bias * sizeof(flint_logit_bias)), sz_head = HEAD_MAX * sizeof(cand);
+    size_t total = carve_up(sizeof(flint_sampler)) + sz_cands + sz_counts + 2 * sz_seen + sz_hist + sz_bias + sz_head;
     char *mem = calloc(1, total);
     if (!mem) return fl_errorf(FLINT_E_NOMEM, "out of memory for a sampler over %d tokens (%zu bytes)", n_vocab, total);
     flint_sampler *s = (flint_sampler *)mem;
@@ -133,7 +136,8 @@ flint_status flint_sampler_create(const flint_sampling_params *params, int32_t n
     s->seen = (int32_t *)at, at += sz_seen;
     s->seen_at = (int32_t *)at, at += sz_seen;
     s->history = window > 0 ? (int32_t *)at : NULL, at += sz_hist;
-    s->bias = (flint_logit_bias *)at;
+    s->bias = (flint_logit_bias *)at, at += sz_bias;
+    s->head = (cand *)at;
     if (p.n_logit_bias) memcpy(s->bias, p.logit_bias, (size_t)p.n_logit_bias * sizeof *s->bias);
     s->p = p;
     s->p.logit_bias = s->bias;
@@ -221,6 +225,26 @@ static void sort_head(cand *c, int32_t n, int32_t k) {
     qsort(c, (size_t)k, sizeof *c, cmp_cand);
 }
 
+/* The k (<= HEAD_MAX) best of c[0..n) sorted into c[0..k), in one pass: a
+ * running sorted list that an entry enters only if it beats the k-th, rare
+ * after the first few thousand logits of any but an adversarial order.
+ * Returns 0, c untouched, if entering costs more than a few passes would
+ * (logits ascending by id), for quickselect to take over. */
+static int top_head(flint_sampler *s, int32_t n, int32_t k) {
+    cand *c = s->cands, *h = s->head;
+    int32_t m = 0;
+    int64_t moves = 0, budget = 8 * (int64_t)n;
+    for (int32_t i = 0; i < n; i++) {
+        if (m == k && !before(&c[i], &h[k - 1])) continue;
+        int32_t j = m < k ? m++ : k - 1;
+        for (; j > 0 && before(&c[i], &h[j - 1]); j--) h[j] = h[j - 1];
+        h[j] = c[i];
+        if ((moves += k - j + 1) > budget) return 0;
+    }
+    memcpy(c, h, (size_t)k * sizeof *c);
+    return 1;
+}
+
 /* cands[0..n_vocab) = logits + bias, then penalized; indexed by id. */
 static void fill(flint_sampler *s, const float *logits) {
     cand *c = s->cands;
@@ -252,10 +276,12 @@ static int32_t truncations(flint_sampler *s) {
     int32_t n = s->n_vocab;
     /* top-k: the k best to the front, then the first (at most 256) sorted */
     int32_t k = s->p.top_k > 0 && s->p.top_k < n ? s->p.top_k : n;
-    if (k < n) select_top(c, n, k);
+    int32_t sorted = k < HEAD_MAX ? k : HEAD_MAX;
+    if (!(k < n && k <= HEAD_MAX && top_head(s, n, k))) {
+        if (k < n) select_top(c, n, k);
+        sort_head(c, k, sorted);
+    }
     n = k;
-    int32_t sorted = k < 256 ? k : 256;
-    sort_head(c, n, sorted);
     if (c[0].v == -INFINITY) return 0;
     if (c[0].v == INFINITY) { /* +inf logits share all the mass */
         int32_t keep = 0;
@@ -365,7 +391,7 @@ flint_status flint_sampler_logprobs(flint_sampler *s, const float *logits, int32
             sum = sum * exp((double)m - l) + 1;
             m = l;
         } else if (l > -INFINITY) {
-            sum += exp((double)l - m);
+            sum += expf(l - m); /* float exp: a third of the time of exp(), error ~1e-7 */
         } else if (l != l) {
             m = NAN;
             break;

@@ -193,9 +193,30 @@ static float penalize(const flint_sampling_params *p, float logit, uint32_t coun
  * depend on the sort algorithm */
 static int before(const cand *a, const cand *b) { return a->v > b->v || (a->v == b->v && a->id < b->id); }
 
-static int cmp_cand(const void *x, const void *y) {
-    const cand *a = x, *b = y;
-    return before(a, b) ? -1 : before(b, a) ? 1 : 0;
+/* Heapsort, best first: in place, because glibc's qsort may malloc a merge
+ * buffer and sampling must not allocate. The heap keeps the worst at its
+ * root and moves it to the end. */
+static void sift_down(cand *c, int32_t i, int32_t n) {
+    for (;;) {
+        int32_t w = i, l = 2 * i + 1, r = l + 1;
+        if (l < n && before(&c[w], &c[l])) w = l;
+        if (r < n && before(&c[w], &c[r])) w = r;
+        if (w == i) return;
+        cand t = c[i];
+        c[i] = c[w];
+        c[w] = t;
+        i = w;
+    }
+}
+
+static void sort_cands(cand *c, int32_t n) {
+    for (int32_t i = n / 2 - 1; i >= 0; i--) sift_down(c, i, n);
+    for (int32_t e = n - 1; e > 0; e--) {
+        cand t = c[0];
+        c[0] = c[e];
+        c[e] = t;
+        sift_down(c, 0, e);
+    }
 }
 
 /* Moves the k best of c[0..n) to the front (unordered). */
@@ -222,7 +243,7 @@ static void select_top(cand *c, int32_t n, int32_t k) {
 /* Sorts the head of the list so that the first k are the k best in order. */
 static void sort_head(cand *c, int32_t n, int32_t k) {
     if (k < n) select_top(c, n, k);
-    qsort(c, (size_t)k, sizeof *c, cmp_cand);
+    sort_cands(c, k);
 }
 
 /* The k (<= HEAD_MAX) best of c[0..n) sorted into c[0..k), in one pass: a

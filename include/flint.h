@@ -296,22 +296,71 @@ FLINT_API uint64_t flint_context_kv_bytes_used(const flint_context *ctx);
  * blocks a sliding window frees during the step are not counted). */
 FLINT_API int64_t flint_seq_blocks_needed(const flint_context *ctx, int32_t seq, int32_t n_new);
 
-/* ---- sampling ---- (the functions come with the sampler's implementation) */
+/* ---- sampling ----
+ * A sampler turns one sequence's logits into its next token. It keeps the
+ * tokens the penalties see and a random stream; it is not thread-safe (one
+ * per sequence). Everything is allocated at create: sampling and
+ * flint_sampler_logprobs never allocate.
+ *
+ * The chain (llama.cpp's default order): logit bias -> repetition,
+ * presence and frequency penalties over the last penalty_last_n accepted
+ * tokens -> top-k -> top-p -> min-p -> temperature -> a draw from the
+ * softmax. top-p and min-p see the untempered distribution. temperature
+ * <= 0 (0 by default) is greedy: the highest logit after bias and
+ * penalties, the lowest id on ties. Same params, seed and calls give the
+ * same tokens.
+ *
+ * Penalties, for a token seen c > 0 times in the window:
+ *   logit = logit > 0 ? logit / repetition_penalty : logit * repetition_penalty
+ *   logit -= c * frequency_penalty + presence_penalty
+ * (OpenAI's frequency and presence penalties; llama.cpp's repetition). */
 typedef struct flint_logit_bias { int32_t token; float bias; } flint_logit_bias;
 typedef struct flint_sampling_params {
-    float temperature;        /* <= 0: greedy */
+    float temperature;        /* <= 0: greedy; NaN or negative refused */
     int32_t top_k;            /* <= 0: off */
-    float top_p;              /* <= 0 or >= 1: off */
-    float min_p;              /* <= 0: off */
-    float repetition_penalty; /* 0 or 1: off */
-    float presence_penalty;   /* 0: off */
-    float frequency_penalty;  /* 0: off */
+    float top_p;              /* <= 0 or >= 1: off; [0, 1] */
+    float min_p;              /* <= 0: off; [0, 1]; keep p >= min_p * p_max */
+    float repetition_penalty; /* 0 or 1: off; >= 0 */
+    float presence_penalty;   /* 0: off; [-2, 2] */
+    float frequency_penalty;  /* 0: off; [-2, 2] */
     int32_t penalty_last_n;   /* window of tokens the penalties see; 0: 64; -1: all */
     uint64_t seed;
     const flint_logit_bias *logit_bias; /* copied at create */
     int32_t n_logit_bias;
 } flint_sampling_params;
 typedef struct flint_token_logprob { int32_t token; float logprob; } flint_token_logprob;
+typedef struct flint_sampler flint_sampler;
+
+#define FLINT_MAX_TOP_LOGPROBS 20
+
+/* n_vocab: the logits sample() sees (the tokenizer's vocabulary, not padded
+ * embedding rows, so padding is never chosen). params may be NULL (greedy).
+ * FLINT_E_INVALID_ARG, naming the field, for a value outside the ranges
+ * above, a NaN, a bias that is NaN or +inf (-INFINITY bans the token; a
+ * token listed twice gets both) or a bias token outside [0, n_vocab). */
+FLINT_API flint_status flint_sampler_create(const flint_sampling_params *p, int32_t n_vocab, flint_sampler **out);
+FLINT_API void flint_sampler_free(flint_sampler *s);
+/* The next token for logits[0..n_vocab) (not modified; NaN counts as
+ * -inf). -1 when no token can be chosen (every logit -inf or banned). */
+FLINT_API int32_t flint_sampler_sample(flint_sampler *s, const float *logits);
+/* Records a token of the sequence (prompt or generated) for the penalties;
+ * ids outside the vocabulary are ignored. */
+FLINT_API void flint_sampler_accept(flint_sampler *s, int32_t token);
+/* Forgets the accepted tokens and restarts the random stream from the seed. */
+FLINT_API void flint_sampler_reset(flint_sampler *s);
+/* log-probability of `token` and the top n alternatives (descending) under the raw logits
+ *
+ * "Raw" as vLLM's default (raw_logprobs): the log-softmax of the model's
+ * logits as given, before bias, penalties, truncation and temperature, so
+ * the numbers describe the model, not the sampler. top[0..n_top) is the
+ * n_top highest logits in descending order (lowest id first on ties); it
+ * may include `token`; slots beyond n_vocab get {-1, -INFINITY}. One pass
+ * over the vocabulary (online log-sum-exp, a running top list).
+ * token_logprob may be NULL; top may be NULL when n_top == 0.
+ * FLINT_E_INVALID_ARG: token outside the vocabulary, n_top outside
+ * [0, FLINT_MAX_TOP_LOGPROBS]. FLINT_E_NUMERIC: a NaN or +inf logit, or
+ * every logit -inf. */
+FLINT_API flint_status flint_sampler_logprobs(flint_sampler *s, const float *logits, int32_t token, int32_t n_top, float *token_logprob, flint_token_logprob *top);
 
 /* ---- tokenizer ----
  * A model's vocabulary, from GGUF metadata or the folder's tokenizer.json.

@@ -1,6 +1,7 @@
 #!/bin/sh
 # make_fixtures.sh — regenerates tests/fixtures/ with independent Python
-# implementations (the gguf and safetensors packages, numpy, ml_dtypes).
+# implementations (the gguf and safetensors packages, numpy, ml_dtypes);
+# ref_sampling.py is the NumPy reference for the sampler and stop strings.
 # Creates the git-ignored virtual environment tools/.venv on first use.
 set -e
 cd "$(dirname "$0")/.."
@@ -8,7 +9,7 @@ if [ ! -x tools/.venv/bin/python ]; then
     python3 -m venv tools/.venv
 fi
 tools/.venv/bin/pip install -q -r tools/requirements.txt
-for g in tools/gen_*.py; do
+for g in tools/gen_*.py tools/ref_sampling.py; do
     echo "== $g"
     tools/.venv/bin/python "$g"
 done

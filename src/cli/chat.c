@@ -30,7 +30,7 @@ static void usage(FILE *f) {
 typedef struct chat {
     flint_context *ctx;
     fl_tokenizer *tok;
-    fl_sampler *smp;
+    flint_sampler *smp;
     fl_chat_family fam;
     fl_chat_params cp;
     fl_chat_msg msgs[MAX_TURNS];
@@ -92,12 +92,12 @@ static flint_status turn(chat *c, fl_tok_text *reply) {
         st = fl_errorf(FLINT_E_INVALID_ARG, "context full");
     }
     if (!st) st = sync_cache(c, &ids);
-    fl_sampler_reset(c->smp);
+    flint_sampler_reset(c->smp);
     fl_tok_stream stream;
     fl_tok_stream_init(&stream, c->tok, 0);
     reply->n = 0;
     for (int32_t i = 0; !st && i < c->n_reply; i++) {
-        int32_t t = fl_sampler_sample(c->smp, c->logits);
+        int32_t t = flint_sampler_sample(c->smp, c->logits);
         if (fl_tokenizer_is_stop(c->tok, t)) break;
         size_t before = reply->n;
         if ((st = fl_tok_stream_push(&stream, t, reply))) break;
@@ -126,7 +126,7 @@ int cli_chat(int argc, char **argv) {
     const char *path = NULL, *system = NULL;
     int32_t threads = 0, n_ctx = 4096, think = -1;
     chat c = {.n_reply = 512};
-    fl_sampler_params sp = {.temperature = 0.8f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f, .repeat_penalty = 1};
+    flint_sampling_params sp = {.temperature = 0.8f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f, .repetition_penalty = 1};
     for (int i = 1; i < argc;) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
@@ -166,7 +166,7 @@ int cli_chat(int argc, char **argv) {
     int32_t n_vocab = flint_context_n_vocab(c.ctx), n_real = fl_tokenizer_n_vocab(c.tok);
     if (n_real > 0 && n_real < n_vocab) n_vocab = n_real;
     if (!(c.logits = malloc((size_t)flint_context_n_vocab(c.ctx) * sizeof *c.logits)) ||
-        fl_sampler_create(&sp, n_vocab, &c.smp))
+        flint_sampler_create(&sp, n_vocab, &c.smp))
         goto fail;
     int32_t bos = fl_tokenizer_bos(c.tok);
     c.cp = (fl_chat_params){.add_generation_prompt = true, .enable_thinking = think};
@@ -207,7 +207,7 @@ done:
     free(c.logits);
     free(c.cached.ids);
     fl_tok_text_free(&reply);
-    fl_sampler_free(c.smp);
+    flint_sampler_free(c.smp);
     fl_tokenizer_free(c.tok);
     flint_context_free(c.ctx);
     flint_model_close(m);

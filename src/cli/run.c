@@ -27,7 +27,7 @@ int cli_run(int argc, char **argv) {
     const char *path = NULL, *prompt = NULL;
     int32_t n_gen = 128, threads = 0, n_ctx = 0;
     int verbose = 0;
-    fl_sampler_params sp = {.temperature = 0.8f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f, .repeat_penalty = 1};
+    flint_sampling_params sp = {.temperature = 0.8f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f, .repetition_penalty = 1};
     for (int i = 1; i < argc;) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
@@ -44,7 +44,7 @@ int cli_run(int argc, char **argv) {
         else if (!strcmp(a, "--top-k")) sp.top_k = atoi(v);
         else if (!strcmp(a, "--top-p")) sp.top_p = strtof(v, NULL);
         else if (!strcmp(a, "--min-p")) sp.min_p = strtof(v, NULL);
-        else if (!strcmp(a, "--repeat-penalty")) sp.repeat_penalty = strtof(v, NULL);
+        else if (!strcmp(a, "--repeat-penalty")) sp.repetition_penalty = strtof(v, NULL);
         else if (!strcmp(a, "--seed")) sp.seed = strtoull(v, NULL, 10);
         else if (!strcmp(a, "-t")) threads = atoi(v);
         else if (!strcmp(a, "-c")) n_ctx = atoi(v);
@@ -57,7 +57,7 @@ int cli_run(int argc, char **argv) {
     flint_model *m = NULL;
     flint_context *ctx = NULL;
     fl_tokenizer *tok = NULL;
-    fl_sampler *smp = NULL;
+    flint_sampler *smp = NULL;
     fl_tok_ids ids = {0};
     fl_tok_text out = {0};
     float *logits = NULL;
@@ -79,7 +79,7 @@ int cli_run(int argc, char **argv) {
     int32_t n_vocab = flint_context_n_vocab(ctx), n_real = fl_tokenizer_n_vocab(tok);
     if (n_real > 0 && n_real < n_vocab) n_vocab = n_real;
     if (!(logits = malloc((size_t)flint_context_n_vocab(ctx) * sizeof *logits)) ||
-        fl_sampler_create(&sp, n_vocab, &smp))
+        flint_sampler_create(&sp, n_vocab, &smp))
         goto fail;
     if (verbose)
         fprintf(stderr, "weights %.1f MiB, KV cache %.1f MiB (%d positions)\n",
@@ -89,15 +89,15 @@ int cli_run(int argc, char **argv) {
     double t0 = fl_now_seconds();
     if (flint_decode(ctx, 0, ids.ids, (int32_t)ids.n, logits, 0)) goto fail;
     double t1 = fl_now_seconds();
-    for (size_t i = 0; i < ids.n; i++) fl_sampler_accept(smp, ids.ids[i]);
+    for (size_t i = 0; i < ids.n; i++) flint_sampler_accept(smp, ids.ids[i]);
     fl_tok_stream stream;
     fl_tok_stream_init(&stream, tok, 0);
     int32_t generated = 0;
     while (generated < n_gen) {
-        int32_t t = fl_sampler_sample(smp, logits);
+        int32_t t = flint_sampler_sample(smp, logits);
         generated++;
         if (fl_tokenizer_is_stop(tok, t)) break;
-        fl_sampler_accept(smp, t);
+        flint_sampler_accept(smp, t);
         out.n = 0;
         if (fl_tok_stream_push(&stream, t, &out)) goto fail;
         fwrite(out.s, 1, out.n, stdout);
@@ -120,7 +120,7 @@ done:
     free(logits);
     fl_tok_ids_free(&ids);
     fl_tok_text_free(&out);
-    fl_sampler_free(smp);
+    flint_sampler_free(smp);
     fl_tokenizer_free(tok);
     flint_context_free(ctx);
     flint_model_close(m);

@@ -229,6 +229,8 @@ FLINT_API void flint_context_free(flint_context *ctx);
 /* Logits per position (the embedding rows, padding included). */
 FLINT_API int32_t flint_context_n_vocab(const flint_context *ctx);
 FLINT_API int32_t flint_context_n_ctx(const flint_context *ctx);
+/* The context the model was trained for (0 when the file does not say). */
+FLINT_API int32_t flint_context_n_ctx_train(const flint_context *ctx);
 /* Positions sequence seq holds so far. */
 FLINT_API int32_t flint_context_n_past(const flint_context *ctx, int32_t seq);
 /* Bytes of weights read per token, and of the KV caches (for --verbose and
@@ -534,6 +536,8 @@ FLINT_API flint_status flint_engine_create(flint_model *model, const flint_engin
 FLINT_API void flint_engine_free(flint_engine *engine);
 FLINT_API const flint_tokenizer *flint_engine_tokenizer(const flint_engine *engine);
 FLINT_API int32_t flint_engine_n_ctx(const flint_engine *engine);
+/* The context the model was trained for (0 when the file does not say). */
+FLINT_API int32_t flint_engine_n_ctx_train(const flint_engine *engine);
 /* Checks and queues a request (its strings and arrays are copied). Errors
  * in the request (a bad parameter, a prompt longer than the context) are
  * reported here; FLINT_E_BUSY when the queue is full. */

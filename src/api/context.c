@@ -72,6 +72,7 @@ void flint_context_free(flint_context *c) {
 
 int32_t flint_context_n_vocab(const flint_context *c) { return c ? c->lm.hp.n_vocab : 0; }
 int32_t flint_context_n_ctx(const flint_context *c) { return c ? c->n_ctx : 0; }
+int32_t flint_context_n_ctx_train(const flint_context *c) { return c ? c->lm.hp.n_ctx_train : 0; }
 uint64_t flint_context_weight_bytes(const flint_context *c) { return c ? c->lm.weight_bytes : 0; }
 
 uint64_t flint_context_cache_bytes(const flint_context *c) {

@@ -90,6 +90,11 @@ bool fl_is_dir(const char *path) {
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+bool fl_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
 char *fl_path_join(const char *dir, const char *name) {
     size_t a = strlen(dir), b = strlen(name);
     char *p = malloc(a + b + 2);

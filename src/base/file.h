@@ -22,6 +22,7 @@ void fl_map_close(fl_map *map);
 flint_status fl_read_file(const char *path, uint64_t max_size, char **out, uint64_t *len);
 
 bool fl_is_dir(const char *path);
+bool fl_exists(const char *path);
 /* Joins dir and name with '/' into a new heap string (NULL on OOM). */
 char *fl_path_join(const char *dir, const char *name);
 

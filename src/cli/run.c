@@ -1,128 +1,111 @@
-/* run.c — `flint run -m PATH -p TEXT [-n N] [--temp T] [--top-k K]
- * [--top-p P] [--min-p P] [--seed S] [-t THREADS] [-c CTX] [--verbose]`:
- * generates from a prompt, streaming only the generated text to stdout;
- * speed (and with --verbose, memory) goes to stderr. --temp 0 is greedy. */
+/* run.c — `flint run -m PATH (-p TEXT | -p - | -f FILE) [options]`: one
+ * request through the engine, its text streamed to stdout (or, with
+ * --json, one object at the end); speed goes to stderr. The prompt is
+ * used as it is, or with --chat as a user turn through the model's
+ * template. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/clock.h"
+#include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/gen.h"
 #include "flint.h"
-#include "sample/sample.h"
-#include "tokenizer/tokenizer.h"
-
-static void usage(FILE *f) {
-    fprintf(f, "usage: flint run -m PATH -p TEXT [options]\n"
-               "  -n N          tokens to generate (default 128)\n"
-               "  --temp T      temperature (default 0.8; 0 = greedy)\n"
-               "  --top-k K     (default 40; 0 = off)   --top-p P (default 0.95)   --min-p P (default 0.05)\n"
-               "  --repeat-penalty R (default 1 = off)   --seed S (default 0)\n"
-               "  -t THREADS    (default: physical cores)   -c CTX (default: prompt + n)\n"
-               "  --verbose     weights and KV cache sizes on stderr\n");
-}
 
 int cli_run(int argc, char **argv) {
-    const char *path = NULL, *prompt = NULL;
-    int32_t n_gen = 128, threads = 0, n_ctx = 0;
-    int verbose = 0;
-    flint_sampling_params sp = {.temperature = 0.8f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f, .repetition_penalty = 1};
-    for (int i = 1; i < argc;) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
-        if (!strcmp(a, "--verbose")) {
-            verbose = 1;
-            i++;
-            continue;
-        }
-        if (!v) return fprintf(stderr, "flint run: '%s' needs a value\n", a), 2;
-        if (!strcmp(a, "-m")) path = v;
-        else if (!strcmp(a, "-p")) prompt = v;
-        else if (!strcmp(a, "-n")) n_gen = atoi(v);
-        else if (!strcmp(a, "--temp")) sp.temperature = strtof(v, NULL);
-        else if (!strcmp(a, "--top-k")) sp.top_k = atoi(v);
-        else if (!strcmp(a, "--top-p")) sp.top_p = strtof(v, NULL);
-        else if (!strcmp(a, "--min-p")) sp.min_p = strtof(v, NULL);
-        else if (!strcmp(a, "--repeat-penalty")) sp.repetition_penalty = strtof(v, NULL);
-        else if (!strcmp(a, "--seed")) sp.seed = strtoull(v, NULL, 10);
-        else if (!strcmp(a, "-t")) threads = atoi(v);
-        else if (!strcmp(a, "-c")) n_ctx = atoi(v);
-        else return fprintf(stderr, "flint run: unexpected argument '%s'\n", a), usage(stderr), 2;
-        i += 2;
-    }
-    if (!path || !prompt || n_gen < 0 || n_ctx < 0) return usage(stderr), 2;
-
-    int rc = 1;
+    const char *path = NULL, *prompt = NULL, *file = NULL, *system = NULL, *kv = "f16";
+    cli_strings stops = {0};
+    int32_t n_gen = 128, threads = 0, n_ctx = 0, top_logprobs = -1;
+    int chat = 0, json = 0, verbose = 0, think = 0, no_think = 0, deterministic = 0, ignore_eos = 0;
+    int64_t seed = 0;
+    flint_sampling_params sp = {.temperature = 0.8f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f};
+    const cli_opt opts[] = {
+        {"-m", NULL, CLI_OPT_STRING, &path, .meta = "PATH", .required = 1, .help = "the model (.gguf or folder)"},
+        {"-p", "--prompt", CLI_OPT_STRING, &prompt, .meta = "TEXT", .help = "the prompt; - reads it from stdin"},
+        {"-f", "--file", CLI_OPT_STRING, &file, .meta = "FILE", .help = "read the prompt from a file"},
+        {"--chat", NULL, CLI_OPT_FLAG, &chat, .help = "send the prompt as a user turn through the chat template"},
+        {"--system", NULL, CLI_OPT_STRING, &system, .meta = "TEXT", .help = "a system message (with --chat)"},
+        {"--think", NULL, CLI_OPT_FLAG, &think, .help = "thinking on (with --chat, where the template has it)"},
+        {"--no-think", NULL, CLI_OPT_FLAG, &no_think, .help = "thinking off (with --chat)"},
+        {"-n", "--max-tokens", CLI_OPT_INT32, &n_gen, -1, 1 << 24,
+         .help = "tokens to generate; -1: until the end of the turn or a full context"},
+        {"--stop", NULL, CLI_OPT_STRINGS, &stops, .meta = "TEXT", .help = "stop before this text (repeatable)"},
+        {"--ignore-eos", NULL, CLI_OPT_FLAG, &ignore_eos, .help = "keep going past end-of-turn tokens"},
+        {"--temp", NULL, CLI_OPT_FLOAT, &sp.temperature, 0, 100, .help = "temperature; 0 is greedy"},
+        {"--top-k", NULL, CLI_OPT_INT32, &sp.top_k, 0, 1 << 30, .help = "keep the K most likely; 0: off"},
+        {"--top-p", NULL, CLI_OPT_FLOAT, &sp.top_p, 0, 1, .help = "nucleus sampling; 1: off"},
+        {"--min-p", NULL, CLI_OPT_FLOAT, &sp.min_p, 0, 1, .help = "drop tokens below P x the best; 0: off"},
+        {"--repeat-penalty", NULL, CLI_OPT_FLOAT, &sp.repetition_penalty, 0, 10, .help = "1 or 0: off"},
+        {"--presence-penalty", NULL, CLI_OPT_FLOAT, &sp.presence_penalty, -2, 2, .help = "0: off"},
+        {"--frequency-penalty", NULL, CLI_OPT_FLOAT, &sp.frequency_penalty, -2, 2, .help = "0: off"},
+        {"--seed", NULL, CLI_OPT_INT64, &seed, 0, 9.2e18, .help = "random seed"},
+        {"--logprobs", NULL, CLI_OPT_INT32, &top_logprobs, 0, 20,
+         .help = "with --json: each token's log-probability and its N best alternatives"},
+        {"-t", NULL, CLI_OPT_INT32, &threads, 1, 1024, .help = "threads (default: one per physical core)"},
+        {"-c", "--ctx", CLI_OPT_INT32, &n_ctx, 1, 1 << 24, .help = "context (default: prompt + n, or the model's)"},
+        {"--kv-type", NULL, CLI_OPT_STRING, &kv, .meta = "f16|bf16|f32", .help = "how K and V are stored"},
+        {"--deterministic", NULL, CLI_OPT_FLAG, &deterministic, .help = "batch-invariant arithmetic"},
+        {"--json", NULL, CLI_OPT_FLAG, &json, .help = "one JSON object at the end instead of streamed text"},
+        {"--verbose", NULL, CLI_OPT_FLAG, &verbose, .help = "memory and cache use on stderr"},
+    };
+    const cli_cmd cmd = {"run", "Generates from a prompt, streaming the text to stdout.", opts, CLI_N_OPTS(opts)};
+    int parsed = cli_args_parse(&cmd, argc, argv);
+    if (parsed) return parsed == 1 ? 0 : 2;
+    int rc = 2;
+    char *text = NULL;
     flint_model *m = NULL;
-    flint_context *ctx = NULL;
-    fl_tokenizer *tok = NULL;
-    flint_sampler *smp = NULL;
-    fl_tok_ids ids = {0};
-    fl_tok_text out = {0};
-    float *logits = NULL;
-    if (flint_model_open(path, NULL, &m) || fl_tokenizer_load(path, &tok) ||
-        fl_tokenize(tok, prompt, strlen(prompt), FL_TOK_ADD_BOS | FL_TOK_PARSE_SPECIAL, &ids))
-        goto fail;
-    if (ids.n == 0) {
-        fprintf(stderr, "flint run: the prompt has no tokens\n");
-        goto done;
-    }
-    flint_context_params cp = {.n_ctx = n_ctx ? n_ctx : (int32_t)ids.n + n_gen, .n_threads = threads};
-    if (flint_context_create(m, &cp, &ctx)) goto fail;
-    if ((int64_t)ids.n + n_gen > flint_context_n_ctx(ctx)) {
-        fprintf(stderr, "flint run: %zu prompt tokens + %d to generate exceed the context of %d (-c)\n", ids.n, n_gen,
-                flint_context_n_ctx(ctx));
-        goto done;
-    }
-    /* sample only real tokens: the embedding may have padding rows */
-    int32_t n_vocab = flint_context_n_vocab(ctx), n_real = fl_tokenizer_n_vocab(tok);
-    if (n_real > 0 && n_real < n_vocab) n_vocab = n_real;
-    if (!(logits = malloc((size_t)flint_context_n_vocab(ctx) * sizeof *logits)) ||
-        flint_sampler_create(&sp, n_vocab, &smp))
-        goto fail;
-    if (verbose)
-        fprintf(stderr, "weights %.1f MiB, KV cache %.1f MiB (%d positions)\n",
-                (double)flint_context_weight_bytes(ctx) / 1048576.0, (double)flint_context_cache_bytes(ctx) / 1048576.0,
-                flint_context_n_ctx(ctx));
-
-    double t0 = fl_now_seconds();
-    if (flint_decode(ctx, 0, ids.ids, (int32_t)ids.n, logits, 0)) goto fail;
-    double t1 = fl_now_seconds();
-    for (size_t i = 0; i < ids.n; i++) flint_sampler_accept(smp, ids.ids[i]);
-    fl_tok_stream stream;
-    fl_tok_stream_init(&stream, tok, 0);
-    int32_t generated = 0;
-    while (generated < n_gen) {
-        int32_t t = flint_sampler_sample(smp, logits);
-        generated++;
-        if (fl_tokenizer_is_stop(tok, t)) break;
-        flint_sampler_accept(smp, t);
-        out.n = 0;
-        if (fl_tok_stream_push(&stream, t, &out)) goto fail;
-        fwrite(out.s, 1, out.n, stdout);
-        fflush(stdout);
-        if (generated < n_gen && flint_decode(ctx, 0, &t, 1, logits, 0)) goto fail;
-    }
-    out.n = 0;
-    fl_tok_stream_flush(&stream, &out);
-    fwrite(out.s, 1, out.n, stdout);
-    printf("\n");
+    flint_engine *e = NULL;
+    int32_t kv_type = cli_kv_type(kv);
+    if (!!prompt + !!file != 1) fprintf(stderr, "flint run: give the prompt with -p TEXT, -p - or -f FILE\n");
+    else if (kv_type < 0) fprintf(stderr, "flint run: --kv-type '%s' (f16, bf16 or f32)\n", kv);
+    else if ((system || think || no_think) && !chat) fprintf(stderr, "flint run: --system and --think need --chat\n");
+    else if (think && no_think) fprintf(stderr, "flint run: --think or --no-think, not both\n");
+    else if (!(text = cli_read_prompt(file ? file : prompt, file != NULL))) rc = 1;
+    else rc = 0;
+    if (rc) goto done;
+    rc = 1;
+    sp.seed = (uint64_t)seed;
+    if (flint_model_open(path, NULL, &m)) goto fail;
+    flint_engine_params ep = {.n_slots = 1, .n_ctx = n_ctx, .n_threads = threads, .n_cache = -1,
+                              .kv_type = kv_type, .deterministic = deterministic};
+    if (!n_ctx && n_gen > 0 && cli_default_ctx(m, text, chat, n_gen, &ep.n_ctx)) goto fail;
+    if (flint_engine_create(m, &ep, &e)) goto fail;
+    cli_warn_ctx(e, "run");
+    flint_chat_message msgs[2];
+    int32_t n_msgs = 0;
+    if (system) msgs[n_msgs++] = (flint_chat_message){.role = "system", .content = system};
+    msgs[n_msgs++] = (flint_chat_message){.role = "user", .content = text};
+    flint_request req = {
+        .prompt = chat ? NULL : text,
+        .messages = chat ? msgs : NULL,
+        .n_messages = chat ? n_msgs : 0,
+        .chat = {.thinking = think ? 1 : no_think ? -1 : 0},
+        .sampling = sp,
+        .max_tokens = n_gen,
+        .stop = stops.v,
+        .n_stop = stops.n,
+        .ignore_eos = ignore_eos,
+        .logprobs = json && top_logprobs >= 0,
+        .top_logprobs = json && top_logprobs > 0 ? top_logprobs : 0,
+    };
+    uint64_t id;
+    if (flint_engine_submit(e, &req, &id)) goto fail;
+    cli_result res = {0};
+    if (cli_collect(e, id, json ? NULL : stdout, NULL, &res)) goto fail;
+    if (json) cli_result_json(&res, stdout);
+    else if (res.finish != FLINT_FINISH_ERROR) printf("\n");
     fflush(stdout);
-    double t2 = fl_now_seconds();
-    fprintf(stderr, "prefill: %zu tokens, %.2f tokens/s; decode: %d tokens, %.2f tokens/s\n", ids.n,
-            (double)ids.n / (t1 - t0), generated, generated > 1 ? (generated - 1) / (t2 - t1) : 0.0);
-    rc = 0;
+    cli_result_report(&res, stderr, verbose ? e : NULL);
+    rc = res.finish == FLINT_FINISH_ERROR ? 1 : 0;
+    cli_result_free(&res);
     goto done;
 fail:
     fprintf(stderr, "flint run: %s\n", flint_errmsg());
 done:
-    free(logits);
-    fl_tok_ids_free(&ids);
-    fl_tok_text_free(&out);
-    flint_sampler_free(smp);
-    fl_tokenizer_free(tok);
-    flint_context_free(ctx);
+    free(text);
+    cli_args_free(&cmd);
+    flint_engine_free(e);
     flint_model_close(m);
     return rc;
 }

@@ -59,17 +59,23 @@ void fl_stop_free(fl_stop *s) {
 void fl_stop_reset(fl_stop *s) {
     s->n_buf = 0;
     s->matched = false;
+    s->which = -1;
     s->status = FLINT_OK;
 }
 
+const char *fl_stop_matched(const fl_stop *s) { return s->matched && s->which >= 0 ? s->stops[s->which] : NULL; }
+
 /* What can start at buf[i]: a whole stop string inside the buffer, or only
  * the beginning of one (buf[i..] a proper prefix), or nothing. */
-static int starts(const fl_stop *s, size_t i) {
+static int starts(fl_stop *s, size_t i) {
     size_t rest = s->n_buf - i;
     int r = STARTS_NONE;
     for (size_t k = 0; k < s->n; k++) {
         if (s->lens[k] <= rest) {
-            if (!memcmp(s->buf + i, s->stops[k], s->lens[k])) return STARTS_WHOLE;
+            if (!memcmp(s->buf + i, s->stops[k], s->lens[k])) {
+                s->which = (int32_t)k;
+                return STARTS_WHOLE;
+            }
         } else if (!memcmp(s->buf + i, s->stops[k], rest)) {
             r = STARTS_PART;
         }

@@ -32,6 +32,7 @@ typedef struct fl_stop {
     size_t n_buf;        /* < max_len between calls */
     bool first[256];     /* bytes that begin some stop string */
     bool matched;        /* a stop string matched: nothing more is emitted */
+    int32_t which;       /* the one that matched, -1 before */
     flint_status status; /* FLINT_OK, or the first failure to append to emit */
 } fl_stop;
 
@@ -51,5 +52,7 @@ bool fl_stop_feed(fl_stop *s, const char *text, size_t len, fl_tok_text *emit);
  * back, up to a stop string that matched in it if one did (and then
  * returns true). */
 bool fl_stop_flush(fl_stop *s, fl_tok_text *emit);
+/* The stop string that matched, or NULL. */
+const char *fl_stop_matched(const fl_stop *s);
 
 #endif

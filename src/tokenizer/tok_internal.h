@@ -117,6 +117,5 @@ void fl_word_cache_free(fl_word_cache *c);
 /* spm.c */
 flint_status fl_tok_encode_spm(const fl_tokenizer *t, const char *s, size_t n, bool prefix, fl_tok_ids *out);
 
-flint_status fl_tok_push(fl_tok_ids *v, int32_t id);
 
 #endif

@@ -61,6 +61,7 @@ typedef struct fl_tok_text {
 } fl_tok_text;
 
 void fl_tok_ids_free(fl_tok_ids *v);
+flint_status fl_tok_push(fl_tok_ids *v, int32_t id);
 void fl_tok_text_free(fl_tok_text *t);
 flint_status fl_tok_text_append(fl_tok_text *t, const char *s, size_t n);
 
@@ -74,7 +75,8 @@ flint_status fl_tokenizer_load_hf(const char *dir, fl_tokenizer **out);
  * may be NULL. path names the file in messages. */
 flint_status fl_tokenizer_load_hf_json(const char *json, size_t len, const char *config, size_t config_len,
                                        const char *path, fl_tokenizer **out);
-/* A .gguf file or a Hugging Face folder. */
+/* A .gguf file or a Hugging Face folder; FLINT_E_NOT_FOUND when the model
+ * carries no tokenizer at all. */
 flint_status fl_tokenizer_load(const char *path, fl_tokenizer **out);
 void fl_tokenizer_free(fl_tokenizer *tok);
 

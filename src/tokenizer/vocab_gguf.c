@@ -42,7 +42,7 @@ static flint_status load(fl_tokenizer **out, const fl_meta *m, const char *path)
     const char *model, *s;
     size_t model_len, n;
     if (!get_str(m, "tokenizer.ggml.model", &model, &model_len))
-        return fl_errorf(FLINT_E_FORMAT, "%s: no tokenizer (tokenizer.ggml.model is missing)", path);
+        return fl_errorf(FLINT_E_NOT_FOUND, "%s: no tokenizer (tokenizer.ggml.model is missing)", path);
     fl_tok_algo algo;
     if (model_len == 5 && !memcmp(model, "llama", 5)) algo = FL_TOK_SPM;
     else if (model_len == 4 && !memcmp(model, "gpt2", 4)) algo = FL_TOK_BPE_BYTES;

@@ -356,6 +356,7 @@ flint_status fl_tokenizer_load_hf(const char *dir, fl_tokenizer **out) {
     char *js = NULL, *cs = NULL, *ms = NULL, *jt = NULL;
     uint64_t jl = 0, cl = 0, ml = 0, tl = 0;
     flint_status st = p && pc && pm && pj ? FLINT_OK : fl_errorf(FLINT_E_NOMEM, "out of memory");
+    if (!st && !fl_exists(p)) st = fl_errorf(FLINT_E_NOT_FOUND, "%s: no tokenizer.json", dir);
     if (!st) st = fl_read_file(p, MAX_JSON, &js, &jl);
     if (!st && fl_read_file(pc, MAX_JSON, &cs, &cl)) cs = NULL, fl_error_clear(); /* optional */
     if (!st) st = fl_tokenizer_load_hf_json(js, (size_t)jl, cs, (size_t)cl, p, out);

@@ -1,0 +1,47 @@
+/* gen.h — what the generating commands (run, chat, bench --parallel)
+ * share on top of the engine: reading a prompt, sizing the context,
+ * collecting a request's events, and printing the result. */
+#ifndef FL_CLI_GEN_H
+#define FL_CLI_GEN_H
+
+#include <signal.h>
+#include <stdio.h>
+
+#include "flint.h"
+#include "tokenizer/tokenizer.h"
+
+/* "f16" / "bf16" / "f32" -> flint_kv_type; -1 for anything else. */
+int32_t cli_kv_type(const char *name);
+/* The prompt: the text itself, "-" for stdin, or (from_file) a file's
+ * contents; NULL after printing why not. */
+char *cli_read_prompt(const char *arg, int from_file);
+/* The context run needs: the prompt's tokens (as a chat turn or as text) + n_gen. */
+flint_status cli_default_ctx(flint_model *m, const char *text, int chat, int32_t n_gen, int32_t *n_ctx);
+/* Warns on stderr when the context exceeds what the model was trained for. */
+void cli_warn_ctx(const flint_engine *e, const char *cmd);
+
+/* Everything one request produced. */
+typedef struct cli_result {
+    fl_tok_text text;
+    int32_t *tokens;
+    float *logprobs;
+    flint_token_logprob *top;
+    int32_t n, cap, n_top;
+    flint_finish_reason finish;
+    char error[256];
+    char stop[256];
+    flint_usage usage;
+} cli_result;
+
+/* Polls request id to its end, writing text to stream (NULL: none) as it
+ * comes. While *interrupt (may be NULL) is set, the request is cancelled. */
+flint_status cli_collect(flint_engine *e, uint64_t id, FILE *stream, volatile sig_atomic_t *interrupt,
+                         cli_result *res);
+void cli_result_free(cli_result *res);
+/* {"text", "tokens", "finish_reason", "usage", "timings", "logprobs"?} on one line. */
+void cli_result_json(const cli_result *res, FILE *f);
+/* The speed line (and with an engine, memory) on f; an error's message. */
+void cli_result_report(const cli_result *res, FILE *f, flint_engine *verbose);
+const char *cli_finish_name(flint_finish_reason r);
+
+#endif

@@ -1,0 +1,384 @@
+/* test_engine.c — the engine (include/flint.h) on the model fixtures of
+ * every family: one request equals a hand-written decode-and-sample loop
+ * over the context API, token for token; in deterministic mode, requests
+ * batched together, chunked, preempted or started from a cached prefix
+ * give exactly what each gives alone; cancelling frees everything;
+ * stop strings, limits, bad requests and non-finite logits. */
+#define _DEFAULT_SOURCE
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "flint.h"
+#include "harness.h"
+
+#define MAX_OUT 64
+
+static const char *const families[] = {"gemma1/a", "gemma2/a", "gemma3/a", "gemma4/a", "qwen35/dense", "qwen35/moe"};
+#define N_FAMILIES ((int)(sizeof families / sizeof families[0]))
+
+static flint_model *open_fixture(const char *family) {
+    char path[256];
+    snprintf(path, sizeof path, FIXTURE_DIR "/%s/model-f32.gguf", family);
+    flint_model *m = NULL;
+    if (flint_model_open(path, NULL, &m)) {
+        CHECK_MSG(0, "%s: %s", path, flint_errmsg());
+        return NULL;
+    }
+    return m;
+}
+
+/* A prompt of n ids below vocab, different per salt. */
+static void make_prompt(int32_t *ids, int32_t n, int32_t vocab, uint32_t salt) {
+    uint64_t x = 0x9E3779B97F4A7C15ull * (salt + 1);
+    for (int32_t i = 0; i < n; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        ids[i] = (int32_t)((x >> 33) % (uint64_t)vocab);
+    }
+}
+
+typedef struct output {
+    int32_t tok[MAX_OUT], n;
+    flint_finish_reason finish;
+    flint_usage usage;
+    flint_status error;
+} output;
+
+/* Polls request id to its end. */
+static void collect(flint_engine *e, uint64_t id, output *o) {
+    memset(o, 0, sizeof *o);
+    for (;;) {
+        flint_event ev;
+        flint_status st = flint_engine_poll(e, id, -1, &ev);
+        if (st) {
+            CHECK_MSG(0, "poll: %s", flint_errmsg());
+            return;
+        }
+        for (int32_t i = 0; i < ev.n_tokens && o->n < MAX_OUT; i++) o->tok[o->n++] = ev.tokens[i];
+        if (ev.finish) {
+            o->finish = ev.finish;
+            o->usage = *ev.usage;
+            o->error = ev.error;
+            return;
+        }
+    }
+}
+
+static uint64_t submit(flint_engine *e, const int32_t *prompt, int32_t n, int32_t max_tokens,
+                       const flint_sampling_params *sp) {
+    flint_request r = {.prompt_tokens = prompt, .n_prompt_tokens = n, .max_tokens = max_tokens};
+    if (sp) r.sampling = *sp;
+    uint64_t id = 0;
+    flint_status st = flint_engine_submit(e, &r, &id);
+    CHECK_MSG(st == FLINT_OK, "submit: %s", flint_errmsg());
+    return id;
+}
+
+/* The generate loop every front end had before the engine: the prompt in
+ * one call, then one token at a time, sampled by the public sampler. */
+static void direct_loop(flint_model *m, const int32_t *prompt, int32_t n, int32_t max_tokens,
+                        const flint_sampling_params *sp, output *o) {
+    memset(o, 0, sizeof *o);
+    flint_context *ctx = NULL;
+    flint_sampler *smp = NULL;
+    flint_context_params cp = {.n_ctx = 256, .n_threads = 2};
+    if (flint_context_create(m, &cp, &ctx) ||
+        flint_sampler_create(sp, flint_context_n_vocab(ctx), &smp)) {
+        CHECK_MSG(0, "%s", flint_errmsg());
+        flint_context_free(ctx);
+        return;
+    }
+    float *logits = malloc((size_t)flint_context_n_vocab(ctx) * sizeof *logits);
+    for (int32_t i = 0; i < n; i++) flint_sampler_accept(smp, prompt[i]);
+    flint_status st = flint_decode(ctx, 0, prompt, n, logits, 0);
+    while (!st && o->n < max_tokens) {
+        int32_t t = flint_sampler_sample(smp, logits);
+        flint_sampler_accept(smp, t);
+        o->tok[o->n++] = t;
+        if (o->n < max_tokens) st = flint_decode(ctx, 0, &t, 1, logits, 0);
+    }
+    CHECK_MSG(st == FLINT_OK, "%s", flint_errmsg());
+    free(logits);
+    flint_sampler_free(smp);
+    flint_context_free(ctx);
+}
+
+static int same_tokens(const output *a, const output *b) {
+    return a->n == b->n && !memcmp(a->tok, b->tok, (size_t)a->n * sizeof *a->tok);
+}
+
+static void test_solo_equals_direct(void) {
+    TEST_GROUP("one request = the direct loop");
+    const flint_sampling_params greedy = {0}, seeded = {.temperature = 0.9f, .top_k = 40, .top_p = 0.95f, .seed = 7};
+    for (int f = 0; f < N_FAMILIES; f++) {
+        flint_model *m = open_fixture(families[f]);
+        if (!m) continue;
+        flint_engine *e = NULL;
+        flint_engine_params ep = {.n_ctx = 256, .n_threads = 2, .n_cache = -1};
+        if (flint_engine_create(m, &ep, &e)) {
+            CHECK_MSG(0, "%s: %s", families[f], flint_errmsg());
+            flint_model_close(m);
+            continue;
+        }
+        int32_t prompt[40];
+        make_prompt(prompt, 40, 200, (uint32_t)f);
+        for (int s = 0; s < 2; s++) {
+            output want, got;
+            direct_loop(m, prompt, 40, 16, s ? &seeded : &greedy, &want);
+            collect(e, submit(e, prompt, 40, 16, s ? &seeded : &greedy), &got);
+            CHECK_MSG(same_tokens(&want, &got), "%s %s: %d vs %d tokens, first %d vs %d", families[f],
+                      s ? "seeded" : "greedy", want.n, got.n, want.tok[0], got.tok[0]);
+            CHECK_INT_EQ(got.finish, FLINT_FINISH_LENGTH);
+            CHECK_INT_EQ(got.usage.prompt_tokens, 40);
+            CHECK_INT_EQ(got.usage.generated_tokens, 16);
+        }
+        flint_engine_free(e);
+        flint_model_close(m);
+    }
+}
+
+/* Requests run alone, then all together through few slots, a small step
+ * budget (chunked prefill beside decodes) and, with tiny_pool, a KV pool
+ * too small for all of them (preemption): each must give the same tokens.
+ * Deterministic mode makes that exact. */
+static void run_batch(flint_model *m, const char *family, int tiny_pool) {
+    enum { N_REQ = 6 };
+    int32_t prompts[N_REQ][100], len[N_REQ];
+    output solo[N_REQ], together[N_REQ];
+    for (int i = 0; i < N_REQ; i++) {
+        len[i] = 20 + 13 * i;
+        make_prompt(prompts[i], len[i], 200, (uint32_t)(100 + i));
+        /* two of them share a prefix */
+        if (i == 3) memcpy(prompts[3], prompts[1], 30 * sizeof(int32_t));
+    }
+    flint_engine *e = NULL;
+    flint_engine_params solo_p = {.n_ctx = 160, .n_threads = 2, .n_cache = -1, .deterministic = 1};
+    if (flint_engine_create(m, &solo_p, &e)) {
+        CHECK_MSG(0, "%s: %s", family, flint_errmsg());
+        return;
+    }
+    for (int i = 0; i < N_REQ; i++) collect(e, submit(e, prompts[i], len[i], 12, NULL), &solo[i]);
+    flint_engine_free(e);
+
+    flint_engine_params bp = {.n_slots = 4, .n_ctx = 160, .n_threads = 2, .step_tokens = 24, .deterministic = 1,
+                              .n_cache = tiny_pool ? -1 : 2};
+    if (tiny_pool) bp.kv_bytes = 1; /* rounded up to the least the context accepts */
+    if (flint_engine_create(m, &bp, &e)) {
+        CHECK_MSG(0, "%s: %s", family, flint_errmsg());
+        return;
+    }
+    uint64_t ids[N_REQ];
+    for (int i = 0; i < N_REQ; i++) ids[i] = submit(e, prompts[i], len[i], 12, NULL);
+    for (int i = 0; i < N_REQ; i++) collect(e, ids[i], &together[i]);
+    for (int i = 0; i < N_REQ; i++)
+        CHECK_MSG(same_tokens(&solo[i], &together[i]) && together[i].finish == FLINT_FINISH_LENGTH,
+                  "%s%s: request %d differs batched (%d tokens, finish %d, first %d vs %d)", family,
+                  tiny_pool ? " (tiny pool)" : "", i, together[i].n, together[i].finish, solo[i].tok[0],
+                  together[i].tok[0]);
+    flint_engine_stats s;
+    flint_engine_stats_get(e, &s);
+    CHECK_INT_EQ(s.requests_done[FLINT_FINISH_LENGTH], N_REQ);
+    if (tiny_pool) {
+        CHECK_MSG(s.preemptions > 0, "%s: the tiny pool preempted nothing (%lld blocks)", family,
+                  (long long)s.kv_blocks_total);
+        CHECK_MSG(s.kv_blocks_free == s.kv_blocks_total, "%s: %lld of %lld blocks free after the requests", family,
+                  (long long)s.kv_blocks_free, (long long)s.kv_blocks_total);
+    }
+    flint_engine_free(e);
+}
+
+static void test_batched_equals_solo(void) {
+    TEST_GROUP("batched = solo (deterministic)");
+    for (int f = 0; f < N_FAMILIES; f++) {
+        flint_model *m = open_fixture(families[f]);
+        if (!m) continue;
+        run_batch(m, families[f], 0);
+        run_batch(m, families[f], 1);
+        flint_model_close(m);
+    }
+}
+
+/* A request sharing a prefix with a finished one reuses it and gives what
+ * a cold engine gives: attention blocks, sliding windows well past the
+ * window (gemma3/a has a window of 16), recurrent state (qwen35). */
+static void test_prefix_reuse(void) {
+    TEST_GROUP("prefix reuse");
+    const char *fams[] = {"gemma3/a", "gemma2/a", "qwen35/dense", "qwen35/moe"};
+    for (int f = 0; f < 4; f++) {
+        flint_model *m = open_fixture(fams[f]);
+        if (!m) continue;
+        int32_t first[150], second[150];
+        make_prompt(first, 150, 200, 1);
+        memcpy(second, first, sizeof second);
+        make_prompt(second + 140, 10, 200, 2); /* the same first 140 */
+        output cold, warm, before;
+        flint_engine *e = NULL;
+        flint_engine_params ep = {.n_ctx = 200, .n_threads = 2, .deterministic = 1, .step_tokens = 64};
+        if (flint_engine_create(m, &ep, &e) == FLINT_OK) {
+            collect(e, submit(e, second, 150, 8, NULL), &cold);
+            flint_engine_free(e);
+        }
+        if (flint_engine_create(m, &ep, &e) == FLINT_OK) {
+            collect(e, submit(e, first, 150, 8, NULL), &before);
+            collect(e, submit(e, second, 150, 8, NULL), &warm);
+            flint_engine_free(e);
+        }
+        CHECK_MSG(warm.usage.cached_tokens >= 64, "%s: %d tokens reused", fams[f], warm.usage.cached_tokens);
+        CHECK_MSG(warm.usage.cached_tokens <= 140, "%s: %d tokens reused", fams[f], warm.usage.cached_tokens);
+        CHECK_INT_EQ(cold.usage.cached_tokens, 0);
+        CHECK_MSG(same_tokens(&cold, &warm), "%s: a cached prefix changed the output", fams[f]);
+        flint_model_close(m);
+    }
+}
+
+static void test_cancel(void) {
+    TEST_GROUP("cancel");
+    flint_model *m = open_fixture("qwen35/dense");
+    if (!m) return;
+    flint_engine *e = NULL;
+    flint_engine_params ep = {.n_slots = 2, .n_ctx = 256, .n_threads = 2, .step_tokens = 8, .n_cache = -1};
+    if (flint_engine_create(m, &ep, &e)) {
+        CHECK_MSG(0, "%s", flint_errmsg());
+        flint_model_close(m);
+        return;
+    }
+    int32_t prompt[240];
+    make_prompt(prompt, 240, 200, 9);
+    /* mid-prefill: 240 prompt tokens at 8 a step, cancelled after two steps */
+    uint64_t a = submit(e, prompt, 240, 0, NULL);
+    flint_engine_stats s;
+    for (int i = 0; i < 4000; i++) {
+        flint_engine_stats_get(e, &s);
+        if (s.steps >= 2) break;
+        usleep(1000);
+    }
+    CHECK(flint_engine_cancel(e, a) == FLINT_OK);
+    output oa;
+    collect(e, a, &oa);
+    /* mid-decode: after a few tokens */
+    uint64_t b = submit(e, prompt, 10, 0, NULL);
+    output ob = {0};
+    while (ob.n < 3) {
+        flint_event ev;
+        if (flint_engine_poll(e, b, -1, &ev)) break;
+        ob.n += ev.n_tokens;
+        if (ev.finish) break;
+    }
+    CHECK(flint_engine_cancel(e, b) == FLINT_OK);
+    collect(e, b, &ob);
+    CHECK_INT_EQ(oa.finish, FLINT_FINISH_CANCELLED);
+    CHECK_INT_EQ(ob.finish, FLINT_FINISH_CANCELLED);
+    CHECK_MSG(oa.n == 0, "cancelled mid-prefill after %d tokens", oa.n);
+    CHECK_FAILS(flint_engine_cancel(e, a), FLINT_E_NOT_FOUND, "ended");
+    flint_engine_stats_get(e, &s);
+    CHECK_INT_EQ(s.running, 0);
+    CHECK_INT_EQ(s.requests_done[FLINT_FINISH_CANCELLED], 2);
+    CHECK_MSG(s.kv_blocks_free == s.kv_blocks_total, "%lld of %lld blocks free", (long long)s.kv_blocks_free,
+              (long long)s.kv_blocks_total);
+    flint_engine_free(e);
+    flint_model_close(m);
+}
+
+typedef struct cb_state {
+    pthread_mutex_t lock;
+    output out;
+    int done;
+} cb_state;
+
+static void on_event(const flint_event *ev, void *user) {
+    cb_state *s = user;
+    pthread_mutex_lock(&s->lock);
+    for (int32_t i = 0; i < ev->n_tokens && s->out.n < MAX_OUT; i++) s->out.tok[s->out.n++] = ev->tokens[i];
+    if (ev->finish) s->out.finish = ev->finish, s->done = 1;
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void test_requests(void) {
+    TEST_GROUP("requests");
+    flint_model *m = open_fixture("gemma3/a");
+    if (!m) return;
+    flint_engine *e = NULL;
+    flint_engine_params ep = {.n_slots = 1, .n_ctx = 64, .n_threads = 2, .max_queue = 2, .n_cache = -1};
+    if (flint_engine_create(m, &ep, &e)) {
+        CHECK_MSG(0, "%s", flint_errmsg());
+        flint_model_close(m);
+        return;
+    }
+    int32_t prompt[80];
+    make_prompt(prompt, 80, 200, 3);
+    uint64_t id;
+    flint_request r = {.prompt_tokens = prompt, .n_prompt_tokens = 64};
+    CHECK_FAILS(flint_engine_submit(e, &r, &id), FLINT_E_INVALID_ARG, "context holds 64");
+    r.n_prompt_tokens = 10;
+    r.top_logprobs = 3;
+    CHECK_FAILS(flint_engine_submit(e, &r, &id), FLINT_E_INVALID_ARG, "needs logprobs");
+    r.top_logprobs = 0;
+    r.prompt = "hello";
+    CHECK_FAILS(flint_engine_submit(e, &r, &id), FLINT_E_INVALID_ARG, "exactly one");
+    r.prompt_tokens = NULL, r.n_prompt_tokens = 0;
+    CHECK_FAILS(flint_engine_submit(e, &r, &id), FLINT_E_UNSUPPORTED, "no tokenizer");
+    int32_t bad = 1 << 30;
+    r = (flint_request){.prompt_tokens = &bad, .n_prompt_tokens = 1};
+    CHECK_FAILS(flint_engine_submit(e, &r, &id), FLINT_E_INVALID_ARG, "outside the vocabulary");
+    r = (flint_request){.prompt_tokens = prompt, .n_prompt_tokens = 10, .sampling = {.temperature = -1}};
+    CHECK_FAILS(flint_engine_submit(e, &r, &id), FLINT_E_INVALID_ARG, "temperature");
+
+    /* the context ends a request that asks for more */
+    output o;
+    collect(e, submit(e, prompt, 60, 100, NULL), &o);
+    CHECK_INT_EQ(o.finish, FLINT_FINISH_LENGTH);
+    CHECK_INT_EQ(o.n, 4);
+
+    /* a stop token: the greedy output's third token ends it there */
+    output free_run;
+    collect(e, submit(e, prompt, 10, 8, NULL), &free_run);
+    r = (flint_request){.prompt_tokens = prompt, .n_prompt_tokens = 10, .max_tokens = 8,
+                        .stop_tokens = &free_run.tok[2], .n_stop_tokens = 1};
+    CHECK(flint_engine_submit(e, &r, &id) == FLINT_OK);
+    collect(e, id, &o);
+    CHECK_INT_EQ(o.finish, FLINT_FINISH_STOP);
+    int32_t first = 0;
+    while (free_run.tok[first] != free_run.tok[2]) first++;
+    CHECK_INT_EQ(o.n, first + 1);
+
+    /* callbacks give what polls give */
+    cb_state cs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    r = (flint_request){.prompt_tokens = prompt, .n_prompt_tokens = 10, .max_tokens = 8, .on_event = on_event,
+                        .user = &cs};
+    CHECK(flint_engine_submit(e, &r, &id) == FLINT_OK);
+    for (int i = 0; i < 2000; i++) {
+        pthread_mutex_lock(&cs.lock);
+        int done = cs.done;
+        pthread_mutex_unlock(&cs.lock);
+        if (done) break;
+        usleep(5000);
+    }
+    CHECK(cs.done && same_tokens(&cs.out, &free_run) && cs.out.finish == FLINT_FINISH_LENGTH);
+    CHECK_FAILS(flint_engine_poll(e, id, 0, &(flint_event){0}), FLINT_E_NOT_FOUND, "not pollable");
+
+    /* a full queue: one running, two waiting, the fourth refused */
+    uint64_t q[3];
+    q[0] = submit(e, prompt, 10, 0, NULL);
+    flint_event ev;
+    CHECK(flint_engine_poll(e, q[0], -1, &ev) == FLINT_OK); /* it runs */
+    for (int i = 1; i < 3; i++) q[i] = submit(e, prompt, 10, 0, NULL);
+    r = (flint_request){.prompt_tokens = prompt, .n_prompt_tokens = 10};
+    flint_status st = flint_engine_submit(e, &r, &id);
+    CHECK_MSG(st == FLINT_E_BUSY && strstr(flint_errmsg(), "queue is full"), "%s", flint_errmsg());
+    for (int i = 0; i < 3; i++) flint_engine_cancel(e, q[i]);
+    for (int i = 0; i < 3; i++) collect(e, q[i], &o);
+    flint_engine_free(e);
+    flint_model_close(m);
+}
+
+int main(void) {
+    test_solo_equals_direct();
+    test_requests();
+    test_cancel();
+    test_prefix_reuse();
+    test_batched_equals_solo();
+    return test_finish("test_engine");
+}

@@ -281,12 +281,15 @@ static void test_copy_on_write(void) {
     CHECK(decode_cuts(ctx, 0, 0, N_TOK, cuts, 1, ref));
     CHECK(flint_seq_reset(ctx, 0) == FLINT_OK);
     CHECK(decode_cuts(ctx, 0, 0, 100, NULL, 0, NULL));
+    int32_t other[60];
+    for (int i = 0; i < 60; i++) other[i] = (toks[i] + 7) % (int32_t)V;
+    /* a copy goes on with other tokens: it writes its own copy of block 1 */
     CHECK(flint_seq_copy(ctx, 1, 0) == FLINT_OK);
+    CHECK(flint_decode(ctx, 1, other, 60, out, 0) == FLINT_OK);
+    CHECK(flint_seq_copy(ctx, 1, 0) == FLINT_OK); /* again, of the untouched original */
     const int64_t free0 = flint_context_kv_blocks_free(ctx);
     CHECK(flint_seq_truncate(ctx, 0, 50) == FLINT_OK); /* block 0 is shared: copied */
     CHECK_INT_EQ(flint_context_kv_blocks_free(ctx), free0); /* block 1 back, a copy of block 0 taken */
-    int32_t other[60];
-    for (int i = 0; i < 60; i++) other[i] = (toks[i] + 7) % (int32_t)V;
     CHECK(flint_decode(ctx, 0, other, 60, out, 0) == FLINT_OK);
     CHECK(decode_cuts(ctx, 1, 100, N_TOK, NULL, 0, out));
     double d = max_rel_diff(ref + 100 * V, out, (N_TOK - 100) * V);

@@ -264,14 +264,19 @@ FLINT_API flint_status flint_decode_batch(flint_context *ctx, const flint_batch_
 /* Empties sequence seq. */
 FLINT_API flint_status flint_seq_reset(flint_context *ctx, int32_t seq);
 /* Keeps the first n_keep positions of sequence seq and forgets the rest
- * (prefix reuse). Sliding-window layers can rewind at most n_batch
- * positions and recurrent layers (Qwen3.5) none; beyond that
- * FLINT_E_INVALID_ARG, and the caller resets, or copies the sequence
- * before going on (flint_seq_copy). */
+ * (prefix reuse). Sliding-window layers can rewind only while they still
+ * hold the window before n_keep (their blocks are returned as they leave
+ * the window: up to 64 positions back, or what a snapshot kept for a
+ * fork) and recurrent layers (Qwen3.5) not at all; beyond that
+ * FLINT_E_INVALID_ARG, and the caller resets, or forks from a snapshot
+ * (flint_seq_fork). Rewinding into a block shared with another sequence
+ * copies it (FLINT_E_KV_FULL if no block is free; nothing changed). */
 FLINT_API flint_status flint_seq_truncate(flint_context *ctx, int32_t seq, int32_t n_keep);
 /* Makes sequence dst a copy of sequence src (cache and recurrent state):
  * a shared prompt is decoded once and continued several ways. Blocks are
- * shared by reference, not copied. */
+ * shared by reference, not copied (but the partly filled last block);
+ * src's snapshots stay with src. FLINT_E_KV_FULL when that block finds no
+ * free one (dst is then empty). dst == src does nothing. */
 FLINT_API flint_status flint_seq_copy(flint_context *ctx, int32_t dst, int32_t src);
 /* Prefix reuse: resets dst, then makes it hold the first P positions of
  * src, P the largest value <= n_keep at which every layer can be restored
@@ -289,7 +294,11 @@ FLINT_API flint_status flint_seq_fork(flint_context *ctx, int32_t dst, int32_t s
 FLINT_API flint_status flint_seq_snapshot(flint_context *ctx, int32_t seq);
 
 /* The KV pool: positions per block, blocks in all and free, and bytes in
- * use (blocks held by any sequence or snapshot, plus snapshots' states). */
+ * use (blocks held by any sequence or snapshot, plus snapshots' states).
+ * Block counts add the pool's two kinds of blocks (global layers' and
+ * sliding-window layers'; each kind can run out on its own, so comparing
+ * sums plans a step only approximately; flint_decode_batch checks each
+ * kind exactly). */
 FLINT_API int32_t flint_context_kv_block_size(const flint_context *ctx);
 FLINT_API int64_t flint_context_kv_blocks_total(const flint_context *ctx);
 FLINT_API int64_t flint_context_kv_blocks_free(const flint_context *ctx);

@@ -93,6 +93,16 @@ static void test_errors(void) {
     CHECK(flint_type_name((flint_type)-1) == NULL);
     CHECK(flint_type_name(FLINT_TYPE_COUNT) == NULL);
     CHECK_STR_EQ(flint_status_name(FLINT_E_FORMAT), "FLINT_E_FORMAT");
+    CHECK_STR_EQ(flint_status_name(FLINT_E_KV_FULL), "FLINT_E_KV_FULL");
+
+    /* the KV pool's queries on no context (test_kv runs them on models) */
+    CHECK(flint_context_kv_block_size(NULL) == 0 && flint_context_kv_blocks_total(NULL) == 0 &&
+          flint_context_kv_blocks_free(NULL) == 0 && flint_context_kv_bytes_used(NULL) == 0);
+    CHECK(flint_seq_blocks_needed(NULL, 0, 1) == -1);
+    int32_t reused = 5;
+    CHECK_FAILS(flint_seq_fork(NULL, 1, 0, 10, &reused), FLINT_E_INVALID_ARG, "NULL context");
+    CHECK(reused == 0);
+    CHECK_FAILS(flint_seq_snapshot(NULL, 0), FLINT_E_INVALID_ARG, "NULL context");
 
     float y[32];
     CHECK_FAILS(flint_dequantize(FLINT_TYPE_Q4_0, y, y, 31), FLINT_E_INVALID_ARG, "31");

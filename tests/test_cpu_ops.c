@@ -269,26 +269,28 @@ typedef struct attn_case {
     int64_t n_q, n_kv;
     int32_t window;
     float softcap;
-    int f16;
+    int kvt;    /* 0: F32, 1: F16, 2: BF16 */
     int layout; /* 0: cache in order, queries are its last n_q; 1: ring buffer, shuffled + empty rows;
                    2: queries before every key (nothing visible) */
 } attn_case;
 
 static float kv_get(const attn_case *c, const void *buf, int64_t idx) {
-    return c->f16 ? fl_f16_to_f32(((const uint16_t *)buf)[idx]) : ((const float *)buf)[idx];
+    if (c->kvt == 1) return fl_f16_to_f32(((const uint16_t *)buf)[idx]);
+    if (c->kvt == 2) return fl_bf16_to_f32(((const uint16_t *)buf)[idx]);
+    return ((const float *)buf)[idx];
 }
 
 /* out[n_q][n_head][dv] in double: two-pass softmax, scores in double */
 static void attn_ref(const attn_case *c, const fl_attn_params *p, double *out, const float *q, const int32_t *pos_q,
-                     const void *k, const void *v, const int32_t *pos_k, int64_t stride) {
-    double *s = malloc((size_t)(c->n_kv > 0 ? c->n_kv : 1) * sizeof(double));
+                     const void *k, const void *v, const int32_t *pos_k, int64_t n_kv, int64_t stride) {
+    double *s = malloc((size_t)(n_kv > 0 ? n_kv : 1) * sizeof(double));
     int32_t G = c->n_head / c->n_head_kv;
     for (int64_t i = 0; i < c->n_q; i++)
         for (int32_t h = 0; h < c->n_head; h++) {
             int32_t kvh = h / G;
             const float *qh = q + (i * c->n_head + h) * c->dk;
             double m = -INFINITY;
-            for (int64_t j = 0; j < c->n_kv; j++) {
+            for (int64_t j = 0; j < n_kv; j++) {
                 int vis = pos_k[j] >= 0 && pos_k[j] <= pos_q[i] && (c->window == 0 || pos_q[i] - pos_k[j] < c->window);
                 if (!vis) {
                     s[j] = -INFINITY;
@@ -304,7 +306,7 @@ static void attn_ref(const attn_case *c, const fl_attn_params *p, double *out, c
             double *o = out + (i * c->n_head + h) * c->dv, l = 0;
             for (int32_t t = 0; t < c->dv; t++) o[t] = 0;
             if (m == -INFINITY) continue;
-            for (int64_t j = 0; j < c->n_kv; j++) {
+            for (int64_t j = 0; j < n_kv; j++) {
                 if (s[j] == -INFINITY) continue;
                 double w = exp(s[j] - m);
                 l += w;
@@ -332,16 +334,20 @@ static void test_attention(void) {
         {4, 4, 64, 64, 17, 33, 0, 0, 0, 2},        /* nothing visible: zeros */
         {4, 2, 64, 64, 3, 0, 0, 0, 0, 0},          /* empty cache: zeros */
         {3, 3, 17, 33, 9, 77, 8, 20, 1, 1},        /* every size odd */
+        {8, 2, 128, 128, 1, 1000, 0, 0, 2, 1},     /* BF16, split keys, tiles out of order */
+        {4, 2, 64, 64, 17, 150, 32, 10, 2, 0},     /* BF16, window + softcap */
     };
     for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
         const attn_case *c = &cases[ci];
         int64_t row = (int64_t)c->n_head_kv * (c->dk > c->dv ? c->dk : c->dv);
         int64_t stride = row + 3; /* rows padded: kv_stride is honoured */
-        int64_t nkv_alloc = c->n_kv > 0 ? c->n_kv : 1;
+        /* keys in tiles of FL_ATTN_TILE rows, the last padded with empty rows */
+        int64_t n_tiles = (c->n_kv + FL_ATTN_TILE - 1) / FL_ATTN_TILE;
+        int64_t nkv_alloc = n_tiles > 0 ? n_tiles * FL_ATTN_TILE : 1;
         int64_t nq_el = c->n_q * c->n_head * c->dk, no_el = c->n_q * c->n_head * c->dv;
         float *q = falloc(nq_el), *ref = falloc(no_el), *y = falloc(no_el);
         double *dref = malloc((size_t)no_el * sizeof(double));
-        size_t esz = c->f16 ? 2 : 4;
+        size_t esz = c->kvt ? 2 : 4;
         void *k = malloc((size_t)(nkv_alloc * stride) * esz), *v = malloc((size_t)(nkv_alloc * stride) * esz);
         int32_t *pos_q = malloc((size_t)c->n_q * sizeof(int32_t));
         int32_t *pos_k = malloc((size_t)nkv_alloc * sizeof(int32_t));
@@ -349,10 +355,11 @@ static void test_attention(void) {
         fill(q, nq_el, -3, 3);
         for (int64_t i = 0; i < nkv_alloc * stride; i++) {
             float a = frand(-1, 1), b = frand(-1, 1);
-            if (c->f16) ((uint16_t *)k)[i] = fl_f32_to_f16(a), ((uint16_t *)v)[i] = fl_f32_to_f16(b);
+            if (c->kvt == 1) ((uint16_t *)k)[i] = fl_f32_to_f16(a), ((uint16_t *)v)[i] = fl_f32_to_f16(b);
+            else if (c->kvt == 2) ((uint16_t *)k)[i] = fl_f32_to_bf16(a), ((uint16_t *)v)[i] = fl_f32_to_bf16(b);
             else ((float *)k)[i] = a, ((float *)v)[i] = b;
         }
-        for (int64_t j = 0; j < c->n_kv; j++) pos_k[j] = (int32_t)j;
+        for (int64_t j = 0; j < nkv_alloc; j++) pos_k[j] = j < c->n_kv ? (int32_t)j : -1;
         for (int64_t i = 0; i < c->n_q; i++) pos_q[i] = (int32_t)(c->n_kv - c->n_q + i);
         if (c->layout == 1) { /* ring buffer: rotate, shuffle a little, and leave holes (garbage in them) */
             int64_t shift = c->n_kv / 3;
@@ -364,7 +371,7 @@ static void test_attention(void) {
             for (int64_t j = 3; j < c->n_kv; j += 11) {
                 pos_k[j] = -1;
                 for (int64_t t = 0; t < row; t++) { /* an empty row may hold anything */
-                    if (c->f16) ((uint16_t *)v)[j * stride + t] = 0x7e00; /* NaN */
+                    if (c->kvt) ((uint16_t *)v)[j * stride + t] = 0x7fc0; /* NaN in F16 and BF16 */
                     else ((float *)v)[j * stride + t] = NAN;
                 }
             }
@@ -373,10 +380,18 @@ static void test_attention(void) {
             for (int64_t j = 0; j < c->n_kv; j++) pos_k[j] = (int32_t)(1000 + j);
         fl_attn_params p = {.n_head = c->n_head, .n_head_kv = c->n_head_kv, .head_dim_k = c->dk, .head_dim_v = c->dv,
                             .scale = 1.0f / sqrtf((float)c->dk), .softcap = c->softcap, .window = c->window,
-                            .kv_type = c->f16 ? FLINT_TYPE_F16 : FLINT_TYPE_F32};
-        attn_ref(c, &p, dref, q, pos_q, k, v, pos_k, stride);
+                            .kv_type = c->kvt == 1 ? FLINT_TYPE_F16 : c->kvt == 2 ? FLINT_TYPE_BF16 : FLINT_TYPE_F32};
+        /* ring layouts also hand the tiles over in reverse order */
+        fl_kv_tile *tiles = malloc((size_t)(n_tiles > 0 ? n_tiles : 1) * sizeof *tiles);
+        for (int64_t t = 0; t < n_tiles; t++) {
+            int64_t src = c->layout == 1 ? n_tiles - 1 - t : t;
+            tiles[t] = (fl_kv_tile){(const uint8_t *)k + src * FL_ATTN_TILE * stride * (int64_t)esz,
+                                    (const uint8_t *)v + src * FL_ATTN_TILE * stride * (int64_t)esz,
+                                    pos_k + src * FL_ATTN_TILE};
+        }
+        attn_ref(c, &p, dref, q, pos_q, k, v, pos_k, n_tiles * FL_ATTN_TILE, stride);
         flint_status st =
-            backends[0]->ops->attention(backends[0], &p, ref, q, pos_q, c->n_q, k, v, pos_k, c->n_kv, stride);
+            backends[0]->ops->attention(backends[0], &p, ref, q, pos_q, c->n_q, tiles, n_tiles, stride);
         CHECK_MSG(st == FLINT_OK, "case %zu: %s", ci, flint_errmsg());
         /* Scalar vs double: f32 dot products of dk terms (|q| <= 3, |k| <= 1:
          * error ~sqrt(dk) 2^-24 |q||k| in the score, ~1e-6 after the scale),
@@ -393,28 +408,31 @@ static void test_attention(void) {
          * (~2 ulp): absolute 1e-5 on outputs bounded by 1 */
         for (int bi = 1; bi < n_backends; bi++) {
             memset(y, 0xff, (size_t)no_el * sizeof(float)); /* NaN: every output must be written */
-            st = backends[bi]->ops->attention(backends[bi], &p, y, q, pos_q, c->n_q, k, v, pos_k, c->n_kv, stride);
+            st = backends[bi]->ops->attention(backends[bi], &p, y, q, pos_q, c->n_q, tiles, n_tiles, stride);
             CHECK_MSG(st == FLINT_OK, "%s case %zu: %s", fl_cpu_isa_name(isas[bi]), ci, flint_errmsg());
             e = err_ratio_f(y, ref, no_el, 0, 1e-5);
             CHECK_MSG(e <= 1, "%s case %zu: error ratio %g", fl_cpu_isa_name(isas[bi]), ci, e);
         }
-        free(q), free(ref), free(y), free(dref), free(k), free(v), free(pos_q), free(pos_k);
+        free(q), free(ref), free(y), free(dref), free(k), free(v), free(pos_q), free(pos_k), free(tiles);
     }
 
     TEST_GROUP("attention_args");
-    float q[64] = {0}, out[64];
-    int32_t pq = 0;
+    float q[64 * 64] = {0}, out[64];
+    int32_t pq = 0, pk[64] = {0};
+    fl_kv_tile one = {q, q, pk}, none = {q, NULL, pk};
     fl_attn_params bad = {.n_head = 6, .n_head_kv = 4, .head_dim_k = 8, .head_dim_v = 8, .scale = 1,
                           .kv_type = FLINT_TYPE_F32};
-    CHECK_FAILS(backends[0]->ops->attention(backends[0], &bad, out, q, &pq, 1, q, q, &pq, 1, 64),
+    CHECK_FAILS(backends[0]->ops->attention(backends[0], &bad, out, q, &pq, 1, &one, 1, 64),
                 FLINT_E_INVALID_ARG, "query heads");
     bad.n_head_kv = 2;
-    bad.kv_type = FLINT_TYPE_BF16;
-    CHECK_FAILS(backends[0]->ops->attention(backends[0], &bad, out, q, &pq, 1, q, q, &pq, 1, 64),
+    bad.kv_type = FLINT_TYPE_Q8_0;
+    CHECK_FAILS(backends[0]->ops->attention(backends[0], &bad, out, q, &pq, 1, &one, 1, 64),
                 FLINT_E_UNSUPPORTED, "KV cache type");
     bad.kv_type = FLINT_TYPE_F32;
-    CHECK_FAILS(backends[0]->ops->attention(backends[0], &bad, out, q, &pq, 1, q, q, &pq, 1, 8),
+    CHECK_FAILS(backends[0]->ops->attention(backends[0], &bad, out, q, &pq, 1, &one, 1, 8),
                 FLINT_E_INVALID_ARG, "kv_stride");
+    CHECK_FAILS(backends[0]->ops->attention(backends[0], &bad, out, q, &pq, 1, &none, 1, 64),
+                FLINT_E_INVALID_ARG, "key tile 0");
 }
 
 /* ---------------- ISA selection ---------------- */

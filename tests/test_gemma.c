@@ -7,18 +7,18 @@
 #include "model_fixture.h"
 
 static const model_case cases[] = {
-    {"gemma1/a", "hf f32 bf16 q8_0 q4_0", &dense_bounds},
-    {"gemma2/a", "hf f32 q8_0 q4_0", &dense_bounds},
-    {"gemma2/b", "hf", NULL}, /* query_pre_attn_scalar != head_dim: no GGUF key holds it */
-    {"gemma3/a", "hf f32 f16 bf16 q8_0 q4_0", &dense_bounds},
-    {"gemma3/b", "hf", NULL},
-    {"gemma4/a", "hf f32 q8_0 q4_0", &dense_bounds},
-    {"gemma4/b", "hf f32 q8_0 q4_0", &moe_bounds},
-    {"gemma1/trained-a", "q8_0 q4_0", &trained_bounds},
-    {"gemma2/trained-a", "q8_0 q4_0", &trained_bounds},
-    {"gemma3/trained-a", "q8_0 q4_0", &trained_bounds},
-    {"gemma4/trained-a", "q8_0 q4_0", &trained_bounds},
-    {"gemma4/trained-b", "q8_0 q4_0", &trained_bounds},
+    {"gemma1/a", "hf f32 bf16 q8_0 q4_0", &dense_bounds, &kv_dense},
+    {"gemma2/a", "hf f32 q8_0 q4_0", &dense_bounds, &kv_dense},
+    {"gemma2/b", "hf", NULL, NULL}, /* query_pre_attn_scalar != head_dim: no GGUF key holds it */
+    {"gemma3/a", "hf f32 f16 bf16 q8_0 q4_0", &dense_bounds, &kv_dense},
+    {"gemma3/b", "hf", NULL, NULL},
+    {"gemma4/a", "hf f32 q8_0 q4_0", &dense_bounds, &kv_dense},
+    {"gemma4/b", "hf f32 q8_0 q4_0", &moe_bounds, &kv_moe},
+    {"gemma1/trained-a", "q8_0 q4_0", &trained_bounds, NULL},
+    {"gemma2/trained-a", "q8_0 q4_0", &trained_bounds, NULL},
+    {"gemma3/trained-a", "q8_0 q4_0", &trained_bounds, NULL},
+    {"gemma4/trained-a", "q8_0 q4_0", &trained_bounds, NULL},
+    {"gemma4/trained-b", "q8_0 q4_0", &trained_bounds, NULL},
 };
 
 int main(void) {

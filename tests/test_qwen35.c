@@ -19,10 +19,10 @@ static const quant_bounds hybrid_dense_bounds = {0.80, 0.01, 0.85, 4e-3, 0.20, 0
 static const quant_bounds hybrid_moe_bounds = {0.55, 0.1, 0.65, 0.1, 0.08, 0.7, 0.72, 0.05};
 
 static const model_case cases[] = {
-    {"qwen35/dense", "hf f32 bf16 q8_0 q4_0", &hybrid_dense_bounds},
-    {"qwen35/moe", "hf f32 bf16 q8_0 q4_0", &hybrid_moe_bounds},
-    {"qwen35/trained-dense", "q8_0 q4_0", &trained_bounds},
-    {"qwen35/trained-moe", "q8_0 q4_0", &trained_bounds},
+    {"qwen35/dense", "hf f32 bf16 q8_0 q4_0", &hybrid_dense_bounds, &kv_dense},
+    {"qwen35/moe", "hf f32 bf16 q8_0 q4_0", &hybrid_moe_bounds, &kv_moe},
+    {"qwen35/trained-dense", "q8_0 q4_0", &trained_bounds, NULL},
+    {"qwen35/trained-moe", "q8_0 q4_0", &trained_bounds, NULL},
 };
 
 /* Copying a sequence's cache (KV and recurrent state) mid-way and going on
@@ -35,7 +35,7 @@ static void check_state_copy(const char *path, const fixture *f) {
     float *whole = malloc((size_t)(n * V) * sizeof(float)), *rest = malloc((size_t)(n * V) * sizeof(float));
     run_seq(&r, &r.cache, f->tok[0], n, 64, whole);
     fl_kv_cache copy;
-    CHECK(fl_kv_cache_init(&copy, &r.lm.hp, MAX_TOK, 64) == FLINT_OK);
+    CHECK(fl_kv_cache_init(&copy, &r.pool, &r.lm.hp) == FLINT_OK);
     fl_kv_cache_reset(&r.cache);
     run_seq(&r, &r.cache, f->tok[0], half, 64, rest);
     CHECK(fl_kv_cache_copy(&copy, &r.cache) == FLINT_OK && copy.n_past == half);
@@ -43,8 +43,8 @@ static void check_state_copy(const char *path, const fixture *f) {
     CHECK(fl_lm_forward(&r.lm, r.be, &r.s, &copy, f->tok[0] + half, n - half, rest + half * V, true) == FLINT_OK);
     double d = max_rel_diff(whole + half * V, rest + half * V, (int64_t)(n - half) * V);
     CHECK_MSG(d <= 1e-4, "continuing from a copy: max|d|/max|ref| %.3g", d);
-    CHECK_FAILS(fl_kv_cache_truncate(&copy, half, r.lm.hp.sliding_window), FLINT_E_INVALID_ARG, "recurrent");
-    CHECK(fl_kv_cache_truncate(&copy, 0, r.lm.hp.sliding_window) == FLINT_OK && copy.n_past == 0);
+    CHECK_FAILS(fl_kv_cache_truncate(&copy, half), FLINT_E_INVALID_ARG, "recurrent");
+    CHECK(fl_kv_cache_truncate(&copy, 0) == FLINT_OK && copy.n_past == 0);
     fl_kv_cache_free(&copy);
     free(whole);
     free(rest);

@@ -59,12 +59,21 @@ typedef struct fl_rope_params {
     const float *freq_factors;  /* [n_rot/2] divisors, or NULL */
 } fl_rope_params;
 
-/* Attention of a block of queries over a KV cache.
+/* Keys of attention come in tiles of FL_ATTN_TILE cache rows (one block of
+ * the paged KV cache, cache/kv.h): each tile has its own K, V and position
+ * arrays, so a sequence's blocks need not be contiguous.
+ *   k:   [FL_ATTN_TILE][kv_stride] elements in kv_type; a row holds [n_head_kv][head_dim_k]
+ *   v:   [FL_ATTN_TILE][kv_stride] elements in kv_type; a row holds [n_head_kv][head_dim_v]
+ *   pos: [FL_ATTN_TILE] the position held by each row; < 0 marks an empty
+ *        row (its K/V may hold anything) */
+#define FL_ATTN_TILE 64
+typedef struct fl_kv_tile {
+    const void *k, *v;
+    const int32_t *pos;
+} fl_kv_tile;
+
+/* Attention of a block of queries over n_tiles tiles of keys (any order).
  *   q:    [n_q][n_head][head_dim_k] f32; query i has position pos_q[i]
- *   k:    n_kv rows of [n_head_kv][head_dim_k] in kv_type, kv_stride elements apart
- *   v:    n_kv rows of [n_head_kv][head_dim_v] in kv_type, kv_stride elements apart
- *   pos_k:[n_kv] the position held by each cache row; < 0 marks an empty row
- *         (ring buffers hold positions out of order)
  *   out:  [n_q][n_head][head_dim_v] f32
  * Key j is visible to query i iff 0 <= pos_k[j] <= pos_q[i] and
  * (window == 0 or pos_q[i] - pos_k[j] < window). Scores: s = scale * q.k;
@@ -77,7 +86,7 @@ typedef struct fl_attn_params {
     float scale;
     float softcap;      /* 0: none */
     int32_t window;     /* 0: none */
-    flint_type kv_type; /* F32 or F16 */
+    flint_type kv_type; /* F32, F16 or BF16 */
 } fl_attn_params;
 
 /* The gated delta rule of a Gated DeltaNet layer (MODELS.md §5.4) over n
@@ -139,8 +148,8 @@ typedef struct fl_backend_ops {
     void (*scale)(fl_backend *be, float *y, const float *x, float s, int64_t n);
 
     flint_status (*attention)(fl_backend *be, const fl_attn_params *p, float *out, const float *q,
-                              const int32_t *pos_q, int64_t n_q, const void *k, const void *v,
-                              const int32_t *pos_k, int64_t n_kv, int64_t kv_stride);
+                              const int32_t *pos_q, int64_t n_q, const fl_kv_tile *tiles, int64_t n_tiles,
+                              int64_t kv_stride);
 
     /* Causal depthwise convolution with SiLU over n tokens of C channels:
      *   y[t][c] = silu(sum_j w[c][j] * in(t - K + 1 + j)[c]),  j < K,

@@ -1,119 +1,553 @@
-/* kv.c — KV cache allocation: full layers at n_ctx rows, sliding layers as
- * rings of window + n_batch - 1 rows. */
+/* kv.c — the paged KV pool (see kv.h): sizing and carving the pool, block
+ * references, the per-sequence block tables, sliding-window release,
+ * rewinding, forks and snapshots. It never allocates on the decode path
+ * (reserve / advance / unwind / tiles); snapshot states are allocated when
+ * a snapshot slot is first used. */
 #include "cache/kv.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
+#include "quant/dequant.h"
+
+_Static_assert(FL_KV_BLOCK == FL_ATTN_TILE, "a KV block is one attention key tile");
+
+static const char *const group_name[FL_KV_GROUPS] = {"global", "sliding-window"};
+
+static int64_t div_up(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* ---- the pool ---- */
+
+static int32_t blk_alloc(fl_kv_group *g) {
+    if (g->n_free == 0) return -1;
+    int32_t id = g->free_ids[--g->n_free];
+    g->ref[id] = 1;
+    int32_t *pos = g->pos + (int64_t)id * FL_KV_BLOCK;
+    for (int32_t r = 0; r < FL_KV_BLOCK; r++) pos[r] = -1;
+    return id;
+}
+
+static void blk_release(fl_kv_group *g, int32_t id) {
+    if (id >= 0 && --g->ref[id] == 0) g->free_ids[g->n_free++] = id;
+}
+
+/* A new block holding src's rows at positions < keep (the rest empty). */
+static int32_t blk_copy(fl_kv_group *g, int32_t src, int32_t keep) {
+    int32_t id = blk_alloc(g);
+    if (id < 0) return -1;
+    memcpy(g->data + (uint64_t)id * g->block_bytes, g->data + (uint64_t)src * g->block_bytes, g->block_bytes);
+    const int32_t *sp = g->pos + (int64_t)src * FL_KV_BLOCK;
+    int32_t *dp = g->pos + (int64_t)id * FL_KV_BLOCK;
+    for (int32_t r = 0; r < FL_KV_BLOCK; r++) dp[r] = sp[r] < keep ? sp[r] : -1;
+    return id;
+}
+
+static int group_of_layer(const fl_hparams *hp, int32_t l) {
+    const fl_layer_hparams *L = &hp->layer[l];
+    if (L->recurrent) return -1;
+    return L->sliding && hp->sliding_window > 0 ? FL_KV_SLIDING : FL_KV_GLOBAL;
+}
+
+flint_status fl_kv_pool_init(fl_kv_pool *p, const fl_hparams *hp, int32_t kv_type, int32_t n_seq, int32_t n_ctx,
+                             int32_t n_batch, int64_t kv_bytes) {
+    memset(p, 0, sizeof *p);
+    if (n_ctx <= 0 || n_batch <= 0 || n_seq <= 0 || kv_bytes < 0)
+        return fl_errorf(FLINT_E_INVALID_ARG, "KV pool: context %d, batch %d, %d sequences, %lld bytes", n_ctx,
+                         n_batch, n_seq, (long long)kv_bytes);
+    switch (kv_type) {
+    case FLINT_KV_DEFAULT:
+    case FLINT_KV_F16: p->type = FLINT_TYPE_F16, p->elt = 2; break;
+    case FLINT_KV_BF16: p->type = FLINT_TYPE_BF16, p->elt = 2; break;
+    case FLINT_KV_F32: p->type = FLINT_TYPE_F32, p->elt = 4; break;
+    default: return fl_errorf(FLINT_E_INVALID_ARG, "kv_type %d is not a flint_kv_type", kv_type);
+    }
+    p->n_layer = hp->n_layer;
+    p->n_ctx = n_ctx;
+    p->n_table = (int32_t)div_up(n_ctx, FL_KV_BLOCK);
+    p->group = malloc((size_t)hp->n_layer * sizeof *p->group);
+    p->off_k = calloc((size_t)hp->n_layer, sizeof *p->off_k);
+    p->off_v = calloc((size_t)hp->n_layer, sizeof *p->off_v);
+    p->row = calloc((size_t)hp->n_layer, sizeof *p->row);
+    if (!p->group || !p->off_k || !p->off_v || !p->row) {
+        fl_kv_pool_free(p);
+        return fl_errorf(FLINT_E_NOMEM, "out of memory for the KV pool");
+    }
+    bool has[FL_KV_GROUPS] = {false, false};
+    for (int32_t l = 0; l < hp->n_layer; l++) {
+        const fl_layer_hparams *L = &hp->layer[l];
+        p->group[l] = -1;
+        if (L->recurrent) {
+            int64_t channels = 2 * (int64_t)hp->ssm_n_k_heads * hp->ssm_d_k + (int64_t)hp->ssm_n_v_heads * hp->ssm_d_v;
+            p->n_state += (hp->ssm_conv_kernel - 1) * channels + (int64_t)hp->ssm_n_v_heads * hp->ssm_d_k * hp->ssm_d_v;
+            continue;
+        }
+        if (L->kv_source != l) continue;
+        int g = group_of_layer(hp, l);
+        fl_kv_group *G = &p->g[g];
+        p->group[l] = (int8_t)g;
+        p->row[l] = L->n_head_kv * L->head_dim;
+        uint64_t plane = (uint64_t)FL_KV_BLOCK * (uint64_t)p->row[l] * (uint64_t)p->elt; /* a multiple of 64 */
+        p->off_k[l] = G->block_bytes;
+        p->off_v[l] = G->block_bytes + plane;
+        G->block_bytes += 2 * plane;
+        has[g] = true;
+    }
+    for (int32_t l = 0; l < hp->n_layer; l++) { /* readers of another layer's K/V */
+        int32_t s = hp->layer[l].kv_source;
+        if (hp->layer[l].recurrent || s == l) continue;
+        if (s < 0 || s >= l || p->group[s] < 0) {
+            fl_kv_pool_free(p);
+            return fl_errorf(FLINT_E_FORMAT, "layer %d reads the K/V of layer %d, which keeps none", l, s);
+        }
+        p->group[l] = p->group[s], p->off_k[l] = p->off_k[s], p->off_v[l] = p->off_v[s], p->row[l] = p->row[s];
+    }
+    if (has[FL_KV_SLIDING]) p->window = hp->sliding_window;
+
+    /* Room for one sequence to reach n_ctx: every global block; for the
+     * sliding group the window, one step of n_batch, the two partly
+     * filled ends, and a block per snapshot it may pin beyond that. */
+    int64_t room[FL_KV_GROUPS] = {0, 0};
+    if (has[FL_KV_GLOBAL]) room[FL_KV_GLOBAL] = p->n_table;
+    if (has[FL_KV_SLIDING]) {
+        int64_t r = div_up(p->window, FL_KV_BLOCK) + div_up(n_batch, FL_KV_BLOCK) + 2 + FLINT_MAX_SNAPSHOTS;
+        room[FL_KV_SLIDING] = r < p->n_table ? r : p->n_table;
+    }
+    int64_t n_blocks[FL_KV_GROUPS];
+    uint64_t per[FL_KV_GROUPS]; /* bytes per block, positions included */
+    for (int g = 0; g < FL_KV_GROUPS; g++) {
+        n_blocks[g] = room[g] * n_seq;
+        per[g] = p->g[g].block_bytes + FL_KV_BLOCK * sizeof(int32_t);
+    }
+    if (kv_bytes > 0) {
+        /* sliding first, up to its room (it stays small), the rest global */
+        uint64_t left = (uint64_t)kv_bytes;
+        if (has[FL_KV_SLIDING]) {
+            int64_t want = n_blocks[FL_KV_SLIDING];
+            if (has[FL_KV_GLOBAL] && (uint64_t)want * per[FL_KV_SLIDING] + per[FL_KV_GLOBAL] > left)
+                want = (int64_t)(left / 2 / per[FL_KV_SLIDING]); /* a small pool: half each */
+            int64_t fit = (int64_t)(left / per[FL_KV_SLIDING]);
+            n_blocks[FL_KV_SLIDING] = want < fit ? want : fit;
+            left -= (uint64_t)n_blocks[FL_KV_SLIDING] * per[FL_KV_SLIDING];
+        }
+        if (has[FL_KV_GLOBAL]) n_blocks[FL_KV_GLOBAL] = (int64_t)(left / per[FL_KV_GLOBAL]);
+        for (int g = 0; g < FL_KV_GROUPS; g++)
+            if (has[g] && n_blocks[g] == 0) {
+                fl_kv_pool_free(p);
+                return fl_errorf(FLINT_E_INVALID_ARG,
+                                 "kv_bytes %lld cannot hold one %s block (%llu bytes) beside the others",
+                                 (long long)kv_bytes, group_name[g], (unsigned long long)per[g]);
+            }
+    }
+    for (int g = 0; g < FL_KV_GROUPS; g++) {
+        fl_kv_group *G = &p->g[g];
+        if (!has[g]) continue;
+        G->n_blocks = n_blocks[g];
+        if (G->n_blocks > INT32_MAX || (uint64_t)G->n_blocks > SIZE_MAX / G->block_bytes) {
+            fl_kv_pool_free(p);
+            return fl_errorf(FLINT_E_INVALID_ARG, "KV pool of %lld %s blocks is too large", (long long)G->n_blocks,
+                             group_name[g]);
+        }
+        size_t bytes = (size_t)G->n_blocks * G->block_bytes;
+        G->data = aligned_alloc(64, bytes);
+        G->pos = malloc((size_t)G->n_blocks * FL_KV_BLOCK * sizeof *G->pos);
+        G->ref = calloc((size_t)G->n_blocks, sizeof *G->ref);
+        G->free_ids = malloc((size_t)G->n_blocks * sizeof *G->free_ids);
+        if (!G->data || !G->pos || !G->ref || !G->free_ids) {
+            fl_kv_pool_free(p);
+            return fl_errorf(FLINT_E_NOMEM, "out of memory for a KV pool of %lld %s blocks (%llu bytes)",
+                             (long long)n_blocks[g], group_name[g], (unsigned long long)bytes);
+        }
+        /* handed out from id 0 up (the stack's top is the lowest id) */
+        for (int64_t i = 0; i < G->n_blocks; i++) G->free_ids[i] = (int32_t)(G->n_blocks - 1 - i);
+        G->n_free = G->n_blocks;
+    }
+    return FLINT_OK;
+}
+
+void fl_kv_pool_free(fl_kv_pool *p) {
+    for (int g = 0; g < FL_KV_GROUPS; g++) {
+        free(p->g[g].data);
+        free(p->g[g].pos);
+        free(p->g[g].ref);
+        free(p->g[g].free_ids);
+    }
+    free(p->group);
+    free(p->off_k);
+    free(p->off_v);
+    free(p->row);
+    memset(p, 0, sizeof *p);
+}
+
+int64_t fl_kv_pool_blocks_total(const fl_kv_pool *p) { return p->g[0].n_blocks + p->g[1].n_blocks; }
+int64_t fl_kv_pool_blocks_free(const fl_kv_pool *p) { return p->g[0].n_free + p->g[1].n_free; }
+
+uint64_t fl_kv_pool_bytes_used(const fl_kv_pool *p) {
+    uint64_t b = p->snap_bytes;
+    for (int g = 0; g < FL_KV_GROUPS; g++)
+        b += (uint64_t)(p->g[g].n_blocks - p->g[g].n_free) * (p->g[g].block_bytes + FL_KV_BLOCK * sizeof(int32_t));
+    return b;
+}
+
+uint64_t fl_kv_pool_bytes(const fl_kv_pool *p) {
+    uint64_t b = p->snap_bytes;
+    for (int g = 0; g < FL_KV_GROUPS; g++)
+        b += (uint64_t)p->g[g].n_blocks * (p->g[g].block_bytes + FL_KV_BLOCK * sizeof(int32_t));
+    return b;
+}
+
+void fl_kv_store(const fl_kv_pool *p, void *dst, const float *x, int64_t n) {
+    if (p->type == FLINT_TYPE_F32) memcpy(dst, x, (size_t)n * sizeof(float));
+    else if (p->type == FLINT_TYPE_F16)
+        for (int64_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = fl_f32_to_f16(x[i]);
+    else
+        for (int64_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = fl_f32_to_bf16(x[i]);
+}
+
+/* ---- a sequence ---- */
+
+static bool has_group(const fl_kv_cache *c, int g) { return c->table[g] != NULL; }
+
+flint_status fl_kv_cache_init(fl_kv_cache *c, fl_kv_pool *pool, const fl_hparams *hp) {
+    memset(c, 0, sizeof *c);
+    c->pool = pool;
+    c->n_layer = hp->n_layer;
+    c->n_ctx = pool->n_ctx;
+    for (int32_t i = 0; i < FLINT_MAX_SNAPSHOTS; i++) c->snap[i].n_past = -1;
+    c->layers = calloc((size_t)hp->n_layer, sizeof *c->layers);
+    c->tiles = malloc((size_t)pool->n_table * sizeof *c->tiles);
+    bool ok = c->layers && c->tiles;
+    for (int g = 0; g < FL_KV_GROUPS && ok; g++) {
+        if (!pool->g[g].n_blocks) continue;
+        c->table[g] = malloc((size_t)pool->n_table * sizeof *c->table[g]);
+        ok = c->table[g] != NULL;
+        for (int32_t i = 0; ok && i < pool->n_table; i++) c->table[g][i] = -1;
+    }
+    for (int32_t i = 0; ok && pool->window > 0 && i < FLINT_MAX_SNAPSHOTS; i++)
+        ok = (c->snap[i].pin = malloc((size_t)pool->n_table * sizeof *c->snap[i].pin)) != NULL;
+    for (int32_t l = 0; l < hp->n_layer && ok; l++) {
+        if (!hp->layer[l].recurrent) continue;
+        fl_kv_layer *kl = &c->layers[l];
+        int64_t channels = 2 * (int64_t)hp->ssm_n_k_heads * hp->ssm_d_k + (int64_t)hp->ssm_n_v_heads * hp->ssm_d_v;
+        kl->n_conv = (hp->ssm_conv_kernel - 1) * channels;
+        kl->n_ssm = (int64_t)hp->ssm_n_v_heads * hp->ssm_d_k * hp->ssm_d_v;
+        kl->conv = calloc((size_t)(kl->n_conv > 0 ? kl->n_conv : 1), sizeof(float));
+        kl->ssm = calloc((size_t)kl->n_ssm, sizeof(float));
+        ok = kl->conv && kl->ssm;
+        c->bytes += (uint64_t)(kl->n_conv + kl->n_ssm) * sizeof(float);
+    }
+    if (!ok) {
+        fl_kv_cache_free(c);
+        return fl_errorf(FLINT_E_NOMEM, "out of memory for a sequence's cache");
+    }
+    return FLINT_OK;
+}
+
+static void snap_drop(fl_kv_cache *c, fl_kv_snapshot *s) {
+    if (s->n_past < 0) return;
+    for (int32_t i = 0; i < s->n_pin; i++) blk_release(&c->pool->g[FL_KV_SLIDING], s->pin[i]);
+    s->n_pin = 0;
+    s->n_past = -1;
+    c->pool->snap_bytes -= (uint64_t)c->pool->n_state * sizeof(float);
+}
+
+static void release_from(fl_kv_cache *c, int g, int32_t from) {
+    for (int32_t i = from; i < c->pool->n_table; i++) {
+        blk_release(&c->pool->g[g], c->table[g][i]);
+        c->table[g][i] = -1;
+    }
+}
 
 void fl_kv_cache_reset(fl_kv_cache *c) {
+    if (!c->pool) return;
+    for (int32_t i = 0; i < FLINT_MAX_SNAPSHOTS; i++) snap_drop(c, &c->snap[i]);
+    for (int g = 0; g < FL_KV_GROUPS; g++)
+        if (has_group(c, g)) {
+            release_from(c, g, 0);
+            c->first[g] = 0;
+        }
     for (int32_t l = 0; l < c->n_layer; l++) {
         fl_kv_layer *kl = &c->layers[l];
-        for (int32_t r = 0; r < kl->n_rows; r++) kl->pos[r] = -1;
         if (kl->conv) memset(kl->conv, 0, (size_t)kl->n_conv * sizeof *kl->conv);
         if (kl->ssm) memset(kl->ssm, 0, (size_t)kl->n_ssm * sizeof *kl->ssm);
     }
     c->n_past = 0;
 }
 
-flint_status fl_kv_cache_copy(fl_kv_cache *dst, const fl_kv_cache *src) {
-    if (dst->n_layer != src->n_layer || dst->n_ctx != src->n_ctx)
-        return fl_errorf(FLINT_E_INVALID_ARG, "cache copy between different shapes");
-    for (int32_t l = 0; l < src->n_layer; l++) {
-        const fl_kv_layer *s = &src->layers[l];
-        fl_kv_layer *d = &dst->layers[l];
-        if (d->n_rows != s->n_rows || d->row != s->row || d->n_conv != s->n_conv || d->n_ssm != s->n_ssm)
-            return fl_errorf(FLINT_E_INVALID_ARG, "cache copy between different shapes (layer %d)", l);
-        size_t kv = (size_t)s->n_rows * (size_t)s->row * sizeof(float);
-        if (kv) memcpy(d->k, s->k, kv), memcpy(d->v, s->v, kv);
-        if (s->n_rows) memcpy(d->pos, s->pos, (size_t)s->n_rows * sizeof *s->pos);
-        if (s->n_conv) memcpy(d->conv, s->conv, (size_t)s->n_conv * sizeof *s->conv);
-        if (s->n_ssm) memcpy(d->ssm, s->ssm, (size_t)s->n_ssm * sizeof *s->ssm);
-    }
-    dst->n_past = src->n_past;
-    return FLINT_OK;
-}
-
-flint_status fl_kv_cache_init(fl_kv_cache *c, const fl_hparams *hp, int32_t n_ctx, int32_t n_batch) {
-    memset(c, 0, sizeof *c);
-    if (n_ctx <= 0 || n_batch <= 0)
-        return fl_errorf(FLINT_E_INVALID_ARG, "KV cache: context %d and batch %d must be positive", n_ctx, n_batch);
-    c->n_layer = hp->n_layer;
-    c->n_ctx = n_ctx;
-    c->layers = calloc((size_t)hp->n_layer, sizeof *c->layers);
-    if (!c->layers) return fl_errorf(FLINT_E_NOMEM, "out of memory for the KV cache");
-    for (int32_t l = 0; l < hp->n_layer; l++) {
-        fl_kv_layer *kl = &c->layers[l];
-        const fl_layer_hparams *L = &hp->layer[l];
-        if (L->recurrent) {
-            int64_t channels = 2 * (int64_t)hp->ssm_n_k_heads * hp->ssm_d_k + (int64_t)hp->ssm_n_v_heads * hp->ssm_d_v;
-            kl->n_conv = (hp->ssm_conv_kernel - 1) * channels;
-            kl->n_ssm = (int64_t)hp->ssm_n_v_heads * hp->ssm_d_k * hp->ssm_d_v;
-            kl->conv = malloc((size_t)(kl->n_conv > 0 ? kl->n_conv : 1) * sizeof(float));
-            kl->ssm = malloc((size_t)kl->n_ssm * sizeof(float));
-            if (!kl->conv || !kl->ssm) {
-                fl_kv_cache_free(c);
-                return fl_errorf(FLINT_E_NOMEM, "out of memory for a recurrent state");
-            }
-            c->bytes += (uint64_t)(kl->n_conv + kl->n_ssm) * sizeof(float);
-            continue;
-        }
-        if (L->kv_source != l) continue;
-        int64_t rows = n_ctx;
-        kl->row = L->n_head_kv * L->head_dim;
-        if (L->sliding && hp->sliding_window > 0 && (int64_t)hp->sliding_window + n_batch - 1 < n_ctx) {
-            rows = (int64_t)hp->sliding_window + n_batch - 1;
-            kl->ring = true;
-        }
-        kl->n_rows = (int32_t)rows;
-        size_t bytes = (size_t)rows * (size_t)kl->row * sizeof(float);
-        kl->k = malloc(bytes);
-        kl->v = malloc(bytes);
-        kl->pos = malloc((size_t)rows * sizeof *kl->pos);
-        if (!kl->k || !kl->v || !kl->pos) {
-            fl_kv_cache_free(c);
-            return fl_errorf(FLINT_E_NOMEM, "out of memory for a KV cache of %d positions", n_ctx);
-        }
-        c->bytes += 2 * bytes + (size_t)rows * sizeof *kl->pos;
-    }
-    fl_kv_cache_reset(c);
-    return FLINT_OK;
-}
-
 void fl_kv_cache_free(fl_kv_cache *c) {
+    if (c->layers) fl_kv_cache_reset(c);
     for (int32_t l = 0; l < c->n_layer && c->layers; l++) {
-        free(c->layers[l].k);
-        free(c->layers[l].v);
-        free(c->layers[l].pos);
         free(c->layers[l].conv);
         free(c->layers[l].ssm);
     }
+    for (int32_t i = 0; i < FLINT_MAX_SNAPSHOTS; i++) {
+        free(c->snap[i].state);
+        free(c->snap[i].pin);
+    }
+    for (int g = 0; g < FL_KV_GROUPS; g++) free(c->table[g]);
     free(c->layers);
+    free(c->tiles);
     memset(c, 0, sizeof *c);
 }
 
-flint_status fl_kv_cache_truncate(fl_kv_cache *c, int32_t n_keep, int32_t window) {
+/* ---- a step ---- */
+
+void fl_kv_cache_need(const fl_kv_cache *c, int32_t n, int64_t need[FL_KV_GROUPS]) {
+    /* index n_past / 64 is held when n_past is not a block boundary */
+    int64_t k = div_up((int64_t)c->n_past + n, FL_KV_BLOCK) - div_up(c->n_past, FL_KV_BLOCK);
+    for (int g = 0; g < FL_KV_GROUPS; g++) need[g] = has_group(c, g) ? k : 0;
+}
+
+flint_status fl_kv_pool_fits(const fl_kv_pool *p, const int64_t need[FL_KV_GROUPS]) {
+    for (int g = 0; g < FL_KV_GROUPS; g++)
+        if (need[g] > p->g[g].n_free)
+            return fl_errorf(FLINT_E_KV_FULL, "KV pool full: the step needs %lld new %s blocks, %lld of %lld free",
+                             (long long)need[g], group_name[g], (long long)p->g[g].n_free,
+                             (long long)p->g[g].n_blocks);
+    return FLINT_OK;
+}
+
+void fl_kv_cache_reserve(fl_kv_cache *c, int32_t n) {
+    fl_kv_pool *p = c->pool;
+    for (int g = 0; g < FL_KV_GROUPS; g++) {
+        if (!has_group(c, g)) continue;
+        for (int32_t pos = c->n_past; pos < c->n_past + n; pos++) {
+            int32_t *e = &c->table[g][pos / FL_KV_BLOCK];
+            if (*e < 0) *e = blk_alloc(&p->g[g]); /* the caller checked fl_kv_pool_fits: never -1 */
+            p->g[g].pos[(int64_t)*e * FL_KV_BLOCK + pos % FL_KV_BLOCK] = pos;
+        }
+    }
+}
+
+#define sliding_lo fl_kv_sliding_lo
+
+void fl_kv_cache_advance(fl_kv_cache *c, int32_t n) {
+    c->n_past += n;
+    if (!has_group(c, FL_KV_SLIDING)) return;
+    int32_t lo = sliding_lo(c->pool->window, c->n_past);
+    for (int32_t *i = &c->first[FL_KV_SLIDING]; *i < lo; (*i)++) {
+        blk_release(&c->pool->g[FL_KV_SLIDING], c->table[FL_KV_SLIDING][*i]);
+        c->table[FL_KV_SLIDING][*i] = -1;
+    }
+}
+
+void fl_kv_cache_unwind(fl_kv_cache *c, int32_t n) {
+    for (int g = 0; g < FL_KV_GROUPS; g++) {
+        if (!has_group(c, g)) continue;
+        for (int32_t pos = c->n_past; pos < c->n_past + n; pos++) {
+            int32_t id = c->table[g][pos / FL_KV_BLOCK];
+            if (id >= 0) c->pool->g[g].pos[(int64_t)id * FL_KV_BLOCK + pos % FL_KV_BLOCK] = -1;
+        }
+        release_from(c, g, (int32_t)div_up(c->n_past, FL_KV_BLOCK));
+    }
+}
+
+int64_t fl_kv_cache_tiles(const fl_kv_cache *c, int32_t l) {
+    const fl_kv_pool *p = c->pool;
+    int g = p->group[l];
+    const fl_kv_group *G = &p->g[g];
+    int64_t n = 0;
+    /* held entries are contiguous from first, the step's reserved blocks included */
+    for (int32_t i = c->first[g]; i < p->n_table && c->table[g][i] >= 0; i++) {
+        int32_t id = c->table[g][i];
+        const uint8_t *b = G->data + (uint64_t)id * G->block_bytes;
+        c->tiles[n++] = (fl_kv_tile){b + p->off_k[l], b + p->off_v[l], G->pos + (int64_t)id * FL_KV_BLOCK};
+    }
+    return n;
+}
+
+/* ---- rewinding, forks, snapshots ---- */
+
+/* Whether ids[lo..hi] (table indices) are all held. */
+static bool held(const int32_t *ids, int32_t lo, int32_t hi) {
+    for (int32_t i = lo; i <= hi; i++)
+        if (ids[i] < 0) return false;
+    return true;
+}
+
+/* Whether c's own sliding blocks can serve queries after length n. */
+static bool sliding_ok(const fl_kv_cache *c, int32_t n) {
+    if (!has_group(c, FL_KV_SLIDING) || n == 0) return true;
+    return held(c->table[FL_KV_SLIDING], sliding_lo(c->pool->window, n), (n - 1) / FL_KV_BLOCK);
+}
+
+/* Whether snapshot s's pinned blocks can serve queries after length n <= s->n_past. */
+static bool snap_sliding_ok(const fl_kv_cache *c, const fl_kv_snapshot *s, int32_t n) {
+    if (!has_group(c, FL_KV_SLIDING) || n == 0) return true;
+    return sliding_lo(c->pool->window, n) >= s->pin_first && (n - 1) / FL_KV_BLOCK < s->pin_first + s->n_pin;
+}
+
+flint_status fl_kv_cache_truncate(fl_kv_cache *c, int32_t n_keep) {
     if (n_keep < 0 || n_keep > c->n_past)
         return fl_errorf(FLINT_E_INVALID_ARG, "cannot keep %d of %d positions", n_keep, c->n_past);
     if (n_keep == 0) {
         fl_kv_cache_reset(c);
         return FLINT_OK;
     }
-    for (int32_t l = 0; l < c->n_layer; l++) {
-        const fl_kv_layer *kl = &c->layers[l];
-        if (kl->ssm && n_keep < c->n_past)
-            return fl_errorf(FLINT_E_INVALID_ARG,
-                             "cannot rewind %d positions: a recurrent state cannot be rewound (reset the sequence)",
-                             c->n_past - n_keep);
-        if (kl->ring && c->n_past - n_keep > kl->n_rows - window)
-            return fl_errorf(FLINT_E_INVALID_ARG,
-                             "cannot rewind %d positions: the sliding-window cache keeps only %d beyond its window",
-                             c->n_past - n_keep, kl->n_rows - window);
+    if (n_keep == c->n_past) return FLINT_OK;
+    if (c->pool->n_state > 0)
+        return fl_errorf(FLINT_E_INVALID_ARG,
+                         "cannot rewind %d positions: a recurrent state cannot be rewound (reset the sequence, or "
+                         "fork from a snapshot)",
+                         c->n_past - n_keep);
+    if (!sliding_ok(c, n_keep))
+        return fl_errorf(FLINT_E_INVALID_ARG,
+                         "cannot rewind %d positions: the sliding-window layers no longer hold the window before "
+                         "position %d",
+                         c->n_past - n_keep, n_keep);
+    /* the block holding the last kept position: copied first if shared */
+    const int32_t last = (n_keep - 1) / FL_KV_BLOCK;
+    bool partial = n_keep % FL_KV_BLOCK != 0;
+    for (int g = 0; g < FL_KV_GROUPS; g++)
+        if (partial && has_group(c, g) && c->pool->g[g].ref[c->table[g][last]] > 1 && c->pool->g[g].n_free == 0)
+            return fl_errorf(FLINT_E_KV_FULL, "KV pool full: rewinding into a shared %s block needs a free block",
+                             group_name[g]);
+    for (int32_t i = 0; i < FLINT_MAX_SNAPSHOTS; i++)
+        if (c->snap[i].n_past > n_keep) snap_drop(c, &c->snap[i]);
+    for (int g = 0; g < FL_KV_GROUPS; g++) {
+        if (!has_group(c, g)) continue;
+        fl_kv_group *G = &c->pool->g[g];
+        release_from(c, g, last + 1);
+        if (!partial) continue;
+        int32_t *e = &c->table[g][last];
+        if (G->ref[*e] > 1) {
+            int32_t id = blk_copy(G, *e, n_keep);
+            blk_release(G, *e);
+            *e = id;
+        } else {
+            int32_t *pos = G->pos + (int64_t)*e * FL_KV_BLOCK;
+            for (int32_t r = 0; r < FL_KV_BLOCK; r++)
+                if (pos[r] >= n_keep) pos[r] = -1;
+        }
     }
-    for (int32_t l = 0; l < c->n_layer; l++)
-        for (int32_t r = 0; r < c->layers[l].n_rows; r++)
-            if (c->layers[l].pos[r] >= n_keep) c->layers[l].pos[r] = -1;
     c->n_past = n_keep;
     return FLINT_OK;
+}
+
+static void state_save(const fl_kv_cache *c, float *dst) {
+    for (int32_t l = 0; l < c->n_layer; l++) {
+        const fl_kv_layer *kl = &c->layers[l];
+        if (!kl->ssm) continue;
+        memcpy(dst, kl->conv, (size_t)kl->n_conv * sizeof(float)), dst += kl->n_conv;
+        memcpy(dst, kl->ssm, (size_t)kl->n_ssm * sizeof(float)), dst += kl->n_ssm;
+    }
+}
+
+static void state_load(fl_kv_cache *c, const float *src) {
+    for (int32_t l = 0; l < c->n_layer; l++) {
+        fl_kv_layer *kl = &c->layers[l];
+        if (!kl->ssm) continue;
+        memcpy(kl->conv, src, (size_t)kl->n_conv * sizeof(float)), src += kl->n_conv;
+        memcpy(kl->ssm, src, (size_t)kl->n_ssm * sizeof(float)), src += kl->n_ssm;
+    }
+}
+
+flint_status fl_kv_cache_fork(fl_kv_cache *dst, const fl_kv_cache *src, int32_t n_keep, int32_t *n_reused) {
+    *n_reused = 0;
+    if (dst == src || dst->pool != src->pool)
+        return fl_errorf(FLINT_E_INVALID_ARG, "a fork needs two sequences of one context");
+    if (n_keep < 0) return fl_errorf(FLINT_E_INVALID_ARG, "cannot keep %d positions", n_keep);
+    fl_kv_pool *p = src->pool;
+    const int32_t top = n_keep < src->n_past ? n_keep : src->n_past;
+    /* the restore point: the live end (recurrent: only when it is <= n_keep),
+     * else the best snapshot; sl: the snapshot whose pins serve the sliding
+     * layers (NULL: src's own table), st: whose state (NULL: live) */
+    int32_t P = 0;
+    const fl_kv_snapshot *sl = NULL, *st = NULL;
+    bool recurrent = p->n_state > 0;
+    if ((!recurrent || top == src->n_past) && sliding_ok(src, top)) P = top;
+    for (int32_t i = 0; i < FLINT_MAX_SNAPSHOTS; i++) {
+        const fl_kv_snapshot *s = &src->snap[i];
+        if (s->n_past < 0 || s->n_past > src->n_past) continue;
+        int32_t cand = s->n_past < top ? s->n_past : top;
+        if (recurrent && cand != s->n_past) continue;
+        if (cand <= P) continue;
+        if (sliding_ok(src, cand)) P = cand, sl = NULL, st = s;
+        else if (snap_sliding_ok(src, s, cand)) P = cand, sl = s, st = s;
+    }
+    if (!recurrent) st = NULL;
+    fl_kv_cache_reset(dst);
+    if (P == 0) return FLINT_OK;
+
+    const bool partial = P % FL_KV_BLOCK != 0;
+    const int32_t last = (P - 1) / FL_KV_BLOCK;
+    for (int g = 0; g < FL_KV_GROUPS; g++)
+        if (partial && has_group(src, g) && p->g[g].n_free == 0)
+            return fl_errorf(FLINT_E_KV_FULL, "KV pool full: a fork at %d copies a partly filled %s block, none free",
+                             P, group_name[g]);
+    for (int g = 0; g < FL_KV_GROUPS; g++) {
+        if (!has_group(src, g)) continue;
+        fl_kv_group *G = &p->g[g];
+        int32_t lo = g == FL_KV_SLIDING ? sliding_lo(p->window, P) : 0;
+        for (int32_t i = lo; i <= last; i++) {
+            int32_t id = g == FL_KV_SLIDING && sl ? sl->pin[i - sl->pin_first] : src->table[g][i];
+            if (i == last && partial) id = blk_copy(G, id, P);
+            else G->ref[id]++;
+            dst->table[g][i] = id;
+        }
+        dst->first[g] = lo;
+    }
+    if (recurrent) {
+        if (st) state_load(dst, st->state);
+        else
+            for (int32_t l = 0; l < dst->n_layer; l++) {
+                fl_kv_layer *d = &dst->layers[l];
+                const fl_kv_layer *s = &src->layers[l];
+                if (!d->ssm) continue;
+                memcpy(d->conv, s->conv, (size_t)d->n_conv * sizeof(float));
+                memcpy(d->ssm, s->ssm, (size_t)d->n_ssm * sizeof(float));
+            }
+    }
+    dst->n_past = P;
+    *n_reused = P;
+    return FLINT_OK;
+}
+
+flint_status fl_kv_cache_copy(fl_kv_cache *dst, const fl_kv_cache *src) {
+    if (dst == src) return FLINT_OK;
+    int32_t P;
+    flint_status st = fl_kv_cache_fork(dst, src, src->n_past, &P);
+    if (!st && P != src->n_past) /* the live end is always restorable */
+        st = fl_errorf(FLINT_E_INVALID_ARG, "cache copy restored %d of %d positions", P, src->n_past);
+    return st;
+}
+
+flint_status fl_kv_snapshot_take(fl_kv_cache *c) {
+    fl_kv_pool *p = c->pool;
+    if (p->n_state == 0 && p->window == 0) return FLINT_OK;
+    /* the slot: one at this length already, a free one, or the oldest */
+    fl_kv_snapshot *s = NULL;
+    for (int32_t i = 0; i < FLINT_MAX_SNAPSHOTS && !s; i++)
+        if (c->snap[i].n_past == c->n_past) s = &c->snap[i];
+    for (int32_t i = 0; i < FLINT_MAX_SNAPSHOTS && !s; i++)
+        if (c->snap[i].n_past < 0) s = &c->snap[i];
+    if (!s) {
+        s = &c->snap[0];
+        for (int32_t i = 1; i < FLINT_MAX_SNAPSHOTS; i++)
+            if (c->snap[i].stamp < s->stamp) s = &c->snap[i];
+    }
+    if (p->n_state > 0 && !s->state) {
+        s->state = malloc((size_t)p->n_state * sizeof(float));
+        if (!s->state) return fl_errorf(FLINT_E_NOMEM, "out of memory for a snapshot of the recurrent state");
+    }
+    snap_drop(c, s);
+    if (p->n_state > 0) state_save(c, s->state);
+    if (has_group(c, FL_KV_SLIDING) && c->n_past > 0) {
+        s->pin_first = sliding_lo(p->window, c->n_past);
+        for (int32_t i = s->pin_first; i <= (c->n_past - 1) / FL_KV_BLOCK; i++) {
+            int32_t id = c->table[FL_KV_SLIDING][i]; /* held: the window of n_past always is */
+            p->g[FL_KV_SLIDING].ref[id]++;
+            s->pin[s->n_pin++] = id;
+        }
+    }
+    s->n_past = c->n_past;
+    s->stamp = ++c->snap_clock;
+    p->snap_bytes += (uint64_t)p->n_state * sizeof(float);
+    return FLINT_OK;
+}
+
+int32_t fl_kv_snapshot_count(const fl_kv_cache *c) {
+    int32_t n = 0;
+    for (int32_t i = 0; i < FLINT_MAX_SNAPSHOTS; i++) n += c->snap[i].n_past >= 0;
+    return n;
 }

@@ -7,7 +7,9 @@
  * its GQA group) pairs, query-major: row r is query r / G, head g = r % G
  * with G = n_head / n_head_kv. All rows of a KV head read the same K/V, so
  * a tile of BR rows is scored against a tile of BK keys (the K/V tile is
- * reused BR times from cache; F16 tiles are widened to f32 once per tile).
+ * reused BR times from cache; F16/BF16 tiles are widened to f32 once per
+ * tile). Keys come as tiles of BK rows, each with its own K, V and
+ * position arrays (a block of the paged cache), in any order.
  * Tasks are (KV head, row block, key split). Key splits ("flash decoding")
  * are used when there are too few (head, row block) tasks to feed the
  * threads and the cache is long, as in decode: each split keeps its own
@@ -26,6 +28,7 @@
 
 #define BR 32 /* rows (query x head-in-group) per tile */
 #define BK 64 /* keys per tile */
+_Static_assert(BK == FL_ATTN_TILE, "the kernel's key tile is the backend's");
 /* a split must hold at least this many keys to be worth its merge */
 #define MIN_SPLIT_KEYS 256
 
@@ -87,9 +90,9 @@ typedef struct job {
     const fl_attn_params *p;
     float *out;
     const float *q;
-    const int32_t *pos_q, *pos_k;
-    int64_t n_q, n_kv, kv_stride;
-    const void *kc, *vc;
+    const int32_t *pos_q;
+    const fl_kv_tile *tiles;
+    int64_t n_q, n_kv, kv_stride; /* n_kv = n_tiles * BK */
     int64_t group;     /* G = n_head / n_head_kv */
     int64_t n_rows;    /* n_q * G per KV head */
     int64_t n_rblocks; /* ceil(n_rows / BR) */
@@ -98,6 +101,11 @@ typedef struct job {
 
 static inline int visible(int32_t pq, int32_t pk, int32_t window) {
     return pk >= 0 && pk <= pq && (window == 0 || (int64_t)pq - pk < window);
+}
+
+static void bf16_to_f32(float *y, const uint16_t *x, int64_t n) {
+    uint32_t *u = (uint32_t *)(void *)y;
+    for (int64_t i = 0; i < n; i++) u[i] = (uint32_t)x[i] << 16;
 }
 
 static void attn_task(void *ctx, int64_t task, int32_t thread) {
@@ -130,10 +138,11 @@ static void attn_task(void *ctx, int64_t task, int32_t thread) {
 
     const int64_t j_begin = split * jb->split_len;
     const int64_t j_end = j_begin + jb->split_len < jb->n_kv ? j_begin + jb->split_len : jb->n_kv;
-    const int f16 = p->kv_type == FLINT_TYPE_F16;
+    const int f16 = p->kv_type == FLINT_TYPE_F16, bf16 = p->kv_type == FLINT_TYPE_BF16;
     for (int64_t j0 = j_begin; j0 < j_end; j0 += BK) {
-        const int64_t nk = j_end - j0 < BK ? j_end - j0 : BK;
-        const int32_t *pk = jb->pos_k + j0;
+        const int64_t nk = BK;
+        const fl_kv_tile *tile = jb->tiles + j0 / BK;
+        const int32_t *pk = tile->pos;
         int32_t kmin = INT32_MAX, kmax = INT32_MIN;
         int all_valid = 1;
         for (int64_t j = 0; j < nk; j++) {
@@ -151,16 +160,24 @@ static void attn_task(void *ctx, int64_t task, int32_t thread) {
         const float *kp, *vp;
         int64_t ldk, ldv;
         if (f16) {
-            const uint16_t *ks = (const uint16_t *)jb->kc + j0 * jb->kv_stride + kvh * dk;
-            const uint16_t *vs = (const uint16_t *)jb->vc + j0 * jb->kv_stride + kvh * dv;
+            const uint16_t *ks = (const uint16_t *)tile->k + kvh * dk;
+            const uint16_t *vs = (const uint16_t *)tile->v + kvh * dv;
             for (int64_t j = 0; j < nk; j++) {
                 k->f16_to_f32(kt + j * dk, ks + j * jb->kv_stride, dk);
                 k->f16_to_f32(vt + j * dv, vs + j * jb->kv_stride, dv);
             }
             kp = kt, vp = vt, ldk = dk, ldv = dv;
+        } else if (bf16) { /* bf16 is the top half of an f32: a shift widens it */
+            const uint16_t *ks = (const uint16_t *)tile->k + kvh * dk;
+            const uint16_t *vs = (const uint16_t *)tile->v + kvh * dv;
+            for (int64_t j = 0; j < nk; j++) {
+                bf16_to_f32(kt + j * dk, ks + j * jb->kv_stride, dk);
+                bf16_to_f32(vt + j * dv, vs + j * jb->kv_stride, dv);
+            }
+            kp = kt, vp = vt, ldk = dk, ldv = dv;
         } else {
-            kp = (const float *)jb->kc + j0 * jb->kv_stride + kvh * dk;
-            vp = (const float *)jb->vc + j0 * jb->kv_stride + kvh * dv;
+            kp = (const float *)tile->k + kvh * dk;
+            vp = (const float *)tile->v + kvh * dv;
             ldk = ldv = jb->kv_stride;
         }
 
@@ -233,28 +250,31 @@ static void merge_splits(const job *jb) {
 }
 
 flint_status fl_cpu_attn_run(fl_cpu_attn *a, fl_pool *pool, const fl_cpu_kernels *k, const fl_attn_params *p,
-                             float *out, const float *q, const int32_t *pos_q, int64_t n_q, const void *kc,
-                             const void *vc, const int32_t *pos_k, int64_t n_kv, int64_t kv_stride) {
+                             float *out, const float *q, const int32_t *pos_q, int64_t n_q, const fl_kv_tile *tiles,
+                             int64_t n_tiles, int64_t kv_stride) {
     if (!p || p->n_head <= 0 || p->n_head_kv <= 0 || p->n_head % p->n_head_kv != 0)
         return fl_errorf(FLINT_E_INVALID_ARG, "attention: %d query heads over %d KV heads",
                          p ? p->n_head : 0, p ? p->n_head_kv : 0);
-    if (p->head_dim_k <= 0 || p->head_dim_v <= 0 || p->window < 0 || n_q < 0 || n_kv < 0)
-        return fl_errorf(FLINT_E_INVALID_ARG, "attention: head dims %d/%d, window %d, %lld queries, %lld keys",
-                         p->head_dim_k, p->head_dim_v, p->window, (long long)n_q, (long long)n_kv);
-    if (p->kv_type != FLINT_TYPE_F32 && p->kv_type != FLINT_TYPE_F16)
-        return fl_errorf(FLINT_E_UNSUPPORTED, "attention: KV cache type %d (F32 or F16 only)", (int)p->kv_type);
+    if (p->head_dim_k <= 0 || p->head_dim_v <= 0 || p->window < 0 || n_q < 0 || n_tiles < 0)
+        return fl_errorf(FLINT_E_INVALID_ARG, "attention: head dims %d/%d, window %d, %lld queries, %lld key tiles",
+                         p->head_dim_k, p->head_dim_v, p->window, (long long)n_q, (long long)n_tiles);
+    if (p->kv_type != FLINT_TYPE_F32 && p->kv_type != FLINT_TYPE_F16 && p->kv_type != FLINT_TYPE_BF16)
+        return fl_errorf(FLINT_E_UNSUPPORTED, "attention: KV cache type %d (F32, F16 or BF16 only)", (int)p->kv_type);
+    const int64_t n_kv = n_tiles * BK;
     int64_t need_k = (int64_t)p->n_head_kv * p->head_dim_k, need_v = (int64_t)p->n_head_kv * p->head_dim_v;
     if (n_kv > 0 && (kv_stride < need_k || kv_stride < need_v))
         return fl_errorf(FLINT_E_INVALID_ARG, "attention: kv_stride %lld is shorter than a KV row (%lld/%lld)",
                          (long long)kv_stride, (long long)need_k, (long long)need_v);
     if (n_q == 0) return FLINT_OK;
-    if (!out || !q || !pos_q || (n_kv > 0 && (!kc || !vc || !pos_k)))
-        return fl_errorf(FLINT_E_INVALID_ARG, "attention: NULL buffer");
+    if (!out || !q || !pos_q || (n_kv > 0 && !tiles)) return fl_errorf(FLINT_E_INVALID_ARG, "attention: NULL buffer");
+    for (int64_t t = 0; t < n_tiles; t++)
+        if (!tiles[t].k || !tiles[t].v || !tiles[t].pos)
+            return fl_errorf(FLINT_E_INVALID_ARG, "attention: key tile %lld has a NULL buffer", (long long)t);
     flint_status st = grow_scratch(a, p->head_dim_k, p->head_dim_v);
     if (st != FLINT_OK) return st;
 
-    job jb = {.a = a, .k = k, .p = p, .out = out, .q = q, .pos_q = pos_q, .pos_k = pos_k, .n_q = n_q,
-              .n_kv = n_kv, .kv_stride = kv_stride, .kc = kc, .vc = vc};
+    job jb = {.a = a, .k = k, .p = p, .out = out, .q = q, .pos_q = pos_q, .tiles = tiles, .n_q = n_q,
+              .n_kv = n_kv, .kv_stride = kv_stride};
     jb.group = p->n_head / p->n_head_kv;
     jb.n_rows = n_q * jb.group;
     jb.n_rblocks = (jb.n_rows + BR - 1) / BR;

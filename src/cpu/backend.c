@@ -323,10 +323,10 @@ static flint_status cpu_matmul_group(fl_backend *be, const fl_matmul_job *jobs, 
 }
 
 static flint_status cpu_attention(fl_backend *be, const fl_attn_params *p, float *out, const float *q,
-                                  const int32_t *pos_q, int64_t n_q, const void *k, const void *v,
-                                  const int32_t *pos_k, int64_t n_kv, int64_t kv_stride) {
+                                  const int32_t *pos_q, int64_t n_q, const fl_kv_tile *tiles, int64_t n_tiles,
+                                  int64_t kv_stride) {
     fl_cpu_backend *b = cpu(be);
-    return fl_cpu_attn_run(b->attn, b->pool, b->k, p, out, q, pos_q, n_q, k, v, pos_k, n_kv, kv_stride);
+    return fl_cpu_attn_run(b->attn, b->pool, b->k, p, out, q, pos_q, n_q, tiles, n_tiles, kv_stride);
 }
 
 static void cpu_conv_silu(fl_backend *be, float *y, const float *x, const float *w, float *state, int64_t n, int64_t C,

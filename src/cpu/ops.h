@@ -64,7 +64,7 @@ typedef struct fl_cpu_attn fl_cpu_attn;
 flint_status fl_cpu_attn_create(int32_t n_threads, fl_cpu_attn **out);
 void fl_cpu_attn_free(fl_cpu_attn *a);
 flint_status fl_cpu_attn_run(fl_cpu_attn *a, fl_pool *pool, const fl_cpu_kernels *k, const fl_attn_params *p,
-                             float *out, const float *q, const int32_t *pos_q, int64_t n_q, const void *kc,
-                             const void *vc, const int32_t *pos_k, int64_t n_kv, int64_t kv_stride);
+                             float *out, const float *q, const int32_t *pos_q, int64_t n_q, const fl_kv_tile *tiles,
+                             int64_t n_tiles, int64_t kv_stride);
 
 #endif

@@ -67,13 +67,13 @@ flint_status fl_block_attention(const fl_lm *lm, fl_backend *be, fl_lm_scratch *
         if (L->k_norm) op->rmsnorm(be, s->k, s->k, L->k_norm, (int64_t)n * nkv, hd, eps);
         if (hp->v_norm) op->rmsnorm(be, s->v, s->v, NULL, (int64_t)n * nkv, hd, eps);
         op->rope(be, s->k, s->pos, n, nkv, hd, &rope);
+        /* rows into the sequences' blocks (reserved for the step by
+         * fl_lm_forward_batch), converted to the pool's type */
         for (int32_t i = 0, t = 0; i < b->n_spans; i++) {
-            fl_kv_layer *kl = &b->spans[i].cache->layers[l];
+            const fl_kv_cache *c = b->spans[i].cache;
             for (int32_t j = 0; j < b->spans[i].n; j++, t++) {
-                int32_t row = fl_kv_row_of(kl, s->pos[t]);
-                memcpy(kl->k + (int64_t)row * kvd, s->k + t * kvd, (size_t)kvd * sizeof(float));
-                memcpy(kl->v + (int64_t)row * kvd, s->v + t * kvd, (size_t)kvd * sizeof(float));
-                kl->pos[row] = s->pos[t];
+                fl_kv_store(c->pool, fl_kv_row_k(c, l, s->pos[t]), s->k + t * kvd, kvd);
+                fl_kv_store(c->pool, fl_kv_row_v(c, l, s->pos[t]), s->v + t * kvd, kvd);
             }
         }
     }
@@ -85,12 +85,13 @@ flint_status fl_block_attention(const fl_lm *lm, fl_backend *be, fl_lm_scratch *
         .scale = hp->attn_scale,
         .softcap = hp->attn_softcap,
         .window = LH->sliding ? hp->sliding_window : 0,
-        .kv_type = FLINT_TYPE_F32,
     };
     for (int32_t i = 0, t = 0; i < b->n_spans; t += b->spans[i++].n) {
-        const fl_kv_layer *kl = &b->spans[i].cache->layers[LH->kv_source];
-        if ((st = op->attention(be, &ap, s->att + t * qd, s->q + t * qd, s->pos + t, b->spans[i].n, kl->k, kl->v,
-                                kl->pos, kl->n_rows, kvd)))
+        const fl_kv_cache *c = b->spans[i].cache;
+        ap.kv_type = c->pool->type;
+        int64_t n_tiles = fl_kv_cache_tiles(c, l);
+        if ((st = op->attention(be, &ap, s->att + t * qd, s->q + t * qd, s->pos + t, b->spans[i].n, c->tiles, n_tiles,
+                                c->pool->row[l])))
             return st;
     }
     if (hp->attn_out_gate) op->gated(be, FL_ACT_SIGMOID, s->att, s->u, s->att, (int64_t)n * qd);

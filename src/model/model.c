@@ -173,6 +173,8 @@ static flint_status check_batch(const fl_lm *lm, const fl_lm_scratch *s, const f
         const fl_span *sp = &b->spans[i];
         if (!sp->cache || sp->n <= 0)
             return fl_errorf(FLINT_E_INVALID_ARG, "batch span %d: no sequence or no tokens", i);
+        if (sp->cache->pool != b->spans[0].cache->pool)
+            return fl_errorf(FLINT_E_INVALID_ARG, "batch span %d: a sequence of another context", i);
         for (int32_t j = 0; j < i; j++)
             if (b->spans[j].cache == sp->cache)
                 return fl_errorf(FLINT_E_INVALID_ARG, "batch spans %d and %d continue the same sequence", j, i);
@@ -188,11 +190,22 @@ static flint_status check_batch(const fl_lm *lm, const fl_lm_scratch *s, const f
 flint_status fl_lm_forward_batch(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const fl_batch *b, float *logits) {
     flint_status st = check_batch(lm, s, b);
     if (st) return st;
-    for (int32_t i = 0, t = 0; i < b->n_spans; i++)
+    /* the step's K/V blocks, for every span or none */
+    int64_t need[FL_KV_GROUPS] = {0, 0};
+    for (int32_t i = 0; i < b->n_spans; i++) {
+        int64_t k[FL_KV_GROUPS];
+        fl_kv_cache_need(b->spans[i].cache, b->spans[i].n, k);
+        for (int g = 0; g < FL_KV_GROUPS; g++) need[g] += k[g];
+    }
+    if ((st = fl_kv_pool_fits(b->spans[0].cache->pool, need))) return st;
+    for (int32_t i = 0, t = 0; i < b->n_spans; i++) {
         for (int32_t j = 0; j < b->spans[i].n; j++) s->pos[t++] = b->spans[i].cache->n_past + j;
+        fl_kv_cache_reserve(b->spans[i].cache, b->spans[i].n);
+    }
     st = lm->forward(lm, be, s, b, logits);
-    if (!st)
-        for (int32_t i = 0; i < b->n_spans; i++) b->spans[i].cache->n_past += b->spans[i].n;
+    for (int32_t i = 0; i < b->n_spans; i++)
+        if (st) fl_kv_cache_unwind(b->spans[i].cache, b->spans[i].n);
+        else fl_kv_cache_advance(b->spans[i].cache, b->spans[i].n);
     return st;
 }
 

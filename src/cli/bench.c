@@ -1,4 +1,4 @@
-/* bench.c — `flint bench -m PATH [-p 512] [-n 128] [-r 5] [-t N] [-s S] [--json]`:
+/* bench.c — `flint bench -m PATH [-p 512] [-n 128] [-r 5] [-t N] [-s S] [--json] [--deterministic]`:
  * prefill (pp) and decode (tg) speed as llama-bench measures them — pp: one
  * prompt of p tokens into an empty sequence; tg: n tokens decoded one at a
  * time from an empty sequence (with -s, in each of S sequences decoded
@@ -24,7 +24,8 @@ static void usage(FILE *f) {
                "  -n N     tokens for the decode test (0: skip)\n"
                "  -s S     sequences decoded together in the decode test (default 1)\n"
                "  -r N     repetitions; the median and standard deviation are reported\n"
-               "  --json   one JSON object per test instead of the markdown table\n");
+               "  --json   one JSON object per test instead of the markdown table\n"
+               "  --deterministic  batch-invariant kernels (flint_context_params.deterministic)\n");
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -56,7 +57,7 @@ static int run_test(flint_context *ctx, const int32_t *tok, int32_t n, int32_t n
 int cli_bench(int argc, char **argv) {
     const char *path = NULL;
     int32_t pp = 512, tg = 128, reps = 5, threads = 0, seqs = 1;
-    int json = 0;
+    int json = 0, det = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-m") && i + 1 < argc) path = argv[++i];
         else if (!strcmp(argv[i], "-p") && i + 1 < argc) pp = atoi(argv[++i]);
@@ -65,6 +66,7 @@ int cli_bench(int argc, char **argv) {
         else if (!strcmp(argv[i], "-t") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-s") && i + 1 < argc) seqs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strcmp(argv[i], "--deterministic")) det = 1;
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return usage(stdout), 0;
         else return fprintf(stderr, "flint bench: unexpected argument '%s'\n", argv[i]), usage(stderr), 2;
     }
@@ -79,7 +81,8 @@ int cli_bench(int argc, char **argv) {
     flint_context_params cp = {.n_ctx = n_max > 0 ? n_max : 1,
                                .n_batch = pp > seqs ? pp : seqs,
                                .n_seq = seqs,
-                               .n_threads = threads};
+                               .n_threads = threads,
+                               .deterministic = det};
     int32_t *tok = malloc((size_t)(n_max + 1) * sizeof *tok);
     double *tps = malloc((size_t)reps * sizeof *tps);
     flint_batch_seq *step = malloc((size_t)seqs * sizeof *step);

@@ -18,7 +18,8 @@
  *            batch of three, at tolerance 0); (c) a prefix computed inside another sequence's batch
  *            and copied (flint_seq_copy), or truncated and decoded again
  *            (Gemma; recurrent layers cannot rewind), then continued;
- *            all memcmp-equal. With the mode off the same runs must differ
+ *            all memcmp-equal, and a context of one thread gives what
+ *            one of two gives. With the mode off the same runs must differ
  *            somewhere (printed), which shows the comparisons can fail;
  *   bounds   the fixtures' transformers bounds (model_fixture.h) hold
  *            with the mode on. */
@@ -197,8 +198,8 @@ typedef struct det_model {
     int64_t V;
 } det_model;
 
-static int det_open(det_model *d, const char *path, bool det) {
-    flint_context_params cp = {.n_ctx = 1024, .n_batch = 64, .n_seq = 8, .n_threads = 2, .deterministic = det};
+static int det_open(det_model *d, const char *path, bool det, int32_t threads) {
+    flint_context_params cp = {.n_ctx = 1024, .n_batch = 64, .n_seq = 8, .n_threads = threads, .deterministic = det};
     memset(d, 0, sizeof *d);
     if (flint_model_open(path, NULL, &d->m) || flint_context_create(d->m, &cp, &d->ctx)) {
         CHECK_MSG(0, "%s: %s", path, flint_errmsg());
@@ -335,7 +336,7 @@ static void check_model_det(const char *path, const int32_t *tok, bool rewind) {
     const int32_t n0 = 40, n1 = 6;
     for (int det = 1; det >= 0; det--) {
         det_model d;
-        if (!det_open(&d, path, det)) return;
+        if (!det_open(&d, path, det, 2)) return;
         const int64_t V = d.V;
         float *whole = malloc((size_t)(LONG_LEN * V) * sizeof *whole);
         float *out = malloc((size_t)(8 * LONG_LEN * V) * sizeof *out);
@@ -344,6 +345,11 @@ static void check_model_det(const char *path, const int32_t *tok, bool rewind) {
             diffs[det][0] = check_batches(&d, tok, n0, n1, whole, out, &rel[det]);
             diffs[det][1] = check_splits(&d, tok, whole, out, &rel[det]);
             diffs[det][2] = check_prefix(&d, tok, 120, rewind, whole, out, &rel[det]);
+        }
+        det_model d1; /* one thread instead of two: the same bits */
+        if (det && det_open(&d1, path, det, 1)) {
+            if (run_split(&d1, 0, tok, LONG_LEN, one_call, out)) diffs[det][1] += pos_differ(whole, out, LONG_LEN, V, &rel[det]);
+            det_close(&d1);
         }
         free(whole);
         free(out);

@@ -66,6 +66,9 @@ static int load_f32_fixture(const char *name, char *path, size_t size, fixture *
     return ok;
 }
 
+/* Runners in deterministic mode (test_deterministic.c holds the bounds with it). */
+static bool fixture_deterministic;
+
 typedef struct runner {
     flint_model *file;
     fl_lm lm;
@@ -83,6 +86,7 @@ static int runner_open_kv(runner *r, const char *path, int32_t n_batch, int32_t 
     flint_status st = flint_model_open(path, NULL, &r->file);
     if (!st) st = fl_lm_load(&r->lm, r->file, path);
     if (!st) st = fl_cpu_backend_create(2, FL_ISA_AUTO, &r->be);
+    if (!st) fl_cpu_backend_set_deterministic(r->be, fixture_deterministic);
     if (!st) st = fl_lm_scratch_init(&r->s, &r->lm.hp, n_batch);
     if (!st) st = fl_kv_pool_init(&r->pool, &r->lm.hp, kv_type, RUNNER_SEQ, MAX_TOK, n_batch, 0);
     if (!st) st = fl_kv_cache_init(&r->cache, &r->pool, &r->lm.hp);
@@ -247,7 +251,8 @@ static void check_batch(const char *path, const fixture *f, double tol) {
     enum { N = 3 };
     flint_model *m = NULL;
     flint_context *ctx = NULL;
-    flint_context_params cp = {.n_ctx = MAX_TOK, .n_batch = 16, .n_seq = N, .n_threads = 2, .kv_type = FLINT_KV_F32};
+    flint_context_params cp = {.n_ctx = MAX_TOK, .n_batch = 16, .n_seq = N, .n_threads = 2, .kv_type = FLINT_KV_F32,
+                               .deterministic = fixture_deterministic};
     if (f->n_seq < N || flint_model_open(path, NULL, &m) || flint_context_create(m, &cp, &ctx)) {
         CHECK_MSG(0, "%s: %s", path, flint_errmsg());
         flint_model_close(m);
@@ -353,6 +358,16 @@ typedef struct kv_bounds {
 } kv_bounds;
 static const kv_bounds kv_dense = {5e-3, 3e-2, 0, 0};
 static const kv_bounds kv_moe = {5e-3, 0, 0.95, 1e-3};
+
+/* Random hybrid models amplify rounding (tools/gen_qwen35_fixtures.py,
+ * CONDITIONING): transformers on the dequantized Q8_0 weights agrees with
+ * its f32 run on 89% (dense) and 75% (MoE) of the positions, and llama.cpp
+ * on the same GGUFs agrees with the dequantized references on 90% (KL 2e-3)
+ * and 75% (KL 6e-2). flint measures 0.90 / 2.1e-3 and 0.73 / 5.9e-2; the
+ * bounds below are those measurements with a margin. The trained models
+ * (tools/fixture_training.py) hold the issues' Q8_0 bounds. Qwen3.5 cases. */
+static const quant_bounds hybrid_dense_bounds = {0.80, 0.01, 0.85, 4e-3, 0.20, 0.4, 0.80, 8e-3};
+static const quant_bounds hybrid_moe_bounds = {0.55, 0.1, 0.65, 0.1, 0.08, 0.7, 0.72, 0.05};
 
 /* One model (random weights, or trained by tools/fixture_training.py):
  * its HF folder and the GGUF files written of it. */

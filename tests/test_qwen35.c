@@ -8,16 +8,6 @@
  * refused. */
 #include "model_fixture.h"
 
-/* Random hybrid models amplify rounding (tools/gen_qwen35_fixtures.py,
- * CONDITIONING): transformers on the dequantized Q8_0 weights agrees with
- * its f32 run on 89% (dense) and 75% (MoE) of the positions, and llama.cpp
- * on the same GGUFs agrees with the dequantized references on 90% (KL 2e-3)
- * and 75% (KL 6e-2). flint measures 0.90 / 2.1e-3 and 0.73 / 5.9e-2; the
- * bounds below are those measurements with a margin. The trained models
- * (tools/fixture_training.py) hold the issues' Q8_0 bounds. */
-static const quant_bounds hybrid_dense_bounds = {0.80, 0.01, 0.85, 4e-3, 0.20, 0.4, 0.80, 8e-3};
-static const quant_bounds hybrid_moe_bounds = {0.55, 0.1, 0.65, 0.1, 0.08, 0.7, 0.72, 0.05};
-
 static const model_case cases[] = {
     {"qwen35/dense", "hf f32 bf16 q8_0 q4_0", &hybrid_dense_bounds, &kv_dense},
     {"qwen35/moe", "hf f32 bf16 q8_0 q4_0", &hybrid_moe_bounds, &kv_moe},

@@ -161,8 +161,18 @@ typedef struct fl_backend_ops {
                                const float *v, const float *a, const float *b, float *state, int64_t n);
 } fl_backend_ops;
 
+/* Deterministic (batch-invariant) mode, flint_context_params.deterministic:
+ * every op computes each output row — a token's projection, a query's
+ * attention, a token's delta-rule output — with arithmetic that depends
+ * only on that row's own inputs and the cache it reads, never on how many
+ * other rows share the call (n, n_q, the tokens of a delta-rule run) or
+ * how the pool splits the work: one matmul kernel for every n (its
+ * reduction over k in a fixed order), attention splits of the keys at
+ * fixed cache rows, the delta rule's token recurrence for every run.
+ * Without it, results agree with these to rounding. */
 struct fl_backend {
     const fl_backend_ops *ops;
+    bool deterministic; /* set by the backend's creator (cpu.h), read-only to model code */
 };
 
 #endif

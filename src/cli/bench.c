@@ -53,7 +53,7 @@ static int run_test(flint_context *ctx, const int32_t *tok, int32_t depth, int32
 int cli_bench(int argc, char **argv) {
     const char *path = NULL;
     int32_t pp = 512, tg = 128, depth = 0, reps = 5, threads = 0, seqs = 1;
-    int json = 0, no_floor = 0;
+    int json = 0, no_floor = 0, deterministic = 0;
     const cli_opt opts[] = {
         {"-m", NULL, CLI_OPT_STRING, &path, .meta = "PATH", .required = 1, .help = "the model"},
         {"-p", NULL, CLI_OPT_INT32, &pp, 0, 1 << 20, .help = "prompt tokens for the prefill test (0: skip)"},
@@ -65,6 +65,7 @@ int cli_bench(int argc, char **argv) {
          .help = "repetitions; the median and standard deviation are reported"},
         {"-t", NULL, CLI_OPT_INT32, &threads, 1, 1024, .help = "threads, by default one per physical core"},
         {"--json", NULL, CLI_OPT_FLAG, &json, .help = "one JSON object per test instead of the markdown table"},
+        {"--deterministic", NULL, CLI_OPT_FLAG, &deterministic, .help = "batch-invariant kernels (slower prefill)"},
         {"--no-floor", NULL, CLI_OPT_FLAG, &no_floor,
          .help = "skip the read-bandwidth probe (1 GiB read 5 times) and the floor columns"},
     };
@@ -82,7 +83,8 @@ int cli_bench(int argc, char **argv) {
     flint_context_params cp = {.n_ctx = n_max > 0 ? n_max : 1,
                                .n_batch = n_batch,
                                .n_seq = seqs,
-                               .n_threads = threads};
+                               .n_threads = threads,
+                               .deterministic = deterministic};
     int32_t *tok = malloc((size_t)(n_max + 1) * sizeof *tok);
     double *tps = malloc((size_t)reps * sizeof *tps);
     flint_batch_seq *step = malloc((size_t)seqs * sizeof *step);

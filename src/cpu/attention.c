@@ -31,6 +31,8 @@
 _Static_assert(BK == FL_ATTN_TILE, "the kernel's key tile is the backend's");
 /* a split must hold at least this many keys to be worth its merge */
 #define MIN_SPLIT_KEYS 256
+/* deterministic mode: splits of this many cache rows, at multiples of it */
+#define DET_SPLIT_KEYS 512
 
 struct fl_cpu_attn {
     int32_t n_threads;
@@ -39,6 +41,7 @@ struct fl_cpu_attn {
     int64_t per_thread;
     float *part; /* split partials: per (task): m[BR], l[BR], o[BR][dv] */
     int64_t part_cap;
+    bool deterministic;
 };
 
 /* per-thread layout: q[BR][dk], kt[BK][dk], vt[BK][dv], s[BR][BK], o[BR][dv], m[BR], l[BR] */
@@ -76,6 +79,8 @@ flint_status fl_cpu_attn_create(int32_t n_threads, fl_cpu_attn **out) {
     *out = a;
     return FLINT_OK;
 }
+
+void fl_cpu_attn_set_deterministic(fl_cpu_attn *a, bool on) { a->deterministic = on; }
 
 void fl_cpu_attn_free(fl_cpu_attn *a) {
     if (!a) return;
@@ -294,6 +299,15 @@ flint_status fl_cpu_attn_run(fl_cpu_attn *a, fl_pool *pool, const fl_cpu_kernels
         jb.split_len = (n_kv + jb.n_split - 1) / jb.n_split;
         jb.split_len = (jb.split_len + BK - 1) / BK * BK;
         jb.n_split = (n_kv + jb.split_len - 1) / jb.split_len;
+    }
+    /* deterministic: the split above depends on n_q and the threads, and a
+     * query whose keys span two splits sums them in another order than
+     * one; fixed splits of DET_SPLIT_KEYS rows make each query's partition
+     * of its keys the same in every call (splits it sees nothing of add
+     * nothing: merge_splits skips them) */
+    if (a->deterministic) {
+        jb.n_split = n_kv > DET_SPLIT_KEYS ? (n_kv + DET_SPLIT_KEYS - 1) / DET_SPLIT_KEYS : 1;
+        jb.split_len = jb.n_split > 1 ? DET_SPLIT_KEYS : n_kv;
     }
     if (jb.n_split > 1) {
         int64_t need = n_tasks * jb.n_split * BR * (p->head_dim_v + 2);

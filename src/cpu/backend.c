@@ -371,6 +371,17 @@ static const fl_backend_ops cpu_ops = {
     .delta_rule = cpu_delta_rule,
 };
 
+/* The sub-objects keep their own flag: matmul, attention and the delta
+ * rule are also run (and tested) without a backend. The row and
+ * elementwise ops above are per row or per element already. */
+void fl_cpu_backend_set_deterministic(fl_backend *be, bool on) {
+    fl_cpu_backend *b = cpu(be);
+    b->base.deterministic = on;
+    fl_cpu_matmul_set_deterministic(b->mm, on);
+    fl_cpu_attn_set_deterministic(b->attn, on);
+    fl_cpu_delta_set_deterministic(b->delta, on);
+}
+
 flint_status fl_cpu_backend_create(int32_t n_threads, fl_cpu_isa isa, fl_backend **out) {
     if (!out) return fl_errorf(FLINT_E_INVALID_ARG, "fl_cpu_backend_create: NULL output");
     *out = NULL;

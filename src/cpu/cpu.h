@@ -33,5 +33,7 @@ const char *fl_cpu_isa_name(fl_cpu_isa isa);
 /* n_threads <= 0: one per physical core. isa: FL_ISA_AUTO, or a specific
  * ISA (FLINT_E_UNSUPPORTED if this CPU lacks it). */
 flint_status fl_cpu_backend_create(int32_t n_threads, fl_cpu_isa isa, fl_backend **out);
+/* Deterministic mode (backend.h) on or off; call before the first op. */
+void fl_cpu_backend_set_deterministic(fl_backend *be, bool on);
 
 #endif

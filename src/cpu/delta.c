@@ -25,6 +25,7 @@ struct fl_cpu_delta {
     float *buf; /* n_threads slices of per_thread floats */
     int64_t per_thread;
     int32_t n_threads;
+    bool deterministic; /* the recurrence for every run */
 };
 
 flint_status fl_cpu_delta_create(int32_t n_threads, fl_cpu_delta **out) {
@@ -33,6 +34,8 @@ flint_status fl_cpu_delta_create(int32_t n_threads, fl_cpu_delta **out) {
     (*out)->n_threads = n_threads;
     return FLINT_OK;
 }
+
+void fl_cpu_delta_set_deterministic(fl_cpu_delta *d, bool on) { d->deterministic = on; }
 
 void fl_cpu_delta_free(fl_cpu_delta *d) {
     if (!d) return;
@@ -182,7 +185,7 @@ static void delta_task(void *ctx, int64_t task, int32_t thread) {
     const int32_t kh = p->tiled ? j % p->n_k_heads : j / (p->n_v_heads / p->n_k_heads);
     float *S = J->state + (int64_t)j * p->d_k * p->d_v;
     float *tmp = J->scratch->buf + (int64_t)thread * J->scratch->per_thread;
-    if (J->n >= FL_CPU_DELTA_CHUNKED_MIN) chunked(J, j, kh, S, tmp);
+    if (J->n >= FL_CPU_DELTA_CHUNKED_MIN && !J->scratch->deterministic) chunked(J, j, kh, S, tmp);
     else recurrent(J, j, kh, S, tmp);
 }
 

@@ -17,6 +17,8 @@
  *           stays in L2 while every activation row passes over it, either
  *           through the table's GEMM micro-kernels or, for types without
  *           one, through the decode kernel 8 activation rows at a time.
+ *   deterministic mode: the decode kernel for every n (8 rows at a time
+ *           above 8), so that a row's y does not depend on n (backend.h).
  * Each output element is computed by the same kernel on the same data
  * whatever the group, so a group equals its products run one by one.
  *
@@ -47,6 +49,7 @@ struct fl_cpu_matmul {
     fl_pool *pool; /* may be NULL: everything runs on the caller */
     int32_t n_threads;
     const fl_mm_kernels *kt; /* the ISA's table */
+    bool deterministic;      /* no GEMM: the decode kernel for every n */
     grow_buf act_q, act_d, act_sum, packed, scratch;
     grow_buf acts, jobs, units, preps; /* the plan of a call */
     size_t scratch_stride;
@@ -106,6 +109,8 @@ void fl_cpu_matmul_free(fl_cpu_matmul *mm) {
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]->p);
     free(mm);
 }
+
+void fl_cpu_matmul_set_deterministic(fl_cpu_matmul *mm, bool on) { mm->deterministic = on; }
 
 /* Weights are read in place (the GEMM repacks panels per call, in L2). */
 flint_status fl_cpu_matmul_prepare(fl_cpu_matmul *mm, fl_weight *w) {
@@ -324,7 +329,7 @@ static void plan_job(call *c, const fl_matmul_job *j, job_plan *jp) {
         kt = mm->kt->dot_f32 ? mm->kt : &fl_mm_kernels_scalar;
         jp->rows = rows_generic;
     }
-    jp->gemm = j->n > FL_MM_DECODE_MAX ? kt->gemm[w->type] : NULL;
+    jp->gemm = j->n > FL_MM_DECODE_MAX && !mm->deterministic ? kt->gemm[w->type] : NULL;
     jp->n = j->n;
     fl_mm_act_kind kind = jp->rows == rows_generic ? FL_MM_ACT_F32 : fl_mm_act_for(w->type);
     jp->act = find_act(c, j->x, j->n, w->k, kt, kind, jp->gemm && kt->pack_act, w->type);

@@ -8,6 +8,7 @@
 #ifndef FL_CPU_MATMUL_H
 #define FL_CPU_MATMUL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "backend/backend.h"
@@ -23,6 +24,12 @@ void fl_cpu_matmul_free(fl_cpu_matmul *mm);
  * without it. */
 flint_status fl_cpu_matmul_prepare(fl_cpu_matmul *mm, fl_weight *w);
 void fl_cpu_matmul_release(fl_cpu_matmul *mm, fl_weight *w);
+
+/* Deterministic mode (backend.h): every n runs the decode kernel (in
+ * column tiles of 8 rows for n > 8), whose arithmetic for one activation
+ * row is the same whatever the other rows: the GEMMs' tiling and packing
+ * sum over k in other orders. */
+void fl_cpu_matmul_set_deterministic(fl_cpu_matmul *mm, bool on);
 
 flint_status fl_cpu_matmul_run(fl_cpu_matmul *mm, const fl_weight *w, const float *x, float *y, int64_t n);
 /* fl_backend.matmul_group: every job in one pass over the pool; results

@@ -11,6 +11,7 @@
 #ifndef FL_CPU_OPS_H
 #define FL_CPU_OPS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "backend/backend.h"
@@ -63,6 +64,8 @@ typedef struct fl_cpu_attn fl_cpu_attn;
 
 flint_status fl_cpu_attn_create(int32_t n_threads, fl_cpu_attn **out);
 void fl_cpu_attn_free(fl_cpu_attn *a);
+/* Deterministic mode (backend.h): the keys split at fixed cache rows. */
+void fl_cpu_attn_set_deterministic(fl_cpu_attn *a, bool on);
 flint_status fl_cpu_attn_run(fl_cpu_attn *a, fl_pool *pool, const fl_cpu_kernels *k, const fl_attn_params *p,
                              float *out, const float *q, const int32_t *pos_q, int64_t n_q, const fl_kv_tile *tiles,
                              int64_t n_tiles, int64_t kv_stride);

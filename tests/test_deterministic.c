@@ -1,0 +1,426 @@
+/* test_deterministic.c — deterministic (batch-invariant) mode,
+ * flint_context_params.deterministic: a sequence's logits are the same
+ * bits whatever shares its batch and however its tokens are cut into
+ * steps.
+ *   ops      on every ISA this machine runs: a matmul of n rows against
+ *            each row alone and a middle run of rows; attention of n
+ *            queries over a cache long enough to be split, against each
+ *            query alone; the delta rule over a run against the same run
+ *            token by token and cut in two (outputs and the state);
+ *   models   every family's fixtures (f32 and Q4_0 GGUF) through the
+ *            public API: (a) a sequence alone against the same tokens in
+ *            one flint_decode_batch with 1..7 others of other lengths, a
+ *            prompt step then single-token steps; (b) a prompt longer than
+ *            one attention split (DET_SPLIT_KEYS, attention.c) as one call,
+ *            cut at 7 and at 300, in steps of 13, 1, 1, 50, and token by
+ *            token from 480 on (and model_fixture.h's checks: steps of 1
+ *            and 7 over the fixture's tokens, sequences interleaved, a
+ *            batch of three, at tolerance 0); (c) a prefix computed inside another sequence's batch
+ *            and copied (flint_seq_copy), or truncated and decoded again
+ *            (Gemma; recurrent layers cannot rewind), then continued;
+ *            all memcmp-equal, and a context of one thread gives what
+ *            one of two gives. With the mode off the same runs must differ
+ *            somewhere (printed), which shows the comparisons can fail;
+ *   bounds   the fixtures' transformers bounds (model_fixture.h) hold
+ *            with the mode on. */
+#include <stdlib.h>
+
+#include "model_fixture.h"
+#include "quant/dequant.h"
+#include "quant/types.h"
+
+/* ---- ops ---- */
+
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+static uint32_t rnd(void) {
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (uint32_t)(rng >> 16);
+}
+static float rndf(void) { return (float)(rnd() & 0xffffff) / 16777216.0f * 2.0f - 1.0f; }
+
+static const struct {
+    fl_cpu_isa isa;
+    const char *name;
+} isas[] = {{FL_ISA_SCALAR, "scalar"}, {FL_ISA_AVX2, "avx2"}, {FL_ISA_AVX512, "avx512"},
+            {FL_ISA_AMX, "amx"},       {FL_ISA_NEON, "neon"}};
+
+static fl_backend *backend(fl_cpu_isa isa, bool det) {
+    fl_backend *be = NULL;
+    if (fl_cpu_backend_create(2, isa, &be) != FLINT_OK) return NULL;
+    fl_cpu_backend_set_deterministic(be, det);
+    return be;
+}
+
+/* rows of y (m wide) that differ from ref in any bit */
+static int rows_differ(const float *ref, const float *y, int64_t n, int64_t m) {
+    int d = 0;
+    for (int64_t r = 0; r < n; r++) d += memcmp(ref + r * m, y + r * m, (size_t)m * sizeof *y) != 0;
+    return d;
+}
+
+/* y of all n rows, of each row alone and of rows [3, 15): returns the rows
+ * that differ from the all-rows product. */
+static int matmul_split_diffs(fl_backend *be, const fl_weight *w, const float *x, int64_t n, float *all, float *part) {
+    const int64_t m = w->m, k = w->k;
+    int d = 0;
+    CHECK(be->ops->matmul(be, w, x, all, n) == FLINT_OK);
+    for (int64_t r = 0; r < n; r++) {
+        CHECK(be->ops->matmul(be, w, x + r * k, part, 1) == FLINT_OK);
+        d += rows_differ(all + r * m, part, 1, m);
+    }
+    CHECK(be->ops->matmul(be, w, x + 3 * k, part, 12) == FLINT_OK);
+    return d + rows_differ(all + 3 * m, part, 12, m);
+}
+
+static void test_matmul(fl_cpu_isa isa, const char *name) {
+    static const flint_type types[] = {FLINT_TYPE_F32,  FLINT_TYPE_F16,  FLINT_TYPE_BF16, FLINT_TYPE_Q8_0,
+                                       FLINT_TYPE_Q4_0, FLINT_TYPE_Q4_K, FLINT_TYPE_Q5_K, FLINT_TYPE_Q6_K};
+    const int64_t m = 70, k = 512, n = 37;
+    float *wf = malloc((size_t)(m * k) * sizeof *wf), *x = malloc((size_t)(n * k) * sizeof *x);
+    float *all = malloc((size_t)(n * m) * sizeof *all), *part = malloc((size_t)(n * m) * sizeof *part);
+    uint8_t *wq = malloc((size_t)(m * k) * 4);
+    for (int64_t i = 0; i < m * k; i++) wf[i] = rndf();
+    for (int64_t i = 0; i < n * k; i++) x[i] = rndf();
+    fl_backend *on = backend(isa, true), *off = backend(isa, false);
+    int off_diffs = 0;
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        uint64_t rb = 0;
+        CHECK(fl_type_row_bytes(types[t], (uint64_t)k, &rb));
+        for (int64_t r = 0; r < m; r++) CHECK(fl_quant_row(types[t], wf + r * k, wq + r * rb, k) == FLINT_OK);
+        const fl_weight w = {.type = types[t], .m = m, .k = k, .data = wq, .row_bytes = rb};
+        int d = matmul_split_diffs(on, &w, x, n, all, part);
+        CHECK_MSG(d == 0, "%s %s: %d rows differ from the %lld-row product", name, fl_type_get(types[t])->name, d,
+                  (long long)n);
+        off_diffs += matmul_split_diffs(off, &w, x, n, all, part);
+    }
+    printf("  matmul %-7s off: %d of %d rows differ from the %lld-row product; on: none\n", name, off_diffs,
+           (int)(sizeof types / sizeof types[0]) * (int)(n + 12), (long long)n);
+    on->ops->free(on);
+    off->ops->free(off);
+    free(wf), free(x), free(all), free(part), free(wq);
+}
+
+/* n_q queries at the end of a 1200-key cache of 1300 rows (three splits
+ * of 512), against each alone: the rows that differ. */
+static int attention_diffs(fl_backend *be, const fl_attn_params *p, const float *q, const float *kc,
+                           const int32_t *pos_k, int64_t n_kv, int64_t n_q, float *all, float *one) {
+    int32_t pos_q[32];
+    const int64_t qd = (int64_t)p->n_head * p->head_dim_k, od = (int64_t)p->n_head * p->head_dim_v;
+    const int64_t stride = (int64_t)p->n_head_kv * p->head_dim_k;
+    for (int64_t i = 0; i < n_q; i++) pos_q[i] = 1200 - (int32_t)n_q + (int32_t)i;
+    CHECK(be->ops->attention(be, p, all, q, pos_q, n_q, kc, kc, pos_k, n_kv, stride) == FLINT_OK);
+    int d = 0;
+    for (int64_t i = 0; i < n_q; i++) {
+        CHECK(be->ops->attention(be, p, one, q + i * qd, pos_q + i, 1, kc, kc, pos_k, n_kv, stride) == FLINT_OK);
+        d += rows_differ(all + i * od, one, 1, od);
+    }
+    return d;
+}
+
+static void test_attention(fl_cpu_isa isa, const char *name) {
+    const int64_t n_kv = 1300, n_q = 20;
+    fl_attn_params p = {.n_head = 4, .n_head_kv = 2, .head_dim_k = 64, .head_dim_v = 64, .scale = 0.125f,
+                        .kv_type = FLINT_TYPE_F32};
+    const int64_t stride = p.n_head_kv * p.head_dim_k, qd = p.n_head * p.head_dim_k;
+    float *kc = malloc((size_t)(n_kv * stride) * sizeof *kc), *q = malloc((size_t)(n_q * qd) * sizeof *q);
+    float *all = malloc((size_t)(n_q * qd) * sizeof *all), *one = malloc((size_t)qd * sizeof *one);
+    int32_t *pos_k = malloc((size_t)n_kv * sizeof *pos_k);
+    for (int64_t i = 0; i < n_kv * stride; i++) kc[i] = 2.0f * rndf();
+    for (int64_t i = 0; i < n_q * qd; i++) q[i] = 2.0f * rndf();
+    for (int64_t j = 0; j < n_kv; j++) pos_k[j] = j < 1200 ? (int32_t)j : -1;
+    fl_backend *on = backend(isa, true), *off = backend(isa, false);
+    int off_diffs = 0;
+    for (int window = 0; window <= 700; window += 700) {
+        p.window = window;
+        int d = attention_diffs(on, &p, q, kc, pos_k, n_kv, n_q, all, one);
+        CHECK_MSG(d == 0, "%s window %d: %d of %lld queries differ from the batch", name, window, d, (long long)n_q);
+        off_diffs += attention_diffs(off, &p, q, kc, pos_k, n_kv, n_q, all, one);
+    }
+    printf("  attention %-7s off: %d of %lld queries differ alone vs %lld together; on: none\n", name, off_diffs,
+           (long long)(2 * n_q), (long long)n_q);
+    on->ops->free(on);
+    off->ops->free(off);
+    free(kc), free(q), free(all), free(one), free(pos_k);
+}
+
+/* The delta rule over n tokens in runs of the given lengths (summing to n). */
+static void delta_runs(fl_backend *be, const fl_delta_params *p, const float *q, const float *k, const float *v,
+                       const float *a, const float *b, int64_t n, const int64_t *runs, float *out, float *state) {
+    const int64_t qd = (int64_t)p->n_k_heads * p->d_k, vd = (int64_t)p->n_v_heads * p->d_v;
+    memset(state, 0, (size_t)(p->n_v_heads * p->d_k * p->d_v) * sizeof *state);
+    for (int64_t t = 0, i = 0; t < n; t += runs[i++])
+        CHECK(be->ops->delta_rule(be, p, out + t * vd, q + t * qd, k + t * qd, v + t * vd, a + t * p->n_v_heads,
+                                  b + t * p->n_v_heads, state, runs[i]) == FLINT_OK);
+}
+
+static void test_delta(fl_cpu_isa isa, const char *name) {
+    enum { N = 80 };
+    const float ssm_a[4] = {-0.5f, -1.0f, -0.1f, -2.0f}, dt[4] = {0.1f, -0.2f, 0.3f, 0.0f};
+    const fl_delta_params p = {.n_k_heads = 2, .n_v_heads = 4, .d_k = 32, .d_v = 32, .ssm_a = ssm_a, .dt_bias = dt};
+    const int64_t qd = 64, vd = 128, sd = 4 * 32 * 32;
+    float *q = malloc(N * qd * sizeof *q), *k = malloc(N * qd * sizeof *k), *v = malloc(N * vd * sizeof *v);
+    float *a = malloc(N * 4 * sizeof *a), *b = malloc(N * 4 * sizeof *b);
+    float *o1 = malloc(N * vd * sizeof *o1), *o2 = malloc(N * vd * sizeof *o2);
+    float *s1 = malloc((size_t)sd * sizeof *s1), *s2 = malloc((size_t)sd * sizeof *s2);
+    for (int64_t i = 0; i < N * qd; i++) q[i] = 0.2f * rndf(), k[i] = 0.2f * rndf();
+    for (int64_t i = 0; i < N * vd; i++) v[i] = rndf();
+    for (int64_t i = 0; i < N * 4; i++) a[i] = rndf(), b[i] = rndf();
+    static const int64_t whole[] = {N}, cut[] = {7, N - 7}, cut2[] = {64, N - 64};
+    int64_t ones[N];
+    for (int i = 0; i < N; i++) ones[i] = 1;
+    const int64_t *splits[3] = {cut, cut2, ones};
+    fl_backend *on = backend(isa, true), *off = backend(isa, false);
+    int off_diffs = 0;
+    for (int det = 1; det >= 0; det--) {
+        fl_backend *be = det ? on : off;
+        delta_runs(be, &p, q, k, v, a, b, N, whole, o1, s1);
+        for (int s = 0; s < 3; s++) {
+            delta_runs(be, &p, q, k, v, a, b, N, splits[s], o2, s2);
+            int d = rows_differ(o1, o2, N, vd) + rows_differ(s1, s2, 1, sd);
+            if (det) CHECK_MSG(d == 0, "%s: split %d: %d tokens (or the state) differ from one run", name, s, d);
+            else off_diffs += d;
+        }
+    }
+    printf("  delta rule %-7s off: %d of %d token rows (and states) differ between splits; on: none\n", name,
+           off_diffs, 3 * (N + 1));
+    on->ops->free(on);
+    off->ops->free(off);
+    free(q), free(k), free(v), free(a), free(b), free(o1), free(o2), free(s1), free(s2);
+}
+
+/* ---- models ---- */
+
+#define LONG_LEN 560 /* more keys than one attention split of 512 */
+
+typedef struct det_model {
+    flint_model *m;
+    flint_context *ctx;
+    int64_t V;
+} det_model;
+
+static int det_open(det_model *d, const char *path, bool det, int32_t threads) {
+    flint_context_params cp = {.n_ctx = 1024, .n_batch = 64, .n_seq = 8, .n_threads = threads, .deterministic = det};
+    memset(d, 0, sizeof *d);
+    if (flint_model_open(path, NULL, &d->m) || flint_context_create(d->m, &cp, &d->ctx)) {
+        CHECK_MSG(0, "%s: %s", path, flint_errmsg());
+        flint_model_close(d->m);
+        return 0;
+    }
+    d->V = flint_context_n_vocab(d->ctx);
+    return 1;
+}
+
+static void det_close(det_model *d) {
+    flint_context_free(d->ctx);
+    flint_model_close(d->m);
+}
+
+static void reset_all(det_model *d) {
+    for (int32_t s = 0; s < 8; s++) flint_seq_reset(d->ctx, s);
+}
+
+/* Sequence seq takes tok in runs of the given lengths (0-terminated, the
+ * last run taking what is left), all logits into out. */
+static int run_split(det_model *d, int32_t seq, const int32_t *tok, int32_t n, const int32_t *runs, float *out) {
+    for (int32_t t = 0, i = 0; t < n; i++) {
+        int32_t r = runs[i] && runs[i] < n - t ? runs[i] : n - t;
+        if (flint_decode(d->ctx, seq, tok + t, r, out + t * d->V, 1) != FLINT_OK) {
+            CHECK_MSG(0, "decode: %s", flint_errmsg());
+            return 0;
+        }
+        t += r;
+    }
+    return 1;
+}
+
+/* Positions whose logits differ in any bit (and the largest relative
+ * difference into *rel). */
+static int pos_differ(const float *ref, const float *x, int32_t n, int64_t V, double *rel) {
+    int d = 0;
+    for (int32_t t = 0; t < n; t++) {
+        if (memcmp(ref + t * V, x + t * V, (size_t)V * sizeof *x) == 0) continue;
+        d++;
+        *rel = fmax(*rel, max_rel_diff(ref + t * V, x + t * V, V));
+    }
+    return d;
+}
+
+/* (b): the long prompt cut in several ways against one call. */
+static int check_splits(det_model *d, const int32_t *tok, const float *whole, float *out, double *rel) {
+    static const int32_t cut7[] = {7, 0}, cut300[] = {300, 0}, mixed[] = {13, 1, 1, 50, 0};
+    /* token by token across the first split boundary (model_fixture.h's
+     * check_consistency runs the first 40-100 tokens one at a time) */
+    int32_t ones[LONG_LEN - 480 + 1] = {480};
+    for (int i = 1; i < LONG_LEN - 480; i++) ones[i] = 1;
+    ones[LONG_LEN - 480] = 0;
+    const int32_t *splits[4] = {cut7, cut300, mixed, ones};
+    int diffs = 0;
+    for (int s = 0; s < 4; s++) {
+        reset_all(d);
+        if (!run_split(d, 1, tok, LONG_LEN, splits[s], out)) return diffs + 1;
+        diffs += pos_differ(whole, out, LONG_LEN, d->V, rel);
+    }
+    return diffs;
+}
+
+/* (a): sequence 0's first n0 tokens in one batch with k others (lengths 3
+ * .. 50, sequence 0 in the middle of the entries), then n1 single-token
+ * steps, each with the others taking 1 or 4 tokens; against whole. */
+static int check_batches(det_model *d, const int32_t *tok, int32_t n0, int32_t n1, const float *whole, float *out,
+                         double *rel) {
+    int diffs = 0;
+    const int64_t V = d->V;
+    for (int32_t k = 1; k <= 7; k++) {
+        reset_all(d);
+        flint_batch_seq in[8];
+        int32_t n_in = 0, rows = 0, row0 = 0;
+        for (int32_t j = 0; j <= k; j++) {
+            if (j == k / 2 + 1) row0 = rows, in[n_in++] = (flint_batch_seq){0, tok, n0, 1}, rows += n0;
+            if (j < k) {
+                int32_t len = 3 + (17 * (j + k)) % 48;
+                in[n_in++] = (flint_batch_seq){j + 1, tok + 100 + 7 * j, len, j % 2};
+                rows += j % 2 ? len : 1;
+            }
+        }
+        if (flint_decode_batch(d->ctx, in, n_in, out) != FLINT_OK) {
+            CHECK_MSG(0, "batch of %d: %s", n_in, flint_errmsg());
+            return diffs + 1;
+        }
+        diffs += pos_differ(whole, out + (int64_t)row0 * V, n0, V, rel);
+        for (int32_t t = n0; t < n0 + n1; t++) {
+            n_in = 0;
+            for (int32_t j = 0; j < k; j++) {
+                in[n_in++] = (flint_batch_seq){j + 1, tok + 300 + 5 * t, 1 + 3 * ((t + j) % 2), 0};
+            }
+            for (int32_t e = n_in; e > k / 2; e--) in[e] = in[e - 1];
+            in[k / 2] = (flint_batch_seq){0, tok + t, 1, 0};
+            n_in++;
+            if (flint_decode_batch(d->ctx, in, n_in, out) != FLINT_OK) {
+                CHECK_MSG(0, "decode step: %s", flint_errmsg());
+                return diffs + 1;
+            }
+            diffs += pos_differ(whole + t * V, out + (int64_t)(k / 2) * V, 1, V, rel);
+        }
+    }
+    return diffs;
+}
+
+/* (c): the first p tokens computed in sequence 1 beside sequence 2,
+ * copied to sequence 3, which goes on alone; and (rewind) the whole
+ * prompt, truncated by 20 and decoded again token by token. */
+static int check_prefix(det_model *d, const int32_t *tok, int32_t n, bool rewind, const float *whole, float *out,
+                        double *rel) {
+    const int32_t p = 37;
+    const int64_t V = d->V;
+    reset_all(d);
+    flint_batch_seq in[2] = {{2, tok + 200, 30, 0}, {1, tok, p, 0}};
+    int ok = flint_decode_batch(d->ctx, in, 2, out) == FLINT_OK && flint_seq_copy(d->ctx, 3, 1) == FLINT_OK &&
+             flint_seq_reset(d->ctx, 1) == FLINT_OK &&
+             flint_decode(d->ctx, 3, tok + p, n - p, out + p * V, 1) == FLINT_OK;
+    CHECK_MSG(ok, "prefix copy: %s", flint_errmsg());
+    int diffs = ok ? pos_differ(whole + p * V, out + p * V, n - p, V, rel) : 1;
+    if (rewind) {
+        static const int32_t ones[] = {1};
+        reset_all(d);
+        ok = flint_decode(d->ctx, 4, tok, n, out, 1) == FLINT_OK && flint_seq_truncate(d->ctx, 4, n - 20) == FLINT_OK;
+        for (int32_t t = n - 20; ok && t < n; t++) ok = run_split(d, 4, tok + t, 1, ones, out + t * V);
+        CHECK_MSG(ok, "rewind: %s", flint_errmsg());
+        diffs += ok ? pos_differ(whole, out, n, V, rel) : 1;
+    }
+    return diffs;
+}
+
+static void check_model_det(const char *path, const int32_t *tok, bool rewind) {
+    int diffs[2][3] = {{0}};
+    double rel[2] = {0, 0};
+    const int32_t n0 = 40, n1 = 6;
+    for (int det = 1; det >= 0; det--) {
+        det_model d;
+        if (!det_open(&d, path, det, 2)) return;
+        const int64_t V = d.V;
+        float *whole = malloc((size_t)(LONG_LEN * V) * sizeof *whole);
+        float *out = malloc((size_t)(8 * LONG_LEN * V) * sizeof *out);
+        static const int32_t one_call[] = {0};
+        if (run_split(&d, 0, tok, LONG_LEN, one_call, whole)) {
+            diffs[det][0] = check_batches(&d, tok, n0, n1, whole, out, &rel[det]);
+            diffs[det][1] = check_splits(&d, tok, whole, out, &rel[det]);
+            diffs[det][2] = check_prefix(&d, tok, 120, rewind, whole, out, &rel[det]);
+        }
+        det_model d1; /* one thread instead of two: the same bits */
+        if (det && det_open(&d1, path, det, 1)) {
+            if (run_split(&d1, 0, tok, LONG_LEN, one_call, out)) diffs[det][1] += pos_differ(whole, out, LONG_LEN, V, &rel[det]);
+            det_close(&d1);
+        }
+        free(whole);
+        free(out);
+        det_close(&d);
+    }
+    printf("  %-34s on: %d/%d/%d positions differ (batch/split/prefix); off: %d/%d/%d, max|d|/max|ref| %.1e\n",
+           path, diffs[1][0], diffs[1][1], diffs[1][2], diffs[0][0], diffs[0][1], diffs[0][2], rel[0]);
+    CHECK_MSG(!diffs[1][0] && !diffs[1][1] && !diffs[1][2], "%s: deterministic runs differ (max|d|/max|ref| %.3g)",
+              path, rel[1]);
+    CHECK_MSG(diffs[0][0] + diffs[0][1] + diffs[0][2] > 0, "%s: with the mode off nothing differs: the test proves nothing",
+              path);
+}
+
+/* ---- the transformers bounds with the mode on ---- */
+
+static const model_case cases[] = {
+    {"gemma1/a", "f32 q8_0 q4_0", &dense_bounds},
+    {"gemma2/a", "hf f32 q8_0 q4_0", &dense_bounds},
+    {"gemma3/a", "f32 bf16 q8_0 q4_0", &dense_bounds},
+    {"gemma4/a", "f32 q8_0 q4_0", &dense_bounds},
+    {"gemma4/b", "f32 q8_0 q4_0", &moe_bounds},
+    {"gemma3/trained-a", "q8_0 q4_0", &trained_bounds},
+    {"qwen35/dense", "hf f32 q8_0 q4_0", &hybrid_dense_bounds},
+    {"qwen35/moe", "f32 q8_0 q4_0", &hybrid_moe_bounds},
+    {"qwen35/trained-moe", "q8_0 q4_0", &trained_bounds},
+};
+
+int main(void) {
+    TEST_GROUP("ops");
+    for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
+        if (!fl_cpu_has_isa(isas[i].isa)) continue;
+        test_matmul(isas[i].isa, isas[i].name);
+        test_attention(isas[i].isa, isas[i].name);
+        test_delta(isas[i].isa, isas[i].name);
+    }
+
+    TEST_GROUP("models");
+    /* the long prompt: a fixture's tokens, then pseudo-random ones */
+    static const char *models[] = {"gemma1/a", "gemma2/a", "gemma3/a", "gemma4/a", "gemma4/b", "qwen35/dense", "qwen35/moe"};
+    static const char *files[] = {"model-f32.gguf", "model-q4_0.gguf"};
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+        char dir[256], path[320];
+        fixture f;
+        if (!load_f32_fixture(models[i], path, sizeof path, &f)) continue;
+        int32_t tok[LONG_LEN];
+        int32_t V = 0;
+        flint_model *m = NULL;
+        if (flint_model_open(path, NULL, &m) == FLINT_OK) {
+            flint_context *c = NULL;
+            flint_context_params cp = {.n_ctx = 16, .n_threads = 1};
+            if (flint_context_create(m, &cp, &c) == FLINT_OK) V = flint_context_n_vocab(c);
+            flint_context_free(c);
+            flint_model_close(m);
+        }
+        CHECK_MSG(V > 0, "%s: %s", path, flint_errmsg());
+        for (int32_t t = 0; t < LONG_LEN; t++) tok[t] = t < f.len[0] ? f.tok[0][t] : (int32_t)(rnd() % (uint32_t)V);
+        /* model_fixture.h's own consistency and batch checks, at tolerance 0 */
+        fixture_deterministic = true;
+        check_consistency(path, &f, strncmp(models[i], "qwen35", 6) != 0, 0);
+        check_batch(path, &f, 0);
+        fixture_deterministic = false;
+        snprintf(dir, sizeof dir, "%s/%s", FIXTURE_DIR, models[i]);
+        for (int j = 0; j < 2 && V > 0; j++) {
+            snprintf(path, sizeof path, "%s/%s", dir, files[j]);
+            check_model_det(path, tok, strncmp(models[i], "qwen35", 6) != 0);
+        }
+        free(f.logits);
+    }
+
+    TEST_GROUP("transformers bounds");
+    fixture_deterministic = true;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i]);
+    return test_finish("deterministic");
+}

@@ -140,6 +140,18 @@ static void test_solo_equals_direct(void) {
     }
 }
 
+/* The smallest pool a context accepts (about one block of each group). */
+static int64_t least_pool(flint_model *m) {
+    for (int64_t bytes = 4096;; bytes += bytes / 4) {
+        flint_context *ctx = NULL;
+        flint_context_params cp = {.n_ctx = 160, .n_threads = 1, .kv_bytes = bytes};
+        if (flint_context_create(m, &cp, &ctx) == FLINT_OK) {
+            flint_context_free(ctx);
+            return bytes;
+        }
+    }
+}
+
 /* Requests run alone, then all together through few slots, a small step
  * budget (chunked prefill beside decodes) and, with tiny_pool, a KV pool
  * too small for all of them (preemption): each must give the same tokens.
@@ -165,7 +177,7 @@ static void run_batch(flint_model *m, const char *family, int tiny_pool) {
 
     flint_engine_params bp = {.n_slots = 4, .n_ctx = 160, .n_threads = 2, .step_tokens = 24, .deterministic = 1,
                               .n_cache = tiny_pool ? -1 : 2};
-    if (tiny_pool) bp.kv_bytes = 1; /* rounded up to the least the context accepts */
+    if (tiny_pool) bp.kv_bytes = 4 * least_pool(m); /* about 4 blocks: 2 requests of 2 blocks at once */
     if (flint_engine_create(m, &bp, &e)) {
         CHECK_MSG(0, "%s: %s", family, flint_errmsg());
         return;

@@ -323,30 +323,42 @@ static int64_t blocks_needed(flint_engine *e, int32_t n) {
     return need;
 }
 
-/* Makes room in the KV pool for the planned step; returns the entries
- * left (0 when nothing can run). */
-static int32_t fit_step(flint_engine *e, int32_t n) {
-    for (;;) {
-        if (blocks_needed(e, n) <= flint_context_kv_blocks_free(e->ctx)) return n;
-        int32_t victim = lru_cached(e, -1);
-        if (victim >= 0) {
-            seq_release(e, victim);
-            continue;
-        }
-        if (e->n_running <= 1) {
-            fl_req *q = e->running[0];
-            end_request(e, q, FLINT_FINISH_ERROR, FLINT_E_KV_FULL, "the KV pool cannot hold this request's context");
-            return 0;
-        }
-        preempt(e);
-        n = plan_step(e);
+/* Frees KV blocks: a cached sequence (least recently used) first, else
+ * the newest running request is preempted; a request running alone that
+ * still does not fit ends with an error. False when nothing was left to
+ * free. */
+static bool make_room(flint_engine *e) {
+    int32_t victim = lru_cached(e, -1);
+    if (victim >= 0) {
+        seq_release(e, victim);
+        return true;
     }
+    if (e->n_running > 1) {
+        preempt(e);
+        return true;
+    }
+    if (e->n_running == 1)
+        end_request(e, e->running[0], FLINT_FINISH_ERROR, FLINT_E_KV_FULL,
+                    "the KV pool cannot hold this request's context (a larger kv_bytes, or a shorter request)");
+    return false;
 }
 
 static void run_step(flint_engine *e) {
-    int32_t n = fit_step(e, plan_step(e));
-    if (n == 0) return;
-    flint_status st = flint_decode_batch(e->ctx, e->step, n, e->logits);
+    /* the block counts plan the step; the context's exact per-group check
+     * (FLINT_E_KV_FULL, nothing changed) has the last word */
+    int32_t n;
+    flint_status st;
+    for (;;) {
+        n = plan_step(e);
+        if (n == 0) return;
+        if (blocks_needed(e, n) > flint_context_kv_blocks_free(e->ctx)) {
+            if (!make_room(e)) return;
+            continue;
+        }
+        st = flint_decode_batch(e->ctx, e->step, n, e->logits);
+        if (st != FLINT_E_KV_FULL) break;
+        if (!make_room(e)) return;
+    }
     pthread_mutex_lock(&e->lock);
     e->stats.steps++;
     pthread_mutex_unlock(&e->lock);

@@ -138,8 +138,9 @@ static void test_chat(void) {
     int rc = run("printf 'hello there\\nhow are you\\n/reset\\nagain\\n/exit\\n' | " FLINT_BIN
                  " chat -m models/tiny-gemma3.gguf -n 8 --temp 0 --verbose", &out);
     CHECK_INT_EQ(rc, 0);
-    CHECK(strstr(out, "(prompt 27 tokens, 0 reused from the cache)") != NULL);
-    CHECK(strstr(out, "27 reused from the cache") != NULL && strstr(out, "(conversation reset)") != NULL);
+    CHECK(strstr(out, "prefill: 27 tokens (0 cached)") != NULL);
+    CHECK(strstr(out, "(27 cached)") != NULL && strstr(out, "(conversation reset)") != NULL);
+    CHECK(strstr(out, "/help") == NULL);
     free(out);
 }
 

@@ -237,7 +237,7 @@ static flint_status plan_blocks(flint_context *c, const flint_batch_seq *in, int
             const int32_t held = (kc->n_past + FL_KV_BLOCK - 1) / FL_KV_BLOCK; /* entries below existed before */
             c->plan_past[seq] += b.spans[i].n;
             if (!p->g[FL_KV_SLIDING].n_blocks) continue;
-            int32_t lo = fl_kv_sliding_lo(p->window, c->plan_past[seq]);
+            int32_t lo = fl_kv_sliding_lo(p->keep, c->plan_past[seq]);
             for (int32_t j = c->plan_first[seq]; j < lo; j++)
                 free_g[FL_KV_SLIDING] += j >= held || p->g[FL_KV_SLIDING].ref[kc->table[FL_KV_SLIDING][j]] == 1;
             if (lo > c->plan_first[seq]) c->plan_first[seq] = lo;

@@ -102,17 +102,20 @@ flint_status fl_kv_pool_init(fl_kv_pool *p, const fl_hparams *hp, int32_t kv_typ
         }
         p->group[l] = p->group[s], p->off_k[l] = p->off_k[s], p->off_v[l] = p->off_v[s], p->row[l] = p->row[s];
     }
-    if (has[FL_KV_SLIDING]) p->window = hp->sliding_window;
+    if (has[FL_KV_SLIDING]) p->window = hp->sliding_window, p->keep = hp->sliding_window + n_batch;
 
-    /* Room for one sequence to reach n_ctx: every global block; for the
-     * sliding group the window, one step of n_batch, the two partly
-     * filled ends, and a block per snapshot it may pin beyond that. */
+    /* Room for one sequence to reach n_ctx: every block of either group.
+     * A live sliding group holds only about (window + n_batch) / 64 + 2,
+     * but its snapshots pin window + n_batch positions each, and a
+     * sequence with its snapshots may pin the whole context. The pool's
+     * memory is reserved, not touched, until blocks are used. */
     int64_t room[FL_KV_GROUPS] = {0, 0};
-    if (has[FL_KV_GLOBAL]) room[FL_KV_GLOBAL] = p->n_table;
-    if (has[FL_KV_SLIDING]) {
-        int64_t r = div_up(p->window, FL_KV_BLOCK) + div_up(n_batch, FL_KV_BLOCK) + 2 + FLINT_MAX_SNAPSHOTS;
-        room[FL_KV_SLIDING] = r < p->n_table ? r : p->n_table;
-    }
+    for (int g = 0; g < FL_KV_GROUPS; g++)
+        if (has[g]) room[g] = p->n_table;
+    /* with a byte budget, the sliding group gets its steady need first: the
+     * history it keeps, the two partly filled ends, a block per snapshot */
+    int64_t sliding_need = div_up(p->keep, FL_KV_BLOCK) + 2 + FLINT_MAX_SNAPSHOTS;
+    if (sliding_need > p->n_table) sliding_need = p->n_table;
     int64_t n_blocks[FL_KV_GROUPS];
     uint64_t per[FL_KV_GROUPS]; /* bytes per block, positions included */
     for (int g = 0; g < FL_KV_GROUPS; g++) {
@@ -123,7 +126,7 @@ flint_status fl_kv_pool_init(fl_kv_pool *p, const fl_hparams *hp, int32_t kv_typ
         /* sliding first, up to its room (it stays small), the rest global */
         uint64_t left = (uint64_t)kv_bytes;
         if (has[FL_KV_SLIDING]) {
-            int64_t want = n_blocks[FL_KV_SLIDING];
+            int64_t want = sliding_need * n_seq;
             if (has[FL_KV_GLOBAL] && (uint64_t)want * per[FL_KV_SLIDING] + per[FL_KV_GLOBAL] > left)
                 want = (int64_t)(left / 2 / per[FL_KV_SLIDING]); /* a small pool: half each */
             int64_t fit = (int64_t)(left / per[FL_KV_SLIDING]);
@@ -324,7 +327,7 @@ void fl_kv_cache_reserve(fl_kv_cache *c, int32_t n) {
 void fl_kv_cache_advance(fl_kv_cache *c, int32_t n) {
     c->n_past += n;
     if (!has_group(c, FL_KV_SLIDING)) return;
-    int32_t lo = sliding_lo(c->pool->window, c->n_past);
+    int32_t lo = sliding_lo(c->pool->keep, c->n_past);
     for (int32_t *i = &c->first[FL_KV_SLIDING]; *i < lo; (*i)++) {
         blk_release(&c->pool->g[FL_KV_SLIDING], c->table[FL_KV_SLIDING][*i]);
         c->table[FL_KV_SLIDING][*i] = -1;
@@ -533,9 +536,12 @@ flint_status fl_kv_snapshot_take(fl_kv_cache *c) {
     snap_drop(c, s);
     if (p->n_state > 0) state_save(c, s->state);
     if (has_group(c, FL_KV_SLIDING) && c->n_past > 0) {
-        s->pin_first = sliding_lo(p->window, c->n_past);
+        /* window + n_batch back: a fork anywhere in the step that ended
+         * here (not only at its end) finds its window pinned */
+        s->pin_first = sliding_lo(p->keep, c->n_past);
+        if (s->pin_first < c->first[FL_KV_SLIDING]) s->pin_first = c->first[FL_KV_SLIDING];
         for (int32_t i = s->pin_first; i <= (c->n_past - 1) / FL_KV_BLOCK; i++) {
-            int32_t id = c->table[FL_KV_SLIDING][i]; /* held: the window of n_past always is */
+            int32_t id = c->table[FL_KV_SLIDING][i]; /* held: keep positions behind n_past always are */
             p->g[FL_KV_SLIDING].ref[id]++;
             s->pin[s->n_pin++] = id;
         }

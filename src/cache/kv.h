@@ -60,6 +60,9 @@ typedef struct fl_kv_pool {
     int32_t elt;           /* bytes per element */
     int32_t n_layer;
     int32_t window;        /* the sliding window; 0: no sliding group */
+    int32_t keep;          /* sliding history a sequence holds behind n_past: window + n_batch, so
+                              a snapshot between steps can pin the window of any position of
+                              the step that just ran */
     int32_t n_ctx;         /* positions per sequence */
     int32_t n_table;       /* ceil(n_ctx / FL_KV_BLOCK): entries of a block table */
     int8_t *group;         /* [n_layer] the group holding the K/V the layer reads; -1: none (recurrent) */

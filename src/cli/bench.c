@@ -18,7 +18,9 @@
 #include "base/pool.h"
 #include "base/clock.h"
 #include "cli/args.h"
+#include "cli/bench_parallel.h"
 #include "cli/cli.h"
+#include "cli/gen.h"
 #include "flint.h"
 
 static int cmp_double(const void *a, const void *b) {
@@ -54,6 +56,8 @@ int cli_bench(int argc, char **argv) {
     const char *path = NULL;
     int32_t pp = 512, tg = 128, depth = 0, reps = 5, threads = 0, seqs = 1;
     int json = 0, no_floor = 0, deterministic = 0;
+    int32_t parallel = 0, shared_prefix = 0;
+    const char *kv = "f16";
     const cli_opt opts[] = {
         {"-m", NULL, CLI_OPT_STRING, &path, .meta = "PATH", .required = 1, .help = "the model"},
         {"-p", NULL, CLI_OPT_INT32, &pp, 0, 1 << 20, .help = "prompt tokens for the prefill test (0: skip)"},
@@ -66,6 +70,11 @@ int cli_bench(int argc, char **argv) {
         {"-t", NULL, CLI_OPT_INT32, &threads, 1, 1024, .help = "threads, by default one per physical core"},
         {"--json", NULL, CLI_OPT_FLAG, &json, .help = "one JSON object per test instead of the markdown table"},
         {"--deterministic", NULL, CLI_OPT_FLAG, &deterministic, .help = "batch-invariant kernels (slower prefill)"},
+        {"--parallel", NULL, CLI_OPT_INT32, &parallel, 1, 1024,
+         .help = "N requests of -p prompt and -n generated tokens at once through the engine"},
+        {"--shared-prefix", NULL, CLI_OPT_INT32, &shared_prefix, 1, 1 << 20,
+         .help = "with --parallel: the prompts share their first S tokens (TTFT cold vs cached)"},
+        {"--kv-type", NULL, CLI_OPT_STRING, &kv, .meta = "f16|bf16|f32", .help = "how K and V are stored"},
         {"--no-floor", NULL, CLI_OPT_FLAG, &no_floor,
          .help = "skip the read-bandwidth probe (1 GiB read 5 times) and the floor columns"},
     };
@@ -73,6 +82,24 @@ int cli_bench(int argc, char **argv) {
                                   "to the bandwidth floor.", opts, CLI_N_OPTS(opts)};
     int parsed = cli_args_parse(&cmd, argc, argv);
     if (parsed) return parsed == 1 ? 0 : 2;
+    const int32_t kv_type = cli_kv_type(kv);
+    if (kv_type < 0 || (shared_prefix && (!parallel || shared_prefix >= pp)) || (parallel && (pp < 1 || tg < 1))) {
+        fprintf(stderr, kv_type < 0 ? "flint bench: --kv-type '%s' (f16, bf16 or f32)\n"
+                                    : "flint bench: --parallel needs -p and -n above 0, and --shared-prefix below -p%s\n",
+                kv_type < 0 ? kv : "");
+        return 2;
+    }
+    if (parallel) {
+        flint_model *pm = NULL;
+        if (flint_model_open(path, NULL, &pm)) {
+            fprintf(stderr, "flint bench: %s\n", flint_errmsg());
+            return 1;
+        }
+        bench_parallel_args pa = {path, parallel, pp, tg, shared_prefix, reps, threads, kv_type, json, deterministic};
+        int prc = cli_bench_parallel(pm, &pa);
+        flint_model_close(pm);
+        return prc;
+    }
 
     flint_model *m = NULL;
     flint_context *ctx = NULL;
@@ -84,6 +111,7 @@ int cli_bench(int argc, char **argv) {
                                .n_batch = n_batch,
                                .n_seq = seqs,
                                .n_threads = threads,
+                               .kv_type = kv_type,
                                .deterministic = deterministic};
     int32_t *tok = malloc((size_t)(n_max + 1) * sizeof *tok);
     double *tps = malloc((size_t)reps * sizeof *tps);

@@ -1,0 +1,16 @@
+/* bench_parallel.h — flint bench --parallel (bench_parallel.c). */
+#ifndef FL_CLI_BENCH_PARALLEL_H
+#define FL_CLI_BENCH_PARALLEL_H
+
+#include "flint.h"
+
+typedef struct bench_parallel_args {
+    const char *path;
+    int32_t parallel, prompt, gen, shared_prefix, reps, threads, kv_type;
+    int json, deterministic;
+} bench_parallel_args;
+
+/* Returns the process exit status. */
+int cli_bench_parallel(flint_model *m, const bench_parallel_args *a);
+
+#endif

@@ -41,6 +41,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(sort $(wildcard examples/*.c)))
 
 # One ISA per translation unit: *_avx2.c, *_avx512.c and *_amx.c (AVX-512
 # + AMX tiles) get their flags and the CPU backend picks one at start-up
@@ -56,7 +57,7 @@ $(BUILD)/src/cpu/%_amx.o: CFLAGS += $(ISA_AVX512) -mamx-tile -mamx-bf16
 Q := $(if $(filter 1,$(V)),,@)
 
 .PHONY: all test asan fuzz run bench bench-build neon-check deps fixtures clean FORCE
-all: $(BUILD)/flint $(BUILD)/libflint.a $(BUILD)/libflint.so
+all: $(BUILD)/flint $(BUILD)/libflint.a $(BUILD)/libflint.so $(EXAMPLES)
 
 # Objects rebuild when the compiler or its flags change (WERROR=1, CC=clang).
 FLAGS_STAMP := $(BUILD)/flags.txt
@@ -86,6 +87,11 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libflint.a $(BUILD)/flint
 # test links the object the CLI links.
 $(BUILD)/tests/test_args: TEST_OBJ := $(BUILD)/src/cli/args.o
 $(BUILD)/tests/test_args: $(BUILD)/src/cli/args.o
+
+# Examples see only the public header.
+$(BUILD)/examples/%: examples/%.c $(BUILD)/libflint.a include/flint.h
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=c11 $(OPT) -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) $(SAN) -Iinclude -o $@ $< $(BUILD)/libflint.a $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libflint.a
 	@mkdir -p $(dir $@)

@@ -211,7 +211,61 @@ static void test_bad_options(void) {
     free(out);
 }
 
+/* flint run on the engine: the prompt from -p, stdin or a file gives the
+ * same text; --json, --stop, --chat, -n -1; every numeric option checked. */
+static void test_run(void) {
+    TEST_GROUP("run");
+    char *out;
+    const char *m = FLINT_BIN " run -m models/tiny-gemma3.gguf --temp 0 -n 6";
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s -p Hello", m);
+    CHECK_INT_EQ(run(cmd, &out), 0);
+    CHECK_MSG(!strncmp(out, " model model model model model model\nprefill: ", 46), "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "printf Hello | %s -p -", m);
+    CHECK_INT_EQ(run(cmd, &out), 0);
+    CHECK_MSG(!strncmp(out, " model model model model model model\nprefill: ", 46), "%s", out);
+    free(out);
+    FILE *f = fopen("build/tests/prompt.txt", "w");
+    if (f) fputs("Hello", f), fclose(f);
+    snprintf(cmd, sizeof cmd, "%s -f build/tests/prompt.txt --stop 'del mo' --json 2>/dev/null", m);
+    CHECK_INT_EQ(run(cmd, &out), 0);
+    CHECK_MSG(strstr(out, "\"text\":\" mo\"") && strstr(out, "\"finish_reason\":\"stop\"") &&
+                  strstr(out, "\"stop\":\"del mo\"") && strstr(out, "\"completion_tokens\":2"),
+              "%s", out);
+    free(out);
+    /* -n -1 runs to the end of the context */
+    snprintf(cmd, sizeof cmd, FLINT_BIN " run -m models/tiny-gemma3.gguf --temp 0 -n -1 -c 16 -p Hello --json --logprobs 2 2>/dev/null");
+    CHECK_INT_EQ(run(cmd, &out), 0);
+    CHECK_MSG(strstr(out, "\"finish_reason\":\"length\"") && strstr(out, "\"completion_tokens\":10") &&
+                  strstr(out, "\"top\":[{"),
+              "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s --chat --system 'Be brief.' -p Hi --json 2>/dev/null", m);
+    CHECK_INT_EQ(run(cmd, &out), 0);
+    CHECK_MSG(strstr(out, "\"prompt_tokens\":") && strstr(out, "\"completion_tokens\":6"), "%s", out);
+    free(out);
+    static const char *const bad[][2] = {
+        {"-t 0", "-t"}, {"-t 100000", "-t"}, {"--temp -1", "--temp"}, {"--top-p 2", "--top-p"},
+        {"--min-p 1.5", "--min-p"}, {"--seed abc", "--seed"}, {"-n 10x", "-n"}, {"--top-k -3", "--top-k"},
+        {"--repeat-penalty -1", "--repeat-penalty"}, {"--temp nan", "--temp"}, {"-c 99999999999", "-c"},
+        {"--frequency-penalty 3", "--frequency-penalty"}, {"--bogus 1", "unknown option '--bogus'"},
+        {"--kv-type f8", "--kv-type"}, {"--system x", "--chat"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(cmd, sizeof cmd, FLINT_BIN " run -m models/tiny-gemma3.gguf -p Hi %s", bad[i][0]);
+        int rc = run(cmd, &out);
+        CHECK_MSG(rc == 2 && strstr(out, bad[i][1]), "'%s': exit %d, %s", bad[i][0], rc, out);
+        free(out);
+    }
+    /* examples/chat.c, the public API's chat in under 100 lines */
+    CHECK_INT_EQ(run("printf 'Hi\\nAgain\\n' | build/examples/chat models/tiny-gemma3.gguf", &out), 0);
+    CHECK_MSG(strlen(out) > 10, "%s", out);
+    free(out);
+}
+
 int main(void) {
+    test_run();
     test_tensor_listing();
     test_bench();
     test_bad_invocations();

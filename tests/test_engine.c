@@ -42,9 +42,14 @@ static void make_prompt(int32_t *ids, int32_t n, int32_t vocab, uint32_t salt) {
 
 typedef struct output {
     int32_t tok[MAX_OUT], n;
+    char text[4096];
+    size_t len;
+    float logprob[MAX_OUT];
+    flint_token_logprob top[MAX_OUT][4];
     flint_finish_reason finish;
     flint_usage usage;
     flint_status error;
+    char error_msg[256], stop[64];
 } output;
 
 /* Polls request id to its end. */
@@ -57,11 +62,21 @@ static void collect(flint_engine *e, uint64_t id, output *o) {
             CHECK_MSG(0, "poll: %s", flint_errmsg());
             return;
         }
-        for (int32_t i = 0; i < ev.n_tokens && o->n < MAX_OUT; i++) o->tok[o->n++] = ev.tokens[i];
+        for (int32_t i = 0; i < ev.n_tokens && o->n < MAX_OUT; i++) {
+            if (ev.logprobs) o->logprob[o->n] = ev.logprobs[i];
+            for (int32_t j = 0; j < ev.n_top && j < 4; j++) o->top[o->n][j] = ev.top[(size_t)i * ev.n_top + j];
+            o->tok[o->n++] = ev.tokens[i];
+        }
+        if (ev.len && o->len + ev.len < sizeof o->text) {
+            memcpy(o->text + o->len, ev.text, ev.len);
+            o->text[o->len += ev.len] = '\0';
+        }
         if (ev.finish) {
             o->finish = ev.finish;
             o->usage = *ev.usage;
             o->error = ev.error;
+            if (ev.error_msg) snprintf(o->error_msg, sizeof o->error_msg, "%s", ev.error_msg);
+            if (ev.stop) snprintf(o->stop, sizeof o->stop, "%s", ev.stop);
             return;
         }
     }
@@ -386,8 +401,116 @@ static void test_requests(void) {
     flint_model_close(m);
 }
 
+/* Text through the tokenizer of the bundled model (random weights: its
+ * greedy output for "Hello" is " model" over and over). */
+static void test_text(void) {
+    TEST_GROUP("text, stop strings, chat, logprobs");
+    flint_model *m = NULL;
+    flint_engine *e = NULL;
+    flint_engine_params ep = {.n_ctx = 128, .n_threads = 2, .n_cache = -1};
+    if (flint_model_open("models/tiny-gemma3.gguf", NULL, &m) || flint_engine_create(m, &ep, &e)) {
+        CHECK_MSG(0, "%s", flint_errmsg());
+        flint_model_close(m);
+        return;
+    }
+    uint64_t id;
+    output o;
+    flint_request r = {.prompt = "Hello", .max_tokens = 6};
+    CHECK(flint_engine_submit(e, &r, &id) == FLINT_OK);
+    collect(e, id, &o);
+    CHECK_STR_EQ(o.text, " model model model model model model");
+    CHECK_INT_EQ(o.finish, FLINT_FINISH_LENGTH);
+
+    /* a stop string across two tokens (" mo|del| mo|del"): the text before it, nothing after */
+    const char *stops[] = {"zzz", "del mo"};
+    r = (flint_request){.prompt = "Hello", .max_tokens = 6, .stop = stops, .n_stop = 2};
+    CHECK(flint_engine_submit(e, &r, &id) == FLINT_OK);
+    collect(e, id, &o);
+    CHECK_STR_EQ(o.text, " mo");
+    CHECK_INT_EQ(o.finish, FLINT_FINISH_STOP);
+    CHECK_STR_EQ(o.stop, "del mo");
+    CHECK_INT_EQ(o.n, 2);
+
+    /* a stop string never completed: held-back text comes out at the end */
+    const char *tail[] = {" model!"};
+    r = (flint_request){.prompt = "Hello", .max_tokens = 2, .stop = tail, .n_stop = 1};
+    CHECK(flint_engine_submit(e, &r, &id) == FLINT_OK);
+    collect(e, id, &o);
+    CHECK_STR_EQ(o.text, " model model");
+    CHECK_INT_EQ(o.finish, FLINT_FINISH_LENGTH);
+
+    /* chat messages: the prompt is the template's rendering */
+    const flint_chat_message msgs[] = {{.role = "system", .content = "Be brief."}, {.role = "user", .content = "Hi"}};
+    char rendered[512];
+    size_t len = 0, n_ids = 0;
+    int32_t ids[256];
+    const flint_tokenizer *tok = flint_engine_tokenizer(e);
+    CHECK(flint_chat_render(tok, msgs, 2, NULL, rendered, sizeof rendered, &len) == FLINT_OK && len < sizeof rendered);
+    CHECK(strstr(rendered, "<start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\n") != NULL);
+    CHECK(flint_tokenize(tok, rendered, len, FLINT_TOKENIZE_SPECIAL, ids, 256, &n_ids) == FLINT_OK);
+    r = (flint_request){.messages = msgs, .n_messages = 2, .max_tokens = 3, .logprobs = 1, .top_logprobs = 3};
+    CHECK(flint_engine_submit(e, &r, &id) == FLINT_OK);
+    collect(e, id, &o);
+    CHECK_INT_EQ(o.usage.prompt_tokens, (int64_t)n_ids);
+    /* greedy: the chosen token is the most likely one, its log-probability the top one's */
+    for (int32_t i = 0; i < o.n; i++) {
+        CHECK(o.top[i][0].token == o.tok[i] && o.top[i][0].logprob == o.logprob[i]);
+        CHECK(o.logprob[i] <= 0 && o.top[i][1].logprob <= o.top[i][0].logprob &&
+              o.top[i][2].logprob <= o.top[i][1].logprob);
+    }
+    flint_engine_free(e);
+    flint_model_close(m);
+}
+
+/* A model whose final norm is NaN: the request ends with an error naming
+ * the position, not with silent garbage. */
+static void test_nan_logits(void) {
+    TEST_GROUP("non-finite logits");
+    const char *src = "models/tiny-gemma3.gguf", *dst = "build/tests/nan-gemma3.gguf";
+    flint_model *m = NULL;
+    flint_tensor_info ti;
+    if (flint_model_open(src, NULL, &m) || flint_tensor_find(m, "output_norm.weight", &ti)) {
+        CHECK_MSG(0, "%s", flint_errmsg());
+        flint_model_close(m);
+        return;
+    }
+    flint_model_close(m);
+    FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+    CHECK(in && out);
+    if (!in || !out) return;
+    char buf[4096];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, k, out);
+    fclose(in);
+    const float nan = __builtin_nanf("");
+    fseek(out, (long)ti.offset, SEEK_SET);
+    for (uint64_t i = 0; i < ti.size / 4; i++) fwrite(&nan, 4, 1, out);
+    fclose(out);
+    flint_engine *e = NULL;
+    flint_engine_params ep = {.n_ctx = 64, .n_threads = 2};
+    if (flint_model_open(dst, NULL, &m) || flint_engine_create(m, &ep, &e)) {
+        CHECK_MSG(0, "%s", flint_errmsg());
+        flint_model_close(m);
+        return;
+    }
+    flint_request r = {.prompt = "Hello there", .max_tokens = 4};
+    uint64_t id;
+    output o;
+    CHECK(flint_engine_submit(e, &r, &id) == FLINT_OK);
+    collect(e, id, &o);
+    CHECK_INT_EQ(o.finish, FLINT_FINISH_ERROR);
+    CHECK_INT_EQ(o.error, FLINT_E_NUMERIC);
+    CHECK_MSG(strstr(o.error_msg, "non-finite") && strstr(o.error_msg, "position"), "%s", o.error_msg);
+    CHECK_INT_EQ(o.n, 0);
+    flint_engine_free(e);
+    flint_model_close(m);
+    remove(dst);
+}
+
 int main(void) {
     test_solo_equals_direct();
+    test_text();
+    test_nan_logits();
     test_requests();
     test_cancel();
     test_prefix_reuse();

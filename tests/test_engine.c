@@ -229,12 +229,13 @@ static void test_batched_equals_solo(void) {
 }
 
 /* A request sharing a prefix with a finished one reuses it and gives what
- * a cold engine gives: attention blocks, sliding windows well past the
- * window (gemma3/a has a window of 16), recurrent state (qwen35). */
+ * a cold engine gives, every family: attention blocks, sliding windows
+ * well past the window (gemma2/a, gemma3/a and gemma4/a have windows of
+ * 16), recurrent state (qwen35). */
 static void test_prefix_reuse(void) {
     TEST_GROUP("prefix reuse");
-    const char *fams[] = {"gemma3/a", "gemma2/a", "qwen35/dense", "qwen35/moe"};
-    for (int f = 0; f < 4; f++) {
+    const char *const *fams = families;
+    for (int f = 0; f < N_FAMILIES; f++) {
         flint_model *m = open_fixture(fams[f]);
         if (!m) continue;
         int32_t first[150], second[150];

@@ -201,6 +201,13 @@ static void set_usage(fl_req *q) {
     };
 }
 
+/* Under the lock, on the scheduler's thread (which alone changes the pool). */
+static void pool_stats(flint_engine *e) {
+    e->stats.kv_blocks_total = flint_context_kv_blocks_total(e->ctx);
+    e->stats.kv_blocks_free = flint_context_kv_blocks_free(e->ctx);
+    e->stats.kv_bytes_used = flint_context_kv_bytes_used(e->ctx);
+}
+
 static void unlink_live(flint_engine *e, fl_req *q) {
     for (fl_req **p = &e->live; *p; p = &(*p)->next)
         if (*p == q) {
@@ -237,6 +244,7 @@ static void deliver(flint_engine *e, fl_req *q) {
     if (q->finish) {
         e->stats.running = e->n_running; /* retired already: the counts hold when the end is seen */
         e->stats.waiting = e->n_waiting;
+        pool_stats(e);
         e->stats.requests_done[q->finish]++;
         e->stats.prompt_tokens += q->n_prompt;
         e->stats.cached_tokens += q->cached;
@@ -361,6 +369,7 @@ static void run_step(flint_engine *e) {
     }
     pthread_mutex_lock(&e->lock);
     e->stats.steps++;
+    pool_stats(e);
     pthread_mutex_unlock(&e->lock);
     if (st) { /* a failed step ends its requests: nothing says which one caused it */
         char msg[512];
@@ -429,6 +438,7 @@ static void *scheduler(void *arg) {
         admit_and_cancel(e);
         e->stats.running = e->n_running;
         e->stats.waiting = e->n_waiting;
+        pool_stats(e);
         if (e->n_running == 0) {
             pthread_cond_wait(&e->work, &e->lock);
             continue;
@@ -485,6 +495,7 @@ flint_status flint_engine_create(flint_model *model, const flint_engine_params *
         e->block = flint_context_kv_block_size(e->ctx);
         if (e->block <= 0) e->block = 1;
         e->stats.n_slots = e->n_slots;
+        pool_stats(e);
         e->seqs = calloc((size_t)e->n_seq, sizeof *e->seqs);
         e->running = calloc((size_t)e->n_slots, sizeof *e->running);
         e->step = calloc((size_t)e->n_slots, sizeof *e->step);
@@ -642,7 +653,4 @@ void flint_engine_stats_get(flint_engine *e, flint_engine_stats *out) {
     pthread_mutex_lock(&e->lock);
     *out = e->stats;
     pthread_mutex_unlock(&e->lock);
-    out->kv_blocks_total = flint_context_kv_blocks_total(e->ctx);
-    out->kv_blocks_free = flint_context_kv_blocks_free(e->ctx);
-    out->kv_bytes_used = flint_context_kv_bytes_used(e->ctx);
 }

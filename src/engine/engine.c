@@ -58,6 +58,7 @@ struct flint_engine {
     pthread_cond_t work;  /* the scheduler waits for requests */
     pthread_cond_t out;   /* pollers wait for output */
     bool quit, thread_started;
+    bool kick;            /* something arrived for the scheduler (a submit, a cancel) */
 
     /* guarded by lock */
     fl_req *live;         /* every request not yet handed back */
@@ -435,12 +436,13 @@ static void *scheduler(void *arg) {
     flint_engine *e = arg;
     pthread_mutex_lock(&e->lock);
     while (!e->quit) {
-        admit_and_cancel(e);
+        e->kick = false;
+        admit_and_cancel(e); /* may drop the lock: a submit or cancel then sets kick */
         e->stats.running = e->n_running;
         e->stats.waiting = e->n_waiting;
         pool_stats(e);
         if (e->n_running == 0) {
-            pthread_cond_wait(&e->work, &e->lock);
+            while (!e->kick && !e->quit) pthread_cond_wait(&e->work, &e->lock);
             continue;
         }
         pthread_mutex_unlock(&e->lock);
@@ -522,7 +524,7 @@ void flint_engine_free(flint_engine *e) {
     if (e->thread_started) {
         pthread_mutex_lock(&e->lock);
         e->quit = true;
-        pthread_cond_broadcast(&e->work);
+        pthread_cond_signal(&e->work);
         pthread_mutex_unlock(&e->lock);
         pthread_join(e->thread, NULL);
     }
@@ -568,6 +570,7 @@ flint_status flint_engine_submit(flint_engine *e, const flint_request *r, uint64
     else e->wait_head = q;
     e->wait_tail = q;
     e->n_waiting++;
+    e->kick = true;
     pthread_cond_signal(&e->work);
     pthread_mutex_unlock(&e->lock);
     return FLINT_OK;
@@ -587,6 +590,7 @@ flint_status flint_engine_cancel(flint_engine *e, uint64_t id) {
                                                                (unsigned long long)id);
     if (!st) {
         q->cancel = true;
+        e->kick = true;
         pthread_cond_signal(&e->work);
     }
     pthread_mutex_unlock(&e->lock);

@@ -243,6 +243,7 @@ static void deliver(flint_engine *e, fl_req *q) {
         fl_req_out_clear(&q->fresh);
     }
     if (q->finish) {
+        q->ended = true; /* published under the lock: the end, its text and usage are in place */
         e->stats.running = e->n_running; /* retired already: the counts hold when the end is seen */
         e->stats.waiting = e->n_waiting;
         pool_stats(e);
@@ -586,7 +587,7 @@ flint_status flint_engine_cancel(flint_engine *e, uint64_t id) {
     if (!e) return fl_errorf(FLINT_E_INVALID_ARG, "NULL engine");
     pthread_mutex_lock(&e->lock);
     fl_req *q = find(e, id);
-    flint_status st = q && !q->finish ? FLINT_OK : fl_errorf(FLINT_E_NOT_FOUND, "request %llu has ended or never was",
+    flint_status st = q && !q->ended ? FLINT_OK : fl_errorf(FLINT_E_NOT_FOUND, "request %llu has ended or never was",
                                                                (unsigned long long)id);
     if (!st) {
         q->cancel = true;
@@ -629,7 +630,7 @@ flint_status flint_engine_poll(flint_engine *e, uint64_t id, int32_t timeout_ms,
         return fl_errorf(FLINT_E_NOT_FOUND, "request %llu is not pollable (ended, unknown, or has a callback)",
                          (unsigned long long)id);
     }
-    while (!q->pending.n && !q->pending.text.n && !q->finish && timeout_ms != 0) {
+    while (!q->pending.n && !q->pending.text.n && !q->ended && timeout_ms != 0) {
         if (timeout_ms < 0) pthread_cond_wait(&e->out, &e->lock);
         else if (pthread_cond_timedwait(&e->out, &e->lock, &until) == ETIMEDOUT) break;
     }
@@ -638,7 +639,7 @@ flint_status flint_engine_poll(flint_engine *e, uint64_t id, int32_t timeout_ms,
     q->delivered = q->pending;
     q->pending = tmp;
     fill_event(q, &q->delivered, ev);
-    if (q->finish) {
+    if (q->ended) {
         ev->finish = q->finish, ev->error = q->error, ev->error_msg = q->error_msg, ev->usage = &q->usage;
         ev->stop = q->stop_hit;
         /* the request leaves the engine; the event stays readable until

@@ -57,7 +57,9 @@ typedef struct fl_req {
     flint_status error;
     char *error_msg;
     const char *stop_hit; /* the stop string that matched (owned by stop) */
-    bool cancel;          /* asked for; the scheduler acts on it between steps */
+    bool cancel;          /* asked for; the scheduler acts on it between steps (guarded) */
+    bool ended;           /* the end was delivered (guarded by the engine's lock; finish is
+                             the scheduler's own until then) */
 
     double t_submit, t_admit, t_first, t_last;
     fl_req_out fresh;     /* this step's output (the scheduler's thread only) */

@@ -1,0 +1,17 @@
+build-tsan/src/cli/chat.o: src/cli/chat.c src/cli/args.h src/cli/cli.h \
+  src/cli/gen.h include/flint.h src/tokenizer/tokenizer.h \
+  src/format/meta.h src/base/strmap.h
+
+src/cli/args.h:
+
+src/cli/cli.h:
+
+src/cli/gen.h:
+
+include/flint.h:
+
+src/tokenizer/tokenizer.h:
+
+src/format/meta.h:
+
+src/base/strmap.h:

@@ -1,0 +1,3 @@
+build-tsan/src/cli/main.o: src/cli/main.c src/cli/cli.h
+
+src/cli/cli.h:

@@ -1,0 +1,1 @@
+build-tsan/src/cpu/matmul_neon.o: src/cpu/matmul_neon.c

@@ -1,0 +1,20 @@
+build-tsan/src/model/hparams.o: src/model/hparams.c src/model/hparams.h \
+  include/flint.h src/format/meta.h src/base/strmap.h src/base/error.h \
+  src/model/hparams_gemma.h src/model/hparams_read.h \
+  src/model/hparams_qwen35.h
+
+src/model/hparams.h:
+
+include/flint.h:
+
+src/format/meta.h:
+
+src/base/strmap.h:
+
+src/base/error.h:
+
+src/model/hparams_gemma.h:
+
+src/model/hparams_read.h:
+
+src/model/hparams_qwen35.h:

@@ -1,0 +1,15 @@
+build-tsan/src/tokenizer/encode.o: src/tokenizer/encode.c \
+  src/base/error.h include/flint.h src/tokenizer/tok_internal.h \
+  src/tokenizer/tokenizer.h src/format/meta.h src/base/strmap.h
+
+src/base/error.h:
+
+include/flint.h:
+
+src/tokenizer/tok_internal.h:
+
+src/tokenizer/tokenizer.h:
+
+src/format/meta.h:
+
+src/base/strmap.h:

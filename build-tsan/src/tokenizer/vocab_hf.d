@@ -1,0 +1,20 @@
+build-tsan/src/tokenizer/vocab_hf.o: src/tokenizer/vocab_hf.c \
+  src/base/error.h include/flint.h src/base/file.h src/base/json.h \
+  src/tokenizer/tok_internal.h src/tokenizer/tokenizer.h \
+  src/format/meta.h src/base/strmap.h
+
+src/base/error.h:
+
+include/flint.h:
+
+src/base/file.h:
+
+src/base/json.h:
+
+src/tokenizer/tok_internal.h:
+
+src/tokenizer/tokenizer.h:
+
+src/format/meta.h:
+
+src/base/strmap.h:

@@ -105,33 +105,12 @@ flint_status fl_chat_render_public(const fl_tokenizer *tok, const flint_chat_mes
     fl_chat_family fam = fl_tokenizer_chat_family(tok);
     if (fam == FL_CHAT_NONE) return fl_errorf(FLINT_E_UNSUPPORTED, "the model has no chat template flint knows");
     if (n <= 0 || !msgs) return fl_errorf(FLINT_E_INVALID_ARG, "a chat needs at least one message");
-    flint_chat_params p = params ? *params : (flint_chat_params){0};
-    fl_chat_msg *m = calloc((size_t)n, sizeof *m);
-    fl_chat_tool_call *calls = NULL;
-    int64_t n_calls = 0;
     for (int32_t i = 0; i < n; i++) {
-        if (msgs[i].n_tool_calls < 0 || (msgs[i].n_tool_calls && !msgs[i].tool_calls)) {
-            free(m);
-            return fl_errorf(FLINT_E_INVALID_ARG, "message %d: bad tool_calls", i);
-        }
-        n_calls += msgs[i].n_tool_calls;
+        if (!msgs[i].role) return fl_errorf(FLINT_E_INVALID_ARG, "message %d has no role", i);
+        if (msgs[i].n_tool_calls < 0 || (msgs[i].n_tool_calls && !msgs[i].tool_calls))
+            return fl_errorf(FLINT_E_INVALID_ARG, "message %d: %d tool calls", i, msgs[i].n_tool_calls);
     }
-    if (n_calls) calls = calloc((size_t)n_calls, sizeof *calls);
-    if (!m || (n_calls && !calls)) {
-        free(m);
-        free(calls);
-        return fl_errorf(FLINT_E_NOMEM, "out of memory");
-    }
-    flint_status st = FLINT_OK;
-    for (int32_t i = 0, c = 0; i < n && !st; i++) {
-        const flint_chat_message *s = &msgs[i];
-        if (!s->role) st = fl_errorf(FLINT_E_INVALID_ARG, "message %d has no role", i);
-        m[i] = (fl_chat_msg){.role = s->role, .content = s->content, .reasoning_content = s->reasoning_content,
-                             .tool_calls = calls + c, .n_tool_calls = (size_t)s->n_tool_calls,
-                             .tool_call_id = s->tool_call_id, .name = s->name};
-        for (int32_t j = 0; j < s->n_tool_calls; j++, c++)
-            calls[c] = (fl_chat_tool_call){s->tool_calls[j].id, s->tool_calls[j].name, s->tool_calls[j].arguments};
-    }
+    flint_chat_params p = params ? *params : (flint_chat_params){0};
     int32_t bos = fl_tokenizer_bos(tok);
     fl_chat_params cp = {
         .add_generation_prompt = !p.no_generation_prompt,
@@ -139,10 +118,7 @@ flint_status fl_chat_render_public(const fl_tokenizer *tok, const flint_chat_mes
         .tools = p.tools,
         .bos = bos >= 0 && fl_tokenizer_add_bos(tok) ? fl_tokenizer_piece(tok, bos, NULL) : NULL,
     };
-    if (!st) st = fl_chat_render(fam, m, (size_t)n, &cp, out);
-    free(m);
-    free(calls);
-    return st;
+    return fl_chat_render(fam, msgs, (size_t)n, &cp, out);
 }
 
 flint_status flint_chat_render(const flint_tokenizer *t, const flint_chat_message *msgs, int32_t n,

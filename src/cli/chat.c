@@ -145,7 +145,7 @@ int cli_chat(int argc, char **argv) {
         fflush(stdout);
         if (res.finish == FLINT_FINISH_CANCELLED) fprintf(stderr, "(stopped)\n");
         if (verbose || res.finish == FLINT_FINISH_ERROR) cli_result_report(&res, stderr, verbose ? e : NULL);
-        int ok = res.finish == FLINT_FINISH_ERROR || add_msg(&h, "assistant", res.text.s ? res.text.s : "", res.text.n);
+        int ok = res.finish == FLINT_FINISH_ERROR || add_msg(&h, "assistant", res.out.text.s ? res.out.text.s : "", res.out.text.n);
         if (res.finish == FLINT_FINISH_ERROR) forget(&h, h.n - 1);
         cli_result_free(&res);
         if (!ok) goto fail;

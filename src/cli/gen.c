@@ -68,21 +68,6 @@ void cli_warn_ctx(const flint_engine *e, const char *cmd) {
                 n, train);
 }
 
-static int grow(cli_result *r, int32_t n, int32_t n_top) {
-    if (r->n + n <= r->cap) return 1;
-    int32_t cap = r->cap ? r->cap : 64;
-    while (cap < r->n + n) cap *= 2;
-    int32_t *t = realloc(r->tokens, (size_t)cap * sizeof *t);
-    if (t) r->tokens = t;
-    float *l = realloc(r->logprobs, (size_t)cap * sizeof *l);
-    if (l) r->logprobs = l;
-    flint_token_logprob *p = n_top ? realloc(r->top, (size_t)cap * (size_t)n_top * sizeof *p) : r->top;
-    if (p) r->top = p;
-    if (!t || !l || (n_top && !p)) return 0;
-    r->cap = cap;
-    return 1;
-}
-
 flint_status cli_collect(flint_engine *e, uint64_t id, FILE *stream, volatile sig_atomic_t *interrupt,
                          cli_result *res) {
     int cancelled = 0;
@@ -94,22 +79,13 @@ flint_status cli_collect(flint_engine *e, uint64_t id, FILE *stream, volatile si
         flint_event ev;
         flint_status st = flint_engine_poll(e, id, interrupt ? 100 : -1, &ev);
         if (st) return st;
-        if (ev.len) {
-            if (fl_tok_text_append(&res->text, ev.text, ev.len)) return FLINT_E_NOMEM;
-            if (stream) {
-                fwrite(ev.text, 1, ev.len, stream);
-                fflush(stream);
-            }
+        if (!fl_req_out_push(&res->out, ev.tokens, ev.logprobs, ev.top, ev.n_tokens, ev.n_top, ev.text, ev.len))
+            return FLINT_E_NOMEM;
+        if (ev.len && stream) {
+            fwrite(ev.text, 1, ev.len, stream);
+            fflush(stream);
         }
-        if (ev.n_tokens) {
-            if (!grow(res, ev.n_tokens, ev.n_top)) return FLINT_E_NOMEM;
-            memcpy(res->tokens + res->n, ev.tokens, (size_t)ev.n_tokens * sizeof *ev.tokens);
-            if (ev.logprobs) memcpy(res->logprobs + res->n, ev.logprobs, (size_t)ev.n_tokens * sizeof *ev.logprobs);
-            if (ev.top)
-                memcpy(res->top + (size_t)res->n * ev.n_top, ev.top, (size_t)ev.n_tokens * ev.n_top * sizeof *ev.top);
-            res->n_top = ev.logprobs ? ev.n_top : -1;
-            res->n += ev.n_tokens;
-        }
+        res->n_top = ev.logprobs ? ev.n_top : -1;
         if (ev.finish) {
             res->finish = ev.finish;
             res->usage = *ev.usage;
@@ -121,10 +97,7 @@ flint_status cli_collect(flint_engine *e, uint64_t id, FILE *stream, volatile si
 }
 
 void cli_result_free(cli_result *r) {
-    fl_tok_text_free(&r->text);
-    free(r->tokens);
-    free(r->logprobs);
-    free(r->top);
+    fl_req_out_free(&r->out);
     memset(r, 0, sizeof *r);
 }
 
@@ -140,8 +113,9 @@ const char *cli_finish_name(flint_finish_reason r) {
 
 void cli_result_json(const cli_result *r, FILE *f) {
     json_t *o = json_object(), *toks = json_array();
-    json_object_set_new(o, "text", json_stringn(r->text.s ? r->text.s : "", r->text.n));
-    for (int32_t i = 0; i < r->n; i++) json_array_append_new(toks, json_integer(r->tokens[i]));
+    const fl_req_out *out = &r->out;
+    json_object_set_new(o, "text", json_stringn(out->text.s ? out->text.s : "", out->text.n));
+    for (int32_t i = 0; i < out->n; i++) json_array_append_new(toks, json_integer(out->tokens[i]));
     json_object_set_new(o, "tokens", toks);
     json_object_set_new(o, "finish_reason", json_string(cli_finish_name(r->finish)));
     if (r->stop[0]) json_object_set_new(o, "stop", json_string(r->stop));
@@ -155,17 +129,17 @@ void cli_result_json(const cli_result *r, FILE *f) {
         o, "timings",
         json_pack("{s:f, s:f, s:f, s:f, s:f}", "queue_ms", r->usage.queue_ms, "ttft_ms", r->usage.ttft_ms,
                   "prompt_ms", r->usage.prompt_ms, "prompt_tokens_per_s", prompt_s > 0 ? computed / prompt_s : 0.0,
-                  "decode_tokens_per_s", gen_s > 0 && r->n > 1 ? (r->n - 1) / gen_s : 0.0));
+                  "decode_tokens_per_s", gen_s > 0 && out->n > 1 ? (out->n - 1) / gen_s : 0.0));
     if (r->n_top >= 0) {
         json_t *lp = json_array();
-        for (int32_t i = 0; i < r->n; i++) {
+        for (int32_t i = 0; i < out->n; i++) {
             json_t *alts = json_array();
             for (int32_t j = 0; j < r->n_top; j++) {
-                const flint_token_logprob *t = &r->top[(size_t)i * r->n_top + j];
+                const flint_token_logprob *t = &out->top[(size_t)i * r->n_top + j];
                 json_array_append_new(alts, json_pack("{s:i, s:f}", "token", t->token, "logprob", (double)t->logprob));
             }
-            json_array_append_new(lp, json_pack("{s:i, s:f, s:o}", "token", r->tokens[i], "logprob",
-                                                (double)r->logprobs[i], "top", alts));
+            json_array_append_new(lp, json_pack("{s:i, s:f, s:o}", "token", out->tokens[i], "logprob",
+                                                (double)out->logprobs[i], "top", alts));
         }
         json_object_set_new(o, "logprobs", lp);
     }
@@ -180,8 +154,8 @@ void cli_result_report(const cli_result *r, FILE *f, flint_engine *e) {
     double gen_s = r->usage.generate_ms / 1e3, prompt_s = r->usage.prompt_ms / 1e3;
     int32_t computed = r->usage.prompt_tokens - r->usage.cached_tokens;
     fprintf(f, "prefill: %d tokens (%d cached), %.2f tokens/s; decode: %d tokens, %.2f tokens/s\n",
-            r->usage.prompt_tokens, r->usage.cached_tokens, prompt_s > 0 ? computed / prompt_s : 0.0, r->n,
-            gen_s > 0 && r->n > 1 ? (r->n - 1) / gen_s : 0.0);
+            r->usage.prompt_tokens, r->usage.cached_tokens, prompt_s > 0 ? computed / prompt_s : 0.0, r->out.n,
+            gen_s > 0 && r->out.n > 1 ? (r->out.n - 1) / gen_s : 0.0);
     if (e) {
         flint_engine_stats s;
         flint_engine_stats_get(e, &s);

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "engine/request.h"
 #include "flint.h"
 #include "tokenizer/tokenizer.h"
 
@@ -22,11 +23,8 @@ void cli_warn_ctx(const flint_engine *e, const char *cmd);
 
 /* Everything one request produced. */
 typedef struct cli_result {
-    fl_tok_text text;
-    int32_t *tokens;
-    float *logprobs;
-    flint_token_logprob *top;
-    int32_t n, cap, n_top;
+    fl_req_out out;  /* text, tokens, logprobs, top alternatives */
+    int32_t n_top;   /* -1: no logprobs were asked for */
     flint_finish_reason finish;
     char error[256];
     char stop[256];

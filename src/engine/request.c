@@ -136,14 +136,19 @@ static bool out_reserve(fl_req_out *o, int32_t n, int32_t n_top) {
     return true;
 }
 
-bool fl_req_out_append(fl_req_out *dst, const fl_req_out *src, int32_t n_top) {
-    if (!out_reserve(dst, dst->n + src->n, n_top)) return false;
-    if (src->text.n && fl_tok_text_append(&dst->text, src->text.s, src->text.n)) return false;
-    memcpy(dst->tokens + dst->n, src->tokens, (size_t)src->n * sizeof *src->tokens);
-    memcpy(dst->logprobs + dst->n, src->logprobs, (size_t)src->n * sizeof *src->logprobs);
-    if (n_top) memcpy(dst->top + (size_t)dst->n * n_top, src->top, (size_t)src->n * n_top * sizeof *src->top);
-    dst->n += src->n;
+bool fl_req_out_push(fl_req_out *o, const int32_t *tokens, const float *logprobs, const flint_token_logprob *top,
+                     int32_t n, int32_t n_top, const char *text, size_t len) {
+    if (!out_reserve(o, o->n + n, n_top)) return false;
+    if (len && fl_tok_text_append(&o->text, text, len)) return false;
+    if (n) memcpy(o->tokens + o->n, tokens, (size_t)n * sizeof *tokens);
+    if (n && logprobs) memcpy(o->logprobs + o->n, logprobs, (size_t)n * sizeof *logprobs);
+    if (n && n_top && top) memcpy(o->top + (size_t)o->n * n_top, top, (size_t)n * n_top * sizeof *top);
+    o->n += n;
     return true;
+}
+
+bool fl_req_out_append(fl_req_out *dst, const fl_req_out *src, int32_t n_top) {
+    return fl_req_out_push(dst, src->tokens, src->logprobs, src->top, src->n, n_top, src->text.s, src->text.n);
 }
 
 void fl_req_free(fl_req *q) {

@@ -85,7 +85,12 @@ int32_t fl_req_step(fl_req *q, const fl_tokenizer *tok, const float *logits, int
  * into out unless a stop string matched. */
 void fl_req_finish(fl_req *q, flint_finish_reason why, flint_status error, const char *msg, fl_req_out *out);
 
-/* Appends src to dst (both owned); false when out of memory. */
+/* Appends n tokens, their log-probabilities (may be NULL), their top
+ * alternatives ([n][n_top], may be NULL) and text[0..len); false when out
+ * of memory. */
+bool fl_req_out_push(fl_req_out *o, const int32_t *tokens, const float *logprobs, const flint_token_logprob *top,
+                     int32_t n, int32_t n_top, const char *text, size_t len);
+/* Appends src to dst; false when out of memory. */
 bool fl_req_out_append(fl_req_out *dst, const fl_req_out *src, int32_t n_top);
 void fl_req_out_clear(fl_req_out *o);
 void fl_req_out_free(fl_req_out *o);

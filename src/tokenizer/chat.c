@@ -222,7 +222,7 @@ static flint_status chatml(const fl_chat_msg *m, size_t n, const fl_chat_params 
                 puts_(o, "\n</think>\n\n");
             }
             puts_(o, c);
-            for (size_t k = 0; k < msg->n_tool_calls; k++) {
+            for (int32_t k = 0; k < msg->n_tool_calls; k++) {
                 const fl_chat_tool_call *tc = &msg->tool_calls[k];
                 puts_(o, k ? "\n<tool_call>\n<function=" : blank(c) ? "<tool_call>\n<function=" : "\n\n<tool_call>\n<function=");
                 puts_(o, tc->name);
@@ -518,7 +518,7 @@ static flint_status gemma4(const fl_chat_msg *m, size_t n, const fl_chat_params 
         const char *thought = msg->reasoning_content;
         if (thought && *thought && (long)(i - start) > last_user && msg->n_tool_calls)
             puts_(o, "<|channel>thought\n"), puts_(o, thought), puts_(o, "\n<channel|>");
-        for (size_t k = 0; k < msg->n_tool_calls; k++) {
+        for (int32_t k = 0; k < msg->n_tool_calls; k++) {
             const fl_chat_tool_call *tc = &msg->tool_calls[k];
             puts_(o, "<|tool_call>call:"), puts_(o, tc->name), puts_(o, "{");
             json_t *args;
@@ -544,7 +544,7 @@ static flint_status gemma4(const fl_chat_msg *m, size_t n, const fl_chat_params 
         if (msg->n_tool_calls) {
             for (size_t k = i + 1; k < n && role_is(&m[k], "tool"); k++) {
                 const char *name = m[k].name ? m[k].name : "unknown";
-                for (size_t c = 0; c < msg->n_tool_calls; c++) {
+                for (int32_t c = 0; c < msg->n_tool_calls; c++) {
                     const char *id = msg->tool_calls[c].id, *want = m[k].tool_call_id;
                     if ((!id && !want) || (id && want && !strcmp(id, want))) name = msg->tool_calls[c].name;
                 }

@@ -137,21 +137,9 @@ typedef enum fl_chat_family {
     FL_CHAT_CHATML,  /* Qwen3.5/3.6: <|im_start|>, <think>, XML tool calls */
 } fl_chat_family;
 
-typedef struct fl_chat_tool_call {
-    const char *id;        /* may be NULL */
-    const char *name;
-    const char *arguments; /* a JSON object as text */
-} fl_chat_tool_call;
-
-typedef struct fl_chat_msg {
-    const char *role;              /* "system", "user", "assistant", "tool" */
-    const char *content;           /* NULL = none */
-    const char *reasoning_content; /* assistant thinking, NULL = none */
-    const fl_chat_tool_call *tool_calls;
-    size_t n_tool_calls;
-    const char *tool_call_id;      /* role "tool": the call it answers */
-    const char *name;              /* role "tool": the function's name */
-} fl_chat_msg;
+/* Messages and tool calls are the public API's (flint.h). */
+typedef flint_tool_call fl_chat_tool_call;
+typedef flint_chat_message fl_chat_msg;
 
 typedef struct fl_chat_params {
     bool add_generation_prompt;

@@ -1,1 +1,0 @@
-build-tsan/src/cpu/matmul_neon.o: src/cpu/matmul_neon.c

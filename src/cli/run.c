@@ -67,7 +67,8 @@ int cli_run(int argc, char **argv) {
     rc = 1;
     sp.seed = (uint64_t)seed;
     if (flint_model_open(path, NULL, &m)) goto fail;
-    flint_engine_params ep = {.n_slots = 1, .n_ctx = n_ctx, .n_threads = threads, .n_cache = -1,
+    /* n_cache 1: the finished request's sequence stays, so --verbose reports its K/V */
+    flint_engine_params ep = {.n_slots = 1, .n_ctx = n_ctx, .n_threads = threads, .n_cache = 1,
                               .kv_type = kv_type, .deterministic = deterministic};
     if (!n_ctx && n_gen > 0 && cli_default_ctx(m, text, chat, n_gen, &ep.n_ctx)) goto fail;
     if (flint_engine_create(m, &ep, &e)) goto fail;

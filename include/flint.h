@@ -231,6 +231,8 @@ FLINT_API int32_t flint_context_n_vocab(const flint_context *ctx);
 FLINT_API int32_t flint_context_n_ctx(const flint_context *ctx);
 /* The context the model was trained for (0 when the file does not say). */
 FLINT_API int32_t flint_context_n_ctx_train(const flint_context *ctx);
+/* Layers whose state is recurrent (Gated DeltaNet): 0 for attention-only models. */
+FLINT_API int32_t flint_context_n_recurrent_layers(const flint_context *ctx);
 /* Positions sequence seq holds so far. */
 FLINT_API int32_t flint_context_n_past(const flint_context *ctx, int32_t seq);
 /* Bytes of weights read per token, and of the KV caches (for --verbose and
@@ -465,6 +467,10 @@ typedef struct flint_engine_params {
     int32_t kv_type;      /* flint_kv_type; 0: F16 */
     int64_t kv_bytes;     /* KV pool size; 0: enough for every slot to reach n_ctx */
     int32_t deterministic; /* bit-identical results whatever else runs (flint_context_params) */
+    int32_t snapshot_interval; /* models with recurrent layers (Qwen3.5): a prompt runs in chunks
+                              that end every this many positions, each leaving a state snapshot a
+                              later request can restore (its prefix reuse granularity; a multiple of
+                              the KV block size); 0: 128; -1: snapshots at step ends only */
 } flint_engine_params;
 
 typedef enum flint_finish_reason {

@@ -86,6 +86,12 @@ void flint_context_free(flint_context *c) {
 int32_t flint_context_n_vocab(const flint_context *c) { return c ? c->lm.hp.n_vocab : 0; }
 int32_t flint_context_n_ctx(const flint_context *c) { return c ? c->n_ctx : 0; }
 int32_t flint_context_n_ctx_train(const flint_context *c) { return c ? c->lm.hp.n_ctx_train : 0; }
+
+int32_t flint_context_n_recurrent_layers(const flint_context *c) {
+    int32_t n = 0;
+    for (int32_t l = 0; c && l < c->lm.hp.n_layer; l++) n += c->lm.hp.layer[l].recurrent;
+    return n;
+}
 uint64_t flint_context_weight_bytes(const flint_context *c) { return c ? c->lm.weight_bytes : 0; }
 
 uint64_t flint_context_cache_bytes(const flint_context *c) {

@@ -11,7 +11,9 @@
  * first, until the step's token budget is spent (chunked prefill: a long
  * prompt never stalls the streams). A prompt chunk that does not finish
  * its prompt ends on a KV block boundary where it can, so that a snapshot
- * taken there lets later requests restore that prefix. Before a step runs,
+ * taken there lets later requests restore that prefix; in models with
+ * recurrent layers, whose state restores only where a snapshot was taken,
+ * prompt chunks also end every snapshot_interval positions. Before a step runs,
  * the KV blocks it needs are counted; if the pool cannot hold them, cached
  * sequences are dropped first (least recently used), then the newest
  * running request is preempted: its sequence is freed and it waits again
@@ -52,6 +54,7 @@ struct flint_engine {
     int32_t n_logits;     /* logits per row */
     int32_t n_slots, n_seq, n_ctx, max_queue, step_tokens;
     int32_t block;        /* positions per KV block */
+    int32_t snap_every;   /* prompt chunks end at multiples of this (0: no such bound) */
 
     pthread_t thread;
     pthread_mutex_t lock;
@@ -311,6 +314,10 @@ static int32_t plan_step(flint_engine *e) {
             bool decoding = left == 1 && q->n_gen > 0;
             if (decoding != (pass == 0)) continue;
             int32_t take = left < budget ? left : budget;
+            if (!decoding && e->snap_every) { /* a recurrent model's prompt: a snapshot every snap_every */
+                int32_t next = (q->n_done / e->snap_every + 1) * e->snap_every;
+                if (q->n_done + take > next) take = next - q->n_done;
+            }
             if (take < left) { /* a chunk that does not finish: end on a block boundary */
                 int32_t end = q->n_done + take, aligned = end - end % e->block;
                 if (aligned > q->n_done) take = aligned - q->n_done;
@@ -461,7 +468,7 @@ flint_status flint_engine_create(flint_model *model, const flint_engine_params *
     *out = NULL;
     flint_engine_params p = params ? *params : (flint_engine_params){0};
     if (p.n_slots < 0 || p.n_slots > 1024 || p.n_ctx < 0 || p.max_queue < 0 || p.step_tokens < 0 || p.n_cache < -1 ||
-        p.n_cache > 1024 || p.kv_bytes < 0)
+        p.n_cache > 1024 || p.kv_bytes < 0 || p.snapshot_interval < -1)
         return fl_errorf(FLINT_E_INVALID_ARG,
                          "engine params out of range (slots %d, ctx %d, queue %d, step %d, cache %d)", p.n_slots,
                          p.n_ctx, p.max_queue, p.step_tokens, p.n_cache);
@@ -497,6 +504,11 @@ flint_status flint_engine_create(flint_model *model, const flint_engine_params *
         if (e->n_vocab <= 0 || e->n_vocab > e->n_logits) e->n_vocab = e->n_logits;
         e->block = flint_context_kv_block_size(e->ctx);
         if (e->block <= 0) e->block = 1;
+        /* recurrent state restores only where a snapshot was taken: keep them dense in a prompt */
+        if (flint_context_n_recurrent_layers(e->ctx) > 0 && p.snapshot_interval >= 0) {
+            int32_t every = p.snapshot_interval ? p.snapshot_interval : 128;
+            e->snap_every = (every + e->block - 1) / e->block * e->block;
+        }
         e->stats.n_slots = e->n_slots;
         pool_stats(e);
         e->seqs = calloc((size_t)e->n_seq, sizeof *e->seqs);

@@ -518,16 +518,25 @@ flint_status fl_kv_cache_copy(fl_kv_cache *dst, const fl_kv_cache *src) {
 flint_status fl_kv_snapshot_take(fl_kv_cache *c) {
     fl_kv_pool *p = c->pool;
     if (p->n_state == 0 && p->window == 0) return FLINT_OK;
-    /* the slot: one at this length already, a free one, or the oldest */
+    /* the slot: one at this length already, a free one, or the one whose
+     * loss leaves the smallest gap between the positions still restorable
+     * (its neighbours below and above, 0 and the new length at the ends):
+     * the kept snapshots spread over a long prompt instead of crowding its
+     * end, so an early shared prefix (a system prompt) stays restorable */
     fl_kv_snapshot *s = NULL;
     for (int32_t i = 0; i < FLINT_MAX_SNAPSHOTS && !s; i++)
         if (c->snap[i].n_past == c->n_past) s = &c->snap[i];
     for (int32_t i = 0; i < FLINT_MAX_SNAPSHOTS && !s; i++)
         if (c->snap[i].n_past < 0) s = &c->snap[i];
-    if (!s) {
-        s = &c->snap[0];
-        for (int32_t i = 1; i < FLINT_MAX_SNAPSHOTS; i++)
-            if (c->snap[i].stamp < s->stamp) s = &c->snap[i];
+    const bool found = s != NULL;
+    for (int32_t i = 0, best = INT32_MAX; i < FLINT_MAX_SNAPSHOTS && !found; i++) {
+        int32_t below = 0, above = c->n_past, at = c->snap[i].n_past;
+        for (int32_t j = 0; j < FLINT_MAX_SNAPSHOTS; j++) {
+            int32_t o = c->snap[j].n_past;
+            if (o < at && o > below) below = o;
+            if (o > at && o < above) above = o;
+        }
+        if (above - below < best) best = above - below, s = &c->snap[i];
     }
     if (p->n_state > 0 && !s->state) {
         s->state = malloc((size_t)p->n_state * sizeof(float));

@@ -71,6 +71,7 @@ static void test_tensor_listing(void) {
 static void test_bad_invocations(void) {
     TEST_GROUP("bad invocations");
     char *out;
+    int rc;
     CHECK_INT_EQ(run(FLINT_BIN " info -m tests/fixtures/absent.gguf", &out), 1);
     CHECK(strstr(out, "absent.gguf") != NULL && strstr(out, "cannot open") != NULL);
     free(out);
@@ -83,7 +84,8 @@ static void test_bad_invocations(void) {
     CHECK_INT_EQ(run(FLINT_BIN " frobnicate", &out), 2);
     CHECK(strstr(out, "unknown command 'frobnicate'") != NULL);
     free(out);
-    CHECK_INT_EQ(run(FLINT_BIN " --help", &out), 0);
+    rc = run(FLINT_BIN " --help", &out);
+    CHECK_INT_EQ(rc, 0);
     CHECK(strstr(out, "info") != NULL);
     free(out);
 }
@@ -170,6 +172,7 @@ static void test_bench(void) {
  * anything is loaded, and one message naming the option and the value. */
 static void test_bad_options(void) {
     TEST_GROUP("bad options");
+    int rc;
     static const struct {
         const char *args, *want;
     } cases[] = {
@@ -196,17 +199,19 @@ static void test_bad_options(void) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char cmd[256], *out;
         snprintf(cmd, sizeof cmd, "%s %s", FLINT_BIN, cases[i].args);
-        int rc = run(cmd, &out);
+        rc = run(cmd, &out);
         CHECK_MSG(rc == 2 && strstr(out, cases[i].want) && strstr(out, "--help"), "'%s': status %d, \"%s\"",
                   cases[i].args, rc, out);
         free(out);
     }
     char *out;
-    CHECK_INT_EQ(run(FLINT_BIN " bench --help", &out), 0);
+    rc = run(FLINT_BIN " bench --help", &out);
+    CHECK_INT_EQ(rc, 0);
     CHECK(strstr(out, "usage: flint bench -m PATH [options]") && strstr(out, "(1..1024)"));
     free(out);
     /* a text starting with '-' after "--"; the last of --ids/--pieces wins */
-    CHECK_INT_EQ(run(FLINT_BIN " tokenize -m models/tiny-gemma3.gguf --pieces --ids -- -x", &out), 0);
+    rc = run(FLINT_BIN " tokenize -m models/tiny-gemma3.gguf --pieces --ids -- -x", &out);
+    CHECK_INT_EQ(rc, 0);
     CHECK(strchr(out, '\t') == NULL);
     free(out);
 }
@@ -216,33 +221,39 @@ static void test_bad_options(void) {
 static void test_run(void) {
     TEST_GROUP("run");
     char *out;
+    int rc;
     const char *m = FLINT_BIN " run -m models/tiny-gemma3.gguf --temp 0 -n 6";
     char cmd[512];
     snprintf(cmd, sizeof cmd, "%s -p Hello", m);
-    CHECK_INT_EQ(run(cmd, &out), 0);
+    rc = run(cmd, &out);
+    CHECK_INT_EQ(rc, 0);
     CHECK_MSG(!strncmp(out, " model model model model model model\nprefill: ", 46), "%s", out);
     free(out);
     snprintf(cmd, sizeof cmd, "printf Hello | %s -p -", m);
-    CHECK_INT_EQ(run(cmd, &out), 0);
+    rc = run(cmd, &out);
+    CHECK_INT_EQ(rc, 0);
     CHECK_MSG(!strncmp(out, " model model model model model model\nprefill: ", 46), "%s", out);
     free(out);
     FILE *f = fopen("build/tests/prompt.txt", "w");
     if (f) fputs("Hello", f), fclose(f);
     snprintf(cmd, sizeof cmd, "%s -f build/tests/prompt.txt --stop 'del mo' --json 2>/dev/null", m);
-    CHECK_INT_EQ(run(cmd, &out), 0);
+    rc = run(cmd, &out);
+    CHECK_INT_EQ(rc, 0);
     CHECK_MSG(strstr(out, "\"text\":\" mo\"") && strstr(out, "\"finish_reason\":\"stop\"") &&
                   strstr(out, "\"stop\":\"del mo\"") && strstr(out, "\"completion_tokens\":2"),
               "%s", out);
     free(out);
     /* -n -1 runs to the end of the context */
     snprintf(cmd, sizeof cmd, FLINT_BIN " run -m models/tiny-gemma3.gguf --temp 0 -n -1 -c 16 -p Hello --json --logprobs 2 2>/dev/null");
-    CHECK_INT_EQ(run(cmd, &out), 0);
+    rc = run(cmd, &out);
+    CHECK_INT_EQ(rc, 0);
     CHECK_MSG(strstr(out, "\"finish_reason\":\"length\"") && strstr(out, "\"completion_tokens\":10") &&
                   strstr(out, "\"top\":[{"),
               "%s", out);
     free(out);
     snprintf(cmd, sizeof cmd, "%s --chat --system 'Be brief.' -p Hi --json 2>/dev/null", m);
-    CHECK_INT_EQ(run(cmd, &out), 0);
+    rc = run(cmd, &out);
+    CHECK_INT_EQ(rc, 0);
     CHECK_MSG(strstr(out, "\"prompt_tokens\":") && strstr(out, "\"completion_tokens\":6"), "%s", out);
     free(out);
     static const char *const bad[][2] = {
@@ -254,12 +265,13 @@ static void test_run(void) {
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         snprintf(cmd, sizeof cmd, FLINT_BIN " run -m models/tiny-gemma3.gguf -p Hi %s", bad[i][0]);
-        int rc = run(cmd, &out);
+        rc = run(cmd, &out);
         CHECK_MSG(rc == 2 && strstr(out, bad[i][1]), "'%s': exit %d, %s", bad[i][0], rc, out);
         free(out);
     }
     /* examples/chat.c, the public API's chat in under 100 lines */
-    CHECK_INT_EQ(run("printf 'Hi\\nAgain\\n' | build/examples/chat models/tiny-gemma3.gguf", &out), 0);
+    rc = run("printf 'Hi\\nAgain\\n' | build/examples/chat models/tiny-gemma3.gguf", &out);
+    CHECK_INT_EQ(rc, 0);
     CHECK_MSG(strlen(out) > 10, "%s", out);
     free(out);
 }

@@ -47,7 +47,7 @@ flint_status flint_tokenize(const flint_tokenizer *t, const char *text, size_t l
     flint_status st = fl_tokenize(t->tok, text ? text : "", len, f, &v);
     if (!st) {
         *n_ids = v.n;
-        memcpy(ids, v.ids, (v.n < cap ? v.n : cap) * sizeof *ids);
+        if (v.n && cap) memcpy(ids, v.ids, (v.n < cap ? v.n : cap) * sizeof *ids);
     }
     fl_tok_ids_free(&v);
     return st;

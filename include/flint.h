@@ -290,8 +290,8 @@ FLINT_API flint_status flint_seq_fork(flint_context *ctx, int32_t dst, int32_t s
                                       int32_t *n_reused);
 /* Records the recurrent state of seq at its current length (and pins the
  * sliding-window blocks that position needs) so that a later fork can
- * restore it; at most FLINT_MAX_SNAPSHOTS per sequence: past that, the one
- * whose loss leaves the smallest gap between restorable positions goes.
+ * restore it; at most FLINT_MAX_SNAPSHOTS per sequence: past that, one is
+ * dropped so that those kept thin out geometrically into the past.
  * A no-op for models without recurrent or sliding-window layers. */
 #define FLINT_MAX_SNAPSHOTS 8
 FLINT_API flint_status flint_seq_snapshot(flint_context *ctx, int32_t seq);

@@ -13,7 +13,8 @@
  * its prompt ends on a KV block boundary where it can, so that a snapshot
  * taken there lets later requests restore that prefix; in models with
  * recurrent layers, whose state restores only where a snapshot was taken,
- * prompt chunks also end every snapshot_interval positions. Before a step runs,
+ * prompt chunks also end every snapshot_interval positions, each leaving a
+ * snapshot. Every prompt leaves one at its end. Before a step runs,
  * the KV blocks it needs are counted; if the pool cannot hold them, cached
  * sequences are dropped first (least recently used), then the newest
  * running request is preempted: its sequence is freed and it waits again
@@ -391,8 +392,10 @@ static void run_step(flint_engine *e) {
         fl_req *q = e->step_req[i];
         q->n_done += e->step_len[i];
         if (e->step[i].all_logits < 0) {
-            /* a prompt chunk on a block boundary: keep the state there for prefix reuse */
-            if (q->n_done % e->block == 0) flint_seq_snapshot(e->ctx, q->seq);
+            /* a recurrent model's prompt chunk on a block boundary: keep the state there
+             * for prefix reuse (attention-only models restore any position their pinned
+             * or live history covers; more snapshots would only pin more sliding blocks) */
+            if (e->snap_every && q->n_done % e->block == 0) flint_seq_snapshot(e->ctx, q->seq);
             continue;
         }
         if (q->n_gen == 0 && q->n_done == q->n_prompt) flint_seq_snapshot(e->ctx, q->seq);

@@ -274,6 +274,34 @@ static void test_prefix_reuse(void) {
     }
 }
 
+/* The sequence sharing the most tokens need not restore the most: with
+ * snapshots only at prompt ends, a recurrent model restores a cached
+ * sequence at exactly its prompt's length. */
+static void test_best_source(void) {
+    TEST_GROUP("prefix reuse: the source that restores the most");
+    flint_model *m = open_fixture("qwen35/dense");
+    if (!m) return;
+    int32_t x[160], s1[160], r[160];
+    make_prompt(x, 160, 200, 5);
+    memcpy(s1, x, sizeof s1);
+    make_prompt(s1 + 145, 15, 200, 6); /* shares 145 with r, snapshot only at 160 */
+    memcpy(r, x, sizeof r);
+    make_prompt(r + 145, 15, 200, 7);
+    flint_engine *e = NULL;
+    flint_engine_params ep = {.n_ctx = 200, .n_threads = 2, .n_cache = 2, .snapshot_interval = -1};
+    output o;
+    if (flint_engine_create(m, &ep, &e) == FLINT_OK) {
+        collect(e, submit(e, x, 100, 4, NULL), &o);  /* shares 100, snapshot at 100 */
+        collect(e, submit(e, s1, 160, 4, NULL), &o);
+        collect(e, submit(e, r, 160, 4, NULL), &o);
+        CHECK_MSG(o.usage.cached_tokens == 100, "%d tokens reused", o.usage.cached_tokens);
+        flint_engine_free(e);
+    } else {
+        CHECK_MSG(0, "%s", flint_errmsg());
+    }
+    flint_model_close(m);
+}
+
 static void test_cancel(void) {
     TEST_GROUP("cancel");
     flint_model *m = open_fixture("qwen35/dense");
@@ -527,6 +555,7 @@ int main(void) {
     test_requests();
     test_cancel();
     test_prefix_reuse();
+    test_best_source();
     test_batched_equals_solo();
     return test_finish("test_engine");
 }

@@ -109,37 +109,61 @@ static int32_t common_prefix(const int32_t *a, size_t na, const int32_t *b, size
     return (int32_t)i;
 }
 
-/* The sequence sharing the longest prefix with q's tokens (all but the
- * last, which must be computed for its logits), or -1. */
-static int32_t best_source(const flint_engine *e, const fl_req *q, int32_t *len) {
+/* The tokens sequence s holds in common with q's (all but q's last, which
+ * must be computed for its logits). */
+static int32_t shared_with(const flint_engine *e, int32_t s, const fl_req *q) {
+    const seq_slot *sl = &e->seqs[s];
+    if (sl->state == SEQ_CACHED) return common_prefix(q->toks.ids, q->toks.n - 1, sl->cached.ids, sl->cached.n);
+    if (sl->state == SEQ_RUNNING)
+        return common_prefix(q->toks.ids, q->toks.n - 1, sl->req->toks.ids, (size_t)sl->req->n_done);
+    return 0;
+}
+
+/* The sequence other than dst sharing the most tokens with q beyond
+ * `above`, not yet tried (bit s of *tried), or -1. */
+static int32_t next_source(const flint_engine *e, const fl_req *q, int32_t dst, int32_t above, uint64_t *tried,
+                           int32_t *len) {
     int32_t best = -1;
-    *len = 0;
+    *len = above;
     for (int32_t s = 0; s < e->n_seq; s++) {
-        const seq_slot *sl = &e->seqs[s];
-        int32_t n = 0;
-        if (sl->state == SEQ_CACHED) n = common_prefix(q->toks.ids, q->toks.n - 1, sl->cached.ids, sl->cached.n);
-        else if (sl->state == SEQ_RUNNING)
-            n = common_prefix(q->toks.ids, q->toks.n - 1, sl->req->toks.ids, (size_t)sl->req->n_done);
+        if (s == dst || (s < 64 && (*tried >> s & 1))) continue;
+        int32_t n = shared_with(e, s, q);
         if (n > *len) *len = n, best = s;
     }
+    if (best >= 0 && best < 64) *tried |= 1ull << best;
     return best;
 }
 
-/* Gives q a sequence, starting from the longest prefix the engine holds.
- * False when no sequence is free (every one runs). */
+/* Gives q a sequence, starting from the longest prefix the engine can
+ * restore: the sequences sharing the most tokens are tried in turn (a
+ * recurrent model restores only at its snapshots, so the one sharing the
+ * most tokens may not restore the most). False when no sequence is free. */
+#define MAX_SOURCES_TRIED 4
 static bool admit(flint_engine *e, fl_req *q) {
-    int32_t len, src = best_source(e, q, &len);
+    uint64_t tried = 0;
+    int32_t len0, first = next_source(e, q, -1, 0, &tried, &len0);
     int32_t dst = -1;
     for (int32_t s = 0; s < e->n_seq && dst < 0; s++)
         if (e->seqs[s].state == SEQ_FREE) dst = s;
-    if (dst < 0 && (dst = lru_cached(e, src)) >= 0) seq_release(e, dst);
+    if (dst < 0 && (dst = lru_cached(e, first)) >= 0) seq_release(e, dst);
     if (dst < 0) return false;
-    int32_t reused = 0;
-    if (src >= 0 && flint_seq_fork(e->ctx, dst, src, len, &reused) != FLINT_OK) {
+    int32_t reused = 0, best = -1, best_len = 0, last = -1, len;
+    tried = 0;
+    for (int32_t k = 0; k < MAX_SOURCES_TRIED; k++) {
+        int32_t src = next_source(e, q, dst, reused, &tried, &len);
+        if (src < 0) break;
+        int32_t got = 0;
+        if (flint_seq_fork(e->ctx, dst, src, len, &got) != FLINT_OK) got = 0;
+        last = src;
+        if (got > reused) reused = got, best = src, best_len = len;
+    }
+    if (best >= 0 && last != best && flint_seq_fork(e->ctx, dst, best, best_len, &reused) != FLINT_OK) best = -1;
+    if (best < 0) {
         flint_seq_reset(e->ctx, dst);
         reused = 0;
+    } else {
+        e->seqs[best].used = next_use(e);
     }
-    if (src >= 0) e->seqs[src].used = next_use(e);
     e->seqs[dst] = (seq_slot){.state = SEQ_RUNNING, .req = q, .used = next_use(e)};
     q->seq = dst;
     q->n_done = reused;

@@ -23,8 +23,8 @@
  * Sequences. The context has n_slots + n_cache sequences. A running
  * request holds one; a finished request's sequence stays as a cache entry
  * (its tokens kept beside it) until it is the least recently used one and
- * a sequence is needed. A new request forks from whichever sequence —
- * running or cached — shares the longest prefix with its tokens. */
+ * a sequence is needed. A new request forks from the sequence — running
+ * or cached — that restores the longest prefix of its tokens (admit). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>

@@ -82,11 +82,10 @@ int cli_bench(int argc, char **argv) {
                                   "to the bandwidth floor.", opts, CLI_N_OPTS(opts)};
     int parsed = cli_args_parse(&cmd, argc, argv);
     if (parsed) return parsed == 1 ? 0 : 2;
-    const int32_t kv_type = cli_kv_type(kv);
-    if (kv_type < 0 || (shared_prefix && (!parallel || shared_prefix >= pp)) || (parallel && (pp < 1 || tg < 1))) {
-        fprintf(stderr, kv_type < 0 ? "flint bench: --kv-type '%s' (f16, bf16 or f32)\n"
-                                    : "flint bench: --parallel needs -p and -n above 0, and --shared-prefix below -p%s\n",
-                kv_type < 0 ? kv : "");
+    const int32_t kv_type = cli_kv_type("bench", kv);
+    if (kv_type < 0) return 2;
+    if ((shared_prefix && (!parallel || shared_prefix >= pp)) || (parallel && (pp < 1 || tg < 1))) {
+        fprintf(stderr, "flint bench: --parallel needs -p and -n above 0, and --shared-prefix below -p\n");
         return 2;
     }
     if (parallel) {
@@ -125,11 +124,7 @@ int cli_bench(int argc, char **argv) {
     }
     int32_t V = flint_context_n_vocab(ctx);
     if (!(logits = malloc((size_t)V * (size_t)seqs * sizeof *logits))) goto done;
-    uint64_t x = 12345;
-    for (int32_t i = 0; i <= n_max; i++) {
-        x = x * 6364136223846793005ull + 1442695040888963407ull;
-        tok[i] = (int32_t)((x >> 33) % (uint64_t)V);
-    }
+    bench_random_tokens(tok, n_max + 1, V, 12345);
     double bw = no_floor ? 0 : fl_cpu_read_bandwidth(pool, 1ull << 30, 5);
     double bytes = (double)flint_context_weight_bytes(ctx);
     int nt = fl_pool_threads(pool);

@@ -82,12 +82,16 @@ static void on_event(const flint_event *ev, void *user) {
     pthread_mutex_unlock(&r->lock);
 }
 
-static void fill(int32_t *ids, int32_t n, int32_t vocab, uint64_t seed) {
-    uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+void bench_random_tokens(int32_t *ids, int32_t n, int32_t vocab, uint64_t state) {
     for (int32_t i = 0; i < n; i++) {
-        x = x * 6364136223846793005ull + 1442695040888963407ull;
-        ids[i] = (int32_t)((x >> 33) % (uint64_t)vocab);
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        ids[i] = (int32_t)((state >> 33) % (uint64_t)vocab);
     }
+}
+
+/* Prompt tokens of one stream, different per seed. */
+static void fill(int32_t *ids, int32_t n, int32_t vocab, uint64_t seed) {
+    bench_random_tokens(ids, n, vocab, seed * 0x9E3779B97F4A7C15ull + 1);
 }
 
 /* Submits n requests (request ids index r->tr: the engine numbers them

@@ -10,6 +10,10 @@ typedef struct bench_parallel_args {
     int json, deterministic;
 } bench_parallel_args;
 
+/* ids[0..n) below vocab from a 64-bit LCG started at state (the bench's
+ * stand-in for text: every run of the same state gets the same tokens). */
+void bench_random_tokens(int32_t *ids, int32_t n, int32_t vocab, uint64_t state);
+
 /* Returns the process exit status. */
 int cli_bench_parallel(flint_model *m, const bench_parallel_args *a);
 

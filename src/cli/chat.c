@@ -59,7 +59,7 @@ int cli_chat(int argc, char **argv) {
     int32_t threads = 0, n_ctx = 0, n_reply = 512;
     int think = 0, no_think = 0, verbose = 0;
     int64_t seed = 0;
-    flint_sampling_params sp = {.temperature = 0.8f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f};
+    flint_sampling_params sp = CLI_SAMPLING_DEFAULTS;
     const cli_opt opts[] = {
         {"-m", NULL, CLI_OPT_STRING, &path, .meta = "PATH", .required = 1, .help = "the model (.gguf or folder)"},
         {"--system", NULL, CLI_OPT_STRING, &system, .meta = "TEXT", .help = "a system message"},
@@ -68,12 +68,7 @@ int cli_chat(int argc, char **argv) {
         {"-n", NULL, CLI_OPT_INT32, &n_reply, -1, 1 << 24, .help = "most tokens per reply; -1: no limit"},
         {"-c", "--ctx", CLI_OPT_INT32, &n_ctx, 16, 1 << 24, .help = "context (default: the model's, at most 4096)"},
         {"-t", NULL, CLI_OPT_INT32, &threads, 1, 1024, .help = "threads (default: one per physical core)"},
-        {"--temp", NULL, CLI_OPT_FLOAT, &sp.temperature, 0, 100, .help = "temperature; 0 is greedy"},
-        {"--top-k", NULL, CLI_OPT_INT32, &sp.top_k, 0, 1 << 30, .help = "0: off"},
-        {"--top-p", NULL, CLI_OPT_FLOAT, &sp.top_p, 0, 1, .help = "1: off"},
-        {"--min-p", NULL, CLI_OPT_FLOAT, &sp.min_p, 0, 1, .help = "0: off"},
-        {"--repeat-penalty", NULL, CLI_OPT_FLOAT, &sp.repetition_penalty, 0, 10, .help = "1 or 0: off"},
-        {"--seed", NULL, CLI_OPT_INT64, &seed, 0, 9.2e18, .help = "random seed"},
+        CLI_SAMPLING_OPTS(sp, seed),
         {"--kv-type", NULL, CLI_OPT_STRING, &kv, .meta = "f16|bf16|f32", .help = "how K and V are stored"},
         {"--verbose", NULL, CLI_OPT_FLAG, &verbose, .help = "prompt sizes, cache reuse and speed on stderr"},
     };
@@ -81,10 +76,10 @@ int cli_chat(int argc, char **argv) {
                          opts, CLI_N_OPTS(opts)};
     int parsed = cli_args_parse(&cmd, argc, argv);
     if (parsed) return parsed == 1 ? 0 : 2;
-    int32_t kv_type = cli_kv_type(kv);
-    if (kv_type < 0 || (think && no_think)) {
-        fprintf(stderr, kv_type < 0 ? "flint chat: --kv-type '%s' (f16, bf16 or f32)\n"
-                                    : "flint chat: --think or --no-think, not both\n", kv);
+    int32_t kv_type = cli_kv_type("chat", kv);
+    if (kv_type < 0) return 2;
+    if (think && no_think) {
+        fprintf(stderr, "flint chat: --think or --no-think, not both\n");
         return 2;
     }
     sp.seed = (uint64_t)seed;

@@ -8,11 +8,20 @@
 
 #include <jansson.h>
 
-int32_t cli_kv_type(const char *name) {
+int32_t cli_kv_type(const char *cmd, const char *name) {
     if (!strcmp(name, "f16")) return FLINT_KV_F16;
     if (!strcmp(name, "bf16")) return FLINT_KV_BF16;
     if (!strcmp(name, "f32")) return FLINT_KV_F32;
+    fprintf(stderr, "flint %s: --kv-type '%s' (f16, bf16 or f32)\n", cmd, name);
     return -1;
+}
+
+/* prompt and decode tokens/s of a finished request */
+static void speeds(const cli_result *r, double *prompt_tps, double *decode_tps) {
+    double gen_s = r->usage.generate_ms / 1e3, prompt_s = r->usage.prompt_ms / 1e3;
+    int32_t computed = r->usage.prompt_tokens - r->usage.cached_tokens;
+    *prompt_tps = prompt_s > 0 ? computed / prompt_s : 0.0;
+    *decode_tps = gen_s > 0 && r->out.n > 1 ? (r->out.n - 1) / gen_s : 0.0;
 }
 
 char *cli_read_prompt(const char *arg, int from_file) {
@@ -123,13 +132,13 @@ void cli_result_json(const cli_result *r, FILE *f) {
     json_object_set_new(o, "usage", json_pack("{s:i, s:i, s:i}", "prompt_tokens", r->usage.prompt_tokens,
                                               "cached_tokens", r->usage.cached_tokens, "completion_tokens",
                                               r->usage.generated_tokens));
-    double gen_s = r->usage.generate_ms / 1e3, prompt_s = r->usage.prompt_ms / 1e3;
-    int32_t computed = r->usage.prompt_tokens - r->usage.cached_tokens;
+    double prompt_tps, decode_tps;
+    speeds(r, &prompt_tps, &decode_tps);
     json_object_set_new(
         o, "timings",
         json_pack("{s:f, s:f, s:f, s:f, s:f}", "queue_ms", r->usage.queue_ms, "ttft_ms", r->usage.ttft_ms,
-                  "prompt_ms", r->usage.prompt_ms, "prompt_tokens_per_s", prompt_s > 0 ? computed / prompt_s : 0.0,
-                  "decode_tokens_per_s", gen_s > 0 && out->n > 1 ? (out->n - 1) / gen_s : 0.0));
+                  "prompt_ms", r->usage.prompt_ms, "prompt_tokens_per_s", prompt_tps, "decode_tokens_per_s",
+                  decode_tps));
     if (r->n_top >= 0) {
         json_t *lp = json_array();
         for (int32_t i = 0; i < out->n; i++) {
@@ -151,11 +160,10 @@ void cli_result_json(const cli_result *r, FILE *f) {
 
 void cli_result_report(const cli_result *r, FILE *f, flint_engine *e) {
     if (r->finish == FLINT_FINISH_ERROR) fprintf(f, "flint: %s\n", r->error);
-    double gen_s = r->usage.generate_ms / 1e3, prompt_s = r->usage.prompt_ms / 1e3;
-    int32_t computed = r->usage.prompt_tokens - r->usage.cached_tokens;
+    double prompt_tps, decode_tps;
+    speeds(r, &prompt_tps, &decode_tps);
     fprintf(f, "prefill: %d tokens (%d cached), %.2f tokens/s; decode: %d tokens, %.2f tokens/s\n",
-            r->usage.prompt_tokens, r->usage.cached_tokens, prompt_s > 0 ? computed / prompt_s : 0.0, r->out.n,
-            gen_s > 0 && r->out.n > 1 ? (r->out.n - 1) / gen_s : 0.0);
+            r->usage.prompt_tokens, r->usage.cached_tokens, prompt_tps, r->out.n, decode_tps);
     if (e) {
         flint_engine_stats s;
         flint_engine_stats_get(e, &s);

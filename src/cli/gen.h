@@ -11,8 +11,22 @@
 #include "flint.h"
 #include "tokenizer/tokenizer.h"
 
-/* "f16" / "bf16" / "f32" -> flint_kv_type; -1 for anything else. */
-int32_t cli_kv_type(const char *name);
+/* The sampling defaults and options of run and chat (seed: an int64_t
+ * the command copies into sp.seed after parsing). */
+#define CLI_SAMPLING_DEFAULTS {.temperature = 0.8f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f}
+#define CLI_SAMPLING_OPTS(sp, seed)                                                                           \
+    {"--temp", NULL, CLI_OPT_FLOAT, &(sp).temperature, 0, 100, .help = "temperature; 0 is greedy"},           \
+    {"--top-k", NULL, CLI_OPT_INT32, &(sp).top_k, 0, 1 << 30, .help = "keep the K most likely; 0: off"},      \
+    {"--top-p", NULL, CLI_OPT_FLOAT, &(sp).top_p, 0, 1, .help = "nucleus sampling; 1: off"},                  \
+    {"--min-p", NULL, CLI_OPT_FLOAT, &(sp).min_p, 0, 1, .help = "drop tokens below P x the best; 0: off"},    \
+    {"--repeat-penalty", NULL, CLI_OPT_FLOAT, &(sp).repetition_penalty, 0, 10, .help = "1 or 0: off"},        \
+    {"--presence-penalty", NULL, CLI_OPT_FLOAT, &(sp).presence_penalty, -2, 2, .help = "0: off"},             \
+    {"--frequency-penalty", NULL, CLI_OPT_FLOAT, &(sp).frequency_penalty, -2, 2, .help = "0: off"},           \
+    {"--seed", NULL, CLI_OPT_INT64, &(seed), 0, 9.2e18, .help = "random seed"}
+
+/* "f16" / "bf16" / "f32" -> flint_kv_type; anything else -1, after saying
+ * so as `flint CMD: ...` on stderr. */
+int32_t cli_kv_type(const char *cmd, const char *name);
 /* The prompt: the text itself, "-" for stdin, or (from_file) a file's
  * contents; NULL after printing why not. */
 char *cli_read_prompt(const char *arg, int from_file);

@@ -19,7 +19,7 @@ int cli_run(int argc, char **argv) {
     int32_t n_gen = 128, threads = 0, n_ctx = 0, top_logprobs = -1;
     int chat = 0, json = 0, verbose = 0, think = 0, no_think = 0, deterministic = 0, ignore_eos = 0;
     int64_t seed = 0;
-    flint_sampling_params sp = {.temperature = 0.8f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f};
+    flint_sampling_params sp = CLI_SAMPLING_DEFAULTS;
     const cli_opt opts[] = {
         {"-m", NULL, CLI_OPT_STRING, &path, .meta = "PATH", .required = 1, .help = "the model (.gguf or folder)"},
         {"-p", "--prompt", CLI_OPT_STRING, &prompt, .meta = "TEXT", .help = "the prompt; - reads it from stdin"},
@@ -32,14 +32,7 @@ int cli_run(int argc, char **argv) {
          .help = "tokens to generate; -1: until the end of the turn or a full context"},
         {"--stop", NULL, CLI_OPT_STRINGS, &stops, .meta = "TEXT", .help = "stop before this text (repeatable)"},
         {"--ignore-eos", NULL, CLI_OPT_FLAG, &ignore_eos, .help = "keep going past end-of-turn tokens"},
-        {"--temp", NULL, CLI_OPT_FLOAT, &sp.temperature, 0, 100, .help = "temperature; 0 is greedy"},
-        {"--top-k", NULL, CLI_OPT_INT32, &sp.top_k, 0, 1 << 30, .help = "keep the K most likely; 0: off"},
-        {"--top-p", NULL, CLI_OPT_FLOAT, &sp.top_p, 0, 1, .help = "nucleus sampling; 1: off"},
-        {"--min-p", NULL, CLI_OPT_FLOAT, &sp.min_p, 0, 1, .help = "drop tokens below P x the best; 0: off"},
-        {"--repeat-penalty", NULL, CLI_OPT_FLOAT, &sp.repetition_penalty, 0, 10, .help = "1 or 0: off"},
-        {"--presence-penalty", NULL, CLI_OPT_FLOAT, &sp.presence_penalty, -2, 2, .help = "0: off"},
-        {"--frequency-penalty", NULL, CLI_OPT_FLOAT, &sp.frequency_penalty, -2, 2, .help = "0: off"},
-        {"--seed", NULL, CLI_OPT_INT64, &seed, 0, 9.2e18, .help = "random seed"},
+        CLI_SAMPLING_OPTS(sp, seed),
         {"--logprobs", NULL, CLI_OPT_INT32, &top_logprobs, 0, 20,
          .help = "with --json: each token's log-probability and its N best alternatives"},
         {"-t", NULL, CLI_OPT_INT32, &threads, 1, 1024, .help = "threads (default: one per physical core)"},
@@ -56,9 +49,9 @@ int cli_run(int argc, char **argv) {
     char *text = NULL;
     flint_model *m = NULL;
     flint_engine *e = NULL;
-    int32_t kv_type = cli_kv_type(kv);
+    int32_t kv_type = cli_kv_type("run", kv);
+    if (kv_type < 0) goto done;
     if (!!prompt + !!file != 1) fprintf(stderr, "flint run: give the prompt with -p TEXT, -p - or -f FILE\n");
-    else if (kv_type < 0) fprintf(stderr, "flint run: --kv-type '%s' (f16, bf16 or f32)\n", kv);
     else if ((system || think || no_think) && !chat) fprintf(stderr, "flint run: --system and --think need --chat\n");
     else if (think && no_think) fprintf(stderr, "flint run: --think or --no-think, not both\n");
     else if (!(text = cli_read_prompt(file ? file : prompt, file != NULL))) rc = 1;

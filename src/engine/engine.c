@@ -119,18 +119,21 @@ static int32_t shared_with(const flint_engine *e, int32_t s, const fl_req *q) {
     return 0;
 }
 
-/* The sequence other than dst sharing the most tokens with q beyond
- * `above`, not yet tried (bit s of *tried), or -1. */
-static int32_t next_source(const flint_engine *e, const fl_req *q, int32_t dst, int32_t above, uint64_t *tried,
+/* Candidates in the order (tokens shared, then index) descending: the
+ * sequence other than dst that comes after *at (-1: the first), sharing
+ * more than `above` tokens; -1 when none. *len: what it shares. */
+static int32_t next_source(const flint_engine *e, const fl_req *q, int32_t dst, int32_t above, int32_t *at,
                            int32_t *len) {
+    const int32_t at_len = *at >= 0 ? shared_with(e, *at, q) : INT32_MAX;
     int32_t best = -1;
     *len = above;
     for (int32_t s = 0; s < e->n_seq; s++) {
-        if (s == dst || (s < 64 && (*tried >> s & 1))) continue;
+        if (s == dst) continue;
         int32_t n = shared_with(e, s, q);
-        if (n > *len) *len = n, best = s;
+        bool after = n < at_len || (n == at_len && s > *at);
+        if (after && n > *len) *len = n, best = s;
     }
-    if (best >= 0 && best < 64) *tried |= 1ull << best;
+    *at = best;
     return best;
 }
 
@@ -140,17 +143,17 @@ static int32_t next_source(const flint_engine *e, const fl_req *q, int32_t dst, 
  * most tokens may not restore the most). False when no sequence is free. */
 #define MAX_SOURCES_TRIED 4
 static bool admit(flint_engine *e, fl_req *q) {
-    uint64_t tried = 0;
-    int32_t len0, first = next_source(e, q, -1, 0, &tried, &len0);
+    int32_t at = -1, len;
+    const int32_t first = next_source(e, q, -1, 0, &at, &len);
     int32_t dst = -1;
     for (int32_t s = 0; s < e->n_seq && dst < 0; s++)
         if (e->seqs[s].state == SEQ_FREE) dst = s;
     if (dst < 0 && (dst = lru_cached(e, first)) >= 0) seq_release(e, dst);
     if (dst < 0) return false;
-    int32_t reused = 0, best = -1, best_len = 0, last = -1, len;
-    tried = 0;
+    int32_t reused = 0, best = -1, best_len = 0, last = -1;
+    at = -1;
     for (int32_t k = 0; k < MAX_SOURCES_TRIED; k++) {
-        int32_t src = next_source(e, q, dst, reused, &tried, &len);
+        int32_t src = next_source(e, q, dst, reused, &at, &len);
         if (src < 0) break;
         int32_t got = 0;
         if (flint_seq_fork(e->ctx, dst, src, len, &got) != FLINT_OK) got = 0;
@@ -176,7 +179,15 @@ static bool admit(flint_engine *e, fl_req *q) {
     return true;
 }
 
-static void unlink_running(flint_engine *e, fl_req *q);
+/* Takes q out of the running list. */
+static void unlink_running(flint_engine *e, fl_req *q) {
+    for (int32_t i = 0; i < e->n_running; i++)
+        if (e->running[i] == q) {
+            memmove(e->running + i, e->running + i + 1, (size_t)(e->n_running - i - 1) * sizeof *e->running);
+            e->n_running--;
+            return;
+        }
+}
 
 /* A finished request's sequence becomes a cache entry (or is freed). */
 static void retire(flint_engine *e, fl_req *q) {
@@ -204,7 +215,8 @@ static void retire(flint_engine *e, fl_req *q) {
 
 /* ---- delivering output ---- */
 
-static void fill_event(const fl_req *q, const fl_req_out *o, flint_event *ev) {
+/* The event of output o; with end, the request's finish, error and usage too. */
+static void fill_event(const fl_req *q, const fl_req_out *o, bool end, flint_event *ev) {
     *ev = (flint_event){
         .request = q->id,
         .text = o->text.s ? o->text.s : "",
@@ -215,6 +227,10 @@ static void fill_event(const fl_req *q, const fl_req_out *o, flint_event *ev) {
         .top = q->n_top ? o->top : NULL,
         .n_top = q->n_top,
     };
+    if (end) {
+        ev->finish = q->finish, ev->error = q->error, ev->error_msg = q->error_msg, ev->usage = &q->usage;
+        ev->stop = q->stop_hit;
+    }
 }
 
 static void set_usage(fl_req *q) {
@@ -253,11 +269,7 @@ static void deliver(flint_engine *e, fl_req *q) {
     if (q->on_event) {
         if (q->fresh.n || q->fresh.text.n || done) {
             flint_event ev;
-            fill_event(q, &q->fresh, &ev);
-            if (done) {
-                ev.finish = q->finish, ev.error = q->error, ev.error_msg = q->error_msg, ev.usage = &q->usage;
-                ev.stop = q->stop_hit;
-            }
+            fill_event(q, &q->fresh, done, &ev);
             q->on_event(&ev, q->user);
         }
         fl_req_out_clear(&q->fresh);
@@ -297,16 +309,6 @@ static void end_request(flint_engine *e, fl_req *q, flint_finish_reason why, fli
     fl_req_finish(q, why, st, msg, &q->fresh);
     retire(e, q);
     deliver(e, q);
-}
-
-/* Takes q out of the running list. */
-static void unlink_running(flint_engine *e, fl_req *q) {
-    for (int32_t i = 0; i < e->n_running; i++)
-        if (e->running[i] == q) {
-            memmove(e->running + i, e->running + i + 1, (size_t)(e->n_running - i - 1) * sizeof *e->running);
-            e->n_running--;
-            return;
-        }
 }
 
 /* Puts the newest running request back at the head of the queue, its
@@ -644,12 +646,6 @@ static pthread_once_t retired_once = PTHREAD_ONCE_INIT;
 static void retired_free(void *q) { fl_req_free(q); }
 static void retired_init(void) { pthread_key_create(&retired_key, retired_free); }
 
-static void keep_for_thread(fl_req *q) {
-    pthread_once(&retired_once, retired_init);
-    fl_req_free(pthread_getspecific(retired_key));
-    pthread_setspecific(retired_key, q);
-}
-
 flint_status flint_engine_poll(flint_engine *e, uint64_t id, int32_t timeout_ms, flint_event *ev) {
     if (!e || !ev) return fl_errorf(FLINT_E_INVALID_ARG, "flint_engine_poll: NULL argument");
     struct timespec until;
@@ -677,15 +673,13 @@ flint_status flint_engine_poll(flint_engine *e, uint64_t id, int32_t timeout_ms,
     fl_req_out tmp = q->delivered;
     q->delivered = q->pending;
     q->pending = tmp;
-    fill_event(q, &q->delivered, ev);
+    fill_event(q, &q->delivered, q->ended, ev);
     if (q->ended) {
-        ev->finish = q->finish, ev->error = q->error, ev->error_msg = q->error_msg, ev->usage = &q->usage;
-        ev->stop = q->stop_hit;
         /* the request leaves the engine; the event stays readable until
          * this thread's next poll */
         unlink_live(e, q);
         pthread_mutex_unlock(&e->lock);
-        keep_for_thread(q);
+        pthread_setspecific(retired_key, q);
         return FLINT_OK;
     }
     pthread_mutex_unlock(&e->lock);

@@ -157,6 +157,7 @@ void fl_req_free(fl_req *q) {
     free(q->stop_tokens);
     free(q->error_msg);
     fl_stop_free(&q->stop);
+    fl_tok_text_free(&q->piece);
     flint_sampler_free(q->smp);
     fl_req_out_free(&q->fresh);
     fl_req_out_free(&q->pending);
@@ -218,13 +219,13 @@ int32_t fl_req_step(fl_req *q, const fl_tokenizer *tok, const float *logits, int
         fl_req_finish(q, FLINT_FINISH_STOP, FLINT_OK, NULL, out);
         return t;
     }
-    fl_tok_text piece = {0};
-    flint_status st = tok ? fl_tok_stream_push(&q->stream, t, &piece) : FLINT_OK;
-    if (!st && piece.n && fl_stop_feed(&q->stop, piece.s, piece.n, &out->text)) {
+    fl_tok_text *piece = &q->piece;
+    piece->n = 0;
+    flint_status st = tok ? fl_tok_stream_push(&q->stream, t, piece) : FLINT_OK;
+    if (!st && piece->n && fl_stop_feed(&q->stop, piece->s, piece->n, &out->text)) {
         q->stop_hit = fl_stop_matched(&q->stop);
         fl_req_finish(q, FLINT_FINISH_STOP, FLINT_OK, NULL, out);
     }
-    fl_tok_text_free(&piece);
     if (st) fl_req_finish(q, FLINT_FINISH_ERROR, st, flint_errmsg(), out);
     else if ((q->max_tokens && q->n_gen >= q->max_tokens) || (int64_t)q->toks.n >= q->n_ctx)
         fl_req_finish(q, FLINT_FINISH_LENGTH, FLINT_OK, NULL, out);

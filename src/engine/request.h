@@ -50,6 +50,7 @@ typedef struct fl_req {
 
     flint_sampler *smp;
     fl_tok_stream stream;
+    fl_tok_text piece;   /* the text of the last token (reused, not reallocated per token) */
     fl_stop stop;
 
     /* the end (set once) */

@@ -63,8 +63,8 @@ flint_status cli_default_ctx(flint_model *m, const char *text, int chat, int32_t
                             chat ? FLINT_TOKENIZE_SPECIAL : FLINT_TOKENIZE_ADD_BOS | FLINT_TOKENIZE_SPECIAL, NULL, 0,
                             &n);
     /* a system message and the template's own tokens: some room to spare */
-    if (!st) *n_ctx = (int32_t)(n + (size_t)n_gen + (chat ? 256 : 1) < (1u << 24) ? n + (size_t)n_gen + (chat ? 256 : 1)
-                                                                                    : 1u << 24);
+    size_t want = n + (size_t)n_gen + (chat ? 256 : 1);
+    if (!st) *n_ctx = (int32_t)(want < (1u << 24) ? want : 1u << 24);
     free(rendered);
     flint_tokenizer_free(tok);
     return st;

@@ -12,7 +12,7 @@
 CC      ?= cc
 BUILD   ?= build
 OPT     ?= -O2
-PKGS    := jansson libpcre2-8 libutf8proc
+PKGS    := jansson libpcre2-8 libutf8proc libmicrohttpd
 SAN     ?=
 
 ifeq ($(CUDA),1)
@@ -30,8 +30,9 @@ endif
 LDLIBS  += $(PKG_LIBS) -lm -lpthread
 LDFLAGS += $(SAN)
 
-LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c src/*.c)))
-CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+LIB_SRC  := $(sort $(filter-out src/cli/% src/server/%,$(wildcard src/*/*.c src/*.c)))
+# the front ends: the command line and the HTTP server it starts
+CLI_SRC  := $(sort $(wildcard src/cli/*.c src/server/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 
@@ -87,6 +88,10 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libflint.a $(BUILD)/flint
 # test links the object the CLI links.
 $(BUILD)/tests/test_args: TEST_OBJ := $(BUILD)/src/cli/args.o
 $(BUILD)/tests/test_args: $(BUILD)/src/cli/args.o
+# The server's pieces are tested the same way, on the objects flint links.
+SERVER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard src/server/*.c)))
+$(BUILD)/tests/test_server_%: TEST_OBJ := $(SERVER_OBJ)
+$(BUILD)/tests/test_server_%: $(SERVER_OBJ)
 
 # Examples see only the public header.
 $(BUILD)/examples/%: examples/%.c $(BUILD)/libflint.a include/flint.h

@@ -4,7 +4,7 @@
 # command and fails. Usage: deps.sh build|fuzz|cross
 set -e
 case "$1" in
-    build) pkgs="make gcc pkg-config libjansson-dev libpcre2-dev libutf8proc-dev" ;;
+    build) pkgs="make gcc pkg-config libjansson-dev libpcre2-dev libutf8proc-dev libmicrohttpd-dev" ;;
     fuzz)  pkgs="clang libclang-rt-14-dev" ;;
     cross) pkgs="gcc-aarch64-linux-gnu" ;;
     *) echo "usage: deps.sh build|fuzz|cross" >&2; exit 2 ;;

@@ -437,6 +437,10 @@ typedef struct flint_chat_params {
 
 /* "gemma", "gemma4", "chatml", or NULL when the model has no template flint knows. */
 FLINT_API const char *flint_chat_template_name(const flint_tokenizer *tok);
+/* Renders chats with the family named ("gemma", "gemma4", "chatml") instead
+ * of the one detected: for a file whose template is missing or wrong. NULL
+ * goes back to detection. FLINT_E_INVALID_ARG names an unknown family. */
+FLINT_API flint_status flint_chat_template_set(flint_tokenizer *tok, const char *name);
 /* Renders a conversation as the model's template does, BOS text included
  * where the template writes it (tokenize the result with
  * FLINT_TOKENIZE_SPECIAL and without FLINT_TOKENIZE_ADD_BOS). Same buffer
@@ -472,6 +476,8 @@ typedef struct flint_engine_params {
                               that end every this many positions, each leaving a state snapshot a
                               later request can restore (its prefix reuse granularity; a multiple of
                               the KV block size); 0: 128; -1: snapshots at step ends only */
+    const char *chat_template; /* NULL: the file's; "gemma", "gemma4" or "chatml": that family's
+                              (flint_chat_template_set) */
 } flint_engine_params;
 
 typedef enum flint_finish_reason {
@@ -528,6 +534,8 @@ typedef struct flint_request {
     const int32_t *stop_tokens;             /* ids that end the request besides the end-of-turn ones */
     int32_t n_stop_tokens;
     int32_t ignore_eos;                     /* nonzero: end-of-turn ids do not stop */
+    int32_t special_text;                   /* nonzero: control tokens are written into the text (a
+                                               parser of Gemma 4's <|tool_call> needs them) */
     int32_t logprobs;                       /* nonzero: each generated token's log-probability */
     int32_t top_logprobs;                   /* 0..20 alternatives per token (needs logprobs) */
     flint_event_fn on_event;                /* NULL: collect events for flint_engine_poll */

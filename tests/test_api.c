@@ -77,6 +77,33 @@ static void test_hf_folder(void) {
     flint_model_close(m);
 }
 
+/* --chat-template: a file's template overridden by a family's name */
+static void test_chat_template_override(void) {
+    TEST_GROUP("chat template override");
+    flint_model *m = NULL;
+    flint_tokenizer *tok = NULL;
+    CHECK(flint_model_open("models/tiny-gemma3.gguf", NULL, &m) == FLINT_OK);
+    if (!m || flint_tokenizer_load(m, &tok)) {
+        CHECK_MSG(0, "tiny model: %s", flint_errmsg());
+        flint_model_close(m);
+        return;
+    }
+    CHECK_STR_EQ(flint_chat_template_name(tok), "gemma");
+    CHECK(flint_chat_template_set(tok, "chatml") == FLINT_OK);
+    CHECK_STR_EQ(flint_chat_template_name(tok), "chatml");
+    flint_chat_message msg = {.role = "user", .content = "hi"};
+    char text[256];
+    size_t len = 0;
+    CHECK(flint_chat_render(tok, &msg, 1, NULL, text, sizeof text, &len) == FLINT_OK);
+    CHECK_MSG(len < sizeof text && strstr(text, "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"), "%s", text);
+    CHECK_FAILS(flint_chat_template_set(tok, "llama3"), FLINT_E_INVALID_ARG, "'llama3'");
+    CHECK_STR_EQ(flint_chat_template_name(tok), "chatml");
+    CHECK(flint_chat_template_set(tok, NULL) == FLINT_OK);
+    CHECK_STR_EQ(flint_chat_template_name(tok), "gemma");
+    flint_tokenizer_free(tok);
+    flint_model_close(m);
+}
+
 static void test_errors(void) {
     TEST_GROUP("errors");
     flint_model *m = (flint_model *)&m;
@@ -111,6 +138,7 @@ static void test_errors(void) {
 int main(void) {
     test_gguf_model();
     test_hf_folder();
+    test_chat_template_override();
     test_errors();
     return test_finish("api");
 }

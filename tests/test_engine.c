@@ -499,6 +499,21 @@ static void test_text(void) {
         CHECK(o.logprob[i] <= 0 && o.top[i][1].logprob <= o.top[i][0].logprob &&
               o.top[i][2].logprob <= o.top[i][1].logprob);
     }
+
+    /* control tokens: left out of the text unless the request asks for them
+     * (the bias makes <start_of_turn> the only choice) */
+    int32_t sot = flint_token_find(tok, "<start_of_turn>", 15);
+    CHECK(sot >= 0);
+    flint_logit_bias force = {.token = sot, .bias = 1000};
+    r = (flint_request){.prompt = "Hello", .max_tokens = 2, .sampling = {.logit_bias = &force, .n_logit_bias = 1}};
+    CHECK(flint_engine_submit(e, &r, &id) == FLINT_OK);
+    collect(e, id, &o);
+    CHECK_INT_EQ(o.n, 2);
+    CHECK_STR_EQ(o.text, "");
+    r.special_text = 1;
+    CHECK(flint_engine_submit(e, &r, &id) == FLINT_OK);
+    collect(e, id, &o);
+    CHECK_STR_EQ(o.text, "<start_of_turn><start_of_turn>");
     flint_engine_free(e);
     flint_model_close(m);
 }

@@ -91,6 +91,11 @@ int32_t flint_token_bos(const flint_tokenizer *t) { return t ? fl_tokenizer_bos(
 int32_t flint_token_eos(const flint_tokenizer *t) { return t ? fl_tokenizer_eos(t->tok) : -1; }
 int flint_token_is_end_of_turn(const flint_tokenizer *t, int32_t id) { return t && fl_tokenizer_is_stop(t->tok, id); }
 
+flint_status flint_chat_template_set(flint_tokenizer *t, const char *name) {
+    if (!t) return fl_errorf(FLINT_E_INVALID_ARG, "flint_chat_template_set: NULL tokenizer");
+    return fl_tokenizer_set_chat_family(t->tok, name);
+}
+
 const char *flint_chat_template_name(const flint_tokenizer *t) {
     switch (t ? fl_tokenizer_chat_family(t->tok) : FL_CHAT_NONE) {
     case FL_CHAT_GEMMA: return "gemma";

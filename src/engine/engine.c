@@ -524,6 +524,10 @@ flint_status flint_engine_create(flint_model *model, const flint_engine_params *
     /* a model without a tokenizer still runs prompts given as token ids */
     flint_status st = flint_tokenizer_load(model, &e->tok);
     if (st == FLINT_E_NOT_FOUND) st = FLINT_OK;
+    if (!st && p.chat_template) {
+        st = e->tok ? flint_chat_template_set(e->tok, p.chat_template)
+                    : fl_errorf(FLINT_E_INVALID_ARG, "a chat template was named but the model has no tokenizer");
+    }
     if (!st) st = flint_context_create(model, &cp, &e->ctx);
     if (!st) {
         e->itok = fl_tokenizer_of(e->tok);

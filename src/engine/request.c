@@ -102,7 +102,7 @@ flint_status fl_req_create(const flint_request *r, const flint_tokenizer *tok, i
     }
     /* the penalties see the prompt, as llama.cpp's do */
     for (size_t i = 0; i < q->toks.n; i++) flint_sampler_accept(q->smp, q->toks.ids[i]);
-    if (tok) fl_tok_stream_init(&q->stream, fl_tokenizer_of(tok), 0);
+    if (tok) fl_tok_stream_init(&q->stream, fl_tokenizer_of(tok), r->special_text ? FL_DETOK_SPECIAL : 0);
     *out = q;
     return FLINT_OK;
 }

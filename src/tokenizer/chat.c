@@ -59,7 +59,24 @@ fl_chat_family fl_chat_detect(const char *tmpl, const char *arch) {
     return FL_CHAT_NONE;
 }
 
-fl_chat_family fl_tokenizer_chat_family(const fl_tokenizer *t) { return fl_chat_detect(t->chat_template, t->arch); }
+fl_chat_family fl_tokenizer_chat_family(const fl_tokenizer *t) {
+    return t->chat_override ? (fl_chat_family)t->chat_override : fl_chat_detect(t->chat_template, t->arch);
+}
+
+flint_status fl_tokenizer_set_chat_family(fl_tokenizer *t, const char *name) {
+    static const struct { const char *name; fl_chat_family fam; } known[] = {
+        {"gemma", FL_CHAT_GEMMA}, {"gemma4", FL_CHAT_GEMMA4}, {"chatml", FL_CHAT_CHATML}};
+    if (!name) {
+        t->chat_override = FL_CHAT_NONE;
+        return FLINT_OK;
+    }
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (!strcmp(name, known[i].name)) {
+            t->chat_override = known[i].fam;
+            return FLINT_OK;
+        }
+    return fl_errorf(FLINT_E_INVALID_ARG, "unknown chat template '%s' (flint knows gemma, gemma4 and chatml)", name);
+}
 
 const char *const *fl_chat_stop_strings(fl_chat_family fam) {
     static const char *const gemma[] = {"<end_of_turn>", "<eos>", NULL};

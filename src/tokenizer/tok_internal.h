@@ -71,6 +71,7 @@ struct fl_tokenizer {
 
     char *chat_template;
     char *arch;
+    int chat_override;       /* fl_chat_family chosen by the caller; 0: detect */
 
     fl_word_cache *cache;
     pthread_mutex_t cache_lock;

@@ -152,6 +152,9 @@ typedef struct fl_chat_params {
 /* The family from the template text (preferred) or the architecture. */
 fl_chat_family fl_chat_detect(const char *chat_template, const char *arch);
 fl_chat_family fl_tokenizer_chat_family(const fl_tokenizer *tok);
+/* Renders with the family named ("gemma", "gemma4", "chatml") whatever the
+ * file says; NULL: back to detection. FLINT_E_INVALID_ARG for another name. */
+flint_status fl_tokenizer_set_chat_family(fl_tokenizer *tok, const char *name);
 /* Renders msgs into out (appended). FLINT_E_INVALID_ARG for conversations
  * the family's template rejects (the message says why). */
 flint_status fl_chat_render(fl_chat_family fam, const fl_chat_msg *msgs, size_t n, const fl_chat_params *p,

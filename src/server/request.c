@@ -489,7 +489,8 @@ static flint_status check_part(parser *p, const json_t *part, const char *path, 
     if (st) return st;
     const json_t *type = field(part, "type"), *text = field(part, "text");
     path_buf at;
-    if (!json_is_string(type)) return fail(p, path_of(at, "%s.type", path), " must be a string");
+    path_of(at, "%s.type", path);
+    if (!json_is_string(type)) return fail(p, at, " must be a string");
     if (strcmp(json_string_value(type), "text") != 0)
         return fail(p, at, ": \"%.40s\" parts are not supported (only text)", json_string_value(type));
     if (!json_is_string(text)) return fail(p, path_of(at, "%s.text", path), " must be a string");

@@ -144,7 +144,8 @@ static void check_fields(const char *body, const char *expect) {
 
 #define USER "{\"role\":\"user\",\"content\":\"hi\"}"
 #define CHAT(...) "{\"messages\":[" USER "]," __VA_ARGS__ "}"
-#define TOOL_WEATHER "{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\"}}}"
+#define TOOL_WEATHER                                                                                           \
+    "{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\"}}}"
 
 static const struct valid_case {
     srv_endpoint ep;
@@ -271,8 +272,9 @@ static const struct valid_case {
     {SRV_COMPLETION, "{\"prompt\":\"p\",\"logprobs\":5,\"top_logprobs\":\"x\"}", "prompt=p|logprobs=1|top_logprobs=5"},
     {SRV_COMPLETION, "{\"prompt\":\"p\",\"max_tokens\":1,\"max_completion_tokens\":\"x\",\"messages\":5}",
      "prompt=p|max_tokens=1"},
-    {SRV_COMPLETION, "{\"prompt\":\"p\",\"stream\":true,\"stream_options\":{\"include_usage\":false},\"stop\":[\"\\n\"],"
-                     "\"temperature\":0,\"seed\":7,\"echo\":true,\"tools\":5,\"tool_choice\":\"required\"}",
+    {SRV_COMPLETION,
+     "{\"prompt\":\"p\",\"stream\":true,\"stream_options\":{\"include_usage\":false},\"stop\":[\"\\n\"],"
+     "\"temperature\":0,\"seed\":7,\"echo\":true,\"tools\":5,\"tool_choice\":\"required\"}",
      "prompt=p|stream=1|n_stop=1|stop[0]=\n|temperature=0|seed=7|seed_given=1"},
 };
 
@@ -349,7 +351,7 @@ static const struct invalid_case {
     {SRV_CHAT, "{\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"c\"}]}]}",
      "messages[0].tool_calls[0].function", NULL},
     {SRV_CHAT, "{\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"function\":{\"arguments\":\"{}\"}}]}]}",
-     "messages[0].tool_calls[0].function.name", NULL},
+     "messages[0].tool_calls[0].function.name", "is required"},
     {SRV_CHAT, "{\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"function\":{\"name\":\"f\"}}]}]}",
      "messages[0].tool_calls[0].function.arguments", NULL},
     {SRV_CHAT,
@@ -371,7 +373,8 @@ static const struct invalid_case {
      "messages[0].tool_calls[0].id", NULL},
     {SRV_CHAT, "{\"messages\":[{\"role\":\"assistant\",\"content\":\"a\",\"reasoning_content\":[]}]}",
      "messages[0].reasoning_content", NULL},
-    {SRV_CHAT, "{\"messages\":[" USER ",{\"role\":\"tool\",\"content\":\"r\"}]}", "messages[1].tool_call_id", NULL},
+    {SRV_CHAT, "{\"messages\":[" USER ",{\"role\":\"tool\",\"content\":\"r\"}]}", "messages[1].tool_call_id",
+     "messages[1].tool_call_id is required"},
     {SRV_CHAT, "{\"messages\":[" USER ",{\"role\":\"tool\",\"content\":\"r\",\"tool_call_id\":\"c\",\"name\":5}]}",
      "messages[1].name", NULL},
     {SRV_CHAT, "{\"messages\":[" USER ",{\"role\":\"tool\",\"tool_call_id\":\"c\"}]}", "messages[1].content", NULL},
@@ -380,8 +383,8 @@ static const struct invalid_case {
     {SRV_CHAT, CHAT("\"model\":5"), "model", "model must be a string"},
     {SRV_CHAT, CHAT("\"user\":{}"), "user", "user must be a string"},
     {SRV_CHAT, CHAT("\"temperature\":\"1\""), "temperature", "temperature must be a number"},
-    {SRV_CHAT, CHAT("\"temperature\":-0.1"), "temperature", NULL},
-    {SRV_CHAT, CHAT("\"temperature\":1e39"), "temperature", NULL},
+    {SRV_CHAT, CHAT("\"temperature\":-0.1"), "temperature", "temperature must be a number >= 0"},
+    {SRV_CHAT, CHAT("\"temperature\":1e39"), "temperature", "3.4e38"},
     {SRV_CHAT, CHAT("\"top_p\":0"), "top_p", NULL},
     {SRV_CHAT, CHAT("\"top_p\":1.01"), "top_p", NULL},
     {SRV_CHAT, CHAT("\"top_p\":true"), "top_p", "top_p must be a number"},
@@ -442,7 +445,7 @@ static const struct invalid_case {
     /* tools */
     {SRV_CHAT, CHAT("\"tools\":{}"), "tools", "tools must be an array"},
     {SRV_CHAT, CHAT("\"tools\":[5]"), "tools[0]", NULL},
-    {SRV_CHAT, CHAT("\"tools\":[" TOOL_WEATHER ",{\"function\":{\"name\":\"f\"}}]"), "tools[1].type", NULL},
+    {SRV_CHAT, CHAT("\"tools\":[" TOOL_WEATHER ",{\"function\":{\"name\":\"f\"}}]"), "tools[1].type", "is required"},
     {SRV_CHAT, CHAT("\"tools\":[{\"type\":\"retrieval\",\"function\":{\"name\":\"f\"}}]"), "tools[0].type", NULL},
     {SRV_CHAT, CHAT("\"tools\":[{\"type\":\"function\"}]"), "tools[0].function", NULL},
     {SRV_CHAT, CHAT("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"bad name\"}}]"),

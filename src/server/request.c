@@ -190,12 +190,17 @@ static json_t *field(const json_t *obj, const char *key) {
     return json_is_null(v) ? NULL : v;
 }
 
+/* The getters below see NULL only for a field that must be there. */
+static flint_status wrong_type(parser *p, const json_t *v, const char *path, const char *type) {
+    return v ? fail(p, path, " must be %s", type) : fail(p, path, " is required");
+}
+
 /* A copy of a string field; NULL with *st set when it is not one. jansson
  * refuses NUL in strings at load, so strdup copies them whole. */
 static char *get_string(parser *p, const json_t *v, const char *path, flint_status *st) {
     char *s = NULL;
     if (!json_is_string(v)) {
-        *st = fail(p, path, " must be a string");
+        *st = wrong_type(p, v, path, "a string");
     } else if (!(s = strdup(json_string_value(v)))) {
         *st = nomem(p);
     }
@@ -203,7 +208,7 @@ static char *get_string(parser *p, const json_t *v, const char *path, flint_stat
 }
 
 static flint_status get_bool(parser *p, const json_t *v, const char *path, int32_t *out) {
-    if (!json_is_boolean(v)) return fail(p, path, " must be a boolean");
+    if (!json_is_boolean(v)) return wrong_type(p, v, path, "a boolean");
     *out = json_is_true(v);
     return FLINT_OK;
 }
@@ -221,28 +226,28 @@ static flint_status get_int(parser *p, const json_t *v, const char *path, int64_
             return FLINT_OK;
         }
     }
-    return fail(p, path, " must be an integer");
+    return wrong_type(p, v, path, "an integer");
 }
 
 /* jansson's reals are always finite (it refuses overflow at load). */
 static flint_status get_number(parser *p, const json_t *v, const char *path, double *out) {
-    if (!json_is_number(v)) return fail(p, path, " must be a number");
+    if (!json_is_number(v)) return wrong_type(p, v, path, "a number");
     *out = json_number_value(v);
     return FLINT_OK;
 }
 
 static flint_status get_object(parser *p, const json_t *v, const char *path) {
-    return json_is_object(v) ? FLINT_OK : fail(p, path, " must be an object");
+    return json_is_object(v) ? FLINT_OK : wrong_type(p, v, path, "an object");
 }
 
 static flint_status get_array(parser *p, const json_t *v, const char *path) {
-    return json_is_array(v) ? FLINT_OK : fail(p, path, " must be an array");
+    return json_is_array(v) ? FLINT_OK : wrong_type(p, v, path, "an array");
 }
 
 /* A "type" that must be "function" (tools, tool calls, tool_choice). */
 static flint_status get_function_type(parser *p, const json_t *v, const char *path) {
     if (json_is_string(v) && strcmp(json_string_value(v), "function") == 0) return FLINT_OK;
-    return fail(p, path, " must be \"function\"");
+    return wrong_type(p, v, path, "\"function\"");
 }
 
 /* ---- sampling ---- */
@@ -256,13 +261,14 @@ static const struct number_field {
     bool lo_excluded;
     const char *range;
 } number_fields[] = {
-    {"temperature", offsetof(flint_sampling_params, temperature), 0, FLT_MAX, false, "a finite number >= 0"},
+    {"temperature", offsetof(flint_sampling_params, temperature), 0, FLT_MAX, false,
+     "a number >= 0 (at most 3.4e38)"},
     {"top_p", offsetof(flint_sampling_params, top_p), 0, 1, true, "in (0, 1]"},
     {"min_p", offsetof(flint_sampling_params, min_p), 0, 1, false, "in [0, 1]"},
     {"presence_penalty", offsetof(flint_sampling_params, presence_penalty), -2, 2, false, "in [-2, 2]"},
     {"frequency_penalty", offsetof(flint_sampling_params, frequency_penalty), -2, 2, false, "in [-2, 2]"},
     {"repetition_penalty", offsetof(flint_sampling_params, repetition_penalty), 0, FLT_MAX, true,
-     "a finite number > 0"},
+     "a number > 0 (at most 3.4e38)"},
 };
 
 static flint_status parse_numbers(parser *p, const json_t *body) {
@@ -593,7 +599,8 @@ static flint_status parse_message(parser *p, const json_t *v, size_t i, flint_ch
     if (st) return st;
     const json_t *f;
     bool assistant = strcmp(m->role, "assistant") == 0, tool = strcmp(m->role, "tool") == 0;
-    if (assistant && (f = field(v, "tool_calls")) && (st = parse_tool_calls(p, f, path_of(at, "%s.tool_calls", path), m)))
+    if (assistant && (f = field(v, "tool_calls")) &&
+        (st = parse_tool_calls(p, f, path_of(at, "%s.tool_calls", path), m)))
         return st;
     if (assistant && (f = field(v, "reasoning_content")) &&
         !(m->reasoning_content = get_string(p, f, path_of(at, "%s.reasoning_content", path), &st)))
@@ -625,7 +632,6 @@ static flint_status name_tool_message(parser *p, flint_chat_message *m, const fl
 static flint_status parse_messages(parser *p, const json_t *body) {
     srv_request *r = p->r;
     const json_t *v = field(body, "messages");
-    if (!v) return fail(p, "messages", " is required");
     flint_status st = get_array(p, v, "messages");
     if (st) return st;
     size_t n = json_array_size(v);

@@ -127,13 +127,17 @@ $(BUILD)/libflint-parsers.a: $(PARSER_OBJ)
 	@rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
+# The server is not part of the library: fuzz_server_X also links src/server/X.o.
+FUZZ_SERVER_OBJ := $(patsubst fuzz/fuzz_server_%.c,build-fuzz/src/server/%.o,$(filter fuzz/fuzz_server_%,$(FUZZ_SRC)))
+
 fuzz: deps
 	@sh tools/deps.sh fuzz
-	@$(MAKE) --no-print-directory build-fuzz/libflint-parsers.a BUILD=build-fuzz CC=clang OPT=-O1 SAN="$(FUZZ_SAN)"
+	@$(MAKE) --no-print-directory build-fuzz/libflint-parsers.a $(FUZZ_SERVER_OBJ) BUILD=build-fuzz CC=clang OPT=-O1 SAN="$(FUZZ_SAN)"
 	@for f in $(FUZZ_SRC); do \
 	    n=$$(basename $$f .c); echo "clang $$n"; \
+	    case $$n in fuzz_server_*) obj=build-fuzz/src/server/$${n#fuzz_server_}.o ;; *) obj= ;; esac; \
 	    clang -std=c11 -O1 -g -Iinclude -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-	        -fno-sanitize-recover=all -o build-fuzz/$$n $$f build-fuzz/libflint-parsers.a $(PKG_LIBS) -lm -lpthread || exit 1; \
+	        -fno-sanitize-recover=all -o build-fuzz/$$n $$f $$obj build-fuzz/libflint-parsers.a $(PKG_LIBS) -lm -lpthread || exit 1; \
 	done
 
 run: deps

@@ -3,8 +3,11 @@
  * Turns the JSON body of POST /v1/chat/completions or /v1/completions into
  * an owned, validated request the server hands to the engine. Validation
  * follows vLLM's: a known field of the wrong type or out of range is an
- * error naming the field; unknown fields are ignored. Pure (no I/O, no
- * engine): the fuzz target and test_server_request drive it directly. */
+ * error naming the field; unknown fields are ignored, and null counts as
+ * absent (OpenAI's SDK sends null for unset fields). Fields of the other
+ * endpoint (messages for completions, prompt for chat) are unknown fields.
+ * Pure (no I/O, no engine): the fuzz target and test_server_request drive
+ * it directly. */
 #ifndef FLINT_SERVER_REQUEST_H
 #define FLINT_SERVER_REQUEST_H
 
@@ -33,7 +36,11 @@ typedef struct srv_limits {
 typedef struct srv_request {
     srv_endpoint endpoint;
     char *model;                  /* NULL when not given */
-    /* chat: messages with every string owned by the request */
+    /* chat: messages with every string owned by the request; roles are
+     * "system" (developer too), "user", "assistant", "tool"; content given
+     * as text parts is their texts joined with "\n" (as vLLM joins them);
+     * a tool message without a name gets the name of the call it answers
+     * (the assistant message just before the tool messages, same id) */
     flint_chat_message *messages;
     int32_t n_messages;
     /* completions: a string prompt, or token ids */
@@ -46,9 +53,11 @@ typedef struct srv_request {
     srv_tool_choice tool_choice;
     char *tool_choice_name;       /* SRV_TOOLS_NAMED */
     int32_t thinking;             /* chat_template_kwargs.enable_thinking: 0 unset, 1 true, -1 false */
-    flint_sampling_params sampling; /* sampling.logit_bias points into the request */
-    int32_t max_tokens;           /* max_tokens / max_completion_tokens; -1 when not given */
-    char **stop;
+    flint_sampling_params sampling; /* temperature 1 when not given (OpenAI's default);
+                                       sampling.logit_bias is owned by the request */
+    int32_t seed_given;           /* seed was given; otherwise sampling.seed is 0 and the server picks one */
+    int32_t max_tokens;           /* max_completion_tokens, else max_tokens; -1 when not given */
+    char **stop;                  /* empty strings dropped */
     int32_t n_stop;
     int32_t logprobs;             /* chat: logprobs true; completions: logprobs N given */
     int32_t top_logprobs;         /* chat: top_logprobs; completions: the N of logprobs */

@@ -127,13 +127,18 @@ $(BUILD)/libflint-parsers.a: $(PARSER_OBJ)
 	@rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
+# fuzz_server_* targets drive the server's pure pieces (no engine, no
+# sockets), which are not in libflint: they link these objects too.
+SERVER_FUZZ_OBJ := build-fuzz/src/server/output.o build-fuzz/src/server/tool_args.o build-fuzz/src/server/markers.o
+
 fuzz: deps
 	@sh tools/deps.sh fuzz
-	@$(MAKE) --no-print-directory build-fuzz/libflint-parsers.a BUILD=build-fuzz CC=clang OPT=-O1 SAN="$(FUZZ_SAN)"
+	@$(MAKE) --no-print-directory build-fuzz/libflint-parsers.a $(SERVER_FUZZ_OBJ) BUILD=build-fuzz CC=clang OPT=-O1 SAN="$(FUZZ_SAN)"
 	@for f in $(FUZZ_SRC); do \
 	    n=$$(basename $$f .c); echo "clang $$n"; \
+	    case $$n in fuzz_server_*) obj="$(SERVER_FUZZ_OBJ)";; *) obj="";; esac; \
 	    clang -std=c11 -O1 -g -Iinclude -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-	        -fno-sanitize-recover=all -o build-fuzz/$$n $$f build-fuzz/libflint-parsers.a $(PKG_LIBS) -lm -lpthread || exit 1; \
+	        -fno-sanitize-recover=all -o build-fuzz/$$n $$f $$obj build-fuzz/libflint-parsers.a $(PKG_LIBS) -lm -lpthread || exit 1; \
 	done
 
 run: deps

@@ -452,11 +452,12 @@ static bool step_g4_args(srv_output *o) {
     if ((end == SRV_MATCH_PARTIAL || q == SRV_MATCH_PARTIAL) && !o->final) return false;
     if (q == SRV_MATCH_FULL) { /* <|"|>key<|"|>: */
         int which;
-        if (srv_find_marker(p, n, ql, quote, 1, o->final, &k1, &which) != SRV_MATCH_FULL) {
-            if (k1 - ql < MAX_NAME) return false;
-            o->at += ql; /* too long for a key: skipped */
+        srv_match r = srv_find_marker(p, n, ql, quote, 1, o->final, &k1, &which);
+        if (k1 - ql >= MAX_NAME) { /* too long for a key: skipped */
+            o->at += ql;
             return true;
         }
+        if (r != SRV_MATCH_FULL) return false;
         k0 = ql;
         for (i = k1 + ql; i < n && ws(p[i]);) i++;
         if (i == n) return false;
@@ -523,7 +524,10 @@ static size_t whole_chars(const char *s, size_t n) {
 
 srv_output *srv_output_new(const char *template_name, const char *tools, int in_reasoning) {
     srv_output *o = calloc(1, sizeof *o);
-    if (!o) return NULL;
+    if (!o || fl_tok_text_append(&o->buf, "", 0)) { /* buf.s is never NULL */
+        free(o);
+        return NULL;
+    }
     o->family = !template_name                     ? FAM_PLAIN
                 : !strcmp(template_name, "chatml") ? FAM_CHATML
                 : !strcmp(template_name, "gemma4") ? FAM_GEMMA4
@@ -535,7 +539,7 @@ srv_output *srv_output_new(const char *template_name, const char *tools, int in_
             o->tools = json_array();
         }
         if (!o->tools) {
-            free(o);
+            srv_output_free(o);
             return NULL;
         }
     }

@@ -153,7 +153,7 @@ static void put_text(srv_output *o, const char *s, size_t n) {
 
 /* ---- tool calls ---- */
 
-/* "call_" and 24 letters and digits from the kernel's random source */
+/* n bytes from the kernel's random source */
 static void random_bytes(unsigned char *b, size_t n) {
     size_t got = 0;
     while (got < n) {
@@ -183,6 +183,7 @@ static void random_bytes(unsigned char *b, size_t n) {
     }
 }
 
+/* "call_" and 24 letters and digits */
 static void make_id(char id[30]) {
     static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     memcpy(id, "call_", 5);
@@ -241,7 +242,8 @@ static srv_match head(const srv_output *o, const char *s, size_t n, bool with_op
     size_t i = 0, a;
     if (o->family == FAM_CHATML) {
         if (with_open)
-            for (i = sizeof CALL_OPEN - 1; i < n && ws(s[i]);) i++;
+            for (i = sizeof CALL_OPEN - 1; i < n && ws(s[i]); i++)
+                if (i >= MAX_NAME) return SRV_MATCH_NONE; /* held text stays short */
         srv_match m = srv_match_prefix(s + i, n - i, FUNC_OPEN);
         if (m != SRV_MATCH_FULL) return m;
         i += sizeof FUNC_OPEN - 1;

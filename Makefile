@@ -127,15 +127,16 @@ $(BUILD)/libflint-parsers.a: $(PARSER_OBJ)
 	@rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
-# The server is not part of the library: fuzz_server_X also links src/server/X.o.
-FUZZ_SERVER_OBJ := $(patsubst fuzz/fuzz_server_%.c,build-fuzz/src/server/%.o,$(filter fuzz/fuzz_server_%,$(FUZZ_SRC)))
+# fuzz_server_* targets drive the server's pure pieces (no engine, no
+# sockets), which are not in libflint: they link these objects too.
+SERVER_FUZZ_OBJ := $(patsubst %,build-fuzz/src/server/%.o,request output tool_args markers)
 
 fuzz: deps
 	@sh tools/deps.sh fuzz
-	@$(MAKE) --no-print-directory build-fuzz/libflint-parsers.a $(FUZZ_SERVER_OBJ) BUILD=build-fuzz CC=clang OPT=-O1 SAN="$(FUZZ_SAN)"
+	@$(MAKE) --no-print-directory build-fuzz/libflint-parsers.a $(SERVER_FUZZ_OBJ) BUILD=build-fuzz CC=clang OPT=-O1 SAN="$(FUZZ_SAN)"
 	@for f in $(FUZZ_SRC); do \
 	    n=$$(basename $$f .c); echo "clang $$n"; \
-	    case $$n in fuzz_server_*) obj=build-fuzz/src/server/$${n#fuzz_server_}.o ;; *) obj= ;; esac; \
+	    case $$n in fuzz_server_*) obj="$(SERVER_FUZZ_OBJ)";; *) obj="";; esac; \
 	    clang -std=c11 -O1 -g -Iinclude -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
 	        -fno-sanitize-recover=all -o build-fuzz/$$n $$f $$obj build-fuzz/libflint-parsers.a $(PKG_LIBS) -lm -lpthread || exit 1; \
 	done

@@ -67,7 +67,7 @@ class Browser:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
             page = next(t for t in json.load(r) if t["type"] == "page")
         self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60, suppress_origin=True)
-        for domain in ("Page", "Runtime", "Network"):
+        for domain in ("Page", "Runtime", "Network", "Log"):
             self.call(domain + ".enable")
         # a phone's screen: the layout must fit it
         self.call("Emulation.setDeviceMetricsOverride", width=390, height=844, deviceScaleFactor=2, mobile=True)
@@ -123,11 +123,12 @@ class Browser:
             time.sleep(0.05)
         return None
 
-    def wait_event(self, method, timeout=30):
+    def wait_event(self, method, timeout=30, match=lambda params: True):
+        """Takes the first event of that method (whose params match) from those kept, waiting for one."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             for i, ev in enumerate(self.events):
-                if ev["method"] == method:
+                if ev["method"] == method and match(ev["params"]):
                     return self.events.pop(i)["params"]
             self.ws.settimeout(max(0.1, deadline - time.time()))
             try:
@@ -195,7 +196,7 @@ def chunk(delta, finish=None):
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
 
 
-HOSTILE = ("Plain **bold** and *italic* and `x < y`.\n\n"
+HOSTILE = ("## A heading\n\nPlain **bold** and *italic* and `x < y`, see https://example.org/a_b.\n\n"
            "<img src=x onerror=\"window.pwned=1\"> <script>window.pwned=1</script>\n\n"
            "- [docs](https://example.com/docs) and [bad](javascript:window.pwned=1)\n"
            "- <iframe src=\"javascript:window.pwned=1\"></iframe>\n\n"
@@ -296,8 +297,10 @@ def test_hostile_markdown(t, b, ctx):
     t.check(b.eval(f"{last}.querySelector('pre code')?.textContent.startsWith('<script>window.pwned=1</script>')"),
             "a fenced block is <pre><code> text")
     links = b.eval(f"[...{last}.querySelectorAll('a')].map(a => [a.href, a.rel, a.textContent])")
-    t.check(links == [["https://example.com/docs", "noopener noreferrer", "docs"]],
-            f"only the http(s) link is a link: {links}")
+    t.check(links == [["https://example.org/a_b", "noopener noreferrer", "https://example.org/a_b"],
+                      ["https://example.com/docs", "noopener noreferrer", "docs"]],
+            f"only http(s) URLs are links: {links}")
+    t.check(b.eval(f"{last}.querySelector('h2')?.textContent") == "A heading", "## is a heading")
     t.check(b.eval(f"{last}.querySelector('td:last-child')?.style.textAlign") == "right", "a table, aligned")
     t.check(r["thinking"] == "Weighing <b>it</b>.", f"the thinking, apart, as text: {r['thinking']!r}")
     t.check(b.eval("[...document.querySelectorAll('details.thinking')].at(-1).open") is False,
@@ -335,8 +338,7 @@ def test_stop(t, b, ctx):
     b.type_into("#max_tokens", "2000")  # with the prompt, within the server's context
     b.type_into("#extra", '{"ignore_eos": true}')  # a long reply whatever the model would say
     b.click("#settings-toggle")
-    b.events.clear()
-    n = b.replies()
+    n, seen = b.replies(), len(b.events)
     b.type_into("#input", "Count from 1 to 1000, one number per line.")
     b.click("#send")
     streaming = b.wait(f"document.querySelectorAll('#messages .msg.assistant').length === {n + 1} && "
@@ -347,11 +349,11 @@ def test_stop(t, b, ctx):
         return
     b.click("#stop")
     t.check(b.wait("document.body.dataset.state === 'ready'", 5), "ready again at once after Stop")
-    sent = [e["params"] for e in b.events if e["method"] == "Network.requestWillBeSent" and
+    sent = [e["params"]["requestId"] for e in b.events[seen:] if e["method"] == "Network.requestWillBeSent" and
             e["params"]["request"]["url"].endswith("/v1/chat/completions")]
-    failed = b.wait_event("Network.loadingFailed", 5)
-    t.check(len(sent) == 1 and failed["requestId"] == sent[0]["requestId"] and failed.get("canceled"),
-            f"the browser cancelled the request: {failed}")
+    t.check(len(sent) == 1, f"one request: {sent}")
+    failed = b.wait_event("Network.loadingFailed", 5, lambda p: p["requestId"] in sent)
+    t.check(failed.get("canceled"), f"the browser cancelled the request: {failed}")
     r = b.last_reply()
     t.check(r["content"] and "stopped" in r["meta"] and r["error"] is None, f"the partial reply, marked: {r}")
     if before is not None:
@@ -413,6 +415,13 @@ def run_all(t, url, key):
         for fn in (test_key_and_model, test_reply, test_hostile_markdown, test_stream_errors, test_stop,
                    test_reload_and_new_chat, test_loading):
             t.run(fn, b, ctx)
+        b.eval("1")  # collects the last events
+        thrown = [e["params"]["exceptionDetails"] for e in b.events if e["method"] == "Runtime.exceptionThrown"]
+        t.check(not thrown, f"no uncaught exception in the page: {thrown}")
+        # the browser's own errors: a policy violation, ...; failed responses (401, 503) are the tests' own
+        logged = [e["params"]["entry"] for e in b.events if e["method"] == "Log.entryAdded" and
+                  e["params"]["entry"]["level"] == "error" and e["params"]["entry"]["source"] != "network"]
+        t.check(not logged, f"no errors in the browser's log: {logged}")
     finally:
         b.close()
 

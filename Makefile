@@ -92,6 +92,8 @@ $(BUILD)/tests/test_args: $(BUILD)/src/cli/args.o
 SERVER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard src/server/*.c)))
 $(BUILD)/tests/test_server_%: TEST_OBJ := $(SERVER_OBJ)
 $(BUILD)/tests/test_server_%: $(SERVER_OBJ)
+# The chat page is assembled into page.o (.incbin), which -MMD cannot see.
+$(BUILD)/src/server/page.o: src/server/page.html
 
 # Examples see only the public header.
 $(BUILD)/examples/%: examples/%.c $(BUILD)/libflint.a include/flint.h

@@ -64,6 +64,9 @@ static bool field_text(const srv_request *r, const char *key, char *out, size_t 
     INT("top_logprobs", r->top_logprobs);
     INT("ignore_eos", r->ignore_eos);
     INT("thinking", r->thinking);
+    INT("continue_final", r->continue_final);
+    INT("penalty_last_n", s->penalty_last_n);
+    INT("penalties_off", r->penalties_off);
     STR("tool_choice", choices[r->tool_choice]);
     STR("tool_choice_name", r->tool_choice_name);
     INT("n_tools", r->n_tools);
@@ -110,7 +113,8 @@ static const char *const defaults[][2] = {
     {"max_tokens", "-1"}, {"temperature", "1"}, {"top_p", "0"}, {"top_k", "0"}, {"min_p", "0"},
     {"presence_penalty", "0"}, {"frequency_penalty", "0"}, {"repetition_penalty", "0"}, {"seed", "0"},
     {"seed_given", "0"}, {"n_logit_bias", "0"}, {"n_stop", "0"}, {"stream", "0"}, {"include_usage", "0"},
-    {"logprobs", "0"}, {"top_logprobs", "0"}, {"ignore_eos", "0"}, {"thinking", "0"}, {"tool_choice", "auto"},
+    {"logprobs", "0"}, {"top_logprobs", "0"}, {"ignore_eos", "0"}, {"thinking", "0"}, {"continue_final", "0"},
+    {"penalty_last_n", "0"}, {"penalties_off", "0"}, {"tool_choice", "auto"},
     {"tool_choice_name", "(null)"}, {"n_tools", "0"}, {"tools", "(null)"}, {"n_prompt_tokens", "0"},
     {"prompt", "(null)"}, {"model", "(null)"}, {"user", "(null)"},
 };
@@ -249,6 +253,16 @@ static const struct valid_case {
     {SRV_CHAT, CHAT("\"chat_template_kwargs\":{\"enable_thinking\":false}"), "n_messages=1|thinking=-1"},
     {SRV_CHAT, CHAT("\"chat_template_kwargs\":{\"enable_thinking\":true,\"other\":1}"), "n_messages=1|thinking=1"},
     {SRV_CHAT, CHAT("\"chat_template_kwargs\":{}"), "n_messages=1"},
+    /* a prefill: the reply continues the last (assistant) message */
+    {SRV_CHAT, "{\"messages\":[" USER ",{\"role\":\"assistant\",\"content\":\"Sure:\"}],\"continue_final_message\":true}",
+     "n_messages=2|continue_final=1|messages[1].content=Sure:"},
+    {SRV_CHAT, CHAT("\"continue_final_message\":false"), "n_messages=1"},
+    /* llama.cpp's penalty window: past the context is all of it, 0 turns the penalties off */
+    {SRV_CHAT, CHAT("\"repeat_last_n\":8,\"repetition_penalty\":1.5"), "n_messages=1|penalty_last_n=8|repetition_penalty=1.5"},
+    {SRV_CHAT, CHAT("\"repeat_last_n\":-1"), "n_messages=1|penalty_last_n=-1"},
+    {SRV_CHAT, CHAT("\"repeat_last_n\":100000"), "n_messages=1|penalty_last_n=-1"},
+    {SRV_CHAT, CHAT("\"repeat_last_n\":0,\"repetition_penalty\":1.5,\"presence_penalty\":1,\"frequency_penalty\":1"),
+     "n_messages=1|penalties_off=1"},
 
     /* null is absent; unknown fields and the other endpoint's fields are ignored */
     {SRV_CHAT,
@@ -476,6 +490,18 @@ static const struct invalid_case {
     {SRV_CHAT, CHAT("\"tools\":[" TOOL_WEATHER "],\"tool_choice\":{\"type\":\"function\",\"function\":{}}"),
      "tool_choice.function.name", NULL},
     {SRV_CHAT, CHAT("\"chat_template_kwargs\":5"), "chat_template_kwargs", NULL},
+    {SRV_CHAT, CHAT("\"continue_final_message\":true"), "continue_final_message", "assistant message"},
+    {SRV_CHAT, CHAT("\"continue_final_message\":1"), "continue_final_message", "boolean"},
+    {SRV_CHAT,
+     "{\"messages\":[" USER ",{\"role\":\"assistant\",\"content\":\"x\"}],\"continue_final_message\":true,"
+     "\"tools\":[" TOOL_WEATHER "],\"tool_choice\":\"required\"}",
+     "continue_final_message", "tool_choice"},
+    {SRV_CHAT, "{\"messages\":[" USER ",{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c\","
+               "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}],"
+               "\"continue_final_message\":true}",
+     "continue_final_message", "no tool calls"},
+    {SRV_CHAT, CHAT("\"repeat_last_n\":-2"), "repeat_last_n", NULL},
+    {SRV_CHAT, CHAT("\"repeat_last_n\":\"all\""), "repeat_last_n", NULL},
     {SRV_CHAT, CHAT("\"chat_template_kwargs\":{\"enable_thinking\":\"no\"}"), "chat_template_kwargs.enable_thinking",
      NULL},
 

@@ -338,12 +338,26 @@ static flint_status parse_sampling(parser *p, const json_t *body) {
             return fail(p, "top_k", " must be -1 or 0 (off) or a positive integer (got %lld)", (long long)x);
         if (!st) r->sampling.top_k = x > 0 ? (int32_t)x : 0;
     }
+    /* llama.cpp's window of the penalties: N tokens, -1 all, 0 penalties off */
+    if (!st && (v = field(body, "repeat_last_n"))) {
+        st = get_int(p, v, "repeat_last_n", &x);
+        if (!st && (x < -1 || x > INT32_MAX))
+            return fail(p, "repeat_last_n", " must be -1 (all), 0 (off) or a positive integer (got %lld)",
+                        (long long)x);
+        /* a window past the context is the whole context */
+        if (!st) r->sampling.penalty_last_n = p->lim->max_tokens > 0 && x > p->lim->max_tokens ? -1 : (int32_t)x;
+        r->penalties_off = !st && x == 0;
+    }
     if (!st && (v = field(body, "seed"))) {
         st = get_int(p, v, "seed", &x);
         if (!st) r->sampling.seed = (uint64_t)x;
         r->seed_given = !st;
     }
     if (!st && (v = field(body, "logit_bias"))) st = parse_logit_bias(p, v);
+    if (!st && r->penalties_off) {
+        r->sampling.repetition_penalty = 0;
+        r->sampling.presence_penalty = r->sampling.frequency_penalty = 0;
+    }
     return st;
 }
 
@@ -733,6 +747,22 @@ static flint_status parse_tool_choice(parser *p, const json_t *v, const json_t *
     return FLINT_OK;
 }
 
+/* continue_final_message: the reply continues the last message, which must
+ * be the assistant's own text; a forced call cannot also start the reply. */
+static flint_status parse_continue_final(parser *p, const json_t *v) {
+    srv_request *r = p->r;
+    flint_status st = get_bool(p, v, "continue_final_message", &r->continue_final);
+    if (st || !r->continue_final) return st;
+    const flint_chat_message *last = &r->messages[r->n_messages - 1];
+    if (strcmp(last->role, "assistant") != 0 || last->n_tool_calls || !last->content)
+        return fail(p, "continue_final_message", " needs the last message to be an assistant message with text "
+                    "and no tool calls");
+    if (r->tool_choice == SRV_TOOLS_REQUIRED || r->tool_choice == SRV_TOOLS_NAMED)
+        return fail(p, "continue_final_message", " cannot be combined with tool_choice \"required\" or a named "
+                    "function (both would start the reply)");
+    return FLINT_OK;
+}
+
 static flint_status parse_chat(parser *p, const json_t *body) {
     srv_request *r = p->r;
     const json_t *v, *tools = field(body, "tools");
@@ -752,6 +782,7 @@ static flint_status parse_chat(parser *p, const json_t *body) {
         st = get_bool(p, v, "chat_template_kwargs.enable_thinking", &on);
         if (!st) r->thinking = on ? 1 : -1;
     }
+    if (!st && (v = field(body, "continue_final_message"))) st = parse_continue_final(p, v);
     return st;
 }
 

@@ -53,8 +53,11 @@ typedef struct srv_request {
     srv_tool_choice tool_choice;
     char *tool_choice_name;       /* SRV_TOOLS_NAMED */
     int32_t thinking;             /* chat_template_kwargs.enable_thinking: 0 unset, 1 true, -1 false */
+    int32_t continue_final;       /* continue_final_message (vLLM): the last message is an assistant
+                                     message with text and no calls, which the reply continues (prefill) */
     flint_sampling_params sampling; /* temperature 1 when not given (OpenAI's default);
                                        sampling.logit_bias is owned by the request */
+    int32_t penalties_off;        /* repeat_last_n 0 (llama.cpp): the penalties are off */
     int32_t seed_given;           /* seed was given; otherwise sampling.seed is 0 and the server picks one */
     int32_t max_tokens;           /* max_completion_tokens, else max_tokens; -1 when not given */
     char **stop;                  /* empty strings dropped */

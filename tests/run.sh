@@ -1,9 +1,13 @@
 #!/bin/sh
 # run.sh — runs every test binary given on the command line from the
 # repository root and prints the total as the last line: "N passed, N failed".
+# A .py is a server test, run through tests/server/py.sh.
 passed=0; failed=0; crashed=0
 for t in "$@"; do
-    out=$("$t" 2>&1); rc=$?
+    case "$t" in
+        *.py) out=$(sh tests/server/py.sh "$t" 2>&1); rc=$? ;;
+        *) out=$("$t" 2>&1); rc=$? ;;
+    esac
     printf '%s\n' "$out"
     line=$(printf '%s\n' "$out" | grep -E '^[A-Za-z0-9_]+: [0-9]+ passed, [0-9]+ failed$' | tail -n 1)
     if [ -z "$line" ]; then

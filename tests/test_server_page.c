@@ -5,7 +5,7 @@
  * declares a Content-Security-Policy that makes the browser enforce that,
  * and never parses a string as HTML (innerHTML and its relatives), the
  * rule that keeps model output from becoming markup. Its behaviour in a
- * browser is tests/server/test_page.py's. */
+ * browser is tests/server/test_chat_page.py's. */
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdlib.h>

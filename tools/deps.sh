@@ -1,13 +1,14 @@
 #!/bin/sh
 # deps.sh — makes sure the Debian packages a make target needs are present.
 # Installs them with apt-get when run as root; otherwise prints the exact
-# command and fails. Usage: deps.sh build|fuzz|cross
+# command and fails. Usage: deps.sh build|test|fuzz|cross
 set -e
 case "$1" in
     build) pkgs="make gcc pkg-config libjansson-dev libpcre2-dev libutf8proc-dev libmicrohttpd-dev" ;;
+    test)  pkgs="python3 python3-venv chromium" ;; # the server tests: the openai client, the chat page
     fuzz)  pkgs="clang libclang-rt-14-dev" ;;
     cross) pkgs="gcc-aarch64-linux-gnu" ;;
-    *) echo "usage: deps.sh build|fuzz|cross" >&2; exit 2 ;;
+    *) echo "usage: deps.sh build|test|fuzz|cross" >&2; exit 2 ;;
 esac
 missing=""
 for p in $pkgs; do

@@ -15,6 +15,7 @@ static const struct {
     {"chat", cli_chat, "an interactive chat with the model's chat template (-m PATH; /reset, /exit)"},
     {"perplexity", cli_perplexity, "perplexity of a text file, as llama.cpp's perplexity tool computes it"},
     {"logits", cli_logits, "the logits of every position for given token ids (-m PATH --tokens 2,651,...)"},
+    {"serve", cli_serve, "an OpenAI-compatible HTTP server with a chat page (-m PATH [--port N] [--parallel N])"},
     {"bench", cli_bench, "prefill and decode tokens/s and the ratio to the bandwidth floor"},
     {"tokenize", cli_tokenize, "the token ids of a text (-m PATH [--ids|--pieces] [--bos] [--special] [TEXT|-])"},
 };

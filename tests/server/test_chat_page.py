@@ -1,4 +1,4 @@
-"""test_page.py — the chat page `flint serve` answers at /, in headless
+"""test_chat_page.py — the chat page `flint serve` answers at /, in headless
 Chromium driven over the DevTools protocol the way a person uses it: it
 clicks and types. Checks: the API key prompt after a 401 and the model name
 once the key is given; a reply streamed from the server with its usage
@@ -431,7 +431,7 @@ def main():
     ap.add_argument("--url", help="a server already running, e.g. http://127.0.0.1:8080")
     ap.add_argument("--api-key", help="its API key, if it wants one")
     a = ap.parse_args()
-    t = Checks("page")
+    t = Checks("test_server_chat_page")
     if not CHROMIUM:
         print("SKIPPED: no chromium to drive (set CHROMIUM to its path)")
     elif a.url:

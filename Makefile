@@ -34,9 +34,11 @@ LIB_SRC  := $(sort $(filter-out src/cli/% src/server/%,$(wildcard src/*/*.c src/
 # the front ends: the command line and the HTTP server it starts
 CLI_SRC  := $(sort $(wildcard src/cli/*.c src/server/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
-# the server's tests: Python scripts driving a live `flint serve` with the
-# official openai client (tests/server/py.sh prepares their venv and model)
-SERVER_TESTS := $(sort $(wildcard tests/server/test_*.py))
+# the Python tests, run through tests/server/py.sh (which prepares their venv
+# and the real Gemma 3 270M in FLINT_REAL_MODEL): tests/server/ drive a live
+# `flint serve` with the official openai client; tests/real/ hold the CLI to
+# llama.cpp's references on the real model (tokenizer, chat template, perplexity)
+PY_TESTS := $(sort $(wildcard tests/real/test_*.py tests/server/test_*.py))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 
 BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
@@ -126,7 +128,7 @@ deps:
 test: deps
 	@sh tools/deps.sh test
 	@$(MAKE) --no-print-directory all $(TESTS) $(BUILD)/tests/header_c.o
-	@FLINT_BIN=$(BUILD)/flint sh tests/run.sh $(TESTS) $(SERVER_TESTS)
+	@FLINT_BIN=$(BUILD)/flint sh tests/run.sh $(TESTS) $(PY_TESTS)
 
 asan: deps
 	@$(MAKE) --no-print-directory test BUILD=build-asan OPT=-O1 \

@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh — runs every test binary given on the command line from the
 # repository root and prints the total as the last line: "N passed, N failed".
-# A .py is a server test, run through tests/server/py.sh.
+# A .py (tests/server/, tests/real/) runs through tests/server/py.sh, which
+# prepares its venv and the real model.
 passed=0; failed=0; crashed=0
 for t in "$@"; do
     case "$t" in

@@ -364,6 +364,23 @@ static void on_event(const flint_event *ev, void *user) {
     pthread_mutex_unlock(&s->lock);
 }
 
+/* A callback that stops at its request's first event until opened. */
+typedef struct gate {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int entered, open, done;
+} gate;
+
+static void on_gated_event(const flint_event *ev, void *user) {
+    gate *g = user;
+    pthread_mutex_lock(&g->lock);
+    g->entered = 1;
+    pthread_cond_broadcast(&g->cond);
+    while (!g->open) pthread_cond_wait(&g->cond, &g->lock);
+    if (ev->finish) g->done = 1, pthread_cond_broadcast(&g->cond);
+    pthread_mutex_unlock(&g->lock);
+}
+
 static void test_requests(void) {
     TEST_GROUP("requests");
     flint_model *m = open_fixture("gemma3/a");
@@ -427,17 +444,27 @@ static void test_requests(void) {
     CHECK(cs.done && same_tokens(&cs.out, &free_run) && cs.out.finish == FLINT_FINISH_LENGTH);
     CHECK_FAILS(flint_engine_poll(e, id, 0, &(flint_event){0}), FLINT_E_NOT_FOUND, "not pollable");
 
-    /* a full queue: one running, two waiting, the fourth refused */
+    /* a full queue: one running, two waiting, the fourth refused. The
+     * running one's callback holds the scheduler at its first event, so
+     * that it cannot finish and let a waiting one in before the fourth. */
+    gate g = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
     uint64_t q[3];
-    q[0] = submit(e, prompt, 10, 0, NULL);
-    flint_event ev;
-    CHECK(flint_engine_poll(e, q[0], -1, &ev) == FLINT_OK); /* it runs */
+    r = (flint_request){.prompt_tokens = prompt, .n_prompt_tokens = 10, .on_event = on_gated_event, .user = &g};
+    CHECK(flint_engine_submit(e, &r, &q[0]) == FLINT_OK);
+    pthread_mutex_lock(&g.lock);
+    while (!g.entered) pthread_cond_wait(&g.cond, &g.lock); /* it runs */
+    pthread_mutex_unlock(&g.lock);
     for (int i = 1; i < 3; i++) q[i] = submit(e, prompt, 10, 0, NULL);
     r = (flint_request){.prompt_tokens = prompt, .n_prompt_tokens = 10};
     flint_status st = flint_engine_submit(e, &r, &id);
     CHECK_MSG(st == FLINT_E_BUSY && strstr(flint_errmsg(), "queue is full"), "%s", flint_errmsg());
     for (int i = 0; i < 3; i++) flint_engine_cancel(e, q[i]);
-    for (int i = 0; i < 3; i++) collect(e, q[i], &o);
+    pthread_mutex_lock(&g.lock);
+    g.open = 1;
+    pthread_cond_broadcast(&g.cond);
+    while (!g.done) pthread_cond_wait(&g.cond, &g.lock);
+    pthread_mutex_unlock(&g.lock);
+    for (int i = 1; i < 3; i++) collect(e, q[i], &o);
     flint_engine_free(e);
     flint_model_close(m);
 }

@@ -45,6 +45,7 @@ flint_status flint_context_create(flint_model *model, const flint_context_params
         if (n_batch > c->n_ctx) n_batch = c->n_ctx;
         st = fl_cpu_backend_create(p.n_threads, FL_ISA_AUTO, &c->be);
         if (!st) fl_cpu_backend_set_deterministic(c->be, p.deterministic != 0);
+        if (!st) fl_cpu_backend_set_exact(c->be, p.exact != 0);
         if (!st) st = fl_lm_scratch_init(&c->scratch, &c->lm.hp, n_batch);
         if (!st) {
             c->caches = calloc((size_t)c->n_seq, sizeof *c->caches);

@@ -221,8 +221,9 @@ typedef struct flint_context_params {
                               batch and however its tokens are split into steps (slower) */
     int32_t exact;      /* nonzero: every matmul of quantized weights (GGUF quants, MLX, FP8)
                            multiplies f32 activations with the dequantized weights, as an f32
-                           reference on the dequantized model does; 0: the faster kernels that
-                           round activations to 8 bits (docs/PERF.md states both) */
+                           reference on the dequantized model does, and kv_type 0 means F32;
+                           0: the faster kernels that round activations to 8 bits (docs/PERF.md
+                           states both) */
 } flint_context_params;
 
 /* Loads the weights' views (no copy of the matrices) and allocates the

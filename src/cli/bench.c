@@ -57,7 +57,7 @@ int cli_bench(int argc, char **argv) {
     int32_t pp = 512, tg = 128, depth = 0, reps = 5, threads = 0, seqs = 1;
     int json = 0, no_floor = 0, deterministic = 0, exact = 0;
     int32_t parallel = 0, shared_prefix = 0;
-    const char *kv = "f16";
+    const char *kv = NULL;
     const cli_opt opts[] = {
         {"-m", NULL, CLI_OPT_STRING, &path, .meta = "PATH", .required = 1, .help = "the model"},
         {"-p", NULL, CLI_OPT_INT32, &pp, 0, 1 << 20, .help = "prompt tokens for the prefill test (0: skip)"},
@@ -75,7 +75,7 @@ int cli_bench(int argc, char **argv) {
          .help = "N requests of -p prompt and -n generated tokens at once through the engine"},
         {"--shared-prefix", NULL, CLI_OPT_INT32, &shared_prefix, 1, 1 << 20,
          .help = "with --parallel: the prompts share their first S tokens (TTFT cold vs cached)"},
-        {"--kv-type", NULL, CLI_OPT_STRING, &kv, .meta = "f16|bf16|f32", .help = "how K and V are stored"},
+        {"--kv-type", NULL, CLI_OPT_STRING, &kv, .meta = "f16|bf16|f32", .help = "how K and V are stored (default: f16; f32 with --exact)"},
         {"--no-floor", NULL, CLI_OPT_FLAG, &no_floor,
          .help = "skip the read-bandwidth probe (1 GiB read 5 times) and the floor columns"},
     };

@@ -36,7 +36,7 @@ static char *read_key_file(const char *path) {
 }
 
 int cli_serve(int argc, char **argv) {
-    const char *path = NULL, *host = "127.0.0.1", *key = NULL, *key_file = NULL, *alias = NULL, *kv = "f16";
+    const char *path = NULL, *host = "127.0.0.1", *key = NULL, *key_file = NULL, *alias = NULL, *kv = NULL;
     const char *chat_template = NULL;
     int32_t port = 8080, parallel = 4, n_ctx = 0, threads = 0, timeout = 600, idle = 30, read_timeout = 30, max_queue = 64;
     int32_t max_messages = 4096, max_conn = 256;
@@ -50,7 +50,7 @@ int cli_serve(int argc, char **argv) {
         {"-c", "--ctx", CLI_OPT_INT32, &n_ctx, 1, 1 << 24, .help = "positions per request (default: min(4096, trained))"},
         {"-t", NULL, CLI_OPT_INT32, &threads, 1, 1024, .help = "threads (default: one per physical core)"},
         {"--max-queue", NULL, CLI_OPT_INT32, &max_queue, 1, 1 << 20, .help = "requests waiting for a slot before 429"},
-        {"--kv-type", NULL, CLI_OPT_STRING, &kv, .meta = "f16|bf16|f32", .help = "how K and V are stored"},
+        {"--kv-type", NULL, CLI_OPT_STRING, &kv, .meta = "f16|bf16|f32", .help = "how K and V are stored (default: f16; f32 with --exact)"},
         {"--deterministic", NULL, CLI_OPT_FLAG, &deterministic,
          .help = "batch-invariant arithmetic: a request's output does not depend on what else runs"},
         {"--exact", NULL, CLI_OPT_FLAG, &exact, .help = "f32 activations against the dequantized weights (slower; see docs/PERF.md)"},

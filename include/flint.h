@@ -219,6 +219,11 @@ typedef struct flint_context_params {
     int64_t kv_bytes;   /* size of the KV block pool; 0: enough for every sequence to reach n_ctx */
     int32_t deterministic; /* nonzero: a sequence's logits are bit-identical whatever shares its
                               batch and however its tokens are split into steps (slower) */
+    int32_t exact;      /* nonzero: every matmul of quantized weights (GGUF quants, MLX, FP8)
+                           multiplies f32 activations with the dequantized weights, as an f32
+                           reference on the dequantized model does, and kv_type 0 means F32;
+                           0: the faster kernels that round activations to 8 bits (docs/PERF.md
+                           states both) */
 } flint_context_params;
 
 /* Loads the weights' views (no copy of the matrices) and allocates the
@@ -478,6 +483,7 @@ typedef struct flint_engine_params {
                               the KV block size); 0: 128; -1: snapshots at step ends only */
     const char *chat_template; /* NULL: the file's; "gemma", "gemma4" or "chatml": that family's
                               (flint_chat_template_set) */
+    int32_t exact;        /* f32 activations against the dequantized weights (flint_context_params) */
 } flint_engine_params;
 
 typedef enum flint_finish_reason {

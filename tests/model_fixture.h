@@ -68,6 +68,8 @@ static int load_f32_fixture(const char *name, char *path, size_t size, fixture *
 
 /* Runners in deterministic mode (test_deterministic.c holds the bounds with it). */
 static bool fixture_deterministic;
+/* Runners in exact mode (test_exact.c). */
+static bool fixture_exact;
 
 typedef struct runner {
     flint_model *file;
@@ -87,6 +89,7 @@ static int runner_open_kv(runner *r, const char *path, int32_t n_batch, int32_t 
     if (!st) st = fl_lm_load(&r->lm, r->file, path);
     if (!st) st = fl_cpu_backend_create(2, FL_ISA_AUTO, &r->be);
     if (!st) fl_cpu_backend_set_deterministic(r->be, fixture_deterministic);
+    if (!st) fl_cpu_backend_set_exact(r->be, fixture_exact);
     if (!st) st = fl_lm_scratch_init(&r->s, &r->lm.hp, n_batch);
     if (!st) st = fl_kv_pool_init(&r->pool, &r->lm.hp, kv_type, RUNNER_SEQ, MAX_TOK, n_batch, 0);
     if (!st) st = fl_kv_cache_init(&r->cache, &r->pool, &r->lm.hp);
@@ -252,7 +255,7 @@ static void check_batch(const char *path, const fixture *f, double tol) {
     flint_model *m = NULL;
     flint_context *ctx = NULL;
     flint_context_params cp = {.n_ctx = MAX_TOK, .n_batch = 16, .n_seq = N, .n_threads = 2, .kv_type = FLINT_KV_F32,
-                               .deterministic = fixture_deterministic};
+                               .deterministic = fixture_deterministic, .exact = fixture_exact};
     if (f->n_seq < N || flint_model_open(path, NULL, &m) || flint_context_create(m, &cp, &ctx)) {
         CHECK_MSG(0, "%s: %s", path, flint_errmsg());
         flint_model_close(m);

@@ -1,7 +1,8 @@
 /* test_cli.c — the command line as a user runs it: `flint info`'s tensor
  * listing against what the gguf package's GGUFReader reads from the
  * bundled model, `flint bench --json`, perplexity against llama.cpp's,
- * chat through a pipe, and the exit codes and messages for bad
+ * chat through a pipe, --exact (each command's help, and flint logits
+ * against a reference), and the exit codes and messages for bad
  * invocations. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -276,7 +277,60 @@ static void test_run(void) {
     free(out);
 }
 
+/* --exact on every command that runs a model (in its --help), and through
+ * `flint logits`: the K-quant fixture's first sequence within 1e-4 of
+ * transformers on its dequantized weights (tests/fixtures/exact), the
+ * default mode further away (test_exact.c holds the rest). */
+static double logits_error(const char *flags, const float *ref, int64_t n) {
+    char cmd[1024], *out;
+    const char *tmp = "build/tests/exact-logits.bin";
+    snprintf(cmd, sizeof cmd,
+             FLINT_BIN " logits -m tests/fixtures/exact/gemma3/model-q4_k.gguf -t 2 --out %s %s --tokens "
+                       "2,3,124,207,240,137,65,34,230,26,13,224,188,16,6,224,56,130,117,69,155,115,82,107,199,202,229,"
+                       "62,147,219,17,44,99,150,167,213,35,223,236,65",
+             tmp, flags);
+    int rc = run(cmd, &out);
+    CHECK_MSG(rc == 0, "%s: %s", cmd, out);
+    free(out);
+    float *y = malloc((size_t)n * sizeof *y);
+    FILE *f = fopen(tmp, "rb");
+    size_t got = f ? fread(y, sizeof *y, (size_t)n, f) : 0;
+    if (f) fclose(f);
+    remove(tmp);
+    CHECK_MSG(got == (size_t)n, "%s: %zu of %lld logits", tmp, got, (long long)n);
+    double d = 0, r = 0;
+    for (int64_t i = 0; i < (int64_t)got; i++) d = fmax(d, fabs(y[i] - ref[i])), r = fmax(r, fabs(ref[i]));
+    free(y);
+    return got == (size_t)n ? d / r : INFINITY;
+}
+
+static void test_exact(void) {
+    TEST_GROUP("exact");
+    const char *cmds[] = {"run", "chat", "bench", "perplexity", "logits", "serve"};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        char cmd[256], *out;
+        snprintf(cmd, sizeof cmd, FLINT_BIN " %s --help", cmds[i]);
+        CHECK_INT_EQ(run(cmd, &out), 0);
+        CHECK_MSG(strstr(out, "--exact") != NULL, "flint %s --help has no --exact", cmds[i]);
+        free(out);
+    }
+    enum { N = 40 * 256 };
+    float *ref = malloc(N * sizeof *ref);
+    FILE *f = fopen("tests/fixtures/exact/gemma3/logits-q4_k.bin", "rb");
+    int ok = f && fread(ref, sizeof *ref, N, f) == N;
+    if (f) fclose(f);
+    CHECK_MSG(ok, "tests/fixtures/exact/gemma3/logits-q4_k.bin");
+    if (ok) {
+        const double exact = logits_error("--exact", ref, N), fast = logits_error("", ref, N);
+        printf("  flint logits on the Q4_K fixture: --exact %.2e, default %.2e max|d|/max|ref|\n", exact, fast);
+        CHECK_MSG(exact < 1e-4, "--exact: %.3g", exact);
+        CHECK_MSG(fast > exact, "default %.3g, --exact %.3g", fast, exact);
+    }
+    free(ref);
+}
+
 int main(void) {
+    test_exact();
     test_run();
     test_tensor_listing();
     test_bench();

@@ -6,7 +6,10 @@
  *   3. matmul groups (fl_cpu_matmul_group) against the same products run
  *      one at a time, on every table: equal bit for bit (the same kernels
  *      on the same rows), with mixed types, shared and distinct inputs,
- *      decode and prefill jobs in one group.
+ *      decode and prefill jobs in one group;
+ *   4. exact mode (f32 activations against the reference dequantization)
+ *      for every type but F32, on every table, against the double product
+ *      within the F32 bound, and batch-invariant with deterministic mode.
  * Sizes are awkward on purpose: m = 1, 3, 64, 257; k a whole number of
  * blocks but not of the SIMD width (96, 160; 256, 768, 2560; 1, 17, 1000,
  * 2000 for the float types); n = 1, 2, 7, 8 (decode) and 16, 17, 33, 64,
@@ -545,6 +548,123 @@ static void test_groups(void) {
     }
 }
 
+/* ---- exact mode (fl_cpu_matmul_set_exact) ----
+ * Every type but F32 against the double product of its reference
+ * dequantization with x: f32 arithmetic only, no activation rounding, so
+ * the F32 bound (k + 16) 2^-23 S for every type, on every table, decode and
+ * prefill (the F32 GEMM over dequantized panels of 64 rows: m = 130 spans
+ * three). With deterministic mode too, each row of a prefill equals that
+ * row run alone bit for bit. The default mode's worst error on the same
+ * cases is printed beside it, in the same units, for scale. */
+
+/* F8_E4M3: random bytes but NaN (S.1111.111) */
+static void make_f8(wbuf *b, int64_t m, int64_t k) {
+    memset(b, 0, sizeof *b);
+    b->w = (fl_weight){.type = FLINT_TYPE_F8_E4M3, .m = m, .k = k, .row_bytes = (uint64_t)k};
+    b->data = malloc((size_t)(m * k));
+    b->deq = malloc((size_t)(m * k) * sizeof(float));
+    for (int64_t i = 0; i < m * k; i++) {
+        uint8_t v = (uint8_t)rnd();
+        b->data[i] = (v & 0x7f) == 0x7f ? (uint8_t)(v - 1) : v;
+    }
+    b->w.data = b->data;
+    for (int64_t r = 0; r < m; r++) CHECK(fl_dequant_row(FLINT_TYPE_F8_E4M3, b->data + r * k, b->deq + r * k, k) == FLINT_OK);
+}
+
+static double exact_worst, default_worst; /* |err| / ((k + 16) 2^-23 S) */
+
+static void exact_case(fl_cpu_isa isa, const char *isa_name, flint_type t, int64_t m, int64_t k, int64_t n) {
+    wbuf wb;
+    if (t == FLINT_TYPE_F8_E4M3) make_f8(&wb, m, k);
+    else make_weight(&wb, t, m, k);
+    float *x = malloc((size_t)(n * k) * sizeof(float)), *y = malloc((size_t)(n * m) * sizeof(float));
+    float *yd = malloc((size_t)(n * m) * sizeof(float)), *y1 = malloc((size_t)m * sizeof(float));
+    for (int64_t i = 0; i < n * k; i++) x[i] = rndf() * (rnd() % 16 == 0 ? 4.0f : 1.0f);
+    const char *tn = flint_type_name(t);
+    const double eps = 1.0 / 8388608.0;
+    fl_cpu_matmul *mm = NULL;
+    for (int det = 0; det < 2; det++) {
+        CHECK(fl_cpu_matmul_create(pool2, isa, &mm) == FLINT_OK);
+        fl_cpu_matmul_set_exact(mm, true);
+        fl_cpu_matmul_set_deterministic(mm, det);
+        for (int64_t j = 0; j < n * m; j++) y[j] = NAN;
+        flint_status st = fl_cpu_matmul_run(mm, &wb.w, x, y, n);
+        CHECK_MSG(st == FLINT_OK, "exact %s %s: %s", isa_name, tn, flint_errmsg());
+        int off = 0, moved = 0;
+        for (int64_t c = 0; c < n; c++) {
+            for (int64_t r = 0; r < m; r++) {
+                double dot = 0.0, s = 0.0;
+                for (int64_t i = 0; i < k; i++) {
+                    dot += (double)wb.deq[r * k + i] * (double)x[c * k + i];
+                    s += fabs((double)wb.deq[r * k + i] * (double)x[c * k + i]);
+                }
+                const double unit = ((double)k + 16.0) * eps * s + 1e-30, err = fabs((double)y[c * m + r] - dot);
+                if (err / unit > exact_worst) exact_worst = err / unit;
+                if (!(err <= unit) && off++ < 3)
+                    CHECK_MSG(0, "exact %s%s %s m=%lld k=%lld n=%lld y[%lld][%lld] = %.9g, want %.9g", isa_name,
+                              det ? " deterministic" : "", tn, (long long)m, (long long)k, (long long)n, (long long)c,
+                              (long long)r, (double)y[c * m + r], dot);
+                yd[c * m + r] = (float)(err / unit);
+            }
+        }
+        CHECK_MSG(off == 0, "exact %s %s m=%lld k=%lld n=%lld: %d outputs off", isa_name, tn, (long long)m, (long long)k,
+                  (long long)n, off);
+        /* deterministic: every row as run alone, bit for bit */
+        for (int64_t c = 0; det && n > 1 && c < n; c += n / 3 + 1) {
+            CHECK(fl_cpu_matmul_run(mm, &wb.w, x + c * k, y1, 1) == FLINT_OK);
+            moved += memcmp(y1, y + c * m, (size_t)m * sizeof(float)) != 0;
+        }
+        CHECK_MSG(moved == 0, "exact deterministic %s %s m=%lld k=%lld n=%lld: rows differ from each run alone", isa_name,
+                  tn, (long long)m, (long long)k, (long long)n);
+        fl_cpu_matmul_free(mm);
+    }
+    /* the default mode on the same case, for scale (its own bounds are above) */
+    CHECK(fl_cpu_matmul_create(pool2, isa, &mm) == FLINT_OK);
+    CHECK(fl_cpu_matmul_run(mm, &wb.w, x, y, n) == FLINT_OK);
+    fl_cpu_matmul_free(mm);
+    for (int64_t c = 0; c < n; c++) {
+        for (int64_t r = 0; r < m; r++) {
+            double dot = 0.0, s = 0.0;
+            for (int64_t i = 0; i < k; i++) {
+                dot += (double)wb.deq[r * k + i] * (double)x[c * k + i];
+                s += fabs((double)wb.deq[r * k + i] * (double)x[c * k + i]);
+            }
+            const double e = fabs((double)y[c * m + r] - dot) / (((double)k + 16.0) * eps * s + 1e-30);
+            if (e > default_worst) default_worst = e;
+        }
+    }
+    free(x);
+    free(y);
+    free(yd);
+    free(y1);
+    free_weight(&wb);
+}
+
+static void test_exact(void) {
+    static const flint_type types[] = {FLINT_TYPE_F16,    FLINT_TYPE_BF16,   FLINT_TYPE_Q4_0,   FLINT_TYPE_Q4_1,
+                                       FLINT_TYPE_Q5_0,   FLINT_TYPE_Q5_1,   FLINT_TYPE_Q8_0,   FLINT_TYPE_IQ4_NL,
+                                       FLINT_TYPE_MXFP4,  FLINT_TYPE_MLX_Q4, FLINT_TYPE_MLX_Q8, FLINT_TYPE_Q4_K,
+                                       FLINT_TYPE_Q5_K,   FLINT_TYPE_Q6_K,   FLINT_TYPE_IQ4_XS, FLINT_TYPE_Q2_K,
+                                       FLINT_TYPE_Q3_K,   FLINT_TYPE_F8_E4M3};
+    static const int64_t ms[] = {3, 130}, ns[] = {1, 5, 8, 9, 40};
+    TEST_GROUP("exact mode");
+    fl_cpu_isa run[1 + sizeof isas / sizeof isas[0]] = {FL_ISA_SCALAR};
+    const char *names[1 + sizeof isas / sizeof isas[0]] = {"scalar"};
+    int n_run = 1;
+    for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++)
+        if (isas[i].have) run[n_run] = isas[i].isa, names[n_run++] = isas[i].name;
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        const flint_type t = types[ti];
+        const int64_t k = act_block(t) == 32 ? 160 : 256 + 256 * (int64_t)(t != FLINT_TYPE_F16 && t != FLINT_TYPE_BF16 && t != FLINT_TYPE_F8_E4M3);
+        exact_worst = default_worst = 0;
+        for (int a = 0; a < n_run; a++)
+            for (size_t i = 0; i < 2; i++)
+                for (size_t j = 0; j < sizeof ns / sizeof ns[0]; j++) exact_case(run[a], names[a], t, ms[i], k, ns[j]);
+        printf("%s: exact worst %.3g, default worst %.3g of (k + 16) 2^-23 S\n", flint_type_name(t), exact_worst,
+               default_worst);
+    }
+}
+
 int main(void) {
     detect();
     CHECK(fl_pool_create(2, &pool2) == FLINT_OK);
@@ -575,6 +695,7 @@ int main(void) {
     for (size_t i = 0; i < sizeof b256 / sizeof b256[0]; i++) sweep(b256[i], k_256, 3);
 
     test_groups();
+    test_exact();
 
     TEST_GROUP("isas");
 #if defined(__linux__)

@@ -34,6 +34,8 @@ flint_status flint_context_create(flint_model *model, const flint_context_params
         return fl_errorf(FLINT_E_INVALID_ARG,
                          "context params out of range (n_ctx %d, n_batch %d, n_seq %d, kv_type %d, kv_bytes %lld)",
                          p.n_ctx, p.n_batch, p.n_seq, p.kv_type, (long long)p.kv_bytes);
+    /* exact: K and V in f32 too, as a float32 reference keeps them, unless asked otherwise */
+    if (p.exact && p.kv_type == FLINT_KV_DEFAULT) p.kv_type = FLINT_KV_F32;
     flint_context *c = calloc(1, sizeof *c);
     if (!c) return fl_errorf(FLINT_E_NOMEM, "out of memory");
     flint_status st = fl_lm_load(&c->lm, model, fl_model_file_path(model));
@@ -45,6 +47,7 @@ flint_status flint_context_create(flint_model *model, const flint_context_params
         if (n_batch > c->n_ctx) n_batch = c->n_ctx;
         st = fl_cpu_backend_create(p.n_threads, FL_ISA_AUTO, &c->be);
         if (!st) fl_cpu_backend_set_deterministic(c->be, p.deterministic != 0);
+        if (!st) fl_cpu_backend_set_exact(c->be, p.exact != 0);
         if (!st) st = fl_lm_scratch_init(&c->scratch, &c->lm.hp, n_batch);
         if (!st) {
             c->caches = calloc((size_t)c->n_seq, sizeof *c->caches);

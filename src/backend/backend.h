@@ -170,9 +170,16 @@ typedef struct fl_backend_ops {
  * reduction over k in a fixed order), attention splits of the keys at
  * fixed cache rows, the delta rule's token recurrence for every run.
  * Without it, results agree with these to rounding. */
+/* Exact mode, flint_context_params.exact: every matmul multiplies f32
+ * activations with the reference dequantization of its weights (quant/
+ * dequant.h) and sums in f32, so a quantized model computes what an f32
+ * reference computes on the dequantized weights (to f32 rounding). Without
+ * it, integer-dot kernels round activations to 8 bits (Q8_32 / Q8_K,
+ * cpu/matmul_kernels.h): faster, and further from such a reference. */
 struct fl_backend {
     const fl_backend_ops *ops;
     bool deterministic; /* set by the backend's creator (cpu.h), read-only to model code */
+    bool exact;         /* likewise */
 };
 
 #endif

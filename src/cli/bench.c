@@ -55,9 +55,9 @@ static int run_test(flint_context *ctx, const int32_t *tok, int32_t depth, int32
 int cli_bench(int argc, char **argv) {
     const char *path = NULL;
     int32_t pp = 512, tg = 128, depth = 0, reps = 5, threads = 0, seqs = 1;
-    int json = 0, no_floor = 0, deterministic = 0;
+    int json = 0, no_floor = 0, deterministic = 0, exact = 0;
     int32_t parallel = 0, shared_prefix = 0;
-    const char *kv = "f16";
+    const char *kv = NULL;
     const cli_opt opts[] = {
         {"-m", NULL, CLI_OPT_STRING, &path, .meta = "PATH", .required = 1, .help = "the model"},
         {"-p", NULL, CLI_OPT_INT32, &pp, 0, 1 << 20, .help = "prompt tokens for the prefill test (0: skip)"},
@@ -70,11 +70,12 @@ int cli_bench(int argc, char **argv) {
         {"-t", NULL, CLI_OPT_INT32, &threads, 1, 1024, .help = "threads, by default one per physical core"},
         {"--json", NULL, CLI_OPT_FLAG, &json, .help = "one JSON object per test instead of the markdown table"},
         {"--deterministic", NULL, CLI_OPT_FLAG, &deterministic, .help = "batch-invariant kernels (slower prefill)"},
+        {"--exact", NULL, CLI_OPT_FLAG, &exact, .help = "f32 activations against the dequantized weights (slower; see docs/PERF.md)"},
         {"--parallel", NULL, CLI_OPT_INT32, &parallel, 1, 1024,
          .help = "N requests of -p prompt and -n generated tokens at once through the engine"},
         {"--shared-prefix", NULL, CLI_OPT_INT32, &shared_prefix, 1, 1 << 20,
          .help = "with --parallel: the prompts share their first S tokens (TTFT cold vs cached)"},
-        {"--kv-type", NULL, CLI_OPT_STRING, &kv, .meta = "f16|bf16|f32", .help = "how K and V are stored"},
+        {"--kv-type", NULL, CLI_OPT_STRING, &kv, .meta = "f16|bf16|f32", .help = "how K and V are stored (default: f16; f32 with --exact)"},
         {"--no-floor", NULL, CLI_OPT_FLAG, &no_floor,
          .help = "skip the read-bandwidth probe (1 GiB read 5 times) and the floor columns"},
     };
@@ -94,7 +95,7 @@ int cli_bench(int argc, char **argv) {
             fprintf(stderr, "flint bench: %s\n", flint_errmsg());
             return 1;
         }
-        bench_parallel_args pa = {path, parallel, pp, tg, shared_prefix, reps, threads, kv_type, json, deterministic};
+        bench_parallel_args pa = {path, parallel, pp, tg, shared_prefix, reps, threads, kv_type, json, deterministic, exact};
         int prc = cli_bench_parallel(pm, &pa);
         flint_model_close(pm);
         return prc;
@@ -111,7 +112,8 @@ int cli_bench(int argc, char **argv) {
                                .n_seq = seqs,
                                .n_threads = threads,
                                .kv_type = kv_type,
-                               .deterministic = deterministic};
+                               .deterministic = deterministic,
+                               .exact = exact};
     int32_t *tok = malloc((size_t)(n_max + 1) * sizeof *tok);
     double *tps = malloc((size_t)reps * sizeof *tps);
     flint_batch_seq *step = malloc((size_t)seqs * sizeof *step);

@@ -7,7 +7,7 @@
 typedef struct bench_parallel_args {
     const char *path;
     int32_t parallel, prompt, gen, shared_prefix, reps, threads, kv_type;
-    int json, deterministic;
+    int json, deterministic, exact;
 } bench_parallel_args;
 
 /* ids[0..n) below vocab from a 64-bit LCG started at state (the bench's

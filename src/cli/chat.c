@@ -55,9 +55,9 @@ static const char help_text[] = "/reset  forget the conversation (the system mes
                                 "Ctrl-C stops the reply being written.\n";
 
 int cli_chat(int argc, char **argv) {
-    const char *path = NULL, *system = NULL, *kv = "f16";
+    const char *path = NULL, *system = NULL, *kv = NULL;
     int32_t threads = 0, n_ctx = 0, n_reply = 512;
-    int think = 0, no_think = 0, verbose = 0;
+    int think = 0, no_think = 0, verbose = 0, exact = 0;
     int64_t seed = 0;
     flint_sampling_params sp = CLI_SAMPLING_DEFAULTS;
     const cli_opt opts[] = {
@@ -69,7 +69,8 @@ int cli_chat(int argc, char **argv) {
         {"-c", "--ctx", CLI_OPT_INT32, &n_ctx, 16, 1 << 24, .help = "context (default: the model's, at most 4096)"},
         {"-t", NULL, CLI_OPT_INT32, &threads, 1, 1024, .help = "threads (default: one per physical core)"},
         CLI_SAMPLING_OPTS(sp, seed),
-        {"--kv-type", NULL, CLI_OPT_STRING, &kv, .meta = "f16|bf16|f32", .help = "how K and V are stored"},
+        {"--kv-type", NULL, CLI_OPT_STRING, &kv, .meta = "f16|bf16|f32", .help = "how K and V are stored (default: f16; f32 with --exact)"},
+        {"--exact", NULL, CLI_OPT_FLAG, &exact, .help = "f32 activations against the dequantized weights (slower; see docs/PERF.md)"},
         {"--verbose", NULL, CLI_OPT_FLAG, &verbose, .help = "prompt sizes, cache reuse and speed on stderr"},
     };
     const cli_cmd cmd = {"chat", "An interactive chat with the model's chat template; /help lists the commands.",
@@ -89,7 +90,8 @@ int cli_chat(int argc, char **argv) {
     history h = {0};
     char *line = NULL;
     size_t line_cap = 0;
-    flint_engine_params ep = {.n_slots = 1, .n_ctx = n_ctx, .n_threads = threads, .n_cache = 1, .kv_type = kv_type};
+    flint_engine_params ep = {.n_slots = 1, .n_ctx = n_ctx, .n_threads = threads, .n_cache = 1, .kv_type = kv_type,
+                              .exact = exact};
     if (flint_model_open(path, NULL, &m) || flint_engine_create(m, &ep, &e)) goto fail;
     if (!flint_chat_template_name(flint_engine_tokenizer(e))) {
         fprintf(stderr, "flint chat: %s has no chat template flint knows\n", path);

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 int32_t cli_kv_type(const char *cmd, const char *name) {
+    if (!name) return FLINT_KV_DEFAULT;
     if (!strcmp(name, "f16")) return FLINT_KV_F16;
     if (!strcmp(name, "bf16")) return FLINT_KV_BF16;
     if (!strcmp(name, "f32")) return FLINT_KV_F32;

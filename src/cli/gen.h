@@ -24,8 +24,9 @@
     {"--frequency-penalty", NULL, CLI_OPT_FLOAT, &(sp).frequency_penalty, -2, 2, .help = "0: off"},           \
     {"--seed", NULL, CLI_OPT_INT64, &(seed), 0, 9.2e18, .help = "random seed"}
 
-/* "f16" / "bf16" / "f32" -> flint_kv_type; anything else -1, after saying
- * so as `flint CMD: ...` on stderr. */
+/* "f16" / "bf16" / "f32" -> flint_kv_type, NULL (no --kv-type) ->
+ * FLINT_KV_DEFAULT (F16, or F32 in exact mode); anything else -1, after
+ * saying so as `flint CMD: ...` on stderr. */
 int32_t cli_kv_type(const char *cmd, const char *name);
 /* The prompt: the text itself, "-" for stdin, or (from_file) a file's
  * contents; NULL after printing why not. */

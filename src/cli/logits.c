@@ -34,6 +34,7 @@ static int parse_ids(const char *s, int32_t **out, int32_t *n) {
 int cli_logits(int argc, char **argv) {
     const char *path = NULL, *tokens = NULL, *out_path = NULL;
     int32_t threads = 0;
+    int exact = 0;
     const cli_opt opts[] = {
         {"-m", NULL, CLI_OPT_STRING, &path, .meta = "PATH", .required = 1, .help = "the model"},
         {"--tokens", NULL, CLI_OPT_STRING, &tokens, .meta = "ID,ID,...", .required = 1,
@@ -41,6 +42,7 @@ int cli_logits(int argc, char **argv) {
         {"--out", NULL, CLI_OPT_STRING, &out_path, .meta = "FILE",
          .help = "write float32 logits [n_tokens][n_vocab] there (default: print the top 5 per position)"},
         {"-t", NULL, CLI_OPT_INT32, &threads, 1, 1024, .help = "threads, by default one per physical core"},
+        {"--exact", NULL, CLI_OPT_FLAG, &exact, .help = "f32 activations against the dequantized weights (slower; see docs/PERF.md)"},
     };
     const cli_cmd cmd = {"logits", "The logits of every position for the given token ids.", opts, CLI_N_OPTS(opts)};
     int parsed = cli_args_parse(&cmd, argc, argv);
@@ -52,7 +54,7 @@ int cli_logits(int argc, char **argv) {
     }
     flint_model *m = NULL;
     flint_context *ctx = NULL;
-    flint_context_params cp = {.n_ctx = n, .n_batch = n < 512 ? n : 512, .n_threads = threads};
+    flint_context_params cp = {.n_ctx = n, .n_batch = n < 512 ? n : 512, .n_threads = threads, .exact = exact};
     float *logits = NULL;
     int rc = 1;
     if (flint_model_open(path, NULL, &m) || flint_context_create(m, &cp, &ctx)) goto fail;

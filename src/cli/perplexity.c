@@ -27,12 +27,14 @@ static double nll(const float *logits, int32_t n_vocab, int32_t target) {
 int cli_perplexity(int argc, char **argv) {
     const char *path = NULL, *file = NULL;
     int32_t n_ctx = 512, max_chunks = -1, threads = 0;
+    int exact = 0;
     const cli_opt opts[] = {
         {"-m", NULL, CLI_OPT_STRING, &path, .meta = "PATH", .required = 1, .help = "the model"},
         {"-f", NULL, CLI_OPT_STRING, &file, .meta = "FILE", .required = 1, .help = "the text"},
         {"-c", NULL, CLI_OPT_INT32, &n_ctx, 4, 1 << 24, .help = "tokens per chunk"},
         {"--chunks", NULL, CLI_OPT_INT32, &max_chunks, 0, 1 << 30, .help = "score at most N chunks, by default all"},
         {"-t", NULL, CLI_OPT_INT32, &threads, 1, 1024, .help = "threads, by default one per physical core"},
+        {"--exact", NULL, CLI_OPT_FLAG, &exact, .help = "f32 activations against the dequantized weights (slower; see docs/PERF.md)"},
     };
     const cli_cmd cmd = {"perplexity",
                          "Perplexity of a text file, as llama.cpp's perplexity tool computes it: chunks of c tokens\n"
@@ -59,7 +61,7 @@ int cli_perplexity(int argc, char **argv) {
         fprintf(stderr, "flint perplexity: %s has %zu tokens, fewer than one chunk of %d\n", file, ids.n, n_ctx);
         goto done;
     }
-    flint_context_params cp = {.n_ctx = n_ctx, .n_batch = n_ctx, .n_threads = threads};
+    flint_context_params cp = {.n_ctx = n_ctx, .n_batch = n_ctx, .n_threads = threads, .exact = exact};
     if (flint_context_create(m, &cp, &ctx)) goto fail;
     int32_t V = flint_context_n_vocab(ctx);
     logits = malloc((size_t)((int64_t)n_ctx * V) * sizeof *logits);

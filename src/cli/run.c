@@ -14,10 +14,10 @@
 #include "flint.h"
 
 int cli_run(int argc, char **argv) {
-    const char *path = NULL, *prompt = NULL, *file = NULL, *system = NULL, *kv = "f16";
+    const char *path = NULL, *prompt = NULL, *file = NULL, *system = NULL, *kv = NULL;
     cli_strings stops = {0};
     int32_t n_gen = 128, threads = 0, n_ctx = 0, top_logprobs = -1;
-    int chat = 0, json = 0, verbose = 0, think = 0, no_think = 0, deterministic = 0, ignore_eos = 0;
+    int chat = 0, json = 0, verbose = 0, think = 0, no_think = 0, deterministic = 0, ignore_eos = 0, exact = 0;
     int64_t seed = 0;
     flint_sampling_params sp = CLI_SAMPLING_DEFAULTS;
     const cli_opt opts[] = {
@@ -37,8 +37,9 @@ int cli_run(int argc, char **argv) {
          .help = "with --json: each token's log-probability and its N best alternatives"},
         {"-t", NULL, CLI_OPT_INT32, &threads, 1, 1024, .help = "threads (default: one per physical core)"},
         {"-c", "--ctx", CLI_OPT_INT32, &n_ctx, 1, 1 << 24, .help = "context (default: prompt + n, or the model's)"},
-        {"--kv-type", NULL, CLI_OPT_STRING, &kv, .meta = "f16|bf16|f32", .help = "how K and V are stored"},
+        {"--kv-type", NULL, CLI_OPT_STRING, &kv, .meta = "f16|bf16|f32", .help = "how K and V are stored (default: f16; f32 with --exact)"},
         {"--deterministic", NULL, CLI_OPT_FLAG, &deterministic, .help = "batch-invariant arithmetic"},
+        {"--exact", NULL, CLI_OPT_FLAG, &exact, .help = "f32 activations against the dequantized weights (slower; see docs/PERF.md)"},
         {"--json", NULL, CLI_OPT_FLAG, &json, .help = "one JSON object at the end instead of streamed text"},
         {"--verbose", NULL, CLI_OPT_FLAG, &verbose, .help = "memory and cache use on stderr"},
     };
@@ -62,7 +63,7 @@ int cli_run(int argc, char **argv) {
     if (flint_model_open(path, NULL, &m)) goto fail;
     /* n_cache 1: the finished request's sequence stays, so --verbose reports its K/V */
     flint_engine_params ep = {.n_slots = 1, .n_ctx = n_ctx, .n_threads = threads, .n_cache = 1,
-                              .kv_type = kv_type, .deterministic = deterministic};
+                              .kv_type = kv_type, .deterministic = deterministic, .exact = exact};
     if (!n_ctx && n_gen > 0 && cli_default_ctx(m, text, chat, n_gen, &ep.n_ctx)) goto fail;
     if (flint_engine_create(m, &ep, &e)) goto fail;
     cli_warn_ctx(e, "run");

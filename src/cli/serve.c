@@ -36,12 +36,12 @@ static char *read_key_file(const char *path) {
 }
 
 int cli_serve(int argc, char **argv) {
-    const char *path = NULL, *host = "127.0.0.1", *key = NULL, *key_file = NULL, *alias = NULL, *kv = "f16";
+    const char *path = NULL, *host = "127.0.0.1", *key = NULL, *key_file = NULL, *alias = NULL, *kv = NULL;
     const char *chat_template = NULL;
     int32_t port = 8080, parallel = 4, n_ctx = 0, threads = 0, timeout = 600, idle = 30, read_timeout = 30, max_queue = 64;
     int32_t max_messages = 4096, max_conn = 256;
     int64_t max_body = 8 << 20;
-    int deterministic = 0;
+    int deterministic = 0, exact = 0;
     const cli_opt opts[] = {
         {"-m", NULL, CLI_OPT_STRING, &path, .meta = "PATH", .required = 1, .help = "the model (.gguf or folder)"},
         {"--host", NULL, CLI_OPT_STRING, &host, .meta = "ADDR", .help = "address to listen on (0.0.0.0: every interface)"},
@@ -50,9 +50,10 @@ int cli_serve(int argc, char **argv) {
         {"-c", "--ctx", CLI_OPT_INT32, &n_ctx, 1, 1 << 24, .help = "positions per request (default: min(4096, trained))"},
         {"-t", NULL, CLI_OPT_INT32, &threads, 1, 1024, .help = "threads (default: one per physical core)"},
         {"--max-queue", NULL, CLI_OPT_INT32, &max_queue, 1, 1 << 20, .help = "requests waiting for a slot before 429"},
-        {"--kv-type", NULL, CLI_OPT_STRING, &kv, .meta = "f16|bf16|f32", .help = "how K and V are stored"},
+        {"--kv-type", NULL, CLI_OPT_STRING, &kv, .meta = "f16|bf16|f32", .help = "how K and V are stored (default: f16; f32 with --exact)"},
         {"--deterministic", NULL, CLI_OPT_FLAG, &deterministic,
          .help = "batch-invariant arithmetic: a request's output does not depend on what else runs"},
+        {"--exact", NULL, CLI_OPT_FLAG, &exact, .help = "f32 activations against the dequantized weights (slower; see docs/PERF.md)"},
         {"--api-key", NULL, CLI_OPT_STRING, &key, .meta = "KEY", .help = "require \"Authorization: Bearer KEY\""},
         {"--api-key-file", NULL, CLI_OPT_STRING, &key_file, .meta = "FILE", .help = "the key from a file's first line"},
         {"--chat-template", NULL, CLI_OPT_STRING, &chat_template, .meta = "gemma|gemma4|chatml",
@@ -110,7 +111,7 @@ int cli_serve(int argc, char **argv) {
     if (flint_model_open(path, NULL, &m)) goto fail;
     flint_engine_params ep = {.n_slots = parallel, .n_ctx = n_ctx, .n_threads = threads, .max_queue = max_queue,
                               .kv_type = kv_type, .deterministic = deterministic,
-                              .chat_template = chat_template};
+                              .chat_template = chat_template, .exact = exact};
     if (flint_engine_create(m, &ep, &e)) goto fail;
     cli_warn_ctx(e, "serve");
     const char *tpl = flint_chat_template_name(flint_engine_tokenizer(e));
@@ -121,8 +122,8 @@ int cli_serve(int argc, char **argv) {
     else if (flint_meta_get_str(m, "tokenizer.chat_template", &text, &len))
         fprintf(stderr, "flint serve: the model file carries no chat template: chat requests use the %s family's\n", tpl);
     srv_set_engine(s, e);
-    fprintf(stderr, "flint serve: ready: model \"%s\", %d slots of %d positions%s%s\n", name, (int)parallel,
-            (int)flint_engine_n_ctx(e), deterministic ? ", deterministic" : "", key ? ", API key required" : "");
+    fprintf(stderr, "flint serve: ready: model \"%s\", %d slots of %d positions%s%s%s\n", name, (int)parallel,
+            (int)flint_engine_n_ctx(e), deterministic ? ", deterministic" : "", exact ? ", exact" : "", key ? ", API key required" : "");
     int sig = 0;
     sigwait(&stop_signals, &sig);
     fprintf(stderr, "flint serve: %s: cancelling what runs and stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");

@@ -382,6 +382,13 @@ void fl_cpu_backend_set_deterministic(fl_backend *be, bool on) {
     fl_cpu_delta_set_deterministic(b->delta, on);
 }
 
+/* Only the matmul quantizes anything (its activations). */
+void fl_cpu_backend_set_exact(fl_backend *be, bool on) {
+    fl_cpu_backend *b = cpu(be);
+    b->base.exact = on;
+    fl_cpu_matmul_set_exact(b->mm, on);
+}
+
 flint_status fl_cpu_backend_create(int32_t n_threads, fl_cpu_isa isa, fl_backend **out) {
     if (!out) return fl_errorf(FLINT_E_INVALID_ARG, "fl_cpu_backend_create: NULL output");
     *out = NULL;

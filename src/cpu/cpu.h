@@ -35,5 +35,7 @@ const char *fl_cpu_isa_name(fl_cpu_isa isa);
 flint_status fl_cpu_backend_create(int32_t n_threads, fl_cpu_isa isa, fl_backend **out);
 /* Deterministic mode (backend.h) on or off; call before the first op. */
 void fl_cpu_backend_set_deterministic(fl_backend *be, bool on);
+/* Exact mode (backend.h) on or off; call before the first op. */
+void fl_cpu_backend_set_exact(fl_backend *be, bool on);
 
 #endif

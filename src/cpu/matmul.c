@@ -19,6 +19,13 @@
  *           one, through the decode kernel 8 activation rows at a time.
  *   deterministic mode: the decode kernel for every n (8 rows at a time
  *           above 8), so that a row's y does not depend on n (backend.h).
+ *   exact mode: every weight type but F32 is dequantized (fl_dequant_row,
+ *           the reference) and multiplied with x in f32, no 8-bit
+ *           activations: decode dots each dequantized row with the n rows
+ *           of x; prefill dequantizes a panel of rows once into scratch and
+ *           runs the table's F32 GEMM over it (or, without one or in
+ *           deterministic mode, the decode dot per row, so that y does not
+ *           depend on n). F16/BF16 decode keeps its kernels (f32 already).
  * Each output element is computed by the same kernel on the same data
  * whatever the group, so a group equals its products run one by one.
  *
@@ -50,6 +57,7 @@ struct fl_cpu_matmul {
     int32_t n_threads;
     const fl_mm_kernels *kt; /* the ISA's table */
     bool deterministic;      /* no GEMM: the decode kernel for every n */
+    bool exact;              /* f32 activations against dequantized weights */
     grow_buf act_q, act_d, act_sum, packed, scratch;
     grow_buf acts, jobs, units, preps; /* the plan of a call */
     size_t scratch_stride;
@@ -112,6 +120,8 @@ void fl_cpu_matmul_free(fl_cpu_matmul *mm) {
 
 void fl_cpu_matmul_set_deterministic(fl_cpu_matmul *mm, bool on) { mm->deterministic = on; }
 
+void fl_cpu_matmul_set_exact(fl_cpu_matmul *mm, bool on) { mm->exact = on; }
+
 /* Weights are read in place (the GEMM repacks panels per call, in L2). */
 flint_status fl_cpu_matmul_prepare(fl_cpu_matmul *mm, fl_weight *w) {
     (void)mm;
@@ -143,6 +153,7 @@ typedef struct job_plan {
     fl_mm_job job; /* job.a points into the act plans */
     fl_mm_rows_fn rows;
     fl_mm_gemm_fn gemm; /* prefill micro-kernels, or NULL */
+    bool exact;         /* exact mode's dequantized panels (gemm_exact_*) */
     int64_t n;
     int32_t act;
 } job_plan;
@@ -233,8 +244,22 @@ static void unit_task(void *ctx, int64_t task, int32_t thread) {
     }
 }
 
-/* The fallback for types without a kernel: dequantize a weight row into
- * scratch (fl_dequant_row, the reference) and dot it with each x row. */
+/* Row r of w as f32 (the reference dequantization; MLX from its codes,
+ * scales and biases). */
+static void dequant_w_row(const fl_weight *w, int64_t r, float *out) {
+    const uint8_t *row = (const uint8_t *)w->data + (uint64_t)r * w->row_bytes;
+    if (w->type == FLINT_TYPE_MLX_Q4 || w->type == FLINT_TYPE_MLX_Q8) {
+        const int64_t g = w->k / w->group_size, sb = fl_mm_mlx_scale_bytes(w->scale_type);
+        (void)fl_dequant_mlx_row(w->type == FLINT_TYPE_MLX_Q4 ? 4 : 8, w->group_size, w->scale_type,
+                                 (const uint32_t *)(const void *)row, (const uint8_t *)w->scales + r * g * sb,
+                                 (const uint8_t *)w->biases + r * g * sb, out, w->k);
+    } else {
+        (void)fl_dequant_row(w->type, row, out, w->k);
+    }
+}
+
+/* The fallback for types without a kernel, and exact mode's decode:
+ * dequantize a weight row into scratch and dot it with each x row. */
 
 static void rows_generic(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r0, int64_t r1, void *scratch) {
     const fl_weight *w = job->w;
@@ -242,9 +267,41 @@ static void rows_generic(const fl_mm_job *job, int64_t c0, int64_t nc, int64_t r
     float *tmp = scratch;
     float (*dot)(const float *, const float *, int64_t) = job->kt->dot_f32;
     for (int64_t r = r0; r < r1; r++) {
-        (void)fl_dequant_row(w->type, (const uint8_t *)w->data + (uint64_t)r * w->row_bytes, tmp, k);
+        dequant_w_row(w, r, tmp);
         for (int64_t c = c0; c < c0 + nc; c++) job->y[c * job->ldy + r] = dot(tmp, job->a->f32 + c * k, k);
     }
+}
+
+/* Exact mode's prefill: rows [r0, r1) (<= FL_MM_PANEL_ROWS) dequantized
+ * once into a panel at the start of scratch, then every activation row
+ * against it: through the table's F32 GEMM (gemm_exact_f32; its own
+ * scratch follows the panel) or the decode dot (gemm_exact_dot, the same
+ * arithmetic per element as rows_generic, so batch-invariant). */
+static size_t panel_bytes(int64_t k) { return ((size_t)FL_MM_PANEL_ROWS * (size_t)k * sizeof(float) + 63) & ~(size_t)63; }
+
+static float *dequant_panel(const fl_weight *w, int64_t r0, int64_t r1, void *scratch) {
+    float *panel = scratch;
+    for (int64_t r = r0; r < r1; r++) dequant_w_row(w, r, panel + (r - r0) * w->k);
+    return panel;
+}
+
+static void gemm_exact_dot(const fl_mm_job *job, int64_t r0, int64_t r1, void *scratch) {
+    const int64_t k = job->w->k, n = job->a->n;
+    const float *panel = dequant_panel(job->w, r0, r1, scratch);
+    float (*dot)(const float *, const float *, int64_t) = job->kt->dot_f32;
+    for (int64_t c = 0; c < n; c++) {
+        const float *x = job->a->f32 + c * k;
+        for (int64_t r = r0; r < r1; r++) job->y[c * job->ldy + r] = dot(panel + (r - r0) * k, x, k);
+    }
+}
+
+static void gemm_exact_f32(const fl_mm_job *job, int64_t r0, int64_t r1, void *scratch) {
+    const int64_t k = job->w->k;
+    const float *panel = dequant_panel(job->w, r0, r1, scratch);
+    const fl_weight pw = {.type = FLINT_TYPE_F32, .m = r1 - r0, .k = k, .data = panel,
+                          .row_bytes = (uint64_t)k * sizeof(float)};
+    const fl_mm_job sub = {.kt = job->kt, .w = &pw, .a = job->a, .y = job->y + r0, .ldy = job->ldy};
+    job->kt->gemm[FLINT_TYPE_F32](&sub, 0, r1 - r0, (uint8_t *)scratch + panel_bytes(k));
 }
 
 /* ---- argument checks ---- */
@@ -317,10 +374,34 @@ static int32_t find_act(call *c, const float *x, int64_t n, int64_t k, const fl_
     return i;
 }
 
+/* Exact mode's kernels and activation of one product (weights not F32). */
+static void plan_exact(call *c, const fl_matmul_job *j, job_plan *jp) {
+    const fl_weight *w = j->w;
+    const fl_cpu_matmul *mm = c->mm;
+    const bool is_half = w->type == FLINT_TYPE_F16 || w->type == FLINT_TYPE_BF16;
+    const fl_mm_kernels *kt = mm->kt->dot_f32 ? mm->kt : &fl_mm_kernels_scalar;
+    /* F16/BF16 decode kernels multiply in f32 already; deterministic mode
+     * keeps one arithmetic (the dot) for every n */
+    jp->rows = is_half && !mm->deterministic && kt->rows[w->type] ? kt->rows[w->type] : rows_generic;
+    jp->gemm = NULL;
+    if (j->n > FL_MM_DECODE_MAX)
+        jp->gemm = !mm->deterministic && kt->gemm[FLINT_TYPE_F32] ? gemm_exact_f32 : gemm_exact_dot;
+    jp->exact = true;
+    jp->n = j->n;
+    const bool packs = jp->gemm == gemm_exact_f32 && kt->pack_act;
+    jp->act = find_act(c, j->x, j->n, w->k, kt, FL_MM_ACT_F32, packs, FLINT_TYPE_F32);
+    jp->job = (fl_mm_job){.kt = kt, .w = w, .y = j->y, .ldy = w->m};
+}
+
 /* Kernels and activation of one product. */
 static void plan_job(call *c, const fl_matmul_job *j, job_plan *jp) {
     const fl_weight *w = j->w;
     const fl_cpu_matmul *mm = c->mm;
+    if (mm->exact && w->type != FLINT_TYPE_F32) {
+        plan_exact(c, j, jp);
+        return;
+    }
+    jp->exact = false;
     /* the ISA's table if it has the type, else the scalar table, else
      * the dequantize-and-dot fallback on the ISA's dot product */
     const fl_mm_kernels *kt = mm->kt->rows[w->type] ? mm->kt : &fl_mm_kernels_scalar;
@@ -360,7 +441,12 @@ static flint_status carve_acts(call *c) {
          * (the AVX-512 Q4_0/Q8_0 interleaved codes and their corrections) */
         const size_t k = (size_t)jp->job.w->k, rows = k * sizeof(float), ilv = FL_MM_DECODE_MAX * (k + k / 4);
         size_t s = (rows > ilv ? rows : ilv) + 64;
-        if (jp->gemm && jp->job.kt->gemm_scratch_bytes) {
+        if (jp->exact && jp->gemm) {
+            size_t g = panel_bytes(jp->job.w->k);
+            if (jp->gemm == gemm_exact_f32 && jp->job.kt->gemm_scratch_bytes)
+                g += (size_t)jp->job.kt->gemm_scratch_bytes(FLINT_TYPE_F32, jp->n, jp->job.w->k);
+            if (g > s) s = g;
+        } else if (jp->gemm && jp->job.kt->gemm_scratch_bytes) {
             size_t g = (size_t)jp->job.kt->gemm_scratch_bytes(jp->job.w->type, jp->n, jp->job.w->k);
             if (g > s) s = g;
         }
@@ -441,7 +527,7 @@ static int64_t decode_units(const job_plan *jp, uint64_t total_bytes, int64_t wa
  * a thread's share of m rounded up to FL_MM_PANEL_ROWS so that small jobs
  * still feed every thread. */
 static int64_t unit_rows(const job_plan *jp, int32_t n_threads) {
-    const int64_t most = jp->gemm ? jp->job.kt->gemm_rows[jp->job.w->type] : 0;
+    const int64_t most = jp->gemm && !jp->exact ? jp->job.kt->gemm_rows[jp->job.w->type] : 0;
     if (most <= FL_MM_PANEL_ROWS) return FL_MM_PANEL_ROWS;
     const int64_t share = (jp->job.w->m + n_threads - 1) / n_threads;
     const int64_t rows = (share + FL_MM_PANEL_ROWS - 1) / FL_MM_PANEL_ROWS * FL_MM_PANEL_ROWS;

@@ -31,6 +31,12 @@ void fl_cpu_matmul_release(fl_cpu_matmul *mm, fl_weight *w);
  * sum over k in other orders. */
 void fl_cpu_matmul_set_deterministic(fl_cpu_matmul *mm, bool on);
 
+/* Exact mode (backend.h): every weight type but F32 is dequantized with
+ * the reference (fl_dequant_row) and multiplied with x in f32; no 8-bit
+ * activations. Decode dots each dequantized row with x; prefill
+ * dequantizes panels of 64 rows once and runs the F32 GEMM over them. */
+void fl_cpu_matmul_set_exact(fl_cpu_matmul *mm, bool on);
+
 flint_status fl_cpu_matmul_run(fl_cpu_matmul *mm, const fl_weight *w, const float *x, float *y, int64_t n);
 /* fl_backend.matmul_group: every job in one pass over the pool; results
  * equal fl_cpu_matmul_run's for each job (the same kernels on the same

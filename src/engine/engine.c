@@ -520,7 +520,8 @@ flint_status flint_engine_create(flint_model *model, const flint_engine_params *
                                .n_threads = p.n_threads,
                                .kv_type = p.kv_type,
                                .kv_bytes = p.kv_bytes,
-                               .deterministic = p.deterministic};
+                               .deterministic = p.deterministic,
+                               .exact = p.exact};
     /* a model without a tokenizer still runs prompts given as token ids */
     flint_status st = flint_tokenizer_load(model, &e->tok);
     if (st == FLINT_E_NOT_FOUND) st = FLINT_OK;

@@ -39,6 +39,7 @@ int cli_serve(int argc, char **argv) {
     const char *path = NULL, *host = "127.0.0.1", *key = NULL, *key_file = NULL, *alias = NULL, *kv = NULL;
     const char *chat_template = NULL;
     int32_t port = 8080, parallel = 4, n_ctx = 0, threads = 0, timeout = 600, idle = 30, read_timeout = 30, max_queue = 64;
+    int32_t step_tokens = 512;
     int32_t max_messages = 4096, max_conn = 256;
     int64_t max_body = 8 << 20;
     int deterministic = 0, exact = 0;
@@ -49,6 +50,8 @@ int cli_serve(int argc, char **argv) {
         {"--parallel", "-np", CLI_OPT_INT32, &parallel, 1, 1024, .help = "requests generated at once"},
         {"-c", "--ctx", CLI_OPT_INT32, &n_ctx, 1, 1 << 24, .help = "positions per request (default: min(4096, trained))"},
         {"-t", NULL, CLI_OPT_INT32, &threads, 1, 1024, .help = "threads (default: one per physical core)"},
+        {"--step-tokens", "-b", CLI_OPT_INT32, &step_tokens, 16, 1 << 16,
+         .help = "tokens per forward step: decodes plus prompt chunks (smaller: steadier streams, slower prompts)"},
         {"--max-queue", NULL, CLI_OPT_INT32, &max_queue, 1, 1 << 20, .help = "requests waiting for a slot before 429"},
         {"--kv-type", NULL, CLI_OPT_STRING, &kv, .meta = "f16|bf16|f32", .help = "how K and V are stored (default: f16; f32 with --exact)"},
         {"--deterministic", NULL, CLI_OPT_FLAG, &deterministic,
@@ -109,7 +112,7 @@ int cli_serve(int argc, char **argv) {
     fprintf(stderr, "flint serve: listening on http://%s%s%s:%d/ (loading %s)\n", strchr(host, ':') ? "[" : "", host,
             strchr(host, ':') ? "]" : "", (int)port, path);
     if (flint_model_open(path, NULL, &m)) goto fail;
-    flint_engine_params ep = {.n_slots = parallel, .n_ctx = n_ctx, .n_threads = threads, .max_queue = max_queue,
+    flint_engine_params ep = {.n_slots = parallel, .n_ctx = n_ctx, .n_threads = threads, .max_queue = max_queue, .step_tokens = step_tokens,
                               .kv_type = kv_type, .deterministic = deterministic,
                               .chat_template = chat_template, .exact = exact};
     if (flint_engine_create(m, &ep, &e)) goto fail;

@@ -139,15 +139,6 @@ static srv_reply chat_prompt(gen *g, srv_buf *prompt, srv_buf *prefix, int *in_r
     return (srv_reply){0};
 }
 
-/* Tokenizes text; *ids is malloc'ed. */
-static flint_status tokenize(const flint_tokenizer *tok, const char *text, size_t len, uint32_t flags, int32_t **ids,
-                             size_t *n) {
-    flint_status st = flint_tokenize(tok, text, len, flags, NULL, 0, n);
-    if (st) return st;
-    if (!(*ids = malloc((*n ? *n : 1) * sizeof **ids))) return FLINT_E_NOMEM;
-    return flint_tokenize(tok, text, len, flags, *ids, *n, n);
-}
-
 /* Checks the lengths against the context and submits. */
 static srv_reply submit(gen *g, const int32_t *ids, size_t n) {
     int32_t n_ctx = flint_engine_n_ctx(g->e);
@@ -245,14 +236,6 @@ static void on_delta(const srv_delta *d, void *user) {
     }
 }
 
-static json_t *token_text(const gen *g, int32_t id) {
-    char piece[256];
-    size_t n = 0;
-    if (flint_detokenize(g->tok, &id, 1, FLINT_DETOKENIZE_SPECIAL, piece, sizeof piece, &n)) n = 0;
-    if (n >= sizeof piece) n = sizeof piece - 1;
-    return srv_json_bytes(piece, n);
-}
-
 static json_t *token_bytes(const json_t *text) {
     json_t *a = json_array();
     const char *s = json_string_value(text);
@@ -267,13 +250,13 @@ static void add_logprobs(gen *g, const flint_event *ev) {
                                             : json_pack("{s:[],s:[],s:[],s:[]}", "tokens", "token_logprobs",
                                                         "top_logprobs", "text_offset");
     for (int32_t i = 0; i < ev->n_tokens; i++) {
-        json_t *t = token_text(g, ev->tokens[i]);
+        json_t *t = srv_token_json(g->tok, ev->tokens[i]);
         const flint_token_logprob *top = ev->top + (size_t)i * (size_t)ev->n_top;
         if (g->chat) {
             json_t *alts = json_array();
             for (int32_t k = 0; k < ev->n_top; k++) {
                 if (top[k].token < 0) continue;
-                json_t *at = token_text(g, top[k].token);
+                json_t *at = srv_token_json(g->tok, top[k].token);
                 json_array_append_new(alts, json_pack("{s:O,s:f,s:o}", "token", at, "logprob", (double)top[k].logprob,
                                                       "bytes", token_bytes(at)));
                 json_decref(at);
@@ -285,7 +268,7 @@ static void add_logprobs(gen *g, const flint_event *ev) {
             json_t *alts = json_object();
             for (int32_t k = 0; k < ev->n_top; k++) {
                 if (top[k].token < 0) continue;
-                json_t *at = token_text(g, top[k].token);
+                json_t *at = srv_token_json(g->tok, top[k].token);
                 json_object_set_new(alts, json_string_value(at), json_real(top[k].logprob));
                 json_decref(at);
             }
@@ -549,9 +532,9 @@ static srv_reply generate(srv_call *c, srv_endpoint endpoint) {
     flint_status st = FLINT_OK;
     if (g->chat) {
         r = chat_prompt(g, &prompt, &prefix, &in_reasoning);
-        if (!r.response) st = tokenize(g->tok, prompt.p ? prompt.p : "", prompt.n, FLINT_TOKENIZE_SPECIAL, &ids, &n);
+        if (!r.response) st = srv_tokenize_text(g->tok, prompt.p ? prompt.p : "", prompt.n, FLINT_TOKENIZE_SPECIAL, &ids, &n);
     } else if (g->req.prompt) {
-        st = tokenize(g->tok, g->req.prompt, strlen(g->req.prompt), FLINT_TOKENIZE_ADD_BOS | FLINT_TOKENIZE_SPECIAL, &ids, &n);
+        st = srv_tokenize_text(g->tok, g->req.prompt, strlen(g->req.prompt), FLINT_TOKENIZE_ADD_BOS | FLINT_TOKENIZE_SPECIAL, &ids, &n);
     }
     if (!r.response && st) r = srv_error_reply(500, NULL, "tokenize: %s", flint_errmsg());
     if (!r.response && g->chat) {

@@ -110,6 +110,22 @@ json_t *srv_json_bytes(const char *s, size_t n) {
     return j;
 }
 
+flint_status srv_tokenize_text(const flint_tokenizer *tok, const char *text, size_t len, uint32_t flags,
+                               int32_t **ids, size_t *n) {
+    flint_status st = flint_tokenize(tok, text, len, flags, NULL, 0, n);
+    if (st) return st;
+    if (!(*ids = malloc((*n ? *n : 1) * sizeof **ids))) return FLINT_E_NOMEM;
+    return flint_tokenize(tok, text, len, flags, *ids, *n, n);
+}
+
+json_t *srv_token_json(const flint_tokenizer *tok, int32_t id) {
+    char piece[256];
+    size_t n = 0;
+    if (flint_detokenize(tok, &id, 1, FLINT_DETOKENIZE_SPECIAL, piece, sizeof piece, &n)) n = 0;
+    if (n >= sizeof piece) n = sizeof piece - 1;
+    return srv_json_bytes(piece, n);
+}
+
 void srv_random_id(char *out, size_t cap, const char *prefix) {
     static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     unsigned char r[24];

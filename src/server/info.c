@@ -112,21 +112,12 @@ srv_reply srv_tokenize(srv_call *c) {
         size_t len = json_string_length(content), n = 0;
         uint32_t flags = (add_special ? FLINT_TOKENIZE_ADD_BOS : 0) | (parse_special ? FLINT_TOKENIZE_SPECIAL : 0);
         int32_t *ids = NULL;
-        flint_status st = flint_tokenize(tok, text, len, flags, NULL, 0, &n);
-        if (!st && !(ids = malloc((n ? n : 1) * sizeof *ids))) st = FLINT_E_NOMEM;
-        if (!st) st = flint_tokenize(tok, text, len, flags, ids, n, &n);
+        flint_status st = srv_tokenize_text(tok, text, len, flags, &ids, &n);
         json_t *arr = st ? NULL : json_array();
-        for (size_t i = 0; arr && i < n; i++) {
-            if (!with_pieces) {
-                json_array_append_new(arr, json_integer(ids[i]));
-                continue;
-            }
-            char piece[256];
-            size_t pl = 0;
-            flint_detokenize(tok, &ids[i], 1, FLINT_DETOKENIZE_SPECIAL, piece, sizeof piece, &pl);
-            json_array_append_new(arr, json_pack("{s:i,s:o}", "id", (int)ids[i], "piece",
-                                                 srv_json_bytes(piece, pl < sizeof piece ? pl : sizeof piece - 1)));
-        }
+        for (size_t i = 0; arr && i < n; i++)
+            json_array_append_new(arr, with_pieces ? json_pack("{s:i,s:o}", "id", (int)ids[i], "piece",
+                                                               srv_token_json(tok, ids[i]))
+                                                   : json_integer(ids[i]));
         free(ids);
         r = st ? srv_error_reply(400, "content", "content: %s", flint_errmsg())
                : srv_json_reply(200, json_pack("{s:o}", "tokens", arr));

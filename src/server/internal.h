@@ -65,6 +65,11 @@ json_t *srv_error_json(unsigned status, const char *param, const char *message);
 srv_reply srv_text_reply(unsigned status, const char *type, const char *text, size_t len);
 /* A JSON string from bytes that may not be UTF-8 (bad bytes become U+FFFD). */
 json_t *srv_json_bytes(const char *s, size_t n);
+/* Tokenizes text[0..len) into *ids, malloc'ed (the caller frees it, also on error). */
+flint_status srv_tokenize_text(const flint_tokenizer *tok, const char *text, size_t len, uint32_t flags,
+                               int32_t **ids, size_t *n);
+/* Token id's text, control tokens included, as a JSON string (cut at 255 bytes). */
+json_t *srv_token_json(const flint_tokenizer *tok, int32_t id);
 /* "chatcmpl-" + 24 random alphanumerics, etc.; prefix + 24 chars fit in cap. */
 void srv_random_id(char *out, size_t cap, const char *prefix);
 /* Nonzero when the client has closed its end of the connection. */

@@ -26,7 +26,9 @@ import os
 import re
 import subprocess
 import sys
-import traceback
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
+from harness import Checks  # noqa: E402  (the counting every Python test prints the same way)
 
 NAME = "test_real_model"
 FLINT = os.environ.get("FLINT_BIN", "build/flint")
@@ -50,31 +52,6 @@ PPL_TOL = 0.015
 # The running estimate after k chunks averages k/7 as many tokens, so its
 # noise is sqrt(7/k) times larger: after chunk 1, 4.0% (flint AVX-512
 # measured 1.95% there, AVX2 0.9%, scalar 0.3%).
-
-
-class Checks:
-    def __init__(self, name):
-        self.name, self.passed, self.failed = name, 0, 0
-
-    def check(self, ok, what):
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-            print(f"FAIL {self.name}: {what}", flush=True)
-        return ok
-
-    def run(self, fn, *args):
-        """Runs one test function; an exception is one failure, not the end."""
-        try:
-            fn(self, *args)
-        except Exception:
-            self.failed += 1
-            print(f"FAIL {self.name}: {fn.__name__} raised:\n{traceback.format_exc()}", flush=True)
-
-    def finish(self):
-        print(f"{self.name}: {self.passed} passed, {self.failed} failed", flush=True)
-        sys.exit(1 if self.failed else 0)
 
 
 def fixture(name):

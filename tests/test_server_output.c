@@ -435,6 +435,46 @@ static void test_streaming(void) {
     result_free(&r);
 }
 
+/* A reply started by the client (a prefill): the continuation's text only,
+ * whether the given part ends in held-back whitespace or a marker's start
+ * and however the continuation is cut. */
+static void given_case(const char *what, const char *tmpl, int in_reasoning, const char *given, const char *rest,
+                       expect e) {
+    for (size_t cut = 0; cut <= strlen(rest); cut++) {
+        result r;
+        srv_output *o = fresh(tmpl, tmpl && strcmp(tmpl, "gemma4") ? QWEN_TOOLS : GEMMA_TOOLS, in_reasoning, &r);
+        srv_output_give(o, given, strlen(given), collect, &r);
+        srv_output_feed(o, rest, cut, collect, &r);
+        srv_output_feed(o, rest + cut, strlen(rest) - cut, collect, &r);
+        srv_output_finish(o, collect, &r);
+        char mode[32];
+        snprintf(mode, sizeof mode, "cut at %zu", cut);
+        check_result(what, mode, &r, srv_output_n_tool_calls(o), &e, NULL);
+        srv_output_free(o);
+        result_free(&r);
+    }
+}
+
+#define GIVEN(what, tmpl, in_r, given, rest, ...) given_case(what, tmpl, in_r, given, rest, (expect){__VA_ARGS__})
+
+static void test_given(void) {
+    TEST_GROUP("a reply the client started");
+    GIVEN("held newline stays the client's", "chatml", 0, "Sure.\n", "Here it is.", .content = "Here it is.",
+               .reasoning = "");
+    GIVEN("a marker's start that is not one", "chatml", 0, "Sure. <tool_", "box is here",
+               .content = "box is here", .reasoning = "");
+    GIVEN("a marker's start that becomes a call", "chatml", 0, "Sure. <tool_",
+               "call>\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n</function>\n</tool_call>",
+               .content = "", .reasoning = "", .n_complete = 1, .calls = {{"get_weather", "{\"city\": \"Paris\"}"}});
+    GIVEN("given thinking", "chatml", 1, "Let me see\n", "and so</think>\n\nYes", .content = "Yes",
+               .reasoning = "and so");
+    GIVEN("gemma4 thought", "gemma4", 0, "<|channel>thought\nplan", "ning<channel|>Done", .content = "Done",
+               .reasoning = "ning");
+    GIVEN("content after a given call", "chatml", 0, WEATHER("A"), " Done.", .content = "Done.", .reasoning = "",
+               .n_complete = 1, .calls = {{"get_weather", "{\"city\": \"A\"}"}});
+    GIVEN("plain text", "gemma", 0, "Once upon", " a time", .content = " a time", .reasoning = "");
+}
+
 static void test_ids(void) {
     TEST_GROUP("call ids");
     result a, b;
@@ -451,6 +491,7 @@ int main(void) {
     gemma4_cases();
     plain_cases();
     test_streaming();
+    test_given();
     test_ids();
     printf("(%d feeds of the recorded replies)\n", n_feeds);
     return test_finish("test_server_output");

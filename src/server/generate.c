@@ -42,7 +42,6 @@ typedef struct gen {
     int chat, fd;
     uint64_t id;
     int submitted;
-    int prefilling; /* feeding the parser the reply's given start */
     char cid[48];
     srv_output *out;
     double t0, last_sent;
@@ -192,8 +191,6 @@ static srv_reply submit(gen *g, const int32_t *ids, size_t n) {
 static void on_delta(const srv_delta *d, void *user) {
     gen *g = user;
     int stream = g->req.stream;
-    /* the text the reply was started with is the client's own: not returned (the calls it starts are) */
-    if (g->prefilling && (d->kind == SRV_DELTA_CONTENT || d->kind == SRV_DELTA_REASONING)) return;
     switch (d->kind) {
     case SRV_DELTA_CONTENT: srv_buf_add(&g->content, d->text, d->len); break;
     case SRV_DELTA_REASONING: srv_buf_add(&g->reasoning, d->text, d->len); break;
@@ -549,9 +546,7 @@ static srv_reply generate(srv_call *c, srv_endpoint endpoint) {
     srv_buf_free(&prompt);
     if (!r.response) {
         if (g->req.stream) g->tool_deltas = json_array();
-        g->prefilling = 1;
-        if (prefix.n) srv_output_feed(g->out, prefix.p, prefix.n, on_delta, g);
-        g->prefilling = 0;
+        if (prefix.n) srv_output_give(g->out, prefix.p, prefix.n, on_delta, g);
         r = g->req.stream ? start_stream(g) : run_whole(g);
         if (!g->req.stream) gen_free(g);
     } else {

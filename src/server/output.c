@@ -71,6 +71,8 @@ struct srv_output {
     bool final;        /* srv_output_finish: no more text comes */
     bool broken;       /* out of memory: the rest passes through as content */
     fl_tok_text buf;   /* text fed and not consumed: buf.s[at..buf.n) */
+    size_t fed;        /* bytes fed in all: buf.s[0] is input byte fed - buf.n */
+    size_t given;      /* input bytes [0, given) are the reply's start the client gave */
     size_t at, end;    /* end: where the whole UTF-8 characters end */
     size_t scan;       /* ST_PARAM_VALUE: bytes after at searched already */
     srv_g4_scan g4;    /* ST_G4_VALUE */
@@ -79,6 +81,7 @@ struct srv_output {
     bool lead;         /* dropping its leading whitespace */
     bool hold;         /* holding its trailing whitespace back */
     fl_tok_text held;
+    size_t held_src;   /* the input offset of held's first byte */
     bool content_seen; /* some content was emitted */
     bool join;         /* a call ended after content: "\n\n" before more */
     /* tool calls */
@@ -94,7 +97,17 @@ struct srv_output {
 
 static bool ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 
-static void send(srv_output *o, srv_delta_kind kind, const char *s, size_t n) {
+/* the input offset of s, a pointer into buf */
+static size_t src_of(const srv_output *o, const char *s) { return o->fed - o->buf.n + (size_t)(s - o->buf.s); }
+
+/* Emits s[0..n); text copied from the input passes src, its input offset,
+ * so that what the client gave is left out (SYNTHETIC: never). */
+#define SYNTHETIC SIZE_MAX
+static void send(srv_output *o, srv_delta_kind kind, const char *s, size_t n, size_t src) {
+    if ((kind == SRV_DELTA_CONTENT || kind == SRV_DELTA_REASONING) && src < o->given) {
+        size_t skip = o->given - src < n ? o->given - src : n;
+        s += skip, n -= skip;
+    }
     if (!n) return;
     srv_delta d = {.kind = kind, .text = s, .len = n, .index = kind == SRV_DELTA_TOOL_ARGS ? o->n_started - 1 : 0};
     o->emit(&d, o->user);
@@ -105,9 +118,9 @@ static void send(srv_output *o, srv_delta_kind kind, const char *s, size_t n) {
 static void fail(srv_output *o) {
     if (o->broken) return;
     o->broken = true;
-    if (o->call_open) send(o, SRV_DELTA_TOOL_ARGS, "}", 1);
+    if (o->call_open) send(o, SRV_DELTA_TOOL_ARGS, "}", 1, SYNTHETIC);
     o->call_open = false;
-    send(o, SRV_DELTA_CONTENT, o->buf.s + o->at, o->buf.n - o->at);
+    send(o, SRV_DELTA_CONTENT, o->buf.s + o->at, o->buf.n - o->at, src_of(o, o->buf.s + o->at));
     o->at = o->buf.n;
 }
 
@@ -126,13 +139,14 @@ static void begin_segment(srv_output *o, srv_delta_kind kind) {
 }
 
 static void end_segment(srv_output *o, bool keep_held) {
-    if (keep_held) send(o, o->seg, o->held.s, o->held.n);
+    if (keep_held) send(o, o->seg, o->held.s, o->held.n, o->held_src);
     o->held.n = 0;
 }
 
-static void put_text(srv_output *o, const char *s, size_t n) {
+/* s[0..n): text of the segment, from input offset src on */
+static void put_text(srv_output *o, const char *s, size_t n, size_t src) {
     if (o->lead) {
-        while (n && ws(*s)) s++, n--;
+        while (n && ws(*s)) s++, n--, src++;
         if (!n) return;
         o->lead = false;
     }
@@ -141,14 +155,18 @@ static void put_text(srv_output *o, const char *s, size_t n) {
         while (keep && ws(s[keep - 1])) keep--;
     if (keep) {
         if (o->seg == SRV_DELTA_CONTENT) {
-            if (o->join) send(o, SRV_DELTA_CONTENT, "\n\n", 2);
+            /* the join belongs to the text it leads into */
+            if (o->join && (o->held.n ? o->held_src : src) >= o->given) send(o, SRV_DELTA_CONTENT, "\n\n", 2, SYNTHETIC);
             o->join = false, o->content_seen = true;
         }
-        send(o, o->seg, o->held.s, o->held.n);
+        send(o, o->seg, o->held.s, o->held.n, o->held_src);
         o->held.n = 0;
-        send(o, o->seg, s, keep);
+        send(o, o->seg, s, keep, src);
     }
-    if (keep < n) ok(o, fl_tok_text_append(&o->held, s + keep, n - keep));
+    if (keep < n) {
+        if (!o->held.n) o->held_src = src + keep;
+        ok(o, fl_tok_text_append(&o->held, s + keep, n - keep));
+    }
 }
 
 /* ---- tool calls ---- */
@@ -205,11 +223,11 @@ static void start_call(srv_output *o, const char *name, size_t n) {
     o->n_started++, o->n_params = 0, o->call_open = true;
     srv_delta d = {.kind = SRV_DELTA_TOOL_START, .index = o->n_started - 1, .id = id, .name = o->name.s};
     o->emit(&d, o->user);
-    send(o, SRV_DELTA_TOOL_ARGS, "{", 1);
+    send(o, SRV_DELTA_TOOL_ARGS, "{", 1, SYNTHETIC);
 }
 
 static void end_call(srv_output *o, bool complete) {
-    send(o, SRV_DELTA_TOOL_ARGS, "}", 1);
+    send(o, SRV_DELTA_TOOL_ARGS, "}", 1, SYNTHETIC);
     o->call_open = false;
     if (complete) o->n_done++, o->join = o->content_seen;
 }
@@ -226,7 +244,7 @@ static void put_param(srv_output *o, const char *value, size_t n) {
                                      : srv_args_put_gemma4_value(p, value, n);
     if (!ok(o, st)) return;
     o->n_params++;
-    send(o, SRV_DELTA_TOOL_ARGS, p->s, p->n);
+    send(o, SRV_DELTA_TOOL_ARGS, p->s, p->n, SYNTHETIC);
 }
 
 static bool set_key(srv_output *o, const char *s, size_t n) {
@@ -308,7 +326,7 @@ static bool step_reasoning(srv_output *o) {
     size_t pos, from = o->at;
     srv_match r = srv_find_marker(o->buf.s, o->end, from, marks, n_marks, o->final, &pos, &which);
     o->at = pos;
-    put_text(o, o->buf.s + from, pos - from);
+    put_text(o, o->buf.s + from, pos - from, src_of(o, o->buf.s + from));
     if (r != SRV_MATCH_FULL || o->broken) return false;
     end_segment(o, false);
     if (which == 0) o->at += strlen(marks[0]); /* an implicit end leaves <tool_call> to the content */
@@ -324,7 +342,7 @@ static bool step_content(srv_output *o) {
     size_t pos, from = o->at, len, name_at, name_len;
     srv_match r = srv_find_marker(s, o->end, from, &open, o->tools ? 1 : 0, o->final, &pos, &which);
     o->at = pos;
-    put_text(o, s + from, pos - from);
+    put_text(o, s + from, pos - from, src_of(o, s + from));
     if (r != SRV_MATCH_FULL || o->broken) return false;
     srv_match h = head(o, s + pos, o->end - pos, true, &len, &name_at, &name_len);
     if (h == SRV_MATCH_PARTIAL && !o->final) return false;
@@ -335,7 +353,7 @@ static bool step_content(srv_output *o) {
         o->st = o->family == FAM_CHATML ? ST_CALL_BODY : ST_G4_ARGS;
     } else { /* not a call (or cut off before its name was whole): text as written */
         o->at += strlen(open);
-        put_text(o, open, strlen(open));
+        put_text(o, open, strlen(open), src_of(o, s + pos));
     }
     return true;
 }
@@ -571,15 +589,22 @@ void srv_output_free(srv_output *o) {
 void srv_output_feed(srv_output *o, const char *text, size_t len, srv_delta_fn emit, void *user) {
     o->emit = emit, o->user = user;
     if (o->broken || o->final || !ok(o, fl_tok_text_append(&o->buf, text, len))) {
-        if (!o->final) send(o, SRV_DELTA_CONTENT, text, len);
+        if (!o->final) send(o, SRV_DELTA_CONTENT, text, len, o->fed);
+        o->fed += len;
         return;
     }
+    o->fed += len;
     o->end = whole_chars(o->buf.s, o->buf.n);
     while (!o->broken && step(o)) {}
     if (o->broken || !o->at) return;
     memmove(o->buf.s, o->buf.s + o->at, o->buf.n - o->at);
     o->buf.n -= o->at, o->at = 0;
     o->buf.s[o->buf.n] = '\0';
+}
+
+void srv_output_give(srv_output *o, const char *text, size_t len, srv_delta_fn emit, void *user) {
+    o->given = o->fed + len;
+    srv_output_feed(o, text, len, emit, user);
 }
 
 void srv_output_finish(srv_output *o, srv_delta_fn emit, void *user) {

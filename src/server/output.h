@@ -49,6 +49,10 @@ srv_output *srv_output_new(const char *template_name, const char *tools, int in_
 void srv_output_free(srv_output *o);
 /* Parses text[0..len) (whole UTF-8 characters) and calls emit for each delta. */
 void srv_output_feed(srv_output *o, const char *text, size_t len, srv_delta_fn emit, void *user);
+/* Feeds the start of the reply that the client gave (a prefill): parsed as
+ * reply text, but its content and reasoning are not emitted — not even the
+ * part held back until later text decides it; the calls it starts are. */
+void srv_output_give(srv_output *o, const char *text, size_t len, srv_delta_fn emit, void *user);
 /* End of the reply: flushes what was held back. A call cut off before its
  * name is complete (max_tokens) is emitted as content text, as written; one
  * cut off later stays as emitted (its finish_reason "length" says so). */

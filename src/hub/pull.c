@@ -217,8 +217,8 @@ static flint_status download(puller *pl, const char *commit, const fl_hub_entry 
     uint64_t have = !s && fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
     if (!s && have > e->size && ftruncate(fd, 0) == 0) have = 0; /* not a prefix of this file */
     pl->file = e->path;
+    uint64_t best = have; /* the most the file has had: progress is passing it */
     for (int fails = 0; !s && have < e->size;) {
-        uint64_t before = have;
         bool cut = false; /* no reply, or a short one: worth resuming */
         fl_hub_reply r;
         s = fl_hub_get_file(&pl->http, url, fd, &have, e->size, &r);
@@ -236,7 +236,8 @@ static flint_status download(puller *pl, const char *commit, const fl_hub_entry 
         }
         fl_hub_reply_free(&r);
         /* a cut connection resumes: again at once while bytes keep coming, up to MAX_TRIES without */
-        fails = have > before ? 0 : fails + 1;
+        fails = have > best ? 0 : fails + 1;
+        if (have > best) best = have;
         if (cut && fails < MAX_TRIES) s = FLINT_OK;
         else if (cut) fl_error_prefix(s, "the download stopped (run `flint pull` again to resume it)");
     }

@@ -106,11 +106,11 @@ $(BUILD)/tests/test_args: $(BUILD)/src/cli/args.o
 SERVER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard src/server/*.c)))
 $(BUILD)/tests/test_server_%: TEST_OBJ := $(SERVER_OBJ)
 $(BUILD)/tests/test_server_%: $(SERVER_OBJ)
-# The hub client too (tests/test_hub_*.c).
+# The hub client too (tests/test_hub.c).
 HUB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard src/hub/*.c)))
-$(BUILD)/tests/test_hub%: TEST_OBJ := $(HUB_OBJ)
-$(BUILD)/tests/test_hub%: LDLIBS += $(HUB_LIBS)
-$(BUILD)/tests/test_hub%: $(HUB_OBJ)
+$(BUILD)/tests/test_hub: TEST_OBJ := $(HUB_OBJ)
+$(BUILD)/tests/test_hub: LDLIBS += $(HUB_LIBS)
+$(BUILD)/tests/test_hub: $(HUB_OBJ)
 # The chat page is assembled into page.o (.incbin), which -MMD cannot see.
 $(BUILD)/src/server/page.o: src/server/page.html
 

@@ -207,10 +207,11 @@ flint_status fl_hub_resolve(const char *spec, char **path) {
     char *repo_dir = fl_hub_repo_dir(cache, ref.repo), commit[72], *snap = NULL;
     file_list fl = {0};
     if (!repo_dir) s = fl_errorf(FLINT_E_NOMEM, "out of memory");
-    else if (fl_hub_read_ref(repo_dir, "main", commit, sizeof commit))
-        s = fl_errorf(FLINT_E_NOT_FOUND, "'%s' is not a file, and %s is not in the Hugging Face cache (%s): "
-                      "download it with `flint pull %s`", spec, ref.repo, cache, spec);
-    else if (!(snap = malloc(strlen(repo_dir) + strlen(commit) + 16)))
+    else if ((s = fl_hub_read_ref(repo_dir, "main", commit, sizeof commit))) {
+        if (s == FLINT_E_NOT_FOUND)
+            s = fl_errorf(FLINT_E_NOT_FOUND, "'%s' is not a file, and %s is not in the Hugging Face cache (%s): "
+                          "download it with `flint pull %s`", spec, ref.repo, cache, spec);
+    } else if (!(snap = malloc(strlen(repo_dir) + strlen(commit) + 16)))
         s = fl_errorf(FLINT_E_NOMEM, "out of memory");
     else {
         sprintf(snap, "%s/snapshots/%s", repo_dir, commit);

@@ -112,12 +112,13 @@ static void test_refs(void) {
         CHECK_MSG(fl_hub_parse_ref(bad[i], &r) == FLINT_E_INVALID_ARG, "'%s' accepted", bad[i]);
         CHECK(!fl_hub_is_ref(bad[i]));
     }
-    char longid[120] = "org/";
-    memset(longid + 4, 'n', 93);
-    longid[97] = 0;
-    CHECK(!fl_hub_is_ref(longid)); /* 97 bytes */
-    longid[96] = 0;
+    char longid[200] = "org/";
+    memset(longid + 4, 'n', 97);
+    longid[101] = 0;
+    CHECK(!fl_hub_is_ref(longid)); /* a NAME of 97 bytes */
+    longid[100] = 0;
     CHECK(fl_hub_is_ref(longid));
+    CHECK(!fl_hub_is_ref("org/name.git"));
 }
 
 /* select over a NULL-terminated list; returns the picks as "a,b" and the model index */

@@ -23,9 +23,9 @@ static bool name_char(char c) {
     return word_char(c) || c == '-' || c == '.';
 }
 
-/* one of ORG, NAME: [A-Za-z0-9._-]+ starting and ending with a word character */
+/* one of ORG, NAME: [A-Za-z0-9._-]{1,96} starting and ending with a word character */
 static bool good_name(const char *s, size_t n) {
-    if (n == 0 || !word_char(s[0]) || !word_char(s[n - 1])) return false;
+    if (n == 0 || n > FL_HUB_MAX_NAME_PART || !word_char(s[0]) || !word_char(s[n - 1])) return false;
     for (size_t i = 0; i < n; i++)
         if (!name_char(s[i])) return false;
     return true;
@@ -40,13 +40,13 @@ static flint_status parse_ref(const char *spec, fl_hub_ref *r, bool say) {
     for (size_t i = 0; i < n; i++) n_slash += spec[i] == '/';
     if (n_slash != 1)
         why = "is not ORG/NAME";
-    else if (n > FL_HUB_MAX_REPO)
-        why = "is longer than 96 bytes";
     else if (!good_name(spec, (size_t)(slash - spec)) || !good_name(slash + 1, (size_t)(spec + n - slash - 1)))
-        why = "has a name that is not letters, digits, '_', '-' and '.' starting and ending with a letter or digit";
+        why = "has a name that is not 1 to 96 letters, digits, '_', '-' and '.' starting and ending with a letter "
+              "or digit";
     else {
         memcpy(r->repo, spec, n);
         if (strstr(r->repo, "--") || strstr(r->repo, "..")) why = "holds '--' or '..'";
+        else if (n >= 4 && !strcmp(r->repo + n - 4, ".git")) why = "ends in '.git'";
     }
     if (!why && colon) {
         size_t k = strlen(colon + 1);

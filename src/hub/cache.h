@@ -12,7 +12,8 @@
 
 #include "flint.h"
 
-#define FL_HUB_MAX_REPO 96 /* huggingface_hub's limit on a repo id */
+#define FL_HUB_MAX_NAME_PART 96                        /* huggingface_hub's limit on ORG and on NAME */
+#define FL_HUB_MAX_REPO (2 * FL_HUB_MAX_NAME_PART + 1) /* ORG/NAME */
 
 /* "ORG/NAME[:QUANT]" split and checked */
 typedef struct fl_hub_ref {
@@ -22,8 +23,8 @@ typedef struct fl_hub_ref {
 
 /* Parses spec; FLINT_E_INVALID_ARG naming what is wrong. A repo id is two
  * names of [A-Za-z0-9._-] joined by '/', each starting and ending with a
- * letter, digit or '_', without "--" or "..", at most 96 bytes in all (as
- * huggingface_hub validates it); QUANT is [A-Za-z0-9._-]. */
+ * letter, digit or '_', at most 96 bytes each, without "--" or "..", not
+ * ending in ".git" (as huggingface_hub validates it); QUANT is [A-Za-z0-9._-]. */
 flint_status fl_hub_parse_ref(const char *spec, fl_hub_ref *r);
 /* Whether spec parses as a ref (no message recorded). */
 bool fl_hub_is_ref(const char *spec);

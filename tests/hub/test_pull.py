@@ -256,8 +256,12 @@ class Hub:
         self.send_bytes(h, self.blobs[key], [("ETag", f'"{oid}"')], head, cut_key=oid)
 
 
-def flint(*args, cache, hub=None, token=None, endpoint=None):
-    env = dict(os.environ, HF_HUB_CACHE=cache)
+def flint(*args, cache, hub=None, token=None, endpoint=None, env=None):
+    """cache None: HF_HUB_CACHE unset and env (variables; None values unset) says where the cache is"""
+    base, env = env, dict(os.environ)
+    for k, v in (base or {}).items():
+        env.pop(k, None) if v is None else env.__setitem__(k, v)
+    env.pop("HF_HUB_CACHE", None) if cache is None else env.__setitem__("HF_HUB_CACHE", cache)
     env.pop("HF_TOKEN", None)
     if token:
         env["HF_TOKEN"] = token
@@ -503,6 +507,37 @@ def test_hostile(c, hub):
     c.check(all(os.path.realpath(p).startswith(os.path.realpath(cache)) for p in links), "no link leaves the cache")
 
 
+def test_names_and_places(c, hub):
+    """repo ids as huggingface_hub validates them; the cache where huggingface_hub puts it"""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+    ids = ["org/name", "a-b/c.d_e", "A1/B2", "a--b/c", "a/b..c", "-a/b", "a/b-", "a/.b", "a/b.git", "a b/c",
+           "a/" + "b" * 96, "a/" + "b" * 97, "o" * 96 + "/n", "o" * 97 + "/n", "a/b/c", "café/x"]
+    cache = os.path.join(HOME, "c-names")
+    for rid in ids:
+        try:
+            validate_repo_id(rid)
+            hf_ok = True
+        except HFValidationError:
+            hf_ok = False
+        rc, out, err = flint("pull", "--", rid, cache=cache, hub=hub)
+        flint_ok = "ORG/NAME" not in err
+        c.check(flint_ok == hf_ok, f"repo id {rid!r}: huggingface_hub {'accepts' if hf_ok else 'refuses'} it, flint: {err}")
+    places = [{"HF_HOME": os.path.join(HOME, "p-home")}, {"XDG_CACHE_HOME": os.path.join(HOME, "p-xdg")},
+              {"HOME": os.path.join(HOME, "p-user")}, {"HUGGINGFACE_HUB_CACHE": os.path.join(HOME, "p-legacy")},
+              {"HF_HOME": os.path.join(HOME, "p-both"), "HF_HUB_CACHE": os.path.join(HOME, "p-both", "mine")}]
+    for extra in places:
+        env = {k: None for k in ("HF_HOME", "XDG_CACHE_HOME", "HUGGINGFACE_HUB_CACHE", "HF_HUB_CACHE")}
+        env.update(extra)
+        penv = dict(os.environ)
+        for k, v in env.items():
+            penv.pop(k, None) if v is None else penv.__setitem__(k, v)
+        want = subprocess.run([sys.executable, "-c", "from huggingface_hub import constants; print(constants.HF_HUB_CACHE)"],
+                              env=penv, capture_output=True, text=True).stdout.strip()
+        rc, out, err = flint("pull", "flint-test/tiny-GGUF:Q8_0", cache=extra.get("HF_HUB_CACHE"), hub=hub, env=env)
+        c.check(rc == 0 and want and out.startswith(os.path.join(want, "models--flint-test--tiny-GGUF", "")),
+                f"{extra}: flint's cache is huggingface_hub's {want}: {out} {err}")
+
+
 def test_offline(c, hub, cache):
     """after hub.stop(): -m ORG/NAME from the cache alone"""
     rc, out, err = flint("info", "-m", "flint-test/tiny-st", cache=cache)
@@ -532,6 +567,7 @@ def main():
         c.run(test_hashes, hub)
         c.run(test_gated, hub)
         c.run(test_hostile, hub)
+        c.run(test_names_and_places, hub)
         # one cache with both repos for the offline part (the GGUF repo: every file, two GGUFs)
         cache = os.path.join(HOME, "c-offline")
         for spec, extra in (("flint-test/tiny-st", []), ("flint-test/tiny-GGUF", ["--include", "*"])):

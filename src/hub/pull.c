@@ -266,7 +266,7 @@ static flint_status link_file(const char *snap, const fl_hub_entry *e) {
         s = make_dirs(ptr);
         ptr[strlen(ptr)] = '/';
     }
-    char old[256];
+    char old[4096];
     ssize_t n = s ? -1 : readlink(ptr, old, sizeof old - 1);
     if (n >= 0) old[n] = 0;
     if (!s && !(n >= 0 && !strcmp(old, target))) {

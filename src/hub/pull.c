@@ -229,6 +229,10 @@ static flint_status download(puller *pl, const char *commit, const fl_hub_entry 
             have = 0;
         } else if (!s && (r.status < 200 || r.status > 299)) {
             s = refusal(pl, &r, e->path);
+        } else if (!s && r.commit[0] && strcmp(r.commit, commit)) { /* the hub's own reply names its commit */
+            s = fl_errorf(FLINT_E_FORMAT, "%s: '%s' came from commit %s, not %s: refused (discarded)", pl->ref.repo,
+                          e->path, r.commit, commit);
+            if (ftruncate(fd, 0)) s = fl_errorf(FLINT_E_IO, "cannot truncate %s: %s", part, strerror(errno));
         } else if (!s && have < e->size) {
             s = fl_errorf(FLINT_E_IO, "%s: '%s' ended after %" PRIu64 " of %" PRIu64 " bytes", pl->ref.repo, e->path,
                           have, e->size);

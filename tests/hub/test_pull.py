@@ -244,8 +244,9 @@ class Hub:
                                                 ("X-Repo-Commit", repo.commit), ("X-Linked-Etag", f'"{oid}"'),
                                                 ("X-Linked-Size", str(len(repo.files[path]))),
                                                 ("ETag", f'"{git_oid(data)}"')], head)
+            commit = getattr(repo, "served_commit", repo.commit)
             return self.send_bytes(h, data, [("ETag", f'"{git_oid(repo.files[path])}"'),
-                                             ("X-Repo-Commit", repo.commit)], head, cut_key=path)
+                                             ("X-Repo-Commit", commit)], head, cut_key=path)
         return self.error(h, 404, "NotFound", head)
 
     def cdn_get(self, h, head):
@@ -495,6 +496,10 @@ def test_hostile(c, hub):
     hub.add("evil/short", Repo({"w.gguf": b"abcd" * 10}, serve={"w.gguf": b"abcd"}))
     rc, out, err = flint("pull", "evil/short", cache=cache, hub=hub)
     c.check(rc == 1 and "of 40 bytes" in err, f"a file shorter than its listing: {err}")
+    other = hub.add("evil/othercommit", Repo({"w.gguf": b"abcd"}))
+    other.served_commit = "f" * 40
+    rc, out, err = flint("pull", "evil/othercommit", cache=cache, hub=hub)
+    c.check(rc == 1 and "came from commit ffff" in err, f"a file from another commit: {err}")
     hub.add("evil/missing", Repo({"w.gguf": b"abcd"}))
     hub.repos["evil/missing"].files = {}
     hub.repos["evil/missing"].raw_tree = (json.dumps([entry("w.gguf", oid=git_oid(b"abcd"))]).encode(), None)
@@ -549,6 +554,9 @@ def test_offline(c, hub, cache):
     rc, out, err = flint("tokenize", "-m", "flint-test/tiny-GGUF:Q8_0", "hello world", cache=cache)
     rc2, ref, _ = flint("tokenize", "-m", os.path.join(ROOT, "models/tiny-gemma3.gguf"), "hello world", cache=cache)
     c.check(rc == 0 and out == ref, f"tokenize -m ORG/NAME:QUANT: {err}")
+    for cmd in (["logits", "--tokens", "2,100,101"], ["bench", "-p", "8", "-n", "4", "-r", "1", "-t", "1"]):
+        rc, out, err = flint(cmd[0], "-m", "flint-test/tiny-GGUF:Q8_0", *cmd[1:], cache=cache)
+        c.check(rc == 0, f"{cmd[0]} -m ORG/NAME:QUANT: {err}")
     rc, out, err = flint("run", "-m", "flint-test/tiny-GGUF", *args, cache=cache)
     c.check(rc == 1 and "tiny-gemma3-Q4_0.gguf" in err and ":QUANT" in err, f"two cached GGUFs, no tag: {err}")
     rc, out, err = flint("info", "-m", "flint-test/absent", cache=cache)

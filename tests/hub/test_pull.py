@@ -200,8 +200,7 @@ class Hub:
             repo = self.repos.get(name)
             if repo is None:
                 return self.error(h, 401, "RepoNotFound", head)
-            if not self.authorized(h, repo):
-                return self.error(h, 401, "GatedRepo", head)
+            # a gated repository's metadata and listing are public, as on the hub; its files are not
             if rev not in ("main", repo.commit):
                 return self.error(h, 404, "RevisionNotFound", head)
             if kind == "revision":
@@ -229,8 +228,8 @@ class Hub:
             repo = self.repos.get(name)
             if repo is None:
                 return self.error(h, 401, "RepoNotFound", head)
-            if not self.authorized(h, repo):
-                return self.error(h, 401, "GatedRepo", head)
+            if not self.authorized(h, repo):  # 401 anonymous, 403 with a token that was not granted access
+                return self.error(h, 403 if h.headers.get("Authorization") else 401, "GatedRepo", head)
             if rev not in ("main", repo.commit):
                 return self.error(h, 404, "RevisionNotFound", head)
             if repo.redirect_loop:

@@ -3,7 +3,7 @@
 The server below speaks the hub's protocol as huggingface_hub reads it (the
 revision and tree APIs with Link paging, /resolve/ with ETag and
 X-Repo-Commit, LFS files as a redirect to a second port with X-Linked-Etag
-and X-Linked-Size, Range requests, 401 + X-Error-Code for gated and missing
+and X-Linked-Size, Range requests, 401/403 + X-Error-Code for gated and missing
 repositories). huggingface_hub's own snapshot_download working against it
 is what shows the server is faithful; flint is then held to what
 huggingface_hub writes: the same blobs, snapshot links and refs, each

@@ -13,14 +13,17 @@ CC      ?= cc
 BUILD   ?= build
 OPT     ?= -O2
 PKGS    := jansson libpcre2-8 libutf8proc libmicrohttpd
+# flint pull (src/hub/): libcurl for HTTP, libcrypto for the sha256/sha1 checks; the flint binary links them, libflint does not
+HUB_PKGS := libcurl libcrypto
 SAN     ?=
 
 ifeq ($(CUDA),1)
 $(error CUDA=1 is reserved for the GPU backend, which is not part of this build yet)
 endif
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(HUB_PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+HUB_LIBS   := $(shell pkg-config --libs $(HUB_PKGS) 2>/dev/null)
 
 CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -fPIC -fvisibility=hidden -MMD -MP \
            -Iinclude -Isrc -DFLINT_BUILD $(PKG_CFLAGS) $(SAN)
@@ -30,15 +33,15 @@ endif
 LDLIBS  += $(PKG_LIBS) -lm -lpthread
 LDFLAGS += $(SAN)
 
-LIB_SRC  := $(sort $(filter-out src/cli/% src/server/%,$(wildcard src/*/*.c src/*.c)))
-# the front ends: the command line and the HTTP server it starts
-CLI_SRC  := $(sort $(wildcard src/cli/*.c src/server/*.c))
+LIB_SRC  := $(sort $(filter-out src/cli/% src/server/% src/hub/%,$(wildcard src/*/*.c src/*.c)))
+# the front ends: the command line, the HTTP server it starts, the hub client of flint pull
+CLI_SRC  := $(sort $(wildcard src/cli/*.c src/server/*.c src/hub/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 # the Python tests, run through tests/server/py.sh (which prepares their venv
 # and the real Gemma 3 270M in FLINT_REAL_MODEL): tests/server/ drive a live
 # `flint serve` with the official openai client; tests/real/ hold the CLI to
 # llama.cpp's references on the real model (tokenizer, chat template, perplexity)
-PY_TESTS := $(sort $(wildcard tests/real/test_*.py tests/server/test_*.py))
+PY_TESTS := $(sort $(wildcard tests/real/test_*.py tests/server/test_*.py tests/hub/test_*.py))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 
 BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
@@ -88,7 +91,7 @@ $(BUILD)/libflint.so: $(LIB_OBJ)
 
 $(BUILD)/flint: $(CLI_OBJ) $(BUILD)/libflint.a
 	$(call SAY,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HUB_LIBS)
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libflint.a $(BUILD)/flint
 	@mkdir -p $(dir $@)
@@ -103,6 +106,11 @@ $(BUILD)/tests/test_args: $(BUILD)/src/cli/args.o
 SERVER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard src/server/*.c)))
 $(BUILD)/tests/test_server_%: TEST_OBJ := $(SERVER_OBJ)
 $(BUILD)/tests/test_server_%: $(SERVER_OBJ)
+# The hub client too (tests/test_hub.c).
+HUB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard src/hub/*.c)))
+$(BUILD)/tests/test_hub: TEST_OBJ := $(HUB_OBJ)
+$(BUILD)/tests/test_hub: LDLIBS += $(HUB_LIBS)
+$(BUILD)/tests/test_hub: $(HUB_OBJ)
 # The chat page is assembled into page.o (.incbin), which -MMD cannot see.
 $(BUILD)/src/server/page.o: src/server/page.html
 
@@ -146,13 +154,15 @@ $(BUILD)/libflint-parsers.a: $(PARSER_OBJ)
 # fuzz_server_* targets drive the server's pure pieces (no engine, no
 # sockets), which are not in libflint: they link these objects too.
 SERVER_FUZZ_OBJ := $(patsubst %,build-fuzz/src/server/%.o,request output tool_args markers)
+# fuzz_hub_* drive the hub client's pure listing parser
+HUB_FUZZ_OBJ := build-fuzz/src/hub/listing.o
 
 fuzz: deps
 	@sh tools/deps.sh fuzz
-	@$(MAKE) --no-print-directory build-fuzz/libflint-parsers.a $(SERVER_FUZZ_OBJ) BUILD=build-fuzz CC=clang OPT=-O1 SAN="$(FUZZ_SAN)"
+	@$(MAKE) --no-print-directory build-fuzz/libflint-parsers.a $(SERVER_FUZZ_OBJ) $(HUB_FUZZ_OBJ) BUILD=build-fuzz CC=clang OPT=-O1 SAN="$(FUZZ_SAN)"
 	@for f in $(FUZZ_SRC); do \
 	    n=$$(basename $$f .c); echo "clang $$n"; \
-	    case $$n in fuzz_server_*) obj="$(SERVER_FUZZ_OBJ)";; *) obj="";; esac; \
+	    case $$n in fuzz_server_*) obj="$(SERVER_FUZZ_OBJ)";; fuzz_hub_*) obj="$(HUB_FUZZ_OBJ)";; *) obj="";; esac; \
 	    clang -std=c11 -O1 -g -Iinclude -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
 	        -fno-sanitize-recover=all -o build-fuzz/$$n $$f $$obj build-fuzz/libflint-parsers.a $(PKG_LIBS) -lm -lpthread || exit 1; \
 	done

@@ -4,7 +4,7 @@
 # command and fails. Usage: deps.sh build|test|fuzz|cross
 set -e
 case "$1" in
-    build) pkgs="make gcc pkg-config libjansson-dev libpcre2-dev libutf8proc-dev libmicrohttpd-dev" ;;
+    build) pkgs="make gcc pkg-config libjansson-dev libpcre2-dev libutf8proc-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev" ;;
     test)  pkgs="python3 python3-venv chromium" ;; # the server tests: the openai client, the chat page
     fuzz)  pkgs="clang libclang-rt-14-dev" ;;
     cross) pkgs="gcc-aarch64-linux-gnu" ;;

@@ -18,6 +18,7 @@
 #include "base/pool.h"
 #include "base/clock.h"
 #include "cli/args.h"
+#include "cli/model_arg.h"
 #include "cli/bench_parallel.h"
 #include "cli/cli.h"
 #include "cli/gen.h"
@@ -91,7 +92,7 @@ int cli_bench(int argc, char **argv) {
     }
     if (parallel) {
         flint_model *pm = NULL;
-        if (flint_model_open(path, NULL, &pm)) {
+        if (cli_model_open(path, &pm)) {
             fprintf(stderr, "flint bench: %s\n", flint_errmsg());
             return 1;
         }
@@ -120,7 +121,7 @@ int cli_bench(int argc, char **argv) {
     float *logits = NULL;
     int rc = 1;
     if (!tok || !tps || !step) goto done;
-    if (flint_model_open(path, NULL, &m) || flint_context_create(m, &cp, &ctx) || fl_pool_create(threads, &pool)) {
+    if (cli_model_open(path, &m) || flint_context_create(m, &cp, &ctx) || fl_pool_create(threads, &pool)) {
         fprintf(stderr, "flint bench: %s\n", flint_errmsg());
         goto done;
     }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/model_arg.h"
 #include "cli/cli.h"
 #include "cli/gen.h"
 #include "flint.h"
@@ -92,7 +93,7 @@ int cli_chat(int argc, char **argv) {
     size_t line_cap = 0;
     flint_engine_params ep = {.n_slots = 1, .n_ctx = n_ctx, .n_threads = threads, .n_cache = 1, .kv_type = kv_type,
                               .exact = exact};
-    if (flint_model_open(path, NULL, &m) || flint_engine_create(m, &ep, &e)) goto fail;
+    if (cli_model_open(path, &m) || flint_engine_create(m, &ep, &e)) goto fail;
     if (!flint_chat_template_name(flint_engine_tokenizer(e))) {
         fprintf(stderr, "flint chat: %s has no chat template flint knows\n", path);
         goto done;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/model_arg.h"
 #include "cli/cli.h"
 #include "flint.h"
 
@@ -57,7 +58,7 @@ int cli_logits(int argc, char **argv) {
     flint_context_params cp = {.n_ctx = n, .n_batch = n < 512 ? n : 512, .n_threads = threads, .exact = exact};
     float *logits = NULL;
     int rc = 1;
-    if (flint_model_open(path, NULL, &m) || flint_context_create(m, &cp, &ctx)) goto fail;
+    if (cli_model_open(path, &m) || flint_context_create(m, &cp, &ctx)) goto fail;
     int64_t V = flint_context_n_vocab(ctx);
     if (!(logits = malloc((size_t)((int64_t)n * V) * sizeof *logits))) {
         fprintf(stderr, "flint logits: out of memory for %d x %lld logits\n", n, (long long)V);

@@ -17,6 +17,7 @@ static const struct {
     {"logits", cli_logits, "the logits of every position for given token ids (-m PATH --tokens 2,651,...)"},
     {"serve", cli_serve, "an OpenAI-compatible HTTP server with a chat page (-m PATH [--port N] [--parallel N])"},
     {"bench", cli_bench, "prefill and decode tokens/s and the ratio to the bandwidth floor"},
+    {"pull", cli_pull, "download a model from Hugging Face into its cache (ORG/NAME[:QUANT]); then -m ORG/NAME"},
     {"tokenize", cli_tokenize, "the token ids of a text (-m PATH [--ids|--pieces] [--bos] [--special] [TEXT|-])"},
 };
 

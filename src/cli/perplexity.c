@@ -12,6 +12,7 @@
 
 #include "base/file.h"
 #include "cli/args.h"
+#include "cli/model_arg.h"
 #include "cli/cli.h"
 #include "flint.h"
 #include "tokenizer/tokenizer.h"
@@ -52,7 +53,7 @@ int cli_perplexity(int argc, char **argv) {
     fl_tok_ids ids = {0};
     float *logits = NULL;
     int32_t *chunk = NULL;
-    if (fl_read_file(file, 1ull << 32, &text, &len) || flint_model_open(path, NULL, &m) ||
+    if (fl_read_file(file, 1ull << 32, &text, &len) || cli_model_open(path, &m) ||
         fl_tokenizer_load(path, &tok) || fl_tokenize(tok, text, (size_t)len, FL_TOK_ADD_BOS, &ids))
         goto fail;
     int64_t n_chunks = (int64_t)ids.n / n_ctx;

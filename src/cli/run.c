@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/model_arg.h"
 #include "cli/cli.h"
 #include "cli/gen.h"
 #include "flint.h"
@@ -60,7 +61,7 @@ int cli_run(int argc, char **argv) {
     if (rc) goto done;
     rc = 1;
     sp.seed = (uint64_t)seed;
-    if (flint_model_open(path, NULL, &m)) goto fail;
+    if (cli_model_open(path, &m)) goto fail;
     /* n_cache 1: the finished request's sequence stays, so --verbose reports its K/V */
     flint_engine_params ep = {.n_slots = 1, .n_ctx = n_ctx, .n_threads = threads, .n_cache = 1,
                               .kv_type = kv_type, .deterministic = deterministic, .exact = exact};

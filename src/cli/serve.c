@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/model_arg.h"
 #include "cli/cli.h"
 #include "cli/gen.h"
 #include "flint.h"
@@ -111,7 +112,7 @@ int cli_serve(int argc, char **argv) {
     if (!name || srv_start(&so, &s)) goto fail;
     fprintf(stderr, "flint serve: listening on http://%s%s%s:%d/ (loading %s)\n", strchr(host, ':') ? "[" : "", host,
             strchr(host, ':') ? "]" : "", (int)port, path);
-    if (flint_model_open(path, NULL, &m)) goto fail;
+    if (cli_model_open(path, &m)) goto fail;
     flint_engine_params ep = {.n_slots = parallel, .n_ctx = n_ctx, .n_threads = threads, .max_queue = max_queue, .step_tokens = step_tokens,
                               .kv_type = kv_type, .deterministic = deterministic,
                               .chat_template = chat_template, .exact = exact};

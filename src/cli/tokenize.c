@@ -8,6 +8,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/model_arg.h"
 #include "tokenizer/tokenizer.h"
 
 static char *read_stdin(size_t *len) {
@@ -48,7 +49,11 @@ int cli_tokenize(int argc, char **argv) {
     int pieces = mode == 2;
     unsigned flags = (bos ? FL_TOK_ADD_BOS | FL_TOK_ADD_EOS : 0u) | (special ? FL_TOK_PARSE_SPECIAL : 0u);
     fl_tokenizer *tok;
-    if (fl_tokenizer_load(model, &tok)) {
+    char *path = NULL;
+    flint_status s = cli_model_path(model, &path);
+    if (!s) s = fl_tokenizer_load(path, &tok);
+    free(path);
+    if (s) {
         fprintf(stderr, "flint tokenize: %s\n", flint_errmsg());
         return 1;
     }

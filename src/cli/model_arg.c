@@ -1,0 +1,26 @@
+/* model_arg.c — the -m argument resolved (see model_arg.h): an existing
+ * path wins, so a local folder named like a repository still opens. */
+#define _POSIX_C_SOURCE 200809L /* strdup */
+#include "cli/model_arg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/file.h"
+#include "hub/cache.h"
+
+flint_status cli_model_path(const char *arg, char **path) {
+    if (!fl_exists(arg) && fl_hub_is_ref(arg)) return fl_hub_resolve(arg, path);
+    *path = strdup(arg);
+    return *path ? FLINT_OK : fl_errorf(FLINT_E_NOMEM, "out of memory");
+}
+
+flint_status cli_model_open(const char *arg, flint_model **m) {
+    char *path;
+    *m = NULL;
+    flint_status s = cli_model_path(arg, &path);
+    if (!s) s = flint_model_open(path, NULL, m);
+    free(path);
+    return s;
+}

@@ -1,0 +1,14 @@
+/* model_arg.h — what every command's -m means: a .gguf file or a model
+ * folder as given, else a Hugging Face repository ORG/NAME[:QUANT] opened
+ * from the hub cache, offline (hub/cache.h; `flint pull` puts it there). */
+#ifndef FL_CLI_MODEL_ARG_H
+#define FL_CLI_MODEL_ARG_H
+
+#include "flint.h"
+
+/* The path -m names, a new string in *path. */
+flint_status cli_model_path(const char *arg, char **path);
+/* flint_model_open on that path. */
+flint_status cli_model_open(const char *arg, flint_model **m);
+
+#endif

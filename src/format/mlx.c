@@ -48,8 +48,8 @@ static flint_status read_params(const fl_meta *config, const char *at, const cha
         for (mode = 0; mode < 4; mode++)
             if (m->type == FLINT_META_STRING && strcmp(m->data, modes[mode]) == 0) break;
         if (mode == 4)
-            return fl_errorf(FLINT_E_UNSUPPORTED, "%s: config.json %s for '%s' is not affine, mxfp4, mxfp8 or nvfp4",
-                             path, key, module);
+            return fl_errorf(FLINT_E_UNSUPPORTED, "%s: '%s': config.json %s '%s' is not affine, mxfp4, mxfp8 or nvfp4",
+                             path, module, key, m->type == FLINT_META_STRING ? (const char *)m->data : "(not a string)");
     }
     q->mode = (fl_mlx_mode)(FL_MLX_AFFINE + mode);
     q->bits = dflt_bits[mode];

@@ -54,8 +54,8 @@ static void fuzz_dequant(const uint8_t *data, size_t size) {
     const flint_type t = types[data[1] % 10], st = scales[data[2] % 5];
     const int32_t g = groups[data[3] % 4];
     const int64_t n = (int64_t)g * (1 + data[4] % 4);
-    const fl_type_info *ti = fl_type_get(t), *si = fl_type_get(st);
-    const size_t cb = (size_t)(n * ti->mlx_bits / 8), sb = (size_t)(n / g) * (size_t)si->type_size;
+    const fl_type_info *si = fl_type_get(st);
+    const size_t cb = (size_t)(n * fl_mlx_bits(t) / 8), sb = (size_t)(n / g) * (size_t)si->type_size;
     data += 5, size -= 5;
     if (size < cb + 2 * sb) return;
     uint8_t *c = malloc(cb), *s = malloc(sb), *b = malloc(sb);

@@ -84,7 +84,7 @@ flint_status fl_dequant_mlx_row(flint_type type, int32_t group_size, flint_type 
     flint_status st = fl_mlx_check(type, group_size, scale_type);
     if (st) return st;
     const fl_mlx_mode mode = fl_mlx_mode_of(type);
-    const int bits = fl_type_get(type)->mlx_bits;
+    const int bits = fl_mlx_bits(type);
     if (n < 0 || n % group_size != 0)
         return fl_errorf(FLINT_E_INVALID_ARG, "MLX dequantize: row length %lld is not a multiple of the group size %d",
                          (long long)n, (int)group_size);

@@ -16,8 +16,6 @@ typedef struct fl_type_info {
     bool is_quantized;   /* block-quantized (needs dequantization to compute) */
     bool can_dequant;    /* fl_dequant_row() supports it */
     bool can_quant;      /* fl_quant_row() supports it */
-    int8_t mlx_mode;     /* fl_mlx_mode of an MLX type; FL_MLX_NONE for the others */
-    int8_t mlx_bits;     /* bits per MLX code */
 } fl_type_info;
 
 /* MLX quantization modes (mlx.core.quantize). */
@@ -27,6 +25,8 @@ typedef enum fl_mlx_mode { FL_MLX_NONE, FL_MLX_AFFINE, FL_MLX_MXFP4, FL_MLX_MXFP
 const fl_type_info *fl_type_get(flint_type type);
 /* The MLX mode of type (FL_MLX_NONE: not an MLX type). */
 fl_mlx_mode fl_mlx_mode_of(flint_type type);
+/* Bits per code of an MLX type (0 for the others). */
+int fl_mlx_bits(flint_type type);
 /* The MLX type of mode and bits; false if MLX has none. */
 bool fl_mlx_type(fl_mlx_mode mode, int bits, flint_type *out);
 /* Maps a GGUF type id onto a flint_type; false if the id is unknown. */

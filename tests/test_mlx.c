@@ -41,6 +41,38 @@ static uint8_t *read_all(const char *path, size_t *len) {
 
 /* ---- dequantization against mlx.core ---- */
 
+static fl_backend *cpu[2]; /* default, exact */
+
+/* The CPU matmul of w, for decode (n 3) and prefill (n 20, the GEMMs),
+ * against x . deq^T in double: exact mode and the f32 row path within
+ * 2e-6 of sum |x w|; the int8 kernels of MLX 4/8-bit (8-bit activations)
+ * within 1e-2 of it. */
+static void check_matmul(const fl_weight *w, const float *deq_unaligned, const char *what) {
+    const int64_t k = w->k, m = w->m;
+    float *deq = malloc((size_t)(m * k) * sizeof *deq), *x = malloc((size_t)(20 * k) * sizeof *x);
+    float *y = malloc((size_t)(20 * m) * sizeof *y);
+    memcpy(deq, deq_unaligned, (size_t)(m * k) * sizeof *deq);
+    for (int64_t i = 0; i < 20 * k; i++) x[i] = (float)((i * 7919) % 201 - 100) / 64.0f;
+    const bool int8 = w->type == FLINT_TYPE_MLX_Q4 || w->type == FLINT_TYPE_MLX_Q8;
+    for (int e = 0; e < 2; e++)
+        for (int64_t n = 3; n <= 20; n += 17) {
+            flint_status st = cpu[e]->ops->matmul(cpu[e], w, x, y, n);
+            CHECK_MSG(st == FLINT_OK, "%s: matmul: %s", what, flint_errmsg());
+            double worst = 0;
+            for (int64_t c = 0; c < n; c++)
+                for (int64_t r = 0; r < m; r++) {
+                    double ref = 0, mag = 0;
+                    for (int64_t i = 0; i < k; i++)
+                        ref += (double)x[c * k + i] * deq[r * k + i], mag += fabs((double)x[c * k + i] * deq[r * k + i]);
+                    worst = fmax(worst, fabs(y[c * m + r] - ref) / mag);
+                }
+            const double tol = e == 0 && int8 ? 1e-2 : 2e-6;
+            CHECK_MSG(worst < tol, "%s: %s matmul n=%lld: error %.3g of sum|xw| (bound %.g)", what,
+                      e ? "exact" : "default", (long long)n, worst, tol);
+        }
+    free(deq), free(x), free(y);
+}
+
 static void check_dequant_case(const char *mode, int bits, int group, const char *sdt, int64_t rows, int64_t k,
                                const char *file) {
     fl_mlx_mode m = strcmp(mode, "affine") == 0  ? FL_MLX_AFFINE
@@ -75,12 +107,19 @@ static void check_dequant_case(const char *mode, int bits, int group, const char
     }
     CHECK_MSG(bad == 0, "%s: %lld of %lld values differ from mlx.core.dequantize", file, (long long)bad,
               (long long)(rows * k));
+    const fl_weight w = {.type = type, .m = rows, .k = k, .data = codes, .row_bytes = (uint64_t)cb, .scales = scales,
+                         .biases = m == FL_MLX_AFFINE ? biases : NULL, .scale_type = st, .group_size = group};
+    check_matmul(&w, (const float *)(const void *)expected, file);
     free(y);
     free(buf);
 }
 
 static void test_dequant(void) {
-    TEST_GROUP("dequant vs mlx.core");
+    TEST_GROUP("dequant and matmul vs mlx.core");
+    for (int e = 0; e < 2; e++) {
+        CHECK(fl_cpu_backend_create(2, FL_ISA_AUTO, &cpu[e]) == FLINT_OK);
+        fl_cpu_backend_set_exact(cpu[e], e == 1);
+    }
     FILE *f = fopen(MLX_DIR "/dequant/manifest.txt", "r");
     CHECK_MSG(f != NULL, "missing " MLX_DIR "/dequant/manifest.txt (run tools/gen_mlx_fixtures.py)");
     if (!f) return;
@@ -117,6 +156,10 @@ static void test_dequant(void) {
     CHECK_FAILS(fl_dequant_mlx_row(FLINT_TYPE_MLX_Q3, 32, FLINT_TYPE_BF16, w, s, NULL, y, 64), FLINT_E_INVALID_ARG,
                 "NULL");
     CHECK_FAILS(fl_dequant_row(FLINT_TYPE_MLX_Q5, w, y, 32), FLINT_E_UNSUPPORTED, "scales");
+    const fl_weight bad = {.type = FLINT_TYPE_MLX_MXFP4, .m = 1, .k = 64, .data = w, .row_bytes = 32, .scales = s,
+                           .scale_type = FLINT_TYPE_BF16, .group_size = 32};
+    CHECK_FAILS(cpu[0]->ops->matmul(cpu[0], &bad, y, y + 64, 1), FLINT_E_UNSUPPORTED, "F8_E8M0");
+    for (int e = 0; e < 2; e++) cpu[e]->ops->free(cpu[e]);
 }
 
 /* ---- logits against mlx-lm ---- */

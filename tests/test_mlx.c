@@ -16,7 +16,6 @@
  *            with a message naming the tensor. */
 #include <sys/stat.h>
 
-#include "format/mlx.h"
 #include "model_fixture.h"
 #include "quant/dequant.h"
 #include "quant/types.h"
@@ -156,6 +155,20 @@ static void test_dequant(void) {
     CHECK_FAILS(fl_dequant_mlx_row(FLINT_TYPE_MLX_Q3, 32, FLINT_TYPE_BF16, w, s, NULL, y, 64), FLINT_E_INVALID_ARG,
                 "NULL");
     CHECK_FAILS(fl_dequant_row(FLINT_TYPE_MLX_Q5, w, y, 32), FLINT_E_UNSUPPORTED, "scales");
+    /* the type table: names, and rows of k * bits / 8 bytes */
+    static const struct { flint_type t; const char *name; int bits; } types[] = {
+        {FLINT_TYPE_MLX_Q1, "MLX_Q1", 1}, {FLINT_TYPE_MLX_Q2, "MLX_Q2", 2},       {FLINT_TYPE_MLX_Q3, "MLX_Q3", 3},
+        {FLINT_TYPE_MLX_Q4, "MLX_Q4", 4}, {FLINT_TYPE_MLX_Q5, "MLX_Q5", 5},       {FLINT_TYPE_MLX_Q6, "MLX_Q6", 6},
+        {FLINT_TYPE_MLX_Q8, "MLX_Q8", 8}, {FLINT_TYPE_MLX_MXFP4, "MLX_MXFP4", 4}, {FLINT_TYPE_MLX_MXFP8, "MLX_MXFP8", 8},
+        {FLINT_TYPE_MLX_NVFP4, "MLX_NVFP4", 4},
+    };
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        uint64_t rb = 0;
+        CHECK_STR_EQ(flint_type_name(types[i].t), types[i].name);
+        CHECK_MSG(fl_type_row_bytes(types[i].t, 128, &rb) && rb == 16u * (uint64_t)types[i].bits &&
+                      fl_mlx_bits(types[i].t) == types[i].bits,
+                  "%s: %llu bytes for 128 elements", types[i].name, (unsigned long long)rb);
+    }
     const fl_weight bad = {.type = FLINT_TYPE_MLX_MXFP4, .m = 1, .k = 64, .data = w, .row_bytes = 32, .scales = s,
                            .scale_type = FLINT_TYPE_BF16, .group_size = 32};
     CHECK_FAILS(cpu[0]->ops->matmul(cpu[0], &bad, y, y + 64, 1), FLINT_E_UNSUPPORTED, "F8_E8M0");

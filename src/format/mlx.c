@@ -41,12 +41,13 @@ static flint_status read_params(const fl_meta *config, const char *at, const cha
     char key[512];
     snprintf(key, sizeof key, "%s.mode", at);
     const fl_meta_value *m = fl_meta_find(config, key);
-    static const char *const modes[] = {"affine", "mxfp4", "mxfp8", "nvfp4"};
+    /* mlx.core's defaults per mode, affine first */
     static const int32_t dflt_bits[] = {4, 4, 8, 4}, dflt_group[] = {64, 32, 32, 16};
     int mode = 0;
     if (m && m->type != FLINT_META_NULL) {
         for (mode = 0; mode < 4; mode++)
-            if (m->type == FLINT_META_STRING && strcmp(m->data, modes[mode]) == 0) break;
+            if (m->type == FLINT_META_STRING && strcmp(m->data, fl_mlx_mode_name((fl_mlx_mode)(FL_MLX_AFFINE + mode))) == 0)
+                break;
         if (mode == 4)
             return fl_errorf(FLINT_E_UNSUPPORTED, "%s: '%s': config.json %s '%s' is not affine, mxfp4, mxfp8 or nvfp4",
                              path, module, key, m->type == FLINT_META_STRING ? (const char *)m->data : "(not a string)");
@@ -62,16 +63,12 @@ static flint_status read_params(const fl_meta *config, const char *at, const cha
     if ((st = read_int(config, key, &q->group_size, &found, path))) return st;
     if (!fl_mlx_type(q->mode, q->bits, &q->type))
         return fl_errorf(FLINT_E_UNSUPPORTED, "%s: '%s': config.json gives %s %d-bit codes (%s)", path, module,
-                         modes[mode], (int)q->bits,
+                         fl_mlx_mode_name(q->mode), (int)q->bits,
                          q->mode == FL_MLX_AFFINE ? "affine takes 1, 2, 3, 4, 5, 6 or 8 bits"
                                                   : q->mode == FL_MLX_MXFP8 ? "mxfp8 is 8-bit" : "fp4 is 4-bit");
-    const bool group_ok = q->mode == FL_MLX_AFFINE ? q->group_size == 32 || q->group_size == 64 || q->group_size == 128
-                          : q->mode == FL_MLX_NVFP4 ? q->group_size == 16
-                                                    : q->group_size == 32;
-    if (!group_ok)
+    if (!fl_mlx_group_ok(q->mode, q->group_size))
         return fl_errorf(FLINT_E_UNSUPPORTED, "%s: '%s': config.json gives %s groups of %d (%s)", path, module,
-                         modes[mode], (int)q->group_size,
-                         q->mode == FL_MLX_AFFINE ? "32, 64 or 128" : q->mode == FL_MLX_NVFP4 ? "16" : "32");
+                         fl_mlx_mode_name(q->mode), (int)q->group_size, fl_mlx_groups(q->mode));
     return FLINT_OK;
 }
 

@@ -83,8 +83,7 @@ static flint_status load_mlx(fl_weight_loader *wl, const char *name, const char 
                          module);
     snprintf(sname, sizeof sname, "%s.scales", module);
     snprintf(bname, sizeof bname, "%s.biases", module);
-    const char *mode = q.mode == FL_MLX_AFFINE ? "affine" : q.mode == FL_MLX_MXFP4 ? "mxfp4"
-                       : q.mode == FL_MLX_MXFP8 ? "mxfp8" : "nvfp4";
+    const char *mode = fl_mlx_mode_name(q.mode);
     char why[160];
     if ((k * q.bits) % 32 != 0 || k % q.group_size != 0) {
         return fl_errorf(FLINT_E_FORMAT, "%s: tensor '%s': %lld inputs do not make whole %d-bit words and groups of %d",

@@ -30,24 +30,13 @@ flint_status fl_mlx_check(flint_type type, int32_t group_size, flint_type scale_
     const char *tname = flint_type_name(type), *sname = flint_type_name(scale_type);
     if (mode == FL_MLX_NONE)
         return fl_errorf(FLINT_E_INVALID_ARG, "type %s is not an MLX type", tname ? tname : "(unknown)");
-    bool group_ok, scale_ok;
-    switch (mode) {
-    case FL_MLX_AFFINE:
-        group_ok = group_size == 32 || group_size == 64 || group_size == 128;
-        scale_ok = scale_type == FLINT_TYPE_F16 || scale_type == FLINT_TYPE_BF16 || scale_type == FLINT_TYPE_F32;
-        break;
-    case FL_MLX_NVFP4:
-        group_ok = group_size == 16;
-        scale_ok = scale_type == FLINT_TYPE_F8_E4M3;
-        break;
-    default: /* mxfp4, mxfp8 */
-        group_ok = group_size == 32;
-        scale_ok = scale_type == FLINT_TYPE_F8_E8M0;
-        break;
-    }
-    if (!group_ok)
+    const bool scale_ok = mode == FL_MLX_AFFINE ? scale_type == FLINT_TYPE_F16 || scale_type == FLINT_TYPE_BF16 ||
+                                                      scale_type == FLINT_TYPE_F32
+                          : mode == FL_MLX_NVFP4 ? scale_type == FLINT_TYPE_F8_E4M3
+                                                 : scale_type == FLINT_TYPE_F8_E8M0;
+    if (!fl_mlx_group_ok(mode, group_size))
         return fl_errorf(FLINT_E_UNSUPPORTED, "%s: group size %d is not supported (%s)", tname, (int)group_size,
-                         mode == FL_MLX_AFFINE ? "32, 64 or 128" : mode == FL_MLX_NVFP4 ? "16" : "32");
+                         fl_mlx_groups(mode));
     if (!scale_ok)
         return fl_errorf(FLINT_E_UNSUPPORTED, "%s: scales of type %s are not supported (%s)", tname,
                          sname ? sname : "(unknown)",

@@ -88,6 +88,24 @@ fl_mlx_mode fl_mlx_mode_of(flint_type type) {
     return (unsigned)type < FLINT_TYPE_COUNT ? (fl_mlx_mode)mlx[type].mode : FL_MLX_NONE;
 }
 
+const char *fl_mlx_mode_name(fl_mlx_mode mode) {
+    static const char *const names[] = {"", "affine", "mxfp4", "mxfp8", "nvfp4"};
+    return (unsigned)mode < sizeof names / sizeof names[0] ? names[mode] : "";
+}
+
+bool fl_mlx_group_ok(fl_mlx_mode mode, int32_t g) {
+    switch (mode) {
+    case FL_MLX_AFFINE: return g == 32 || g == 64 || g == 128;
+    case FL_MLX_NVFP4: return g == 16;
+    case FL_MLX_MXFP4: case FL_MLX_MXFP8: return g == 32;
+    default: return false;
+    }
+}
+
+const char *fl_mlx_groups(fl_mlx_mode mode) {
+    return mode == FL_MLX_AFFINE ? "32, 64 or 128" : mode == FL_MLX_NVFP4 ? "16" : "32";
+}
+
 int fl_mlx_bits(flint_type type) { return (unsigned)type < FLINT_TYPE_COUNT ? mlx[type].bits : 0; }
 
 bool fl_mlx_type(fl_mlx_mode mode, int bits, flint_type *out) {

@@ -25,6 +25,12 @@ typedef enum fl_mlx_mode { FL_MLX_NONE, FL_MLX_AFFINE, FL_MLX_MXFP4, FL_MLX_MXFP
 const fl_type_info *fl_type_get(flint_type type);
 /* The MLX mode of type (FL_MLX_NONE: not an MLX type). */
 fl_mlx_mode fl_mlx_mode_of(flint_type type);
+/* "affine", "mxfp4", "mxfp8", "nvfp4" (mlx.core's names); "" for FL_MLX_NONE. */
+const char *fl_mlx_mode_name(fl_mlx_mode mode);
+/* Whether mode takes groups of group_size (affine 32, 64 or 128; nvfp4 16;
+ * mxfp4 and mxfp8 32), and the sizes it takes, for messages. */
+bool fl_mlx_group_ok(fl_mlx_mode mode, int32_t group_size);
+const char *fl_mlx_groups(fl_mlx_mode mode);
 /* Bits per code of an MLX type (0 for the others). */
 int fl_mlx_bits(flint_type type);
 /* The MLX type of mode and bits; false if MLX has none. */

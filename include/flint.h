@@ -44,8 +44,9 @@ typedef enum flint_status {
 } flint_status;
 
 /* Weight and element types. Values 0..41 are the ggml type ids used in GGUF
- * files; the others are safetensors dtypes without a ggml id and MLX affine
- * quantization (a packed uint32 weight with separate scales and biases). */
+ * files; the others are safetensors dtypes without a ggml id and MLX
+ * quantization (a packed uint32 weight with separate scales, and for affine
+ * biases: MLX folders as mlx-lm writes them). */
 typedef enum flint_type {
     FLINT_TYPE_F32 = 0,
     FLINT_TYPE_F16 = 1,
@@ -96,9 +97,18 @@ typedef enum flint_type {
     FLINT_TYPE_C64,        /* complex64: two f32 */
     FLINT_TYPE_F8_E4M3FNUZ, /* no negative zero: 0x80 is NaN */
     FLINT_TYPE_F8_E5M2FNUZ,
-    /* MLX affine quantization: codes packed little-endian into uint32 words */
-    FLINT_TYPE_MLX_Q4,
+    /* MLX quantization: codes packed into little-endian uint32 words, lowest
+     * bits first (3, 5 and 6 bits as one bit stream that straddles words) */
+    FLINT_TYPE_MLX_Q4,     /* affine: w = scale * q + bias per group */
     FLINT_TYPE_MLX_Q8,
+    FLINT_TYPE_MLX_Q1,
+    FLINT_TYPE_MLX_Q2,
+    FLINT_TYPE_MLX_Q3,
+    FLINT_TYPE_MLX_Q5,
+    FLINT_TYPE_MLX_Q6,
+    FLINT_TYPE_MLX_MXFP4,  /* E2M1 codes, E8M0 scales per 32, no bias */
+    FLINT_TYPE_MLX_MXFP8,  /* E4M3 codes, E8M0 scales per 32, no bias */
+    FLINT_TYPE_MLX_NVFP4,  /* E2M1 codes, E4M3 scales per 16, no bias */
     FLINT_TYPE_COUNT
 } flint_type;
 

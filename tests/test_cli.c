@@ -2,8 +2,8 @@
  * listing against what the gguf package's GGUFReader reads from the
  * bundled model, `flint bench --json`, perplexity against llama.cpp's,
  * chat through a pipe, --exact (each command's help, and flint logits
- * against a reference), and the exit codes and messages for bad
- * invocations. */
+ * against a reference), an MLX folder (info, run, and flint logits against
+ * mlx-lm's), and the exit codes and messages for bad invocations. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -329,8 +329,51 @@ static void test_exact(void) {
     free(ref);
 }
 
+/* An MLX folder as mlx-lm writes it (tests/fixtures/mlx, test_mlx.c holds
+ * the rest): info lists its packed tensors and quantization block, run
+ * generates, and flint logits --exact gives mlx-lm's logits within 1e-4. */
+static void test_mlx_folder(void) {
+    TEST_GROUP("mlx folder");
+    const char *dir = "tests/fixtures/mlx/gemma3-q4";
+    char cmd[2048], *out;
+    snprintf(cmd, sizeof cmd, FLINT_BIN " info -m %s", dir);
+    CHECK_INT_EQ(run(cmd, &out), 0);
+    CHECK_MSG(strstr(out, "quantization.bits") && strstr(out, "U32"), "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, FLINT_BIN " run -m %s -p Hi -n 4 --temp 0 -t 1", dir);
+    CHECK_INT_EQ(run(cmd, &out), 0);
+    CHECK_MSG(strstr(out, "decode: 4 tokens") != NULL, "%s", out);
+    free(out);
+
+    char tokens[1024] = "", line[1024];
+    FILE *f = fopen("tests/fixtures/mlx/gemma3-q4/tokens.txt", "r");
+    int n = 0;
+    if (f && fgets(line, sizeof line, f))
+        for (char *t = strtok(line, " \n"); t; t = strtok(NULL, " \n"), n++)
+            snprintf(tokens + strlen(tokens), sizeof tokens - strlen(tokens), "%s%s", n ? "," : "", t);
+    if (f) fclose(f);
+    const char *tmp = "build/tests/mlx-logits.bin";
+    snprintf(cmd, sizeof cmd, FLINT_BIN " logits -m %s -t 2 --exact --out %s --tokens %s", dir, tmp, tokens);
+    CHECK_INT_EQ(run(cmd, &out), 0);
+    free(out);
+    const size_t count = (size_t)n * 256;
+    float *y = malloc(count * sizeof *y), *ref = malloc(count * sizeof *ref);
+    FILE *a = fopen(tmp, "rb"), *b = fopen("tests/fixtures/mlx/gemma3-q4/logits.bin", "rb");
+    int ok = n > 0 && a && b && fread(y, sizeof *y, count, a) == count && fread(ref, sizeof *ref, count, b) == count;
+    if (a) fclose(a);
+    if (b) fclose(b);
+    remove(tmp);
+    double d = 0, r = 0;
+    for (size_t i = 0; ok && i < count; i++) d = fmax(d, fabs(y[i] - ref[i])), r = fmax(r, fabs(ref[i]));
+    printf("  flint logits --exact on %s: max|d|/max|ref| %.2e against mlx-lm\n", dir, ok ? d / r : INFINITY);
+    CHECK_MSG(ok && d / r < 1e-4, "flint logits on %s: %.3g", dir, ok ? d / r : INFINITY);
+    free(y);
+    free(ref);
+}
+
 int main(void) {
     test_exact();
+    test_mlx_folder();
     test_run();
     test_tensor_listing();
     test_bench();

@@ -157,7 +157,7 @@ static void make_weight(wbuf *b, flint_type t, int64_t m, int64_t k) {
         b->w.scales = b->scales;
         b->w.biases = b->biases;
         for (int64_t r = 0; r < m; r++) {
-            flint_status st = fl_dequant_mlx_row(mlx_bits(t), g, s, (const uint32_t *)(b->data + r * b->w.row_bytes),
+            flint_status st = fl_dequant_mlx_row(t, g, s, b->data + r * b->w.row_bytes,
                                                  b->scales + r * ng * sb, b->biases + r * ng * sb, b->deq + r * k, k);
             CHECK(st == FLINT_OK);
         }

@@ -272,7 +272,8 @@ static void check_mlx(int bits, int group, const char *sname, int64_t rows, int6
     float *got = malloc((size_t)(rows * n_in) * sizeof(float));
     memcpy(expected, biases + sbytes, (size_t)(rows * n_in) * sizeof(float));
     for (int64_t r = 0; r < rows; r++) {
-        flint_status st = fl_dequant_mlx_row(bits, group, stype, (const uint32_t *)(w + r * (n_in * bits / 8)),
+        flint_status st = fl_dequant_mlx_row(bits == 4 ? FLINT_TYPE_MLX_Q4 : FLINT_TYPE_MLX_Q8, group, stype,
+                                             w + r * (n_in * bits / 8),
                                              scales + r * (sbytes / rows), biases + r * (sbytes / rows),
                                              got + r * n_in, n_in);
         CHECK_MSG(st == FLINT_OK, "%s: %s", file, flint_errmsg());
@@ -360,11 +361,12 @@ static void test_errors(void) {
     CHECK_FAILS(fl_quant_row(FLINT_TYPE_Q8_0, x, buf, 32), FLINT_E_INVALID_ARG, "not finite");
     CHECK_INT_EQ(fl_quant_row(FLINT_TYPE_F16, x, buf, 32), FLINT_OK); /* inf is an f16 value */
 
-    CHECK_FAILS(fl_dequant_mlx_row(3, 64, FLINT_TYPE_F16, w, s, s, y, 64), FLINT_E_UNSUPPORTED, "3-bit");
-    CHECK_FAILS(fl_dequant_mlx_row(4, 16, FLINT_TYPE_F16, w, s, s, y, 64), FLINT_E_UNSUPPORTED, "group size 16");
-    CHECK_FAILS(fl_dequant_mlx_row(4, 64, FLINT_TYPE_Q8_0, w, s, s, y, 64), FLINT_E_UNSUPPORTED, "Q8_0");
-    CHECK_FAILS(fl_dequant_mlx_row(8, 64, FLINT_TYPE_BF16, w, s, s, y, 100), FLINT_E_INVALID_ARG, "group size 64");
-    CHECK_INT_EQ(fl_dequant_mlx_row(8, 32, FLINT_TYPE_BF16, w, s, s, y, 64), FLINT_OK);
+    CHECK_FAILS(fl_dequant_mlx_row(FLINT_TYPE_MLX_Q4, 16, FLINT_TYPE_F16, w, s, s, y, 64), FLINT_E_UNSUPPORTED,
+                "group size 16");
+    CHECK_FAILS(fl_dequant_mlx_row(FLINT_TYPE_MLX_Q4, 64, FLINT_TYPE_Q8_0, w, s, s, y, 64), FLINT_E_UNSUPPORTED, "Q8_0");
+    CHECK_FAILS(fl_dequant_mlx_row(FLINT_TYPE_MLX_Q8, 64, FLINT_TYPE_BF16, w, s, s, y, 100), FLINT_E_INVALID_ARG,
+                "group size 64");
+    CHECK_INT_EQ(fl_dequant_mlx_row(FLINT_TYPE_MLX_Q8, 32, FLINT_TYPE_BF16, w, s, s, y, 64), FLINT_OK);
 }
 
 /* Spot values that do not depend on the fixtures. */

@@ -25,12 +25,24 @@ typedef struct fl_weight {
     int64_t m, k;
     const void *data;      /* m rows, row_bytes apart */
     uint64_t row_bytes;    /* fl_type_row_bytes(type, k) for dense rows */
-    /* MLX affine (FLINT_TYPE_MLX_Q4 / MLX_Q8) only: [m][k / group_size] each */
+    /* MLX types (FLINT_TYPE_MLX_*) only: [m][k / group_size] each; biases
+     * for affine only (NULL for mxfp4, mxfp8, nvfp4) */
     const void *scales, *biases;
-    flint_type scale_type; /* F16, BF16 or F32 */
-    int32_t group_size;    /* 32, 64 or 128 */
+    flint_type scale_type; /* affine: F16, BF16 or F32; mxfp4/mxfp8: F8_E8M0; nvfp4: F8_E4M3 */
+    int32_t group_size;    /* affine: 32, 64 or 128; nvfp4: 16; mxfp4/mxfp8: 32 */
     void *backend_data;    /* owned by the backend that prepared the weight */
 } fl_weight;
+
+/* Views and sizes of weights (backend/weight.c), for every type. */
+/* y[k] = row r of w as f32 (the reference dequantization, quant/dequant.h). */
+flint_status fl_weight_row_f32(const fl_weight *w, int64_t r, float *y);
+/* Bytes of one row's scales (0 for types without separate scales). */
+uint64_t fl_weight_scale_row_bytes(const fl_weight *w);
+/* w moved on by `rows` rows: its data and, for MLX types, its scales and
+ * biases (the views of stacked matrices, e.g. MoE experts). */
+void fl_weight_skip_rows(fl_weight *w, int64_t rows);
+/* Bytes of w's m rows, scales and biases included. */
+uint64_t fl_weight_bytes(const fl_weight *w);
 
 /* One product of a matmul group: y[n, w->m] = x[n, w->k] . W^T. */
 typedef struct fl_matmul_job {

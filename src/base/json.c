@@ -4,8 +4,13 @@
 #include "base/error.h"
 
 flint_status fl_json_load(const char *buf, size_t len, const char *path, const char *what, json_t **out) {
+    return fl_json_load_flags(buf, len, path, what, 0, out);
+}
+
+flint_status fl_json_load_flags(const char *buf, size_t len, const char *path, const char *what, size_t flags,
+                                json_t **out) {
     json_error_t je;
-    *out = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    *out = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | flags, &je);
     if (*out) return FLINT_OK;
     const char *why;
     switch (json_error_code(&je)) {

@@ -245,18 +245,8 @@ static void unit_task(void *ctx, int64_t task, int32_t thread) {
 }
 
 /* Row r of w as f32 (the reference dequantization; MLX from its codes,
- * scales and biases). */
-static void dequant_w_row(const fl_weight *w, int64_t r, float *out) {
-    const uint8_t *row = (const uint8_t *)w->data + (uint64_t)r * w->row_bytes;
-    if (w->type == FLINT_TYPE_MLX_Q4 || w->type == FLINT_TYPE_MLX_Q8) {
-        const int64_t g = w->k / w->group_size, sb = fl_mm_mlx_scale_bytes(w->scale_type);
-        (void)fl_dequant_mlx_row(w->type == FLINT_TYPE_MLX_Q4 ? 4 : 8, w->group_size, w->scale_type,
-                                 (const uint32_t *)(const void *)row, (const uint8_t *)w->scales + r * g * sb,
-                                 (const uint8_t *)w->biases + r * g * sb, out, w->k);
-    } else {
-        (void)fl_dequant_row(w->type, row, out, w->k);
-    }
-}
+ * scales and biases). The weight was checked: it cannot fail. */
+static void dequant_w_row(const fl_weight *w, int64_t r, float *out) { (void)fl_weight_row_f32(w, r, out); }
 
 /* The fallback for types without a kernel, and exact mode's decode:
  * dequantize a weight row into scratch and dot it with each x row. */
@@ -315,20 +305,14 @@ static flint_status check_weight(const fl_weight *w) {
                          (long long)w->k);
     }
     if (w->m > 0 && !w->data) return fl_errorf(FLINT_E_INVALID_ARG, "matmul %s: NULL weight data", name);
-    if (w->type == FLINT_TYPE_MLX_Q4 || w->type == FLINT_TYPE_MLX_Q8) {
-        if (w->group_size != 32 && w->group_size != 64 && w->group_size != 128) {
-            return fl_errorf(FLINT_E_UNSUPPORTED, "matmul %s: group size %d is not supported (32, 64 or 128)",
-                             name, (int)w->group_size);
-        }
-        if (w->scale_type != FLINT_TYPE_F16 && w->scale_type != FLINT_TYPE_BF16 &&
-            w->scale_type != FLINT_TYPE_F32) {
-            return fl_errorf(FLINT_E_UNSUPPORTED, "matmul %s: scales must be F16, BF16 or F32", name);
-        }
+    if (fl_mlx_mode_of(w->type) != FL_MLX_NONE) {
+        flint_status st = fl_mlx_check(w->type, w->group_size, w->scale_type);
+        if (st) return fl_error_prefix(st, "matmul");
         if (w->k % w->group_size != 0) {
             return fl_errorf(FLINT_E_INVALID_ARG, "matmul %s: k=%lld is not a multiple of the group size %d",
                              name, (long long)w->k, (int)w->group_size);
         }
-        if (w->m > 0 && (!w->scales || !w->biases))
+        if (w->m > 0 && (!w->scales || (fl_mlx_mode_of(w->type) == FL_MLX_AFFINE && !w->biases)))
             return fl_errorf(FLINT_E_INVALID_ARG, "matmul %s: NULL scales or biases", name);
     } else if (!t->can_dequant) {
         return fl_errorf(FLINT_E_UNSUPPORTED, "matmul: weight type %s is not supported", name);

@@ -1,5 +1,6 @@
 /* experts.c — resident expert matrices: per-expert views into stacked
- * tensors of the mapped file. */
+ * tensors of the mapped file (an MLX stack's scales and biases move with
+ * its rows: fl_weight_skip_rows). */
 #include "experts/experts.h"
 
 #include "base/error.h"
@@ -12,7 +13,7 @@ flint_status fl_experts_load(fl_experts *ex, fl_weight_loader *wl, const char *g
         if ((st = fl_load_matrix_stack(wl, gate_up, n_embd, 2 * n_ff, n_expert, &ex->gate))) return st;
         ex->gate.m = n_ff;
         ex->up = ex->gate;
-        ex->up.data = (const uint8_t *)ex->gate.data + (uint64_t)n_ff * ex->gate.row_bytes;
+        fl_weight_skip_rows(&ex->up, n_ff);
         ex->gate_up_stride = 2 * (uint64_t)n_ff * ex->gate.row_bytes;
     } else {
         if ((st = fl_load_matrix_stack(wl, gate, n_embd, n_ff, n_expert, &ex->gate)) ||
@@ -31,14 +32,14 @@ void fl_experts_get(const fl_experts *ex, int32_t e, fl_weight *gate, fl_weight 
     *gate = ex->gate;
     *up = ex->up;
     *down = ex->down;
-    gate->data = (const uint8_t *)ex->gate.data + (uint64_t)e * ex->gate_up_stride;
-    up->data = (const uint8_t *)ex->up.data + (uint64_t)e * ex->gate_up_stride;
-    down->data = (const uint8_t *)ex->down.data + (uint64_t)e * ex->down_stride;
+    fl_weight_skip_rows(gate, (int64_t)(e * ex->gate_up_stride / ex->gate.row_bytes));
+    fl_weight_skip_rows(up, (int64_t)(e * ex->gate_up_stride / ex->gate.row_bytes));
+    fl_weight_skip_rows(down, (int64_t)(e * ex->down_stride / ex->down.row_bytes));
 }
 
 uint64_t fl_expert_bytes(const fl_experts *ex) {
     const fl_weight *w[3] = {&ex->gate, &ex->up, &ex->down};
     uint64_t bytes = 0;
-    for (int i = 0; i < 3; i++) bytes += (uint64_t)w[i]->m * w[i]->row_bytes;
+    for (int i = 0; i < 3; i++) bytes += fl_weight_bytes(w[i]);
     return bytes;
 }

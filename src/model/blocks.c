@@ -12,8 +12,7 @@ flint_status fl_block_embed(fl_backend *be, const fl_weight *embd, const int32_t
                             float *x) {
     const int64_t k = embd->k;
     for (int32_t i = 0; i < n; i++) {
-        const uint8_t *row = (const uint8_t *)embd->data + (uint64_t)tokens[i] * embd->row_bytes;
-        flint_status st = fl_dequant_row(embd->type, row, x + i * k, k);
+        flint_status st = fl_weight_row_f32(embd, tokens[i], x + i * k);
         if (st) return st;
     }
     if (scale != 1.0f) be->ops->scale(be, x, x, scale, n * k);

@@ -24,7 +24,8 @@
 enum {
     T_ATTN_NORM, T_Q, T_K, T_V, T_O, T_Q_NORM, T_K_NORM, T_POST_ATTN_NORM, T_FFN_NORM, T_GATE, T_UP, T_DOWN,
     T_POST_FFN_NORM, T_OUT_SCALE, T_ROUTER, T_ROUTER_SCALE, T_EXPERT_SCALE, T_EXP_GATE_UP, T_EXP_GATE, T_EXP_UP,
-    T_EXP_DOWN, T_PRE_MOE_NORM, T_POST_MLP_NORM, T_POST_MOE_NORM, T_PLE_GATE, T_PLE_PROJ, T_PLE_NORM, T_COUNT
+    T_EXP_DOWN, T_PRE_MOE_NORM, T_POST_MLP_NORM, T_POST_MOE_NORM, T_PLE_GATE, T_PLE_PROJ, T_PLE_NORM, T_SW_GATE,
+    T_SW_UP, T_SW_DOWN, T_COUNT
 };
 
 static const char *gguf_names[T_COUNT] = {
@@ -33,7 +34,8 @@ static const char *gguf_names[T_COUNT] = {
     "ffn_up.weight", "ffn_down.weight", "post_ffw_norm.weight", "layer_output_scale.weight", "ffn_gate_inp.weight",
     "ffn_gate_inp.scale", "ffn_down_exps.scale", "ffn_gate_up_exps.weight", "ffn_gate_exps.weight",
     "ffn_up_exps.weight", "ffn_down_exps.weight", "pre_ffw_norm_2.weight", "post_ffw_norm_1.weight",
-    "post_ffw_norm_2.weight", "inp_gate.weight", "proj.weight", "post_norm.weight",
+    "post_ffw_norm_2.weight", "inp_gate.weight", "proj.weight", "post_norm.weight", "ffn_gate_exps.weight",
+    "ffn_up_exps.weight", "ffn_down_exps.weight",
 };
 
 /* Gemma 1 calls its pre-MLP norm post_attention_layernorm: see hf_name(). */
@@ -46,6 +48,8 @@ static const char *hf_names[T_COUNT] = {
     "experts.up_proj", "experts.down_proj", "pre_feedforward_layernorm_2.weight",
     "post_feedforward_layernorm_1.weight", "post_feedforward_layernorm_2.weight", "per_layer_input_gate.weight",
     "per_layer_projection.weight", "post_per_layer_input_norm.weight",
+    /* MLX (mlx-lm): HF's fused gate_up split in half, stacked as [E, out, in] */
+    "experts.switch_glu.gate_proj.weight", "experts.switch_glu.up_proj.weight", "experts.switch_glu.down_proj.weight",
 };
 
 typedef struct namer {
@@ -67,6 +71,7 @@ static flint_status load_moe(fl_lm *lm, namer *nm, int32_t l) {
     fl_weight_loader *wl = &lm->wl;
     const int64_t H = hp->n_embd, E = hp->n_expert;
     const bool p1 = hp->norm_plus_one;
+    const bool sw = !nm->gguf && fl_has_tensor(wl, name_of(nm, T_SW_GATE, l));
     flint_status st;
     if ((st = fl_load_matrix(wl, name_of(nm, T_ROUTER, l), H, E, &L->router)) ||
         (st = fl_load_vector(wl, name_of(nm, T_ROUTER_SCALE, l), H, false, &L->router_scale)) ||
@@ -74,8 +79,9 @@ static flint_status load_moe(fl_lm *lm, namer *nm, int32_t l) {
         (st = fl_load_vector(wl, name_of(nm, T_PRE_MOE_NORM, l), H, p1, &L->pre_moe_norm)) ||
         (st = fl_load_vector(wl, name_of(nm, T_POST_MLP_NORM, l), H, p1, &L->post_mlp_norm)) ||
         (st = fl_load_vector(wl, name_of(nm, T_POST_MOE_NORM, l), H, p1, &L->post_moe_norm)) ||
-        (st = fl_experts_load(&L->experts, wl, name_of(nm, T_EXP_GATE_UP, l), name_of(nm, T_EXP_GATE, l),
-                              name_of(nm, T_EXP_UP, l), name_of(nm, T_EXP_DOWN, l), H, hp->n_ff_exp, hp->n_expert)))
+        (st = fl_experts_load(&L->experts, wl, name_of(nm, T_EXP_GATE_UP, l), name_of(nm, sw ? T_SW_GATE : T_EXP_GATE, l),
+                              name_of(nm, sw ? T_SW_UP : T_EXP_UP, l), name_of(nm, sw ? T_SW_DOWN : T_EXP_DOWN, l), H,
+                              hp->n_ff_exp, hp->n_expert)))
         return st;
     fl_lm_count(lm, &L->router);
     lm->weight_bytes += (uint64_t)hp->n_expert_used * fl_expert_bytes(&L->experts); /* the experts a token uses */

@@ -64,7 +64,10 @@ flint_status fl_lm_load_io(fl_lm *lm, bool gguf, const char *const *hf_prefixes,
         }
         snprintf(embd, sizeof embd, "%sembed_tokens.weight", *prefix);
         snprintf(norm, sizeof norm, "%snorm.weight", *prefix);
-        snprintf(output, sizeof output, "lm_head.weight");
+        /* HF keeps lm_head at the top; mlx-lm under language_model. beside
+         * language_model.model. */
+        snprintf(output, sizeof output, "%slm_head.weight",
+                 strcmp(*prefix, "language_model.model.") == 0 ? "language_model." : "");
     }
     flint_tensor_info t;
     if (flint_tensor_find(wl->file, embd, &t) != FLINT_OK)
@@ -83,7 +86,7 @@ flint_status fl_lm_load_io(fl_lm *lm, bool gguf, const char *const *hf_prefixes,
 }
 
 void fl_lm_count(fl_lm *lm, const fl_weight *w) {
-    if (w->data) lm->weight_bytes += (uint64_t)w->m * w->row_bytes;
+    lm->weight_bytes += fl_weight_bytes(w);
 }
 
 void fl_lm_free(fl_lm *lm) {

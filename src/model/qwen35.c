@@ -24,7 +24,7 @@
 enum {
     T_ATTN_NORM, T_POST_NORM, T_QKV, T_Z, T_BETA, T_ALPHA, T_CONV, T_DT, T_A, T_SSM_NORM, T_SSM_OUT, T_Q, T_K, T_V, T_O,
     T_Q_NORM, T_K_NORM, T_GATE, T_UP, T_DOWN, T_ROUTER, T_EXP_GATE_UP, T_EXP_GATE, T_EXP_UP, T_EXP_DOWN, T_SH_GATE,
-    T_SH_UP, T_SH_DOWN, T_SH_INP, T_COUNT
+    T_SH_UP, T_SH_DOWN, T_SH_INP, T_SW_GATE, T_SW_UP, T_SW_DOWN, T_COUNT
 };
 
 static const char *gguf_names[T_COUNT] = {
@@ -34,6 +34,7 @@ static const char *gguf_names[T_COUNT] = {
     "attn_k_norm.weight", "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight", "ffn_gate_inp.weight",
     "ffn_gate_up_exps.weight", "ffn_gate_exps.weight", "ffn_up_exps.weight", "ffn_down_exps.weight",
     "ffn_gate_shexp.weight", "ffn_up_shexp.weight", "ffn_down_shexp.weight", "ffn_gate_inp_shexp.weight",
+    "ffn_gate_exps.weight", "ffn_up_exps.weight", "ffn_down_exps.weight",
 };
 
 static const char *hf_names[T_COUNT] = {
@@ -45,6 +46,8 @@ static const char *hf_names[T_COUNT] = {
     "mlp.up_proj.weight", "mlp.down_proj.weight", "mlp.gate.weight", "mlp.experts.gate_up_proj",
     "mlp.experts.gate_proj", "mlp.experts.up_proj", "mlp.experts.down_proj", "mlp.shared_expert.gate_proj.weight",
     "mlp.shared_expert.up_proj.weight", "mlp.shared_expert.down_proj.weight", "mlp.shared_expert_gate.weight",
+    /* MLX (mlx-lm): the experts split and stacked as [E, out, in] */
+    "mlp.switch_mlp.gate_proj.weight", "mlp.switch_mlp.up_proj.weight", "mlp.switch_mlp.down_proj.weight",
 };
 
 typedef struct namer {
@@ -123,9 +126,11 @@ static flint_status load_ffn(fl_lm *lm, namer *nm, int32_t l) {
     }
     const int64_t S = hp->n_ff_shexp;
     const float *sh_inp;
+    const bool sw = !nm->gguf && fl_has_tensor(wl, name_of(nm, T_SW_GATE, l));
     if ((st = fl_load_matrix(wl, name_of(nm, T_ROUTER, l), H, hp->n_expert, &L->router)) ||
-        (st = fl_experts_load(&L->experts, wl, name_of(nm, T_EXP_GATE_UP, l), name_of(nm, T_EXP_GATE, l),
-                              name_of(nm, T_EXP_UP, l), name_of(nm, T_EXP_DOWN, l), H, hp->n_ff_exp, hp->n_expert)))
+        (st = fl_experts_load(&L->experts, wl, name_of(nm, T_EXP_GATE_UP, l), name_of(nm, sw ? T_SW_GATE : T_EXP_GATE, l),
+                              name_of(nm, sw ? T_SW_UP : T_EXP_UP, l), name_of(nm, sw ? T_SW_DOWN : T_EXP_DOWN, l), H,
+                              hp->n_ff_exp, hp->n_expert)))
         return st;
     fl_lm_count(lm, &L->router);
     lm->weight_bytes += (uint64_t)hp->n_expert_used * fl_expert_bytes(&L->experts); /* the experts a token uses */
@@ -142,9 +147,28 @@ static flint_status load_ffn(fl_lm *lm, namer *nm, int32_t l) {
     return FLINT_OK;
 }
 
+/* mlx-lm's sanitize moves the conv1d axes ([C, 1, K] -> [C, K, 1]) and adds
+ * the 1 of the (1 + w) norms into the saved weights; like mlx-lm, a conv1d
+ * weight whose last axis is 1 says the folder was written so. */
+static bool mlx_sanitized(const fl_lm *lm) {
+    static const char *const prefixes[] = {"language_model.model.", "model.language_model.", "model."};
+    for (int32_t l = 0; l < lm->hp.n_layer; l++) {
+        if (!lm->hp.layer[l].recurrent) continue;
+        for (int p = 0; p < 3; p++) {
+            char name[192];
+            flint_tensor_info t;
+            fl_layer_tensor_name(name, sizeof name, false, prefixes[p], l, hf_names[T_CONV]);
+            if (flint_tensor_find(lm->wl.file, name, &t) == FLINT_OK) return t.n_dims == 3 && t.ne[0] == 1;
+        }
+        return false;
+    }
+    return false;
+}
+
 flint_status fl_qwen35_load(fl_lm *lm, bool gguf) {
-    static const char *hf_prefixes[] = {"model.language_model.", "model.", NULL};
+    static const char *hf_prefixes[] = {"model.language_model.", "language_model.model.", "model.", NULL};
     namer nm = {.gguf = gguf};
+    if (!gguf && mlx_sanitized(lm)) lm->hp.norm_plus_one = false;
     flint_status st = fl_lm_load_io(lm, gguf, hf_prefixes, &nm.prefix);
     for (int32_t l = 0; !st && l < lm->hp.n_layer; l++) {
         fl_layer *L = &lm->layers[l];

@@ -52,7 +52,7 @@ flint_status fl_dequant_row(flint_type type, const void *x, float *y, int64_t n)
     const fl_type_info *t = fl_type_get(type);
     if (!t) return fl_errorf(FLINT_E_INVALID_ARG, "dequantize: %d is not a flint type", (int)type);
     if (!t->can_dequant || !decoders[type]) {
-        if (type == FLINT_TYPE_MLX_Q4 || type == FLINT_TYPE_MLX_Q8) {
+        if (fl_mlx_mode_of(type) != FL_MLX_NONE) {
             return fl_errorf(FLINT_E_UNSUPPORTED,
                              "dequantize: type %s needs its scales and biases (use the MLX row decoder)",
                              t->name);

@@ -16,14 +16,17 @@ flint_status fl_dequant_row(flint_type type, const void *x, float *y, int64_t n)
  * Q4_K, Q5_K, Q6_K (and F32/F16/BF16). */
 flint_status fl_quant_row(flint_type type, const float *x, void *y, int64_t n);
 
-/* MLX affine: one row of n_in elements.
- *   w:      [n_in * bits / 32] uint32, codes little-endian within each word
- *   scales: [n_in / group_size] of scale_type (F16, BF16 or F32)
- *   biases: [n_in / group_size] of scale_type
- *   y[i] = scales[g] * q[i] + biases[g], g = i / group_size
- * bits in {4, 8}; group_size in {32, 64, 128}; n_in a multiple of group_size. */
-flint_status fl_dequant_mlx_row(int bits, int group_size, flint_type scale_type, const uint32_t *w,
-                                const void *scales, const void *biases, float *y, int64_t n_in);
+/* MLX: one row of n elements of an MLX type (FLINT_TYPE_MLX_*, quant/mlx.c).
+ *   codes:  [n * bits / 32] uint32, little-endian, lowest bits first
+ *   scales: [n / group_size] of scale_type (affine: F16, BF16 or F32;
+ *           mxfp4/mxfp8: F8_E8M0; nvfp4: F8_E4M3)
+ *   biases: [n / group_size] of scale_type (affine only; NULL otherwise)
+ * n a multiple of group_size. */
+flint_status fl_dequant_mlx_row(flint_type type, int32_t group_size, flint_type scale_type, const void *codes,
+                                const void *scales, const void *biases, float *y, int64_t n);
+/* FLINT_OK if type is an MLX type that takes this group size and scale
+ * type, else an error saying which is wrong. */
+flint_status fl_mlx_check(flint_type type, int32_t group_size, flint_type scale_type);
 
 /* Half-precision helpers. */
 float fl_f16_to_f32(uint16_t h);

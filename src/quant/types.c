@@ -59,10 +59,63 @@ static const fl_type_info table[FLINT_TYPE_COUNT] = {
     [FLINT_TYPE_C64] = {"C64", 1, 8, false, false, false},
     [FLINT_TYPE_F8_E4M3FNUZ] = {"F8_E4M3FNUZ", 1, 1, false, true, false},
     [FLINT_TYPE_F8_E5M2FNUZ] = {"F8_E5M2FNUZ", 1, 1, false, true, false},
-    /* MLX rows are n_in * bits / 32 words; scales and biases are separate tensors */
+    /* MLX rows are n_in * bits / 32 words (a block: the fewest elements that
+     * fill whole words); scales and biases are separate tensors */
     [FLINT_TYPE_MLX_Q4] = {"MLX_Q4", 8, 4, true, false, false},
     [FLINT_TYPE_MLX_Q8] = {"MLX_Q8", 4, 4, true, false, false},
+    [FLINT_TYPE_MLX_Q1] = {"MLX_Q1", 32, 4, true, false, false},
+    [FLINT_TYPE_MLX_Q2] = {"MLX_Q2", 16, 4, true, false, false},
+    [FLINT_TYPE_MLX_Q3] = {"MLX_Q3", 32, 12, true, false, false},
+    [FLINT_TYPE_MLX_Q5] = {"MLX_Q5", 32, 20, true, false, false},
+    [FLINT_TYPE_MLX_Q6] = {"MLX_Q6", 16, 12, true, false, false},
+    [FLINT_TYPE_MLX_MXFP4] = {"MLX_MXFP4", 8, 4, true, false, false},
+    [FLINT_TYPE_MLX_MXFP8] = {"MLX_MXFP8", 4, 4, true, false, false},
+    [FLINT_TYPE_MLX_NVFP4] = {"MLX_NVFP4", 8, 4, true, false, false},
 };
+
+/* mode and bits of the MLX types */
+static const struct {
+    int8_t mode, bits;
+} mlx[FLINT_TYPE_COUNT] = {
+    [FLINT_TYPE_MLX_Q1] = {FL_MLX_AFFINE, 1},    [FLINT_TYPE_MLX_Q2] = {FL_MLX_AFFINE, 2},
+    [FLINT_TYPE_MLX_Q3] = {FL_MLX_AFFINE, 3},    [FLINT_TYPE_MLX_Q4] = {FL_MLX_AFFINE, 4},
+    [FLINT_TYPE_MLX_Q5] = {FL_MLX_AFFINE, 5},    [FLINT_TYPE_MLX_Q6] = {FL_MLX_AFFINE, 6},
+    [FLINT_TYPE_MLX_Q8] = {FL_MLX_AFFINE, 8},    [FLINT_TYPE_MLX_MXFP4] = {FL_MLX_MXFP4, 4},
+    [FLINT_TYPE_MLX_MXFP8] = {FL_MLX_MXFP8, 8},  [FLINT_TYPE_MLX_NVFP4] = {FL_MLX_NVFP4, 4},
+};
+
+fl_mlx_mode fl_mlx_mode_of(flint_type type) {
+    return (unsigned)type < FLINT_TYPE_COUNT ? (fl_mlx_mode)mlx[type].mode : FL_MLX_NONE;
+}
+
+const char *fl_mlx_mode_name(fl_mlx_mode mode) {
+    static const char *const names[] = {"", "affine", "mxfp4", "mxfp8", "nvfp4"};
+    return (unsigned)mode < sizeof names / sizeof names[0] ? names[mode] : "";
+}
+
+bool fl_mlx_group_ok(fl_mlx_mode mode, int32_t g) {
+    switch (mode) {
+    case FL_MLX_AFFINE: return g == 32 || g == 64 || g == 128;
+    case FL_MLX_NVFP4: return g == 16;
+    case FL_MLX_MXFP4: case FL_MLX_MXFP8: return g == 32;
+    default: return false;
+    }
+}
+
+const char *fl_mlx_groups(fl_mlx_mode mode) {
+    return mode == FL_MLX_AFFINE ? "32, 64 or 128" : mode == FL_MLX_NVFP4 ? "16" : "32";
+}
+
+int fl_mlx_bits(flint_type type) { return (unsigned)type < FLINT_TYPE_COUNT ? mlx[type].bits : 0; }
+
+bool fl_mlx_type(fl_mlx_mode mode, int bits, flint_type *out) {
+    for (int t = 0; t < FLINT_TYPE_COUNT; t++)
+        if (mode != FL_MLX_NONE && mlx[t].mode == (int8_t)mode && mlx[t].bits == bits) {
+            *out = (flint_type)t;
+            return true;
+        }
+    return false;
+}
 
 const fl_type_info *fl_type_get(flint_type type) {
     if ((unsigned)type >= FLINT_TYPE_COUNT || !table[type].name) return NULL;

@@ -327,7 +327,8 @@ flint_status fl_tokenizer_load_hf_json(const char *json, size_t len, const char 
     if (!path) path = "tokenizer.json";
     json_t *root = NULL, *cfg = NULL;
     flint_status st = fl_json_load(json, len, path, "tokenizer", &root);
-    if (!st && config) st = fl_json_load(config, config_len, path, "tokenizer_config", &cfg);
+    if (!st && config)
+        st = fl_json_load_flags(config, config_len, path, "tokenizer_config", JSON_DECODE_INT_AS_REAL, &cfg);
     fl_tokenizer *t = NULL;
     if (!st) st = load(&t, root, cfg, path);
     if (!st && t) {

@@ -11,5 +11,6 @@ int cli_perplexity(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_tokenize(int argc, char **argv);
 int cli_serve(int argc, char **argv);
+int cli_convert(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ static const struct {
     {"logits", cli_logits, "the logits of every position for given token ids (-m PATH --tokens 2,651,...)"},
     {"serve", cli_serve, "an OpenAI-compatible HTTP server with a chat page (-m PATH [--port N] [--parallel N])"},
     {"bench", cli_bench, "prefill and decode tokens/s and the ratio to the bandwidth floor"},
+    {"convert", cli_convert, "an HF folder or a GGUF to a GGUF llama.cpp reads (-m SRC -o OUT --type Q4_K_M)"},
     {"tokenize", cli_tokenize, "the token ids of a text (-m PATH [--ids|--pieces] [--bos] [--special] [TEXT|-])"},
 };
 

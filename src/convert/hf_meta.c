@@ -233,15 +233,19 @@ static bool *sliding_layers(kvb *b) {
     return swa;
 }
 
-/* Gemma 4's value for a full-attention layer: global_<key>, or the first
- * full layer's entry in per_layer_config. */
-static bool gemma4_full(kvb *b, const char *global_key, const char *key, const bool *swa, int64_t *out) {
-    if (get_int(b, global_key, out)) return true;
+/* Gemma 4's value for a full-attention layer: global_<key>, or the entry
+ * of the first full_attention layer in per_layer_config. */
+bool fl_cv_gemma4_full(const fl_meta *cfg, const char *global_key, const char *key, int64_t *out) {
+    const fl_meta_value *v = fl_meta_find_text(cfg, global_key), *types = fl_meta_find_text(cfg, "layer_types");
+    if (v && v->type != FLINT_META_NULL) return fl_meta_value_int(v, out) == FLINT_OK;
+    if (!types || types->type != FLINT_META_ARRAY || !types->items) return false;
     char k[96];
-    for (int64_t l = 0; l < b->p->n_layer; l++) {
-        if (swa[l]) continue;
-        snprintf(k, sizeof k, "per_layer_config.%lld.%s", (long long)l, key);
-        if (get_int(b, k, out)) return true;
+    for (uint64_t l = 0; l < types->count; l++) {
+        const fl_meta_value *t = &types->items[l];
+        if (!(t->type == FLINT_META_STRING && t->count == 14 && memcmp(t->data, "full_attention", 14) == 0)) continue;
+        snprintf(k, sizeof k, "per_layer_config.%llu.%s", (unsigned long long)l, key);
+        const fl_meta_value *x = fl_meta_find_text(cfg, k);
+        if (x && x->type != FLINT_META_NULL && fl_meta_value_int(x, out) == FLINT_OK) return true;
     }
     return false;
 }
@@ -256,7 +260,7 @@ static void gemma4(kvb *b) {
     u32(b, ak(b, "embedding_length_per_layer_input"), get_int(b, "hidden_size_per_layer_input", &x) ? x : 0);
     if (!b->st) b->st = fl_gguf_kv_array(&b->p->kv, ak(b, "attention.sliding_window_pattern"), FLINT_META_BOOL, swa, (uint64_t)n);
     int64_t head_full, head_swa = need_int(b, "head_dim");
-    if (!gemma4_full(b, "global_head_dim", "head_dim", swa, &head_full)) {
+    if (!fl_cv_gemma4_full(b->cfg, "global_head_dim", "head_dim", &head_full)) {
         if (!b->st) b->st = fl_errorf(FLINT_E_FORMAT, "config.json: Gemma 4 needs global_head_dim or per_layer_config");
         return;
     }
@@ -277,7 +281,7 @@ static void gemma4(kvb *b) {
         if (!b->st) b->st = fl_gguf_kv_array(&b->p->kv, ak(b, "feed_forward_length"), FLINT_META_I32, arr, (uint64_t)n);
     }
     int64_t kv_full, kv_swa;
-    if (gemma4_full(b, "num_global_key_value_heads", "num_key_value_heads", swa, &kv_full) &&
+    if (fl_cv_gemma4_full(b->cfg, "num_global_key_value_heads", "num_key_value_heads", &kv_full) &&
         get_int(b, "num_key_value_heads", &kv_swa)) {
         int32_t *kv = malloc((size_t)n * sizeof *kv);
         if (!kv || fl_meta_own(&b->p->kv, kv)) {

@@ -182,7 +182,8 @@ static fl_cv_op op_for(int family, const char *hf_part) {
 /* Gemma 4's proportional RoPE: divisors 1 for the rotated pairs of a full
  * layer's head and 1e30 for the rest (the converter's rope_freqs). */
 static flint_status add_rope_freqs(const fl_meta *cfg, fl_cv_plan *p) {
-    int64_t head = cfg_int(cfg, "global_head_dim", 0);
+    int64_t head = 0;
+    fl_cv_gemma4_full(cfg, "global_head_dim", "head_dim", &head);
     const fl_meta_value *f = fl_meta_find_text(cfg, "rope_parameters.full_attention.partial_rotary_factor");
     double factor = 1.0;
     if (f && fl_meta_value_float(f, &factor)) return fl_errorf(FLINT_E_FORMAT, "config: partial_rotary_factor is not a number");

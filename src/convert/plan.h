@@ -62,6 +62,10 @@ flint_status fl_cv_plan_hf(const flint_model *m, fl_cv_plan *p);
 /* The key/values an HF folder's config gives for p->arch (hf_meta.c). */
 flint_status fl_cv_meta_hf(const fl_meta *cfg, fl_cv_plan *p);
 
+/* Gemma 4: global_key, or key of the first full-attention layer in
+ * per_layer_config (the two spellings of its configs). */
+bool fl_cv_gemma4_full(const fl_meta *cfg, const char *global_key, const char *key, int64_t *out);
+
 /* The output types: the converter's rules for F32/F16/BF16/Q8_0 from HF,
  * llama-quantize's for the rest and for every GGUF source (rules.c). */
 typedef struct fl_cv_target fl_cv_target;

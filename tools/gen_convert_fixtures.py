@@ -4,12 +4,14 @@
 For each fixture folder: llama.cpp's convert_hf_to_gguf.py (LLAMA_CPP, default /tmp/llama.cpp)
 writes F32, F16, BF16 and Q8_0 GGUFs, and llama-quantize turns the F32 one into Q4_0, Q4_K, Q5_K,
 Q6_K, Q4_K_M and Q5_K_M (Q4_K and Q5_K as `--pure`: every quantizable tensor of that type); a
-last run requantizes the Q8_0 file's... no: the F32 GGUF of gemma3/a to Q8_0 (a GGUF source).
+few llama-quantize runs on committed GGUF fixtures (GGUF_SOURCES) give the GGUF-source cases, and
+convert/wide (made here once: a Gemma 3 with 256-wide rows) the K-quant blocks that 64-wide rows
+never reach.
 Each output is described, as the gguf package's GGUFReader reads it, in
 tests/fixtures/convert/<fixture>-<type>.txt:
 
     kv <key> <value type> <fnv1a64 of the value's GGUF bytes after its type tag>  # value
-    tensor <name> <type> <ne0,ne1,...> <fnv1a64 of the data>
+    tensor <name> <type> <ne0,ne1,...> <fnv1a64 of the data> [<ssm_a: each f32's bits, hex>]
 
 The GGUF files themselves are not kept (size).
 
@@ -18,12 +20,15 @@ replaced by a no-op (flint converts such a folder without tokenizer keys, with a
 tokenizer.json listing vocab_size tokens sits beside the copy so that Gemma 3's trimming of
 embedding rows past the vocabulary keeps them all, as flint does without a tokenizer.
 """
-import hashlib, importlib, json, os, pkgutil, shutil, subprocess, sys, tempfile
+import json, os, shutil, subprocess, sys, tempfile
 
 LLAMA = os.environ.get("LLAMA_CPP", "/tmp/llama.cpp")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests", "fixtures", "convert")
-FIXTURES = sys.argv[1:] or ["gemma1/a", "gemma2/a", "gemma3/a", "gemma4/a", "gemma4/b", "qwen35/dense", "qwen35/moe"]
+FIXTURES = ["gemma1/a", "gemma2/a", "gemma3/a", "gemma4/a", "gemma4/b", "qwen35/dense", "qwen35/moe", "convert/wide"]
+# GGUF sources: llama-quantize's own requantization of committed fixture files.
+GGUF_SOURCES = [("gemma3/a/model-f32.gguf", "q8_0", ["Q8_0"]), ("gemma3/a/model-f32.gguf", "q4_k_m", ["Q4_K_M"]),
+                ("gemma3/a/model-q8_0.gguf", "q4_0", ["--allow-requantize", "Q4_0"])]
 CONVERTER_TYPES = ["f32", "f16", "bf16", "q8_0"]
 QUANTIZE_TYPES = {"q4_0": ["Q4_0"], "q4_k": ["--pure", "Q4_K_M"], "q5_k": ["--pure", "Q5_K_M"],
                   "q6_k": ["Q6_K"], "q4_k_m": ["Q4_K_M"], "q5_k_m": ["Q5_K_M"]}
@@ -46,17 +51,12 @@ runpy.run_path(LLAMA + "/convert_hf_to_gguf.py", run_name="__main__")
 """
 
 
-def fnv1a64(data: bytes) -> str:
+def fnv(data: bytes) -> str:
+    """FNV-1a, 64 bits: simple enough to write again in the C test."""
     h = 0xcbf29ce484222325
     for b in data:
         h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
     return f"{h:016x}"
-
-
-def fnv(data: bytes) -> str:
-    # the pure-Python loop is slow on megabytes: hash through numpy in 8-byte lanes? No -- keep
-    # one definition; the files are small.
-    return fnv1a64(data)
 
 
 def manifest(path, out):
@@ -77,7 +77,10 @@ def manifest(path, out):
         lines.append(f"kv {f.name} {vtype} {fnv(body)}  # {shown}")
     for t in r.tensors:
         shape = ",".join(str(int(n)) for n in t.shape)
-        lines.append(f"tensor {t.name} {t.tensor_type.name} {shape} {fnv(bytes(t.data.tobytes()))}")
+        line = f"tensor {t.name} {t.tensor_type.name} {shape} {fnv(bytes(t.data.tobytes()))}"
+        if t.name.endswith(".ssm_a"):  # -exp(A_log): torch's exp is not correctly rounded; the bits let
+            line += " " + ",".join(f"{u:08x}" for u in t.data.view("<u4"))  # the test measure by how much
+        lines.append(line)
     with open(out, "w") as fh:
         fh.write("\n".join(lines) + "\n")
 
@@ -101,12 +104,40 @@ def no_mtp(d):
     return ["--no-mtp"] if "mtp_num_hidden_layers" in text and not text["mtp_num_hidden_layers"] else []
 
 
+def make_wide(d):
+    """convert/wide: a Gemma 3 whose rows are 256 wide, so that the K-quants are not all replaced by
+    llama-quantize's fallbacks for rows narrower than a super-block (the other fixtures are 64 wide)."""
+    import torch
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+    cfg = Gemma3TextConfig(vocab_size=256, hidden_size=256, intermediate_size=256, num_hidden_layers=2,
+                           num_attention_heads=2, num_key_value_heads=1, head_dim=128, max_position_embeddings=1024,
+                           sliding_window=16, layer_types=["sliding_attention", "full_attention"],
+                           tie_word_embeddings=True)
+    torch.manual_seed(20)
+    model = Gemma3ForCausalLM(cfg).eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.copy_(0.2 * torch.randn_like(p) if name.endswith("norm.weight") else torch.randn_like(p) / p.shape[-1] ** 0.5)
+    model.to(torch.bfloat16).save_pretrained(d, safe_serialization=True)
+    os.remove(os.path.join(d, "generation_config.json"))
+    # as the other fixtures' configs: an empty model id, from which the converter derives no general.name
+    with open(os.path.join(d, "config.json")) as f:
+        cfg = json.load(f)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump({"_name_or_path": "", **cfg}, f, indent=2)
+        f.write("\n")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    wide = os.path.join(ROOT, "tests", "fixtures", "convert", "wide")
+    if not os.path.exists(os.path.join(wide, "model.safetensors")):
+        make_wide(wide)
+    only = sys.argv[1:]
     quantize = os.path.join(LLAMA, "build", "bin", "llama-quantize")
     env = dict(os.environ, PYTHONPATH=LLAMA + "/gguf-py")
     with tempfile.TemporaryDirectory() as tmp:
-        for fx in FIXTURES:
+        for fx in [f for f in FIXTURES if not only or f in only]:
             d = prepared_copy(fx, tmp)
             tag = fx.replace("/", "-")
             for t in CONVERTER_TYPES:
@@ -128,6 +159,15 @@ def main():
                     continue
                 manifest(g, out)
             print(fx, "done")
+        if only and "gguf" not in only:
+            return
+        for src, t, args in GGUF_SOURCES:
+            tag = "gguf-" + src.replace("/model-", "-").replace("/", "-").removesuffix(".gguf")
+            g = os.path.join(tmp, f"{tag}-{t}.gguf")
+            subprocess.run([quantize] + args[:-1] + [os.path.join(ROOT, "tests", "fixtures", src), g, args[-1]],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            manifest(g, os.path.join(OUT, f"{tag}-{t}.txt"))
+        print("gguf sources done")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@
 #include "base/pool.h"
 #include "convert/plan.h"
 #include "format/gguf_write.h"
+#include "model/model.h"
 #include "quant/dequant.h"
 #include "quant/types.h"
 
@@ -176,6 +177,21 @@ static flint_status check_output(const fl_convert_params *p) {
     return FLINT_OK;
 }
 
+/* The names map whatever a folder holds; flint's own loader of the family
+ * says whether that is a whole, consistent model (a missing tensor, a
+ * shape the config contradicts) before anything is written. */
+static flint_status check_loads(const flint_model *m, const char *path) {
+    fl_lm lm;
+    flint_status st = fl_lm_load(&lm, m, path);
+    if (st) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", flint_errmsg()); /* fl_errorf writes the buffer it would read */
+        return fl_errorf(st, "%s is not a complete model: %s", path, why);
+    }
+    fl_lm_free(&lm);
+    return FLINT_OK;
+}
+
 /* An HF folder's tokenizer is not converted: say what the output lacks. */
 static void tokenizer_warning(const fl_convert_params *p) {
     char *json = fl_path_join(p->src, "tokenizer.json"), *spm = fl_path_join(p->src, "tokenizer.model");
@@ -200,6 +216,7 @@ flint_status fl_convert(const fl_convert_params *p) {
     bool from_gguf = flint_model_file_kind(m) == FLINT_FILE_GGUF;
     fl_cv_plan plan = {0};
     st = from_gguf ? plan_gguf(m, &plan) : fl_cv_plan_hf(m, &plan);
+    if (!st && !from_gguf) st = check_loads(m, p->src);
     if (!st) st = fl_cv_choose_types(&plan, tg, from_gguf);
     if (!st && !from_gguf) tokenizer_warning(p);
     char *tmp = NULL;

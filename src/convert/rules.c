@@ -199,6 +199,7 @@ static flint_status quantize_rules(fl_cv_plan *p, const fl_cv_target *tg, bool f
     bool quantized = fl_type_get(tg->type)->is_quantized;
     for (int64_t i = 0; i < p->n && !st; i++) {
         fl_cv_tensor *t = order[i];
+        t->n_dims = n_dims_effective(t); /* llama-quantize writes ggml_n_dims: trailing 1s go */
         /* an HF source is the converter's F32 output first */
         flint_type in = from_gguf ? t->src.type : FLINT_TYPE_F32;
         if (!quantize_allowed(t)) {

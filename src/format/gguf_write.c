@@ -166,7 +166,11 @@ flint_status fl_gguf_write_header(FILE *f, const char *path, const fl_meta *m, f
         ok = put_str(f, kv->key, strlen(kv->key)) && put_u32(f, (uint32_t)kv->value.type);
         if (ok) {
             flint_status st = write_value(f, &kv->value, 0);
-            if (st) return fl_errorf(st, "%s: metadata '%s': %s", path, kv->key, flint_errmsg());
+            if (st) {
+                char why[256];
+                snprintf(why, sizeof why, "%s", flint_errmsg()); /* fl_errorf writes the buffer it would read */
+                return fl_errorf(st, "%s: metadata '%s': %s", path, kv->key, why);
+            }
         }
     }
     uint64_t offset = 0;

@@ -319,7 +319,7 @@ static void check_outputs(void) {
 }
 
 int main(void) {
-    (void)check_case, (void)check_batch, (void)check_consistency; /* model_fixture.h's, used by the family tests */
+    (void)check_case, (void)check_batch, (void)check_consistency, (void)load_f32_fixture; /* model_fixture.h's, used by the family tests */
     snprintf(tmpdir, sizeof tmpdir, "/tmp/flint-convert-XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
 

@@ -200,7 +200,7 @@ static flint_status add_rope_freqs(const fl_meta *cfg, fl_cv_plan *p) {
     t->ne[1] = t->ne[2] = t->ne[3] = 1;
     t->values = p->generated;
     t->src.type = FLINT_TYPE_F32;
-    t->src.name = t->name;
+    t->src.name = "rope_freqs.weight";
     return FLINT_OK;
 }
 

@@ -179,8 +179,15 @@ static flint_status fallback(const fl_cv_tensor *t, flint_type *type) {
     return FLINT_OK;
 }
 
-static int by_name(const void *a, const void *b) {
-    return strcmp((*(const fl_cv_tensor *const *)a)->name, (*(const fl_cv_tensor *const *)b)->name);
+/* llama-quantize's tensor order (llama_model_loader's weights_map): by
+ * layer number (tensors outside "blk.N." first), then by name. */
+static int loader_order(const void *pa, const void *pb) {
+    const fl_cv_tensor *a = pa, *b = pb;
+    long la = -1, lb = -1;
+    sscanf(a->name, "blk.%ld.", &la);
+    sscanf(b->name, "blk.%ld.", &lb);
+    if (la != lb) return la < lb ? -1 : 1;
+    return strcmp(a->name, b->name);
 }
 
 static flint_status quantize_rules(fl_cv_plan *p, const fl_cv_target *tg, bool from_gguf) {
@@ -190,15 +197,12 @@ static flint_status quantize_rules(fl_cv_plan *p, const fl_cv_target *tg, bool f
         if (is_attn_v(cat)) c.n_attn_v++;
         if (cat == C_OUTPUT) c.tied = false;
     }
-    /* llama-quantize walks its tensors in name order; the mix counters follow it */
-    fl_cv_tensor **order = malloc((size_t)(p->n ? p->n : 1) * sizeof *order);
-    if (!order) return fl_errorf(FLINT_E_NOMEM, "out of memory");
-    for (int64_t i = 0; i < p->n; i++) order[i] = &p->t[i];
-    qsort(order, (size_t)p->n, sizeof *order, by_name);
+    /* llama-quantize writes its tensors in its loader's order, and the mix counters follow it */
+    qsort(p->t, (size_t)p->n, sizeof *p->t, loader_order);
     flint_status st = FLINT_OK;
     bool quantized = fl_type_get(tg->type)->is_quantized;
     for (int64_t i = 0; i < p->n && !st; i++) {
-        fl_cv_tensor *t = order[i];
+        fl_cv_tensor *t = &p->t[i];
         t->n_dims = n_dims_effective(t); /* llama-quantize writes ggml_n_dims: trailing 1s go */
         /* an HF source is the converter's F32 output first */
         flint_type in = from_gguf ? t->src.type : FLINT_TYPE_F32;
@@ -211,7 +215,6 @@ static flint_status quantize_rules(fl_cv_plan *p, const fl_cv_target *tg, bool f
         if (!tg->pure) st = mix_type(p, tg, t, &c, &t->type);
         if (!st) st = fallback(t, &t->type);
     }
-    free(order);
     return st;
 }
 

@@ -169,7 +169,7 @@ static void check_manifests(void) {
         if (strstr(e->d_name, ".txt")) files[n++] = strdup(e->d_name);
     closedir(d);
     qsort(files, (size_t)n, sizeof *files, cmp_str);
-    CHECK_MSG(n >= 80, "only %d manifests", n);
+    CHECK_MSG(n >= 90, "only %d manifests", n);
     char out[128];
     snprintf(out, sizeof out, "%s/out.gguf", tmpdir);
     for (int i = 0; i < n; i++) {

@@ -25,7 +25,8 @@ import json, os, shutil, subprocess, sys, tempfile
 LLAMA = os.environ.get("LLAMA_CPP", "/tmp/llama.cpp")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests", "fixtures", "convert")
-FIXTURES = ["gemma1/a", "gemma2/a", "gemma3/a", "gemma4/a", "gemma4/b", "qwen35/dense", "qwen35/moe", "convert/wide"]
+FIXTURES = ["gemma1/a", "gemma2/a", "gemma3/a", "gemma4/a", "gemma4/b", "qwen35/dense", "qwen35/moe", "convert/wide",
+            "convert/mtp"]
 # GGUF sources: llama-quantize's own requantization of committed fixture files.
 GGUF_SOURCES = [("gemma3/a/model-f32.gguf", "q8_0", ["Q8_0"]), ("gemma3/a/model-f32.gguf", "q4_k_m", ["Q4_K_M"]),
                 ("gemma3/a/model-q8_0.gguf", "q4_0", ["--allow-requantize", "Q4_0"])]
@@ -128,8 +129,47 @@ def make_wide(d):
         f.write("\n")
 
 
+def make_mtp(d):
+    """convert/mtp: qwen35/dense cut to its first 4 layers (3 DeltaNet, 1 attention) plus one MTP
+    layer as Qwen3.5 checkpoints store it (mtp.fc, mtp.pre_fc_norm_*, mtp.norm, mtp.layers.0.*:
+    an attention layer), random, for the converter's MTP handling."""
+    import torch
+    from safetensors.torch import load_file, save_file
+    src = os.path.join(ROOT, "tests", "fixtures", "qwen35", "dense")
+    with open(os.path.join(src, "config.json")) as f:
+        cfg = json.load(f)
+    text = cfg["text_config"]
+    text["num_hidden_layers"] = 4
+    text["layer_types"] = text["layer_types"][:4]
+    text["mtp_num_hidden_layers"] = 1
+    sd = load_file(os.path.join(src, "model.safetensors"))
+    keep = {}
+    for k, v in sd.items():
+        parts = k.split(".")
+        if k.startswith("model.visual.") or ("layers" in parts and int(parts[parts.index("layers") + 1]) >= 4):
+            continue
+        keep[k] = v
+    torch.manual_seed(35)
+    h = text["hidden_size"]
+    full = "model.language_model.layers.3."
+    for k, v in sd.items():
+        if k.startswith(full):
+            keep["mtp.layers.0." + k[len(full):]] = (torch.randn(v.shape) * 0.1).to(v.dtype)
+    for name, shape in [("fc.weight", (h, 2 * h)), ("pre_fc_norm_embedding.weight", (h,)),
+                        ("pre_fc_norm_hidden.weight", (h,)), ("norm.weight", (h,))]:
+        keep["mtp." + name] = (torch.randn(shape) * 0.1).to(torch.bfloat16)
+    os.makedirs(d, exist_ok=True)
+    save_file(keep, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+        f.write("\n")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    mtp = os.path.join(ROOT, "tests", "fixtures", "convert", "mtp")
+    if not os.path.exists(os.path.join(mtp, "model.safetensors")):
+        make_mtp(mtp)
     wide = os.path.join(ROOT, "tests", "fixtures", "convert", "wide")
     if not os.path.exists(os.path.join(wide, "model.safetensors")):
         make_wide(wide)

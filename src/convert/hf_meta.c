@@ -301,6 +301,7 @@ static void qwen35(kvb *b) {
     text_model(b);
     opt_u32(b, "expert_feed_forward_length", (const char *[]){"moe_intermediate_size", NULL});
     opt_u32(b, "expert_shared_feed_forward_length", (const char *[]){"shared_expert_intermediate_size", NULL});
+    if (b->p->n_nextn > 0) u32(b, ak(b, "nextn_predict_layers"), b->p->n_nextn);
     u32(b, ak(b, "ssm.conv_kernel"), need_int(b, "linear_conv_kernel_dim"));
     u32(b, ak(b, "ssm.state_size"), need_int(b, "linear_key_head_dim"));
     u32(b, ak(b, "ssm.group_count"), need_int(b, "linear_num_key_heads"));

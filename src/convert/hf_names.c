@@ -4,8 +4,11 @@
  * table per family; the transforms (Gemma 1-3 and Qwen3.5 norms + 1,
  * Qwen3.5's ssm_a = -exp(A_log), its value heads from grouped to tiled
  * order, fused expert gate/up split in two) become row maps, column maps
- * and elementwise ops of the plan. Vision and audio towers are skipped, as
- * the text converter does; any other unknown tensor is an error. */
+ * and elementwise ops of the plan. Qwen3.5's MTP layers (mtp.*) follow the
+ * model's layers as the converter numbers them: mtp.layers.i is layer
+ * n_layer + i, mtp.fc and its norms that layer's nextn.* tensors. Vision and
+ * audio towers are skipped, as the text converter does; any other unknown
+ * tensor is an error. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,7 +114,18 @@ static const char *text_prefixes[] = {"model.language_model.", "language_model.m
 static const char *other_prefixes[] = {"model.visual.", "visual.", "model.vision_tower.", "vision_tower.",
                                        "model.audio_tower.", "audio_tower.", "model.multi_modal_projector.",
                                        "multi_modal_projector.", "model.embed_vision.", "model.embed_audio.",
-                                       "embed_vision.", "embed_audio.", "mtp.", "model.mtp."};
+                                       "embed_vision.", "embed_audio."};
+
+/* Qwen3.5's MTP block besides its layers: the converter's nextn names, and
+ * the HF layer names it renames them to first (which decide the norm + 1). */
+static const struct {
+    const char *hf, *gguf, *renamed;
+} mtp_names[] = {
+    {"fc.weight", "nextn.eh_proj.weight", "eh_proj.weight"},
+    {"pre_fc_norm_embedding.weight", "nextn.enorm.weight", "enorm.weight"},
+    {"pre_fc_norm_hidden.weight", "nextn.hnorm.weight", "hnorm.weight"},
+    {"norm.weight", "nextn.shared_head_norm.weight", "shared_head.norm.weight"},
+};
 
 static bool starts(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
 static bool ends(const char *s, const char *suffix) {
@@ -204,56 +218,77 @@ static flint_status add_rope_freqs(const fl_meta *cfg, fl_cv_plan *p) {
     return FLINT_OK;
 }
 
+/* Layer tensor rest ("self_attn.q_proj.weight") of layer `layer`. */
+static flint_status add_layer_tensor(fl_cv_plan *p, int family, const flint_tensor_info *ti, const qwen_heads *q,
+                                     long layer, const char *rest) {
+    char out[96];
+    for (size_t i = 0; i < sizeof layer_names / sizeof *layer_names; i++) {
+        if (!(layer_names[i].family & family) || strcmp(rest, layer_names[i].hf) != 0) continue;
+        snprintf(out, sizeof out, "blk.%ld.%s", layer, layer_names[i].gguf);
+        fl_cv_tensor *t = fl_cv_plan_add(p, out, ti);
+        if (!t) return FLINT_E_NOMEM;
+        t->op = op_for(family, rest);
+        set_vreorder(t, layer_names[i].vreorder, q);
+        if (layer_names[i].vreorder == V_CONV) { /* [C, 1, K] squeezed to [C, K] */
+            t->n_dims = 2;
+            t->ne[1] = ti->ne[2];
+            t->ne[2] = 1;
+        }
+        if (layer_names[i].kind == K_SPLIT_GATE_UP) {
+            if (ti->n_dims != 3 || ti->ne[1] % 2 != 0)
+                return fl_errorf(FLINT_E_FORMAT, "tensor '%s': expected [experts, 2 x ff, embd]", ti->name);
+            int64_t ff = ti->ne[1] / 2;
+            t->ne[1] = ff;
+            t->slab_rows = ff;
+            t->src_slab_rows = 2 * ff;
+            snprintf(out, sizeof out, "blk.%ld.%s", layer, layer_names[i].gguf2);
+            fl_cv_tensor *u = fl_cv_plan_add(p, out, ti);
+            if (!u) return FLINT_E_NOMEM;
+            u->ne[1] = ff;
+            u->slab_rows = ff;
+            u->src_slab_rows = 2 * ff;
+            u->slab_offset = ff;
+        }
+        return FLINT_OK;
+    }
+    return fl_errorf(FLINT_E_UNSUPPORTED, "tensor '%s' has no GGUF name for %s", ti->name, p->arch);
+}
+
 static flint_status add_tensor(fl_cv_plan *p, int family, const flint_tensor_info *ti, const qwen_heads *q) {
     const char *name = ti->name, *part = NULL;
     for (size_t i = 0; i < sizeof other_prefixes / sizeof *other_prefixes; i++)
         if (starts(name, other_prefixes[i])) return FLINT_OK;
     if (strcmp(name, "lm_head.weight") == 0 && !(family & F_QWEN)) return FLINT_OK; /* Gemma ties it */
-    for (size_t i = 0; i < sizeof text_prefixes / sizeof *text_prefixes && !part; i++)
-        if (starts(name, text_prefixes[i])) part = name + strlen(text_prefixes[i]);
-    if (strcmp(name, "lm_head.weight") == 0) part = name;
+    const char *mtp = starts(name, "model.mtp.") ? name + 10 : starts(name, "mtp.") ? name + 4 : NULL;
+    if (mtp && (!(family & F_QWEN) || p->n_nextn == 0)) return FLINT_OK; /* no MTP layers: as --no-mtp */
+    const int64_t n_main = p->n_layer - p->n_nextn;
     char out[96];
     long layer;
     int used = 0;
-    if (sscanf(part, "layers.%ld.%n", &layer, &used) == 1 && used > 0 && layer >= 0 && layer < p->n_layer) {
-        const char *rest = part + used;
-        for (size_t i = 0; i < sizeof layer_names / sizeof *layer_names; i++) {
-            if (!(layer_names[i].family & family) || strcmp(rest, layer_names[i].hf) != 0) continue;
-            snprintf(out, sizeof out, "blk.%ld.%s", layer, layer_names[i].gguf);
+    if (mtp) {
+        for (size_t i = 0; i < sizeof mtp_names / sizeof *mtp_names; i++) {
+            if (strcmp(mtp, mtp_names[i].hf) != 0) continue;
+            snprintf(out, sizeof out, "blk.%lld.%s", (long long)n_main, mtp_names[i].gguf);
             fl_cv_tensor *t = fl_cv_plan_add(p, out, ti);
             if (!t) return FLINT_E_NOMEM;
-            t->op = op_for(family, rest);
-            set_vreorder(t, layer_names[i].vreorder, q);
-            if (layer_names[i].vreorder == V_CONV) { /* [C, 1, K] squeezed to [C, K] */
-                t->n_dims = 2;
-                t->ne[1] = ti->ne[2];
-                t->ne[2] = 1;
-            }
-            if (layer_names[i].kind == K_SPLIT_GATE_UP) {
-                if (ti->n_dims != 3 || ti->ne[1] % 2 != 0)
-                    return fl_errorf(FLINT_E_FORMAT, "tensor '%s': expected [experts, 2 x ff, embd]", name);
-                int64_t ff = ti->ne[1] / 2;
-                t->ne[1] = ff;
-                t->slab_rows = ff;
-                t->src_slab_rows = 2 * ff;
-                snprintf(out, sizeof out, "blk.%ld.%s", layer, layer_names[i].gguf2);
-                fl_cv_tensor *u = fl_cv_plan_add(p, out, ti);
-                if (!u) return FLINT_E_NOMEM;
-                u->ne[1] = ff;
-                u->slab_rows = ff;
-                u->src_slab_rows = 2 * ff;
-                u->slab_offset = ff;
-            }
+            t->op = op_for(family, mtp_names[i].renamed);
             return FLINT_OK;
         }
-    } else {
-        for (size_t i = 0; i < sizeof top_names / sizeof *top_names; i++) {
-            if (!(top_names[i].family & family) || strcmp(part, top_names[i].hf) != 0) continue;
-            fl_cv_tensor *t = fl_cv_plan_add(p, top_names[i].gguf, ti);
-            if (!t) return FLINT_E_NOMEM;
-            t->op = op_for(family, part);
-            return FLINT_OK;
-        }
+        if (sscanf(mtp, "layers.%ld.%n", &layer, &used) == 1 && used > 0 && layer >= 0 && layer < p->n_nextn)
+            return add_layer_tensor(p, family, ti, q, n_main + layer, mtp + used);
+        return fl_errorf(FLINT_E_UNSUPPORTED, "tensor '%s' has no GGUF name for %s", name, p->arch);
+    }
+    for (size_t i = 0; i < sizeof text_prefixes / sizeof *text_prefixes && !part; i++)
+        if (starts(name, text_prefixes[i])) part = name + strlen(text_prefixes[i]);
+    if (strcmp(name, "lm_head.weight") == 0) part = name;
+    if (sscanf(part, "layers.%ld.%n", &layer, &used) == 1 && used > 0 && layer >= 0 && layer < n_main)
+        return add_layer_tensor(p, family, ti, q, layer, part + used);
+    for (size_t i = 0; i < sizeof top_names / sizeof *top_names; i++) {
+        if (!(top_names[i].family & family) || strcmp(part, top_names[i].hf) != 0) continue;
+        fl_cv_tensor *t = fl_cv_plan_add(p, top_names[i].gguf, ti);
+        if (!t) return FLINT_E_NOMEM;
+        t->op = op_for(family, part);
+        return FLINT_OK;
     }
     return fl_errorf(FLINT_E_UNSUPPORTED, "tensor '%s' has no GGUF name for %s", name, p->arch);
 }
@@ -273,6 +308,18 @@ flint_status fl_cv_plan_hf(const flint_model *m, fl_cv_plan *p) {
     p->n_layer = cfg_int(cfg, "num_hidden_layers", -1);
     if (p->n_layer <= 0 || p->n_layer > 4096) return fl_errorf(FLINT_E_FORMAT, "config.json: num_hidden_layers missing or out of range");
     p->n_expert = cfg_int(cfg, "num_experts", 0);
+    if (family & F_QWEN) { /* MTP layers: the config's count, or (as the converter) the checkpoint's */
+        p->n_nextn = cfg_int(cfg, "mtp_num_hidden_layers", 0);
+        for (int64_t i = 0, n = flint_tensor_count(m); p->n_nextn == 0 && i < n; i++) {
+            flint_tensor_info ti;
+            long l;
+            if (flint_tensor_get(m, i, &ti) == FLINT_OK && (sscanf(ti.name, "mtp.layers.%ld.", &l) == 1 ||
+                                                            sscanf(ti.name, "model.mtp.layers.%ld.", &l) == 1))
+                p->n_nextn = l + 1 > p->n_nextn ? l + 1 : p->n_nextn;
+        }
+        if (p->n_nextn < 0 || p->n_nextn > 64) return fl_errorf(FLINT_E_FORMAT, "config.json: mtp_num_hidden_layers out of range");
+        p->n_layer += p->n_nextn;
+    }
     qwen_heads q = {cfg_int(cfg, "linear_num_key_heads", 0), cfg_int(cfg, "linear_num_value_heads", 0),
                     cfg_int(cfg, "linear_key_head_dim", 0), cfg_int(cfg, "linear_value_head_dim", 0)};
     if ((family & F_QWEN) && (q.n_k <= 0 || q.n_v <= 0 || q.n_v % q.n_k != 0 || q.d_k <= 0 || q.d_v <= 0))

@@ -45,7 +45,8 @@ typedef struct fl_cv_plan {
     int64_t n, cap;
     fl_meta kv;                 /* built with fl_gguf_kv_* */
     char arch[32];              /* GGUF architecture name */
-    int64_t n_layer;            /* llama-quantize's n_layer_all (block_count) */
+    int64_t n_layer;            /* block_count: the model's layers and its MTP layers */
+    int64_t n_nextn;            /* Qwen3.5's MTP layers, after the model's (blk.<n_layer - n_nextn + i>) */
     int64_t n_expert;           /* expert_count, 0 without */
     bool tied_output;           /* no output.weight: the embedding is the output */
     float *generated;           /* storage for values (owned) */

@@ -5,6 +5,7 @@
  * quantized on the thread pool into one buffer the size of the largest
  * output tensor — and renames it to OUT once complete. A failure removes
  * OUT.tmp; an existing OUT is left alone unless force is set. */
+#define _DEFAULT_SOURCE /* madvise */
 #include "convert/convert.h"
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -107,6 +109,17 @@ static void convert_rows(void *ctx, int64_t task, int32_t thread) {
     }
 }
 
+/* Drops the source pages of a tensor once it is written, so that the
+ * mapped source does not accumulate in memory (the pages are file-backed
+ * and read again if another output tensor needs them). */
+static void release(const flint_tensor_info *s) {
+    if (!s->data || s->size == 0) return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a = (uintptr_t)s->data, b = a + s->size;
+    a = (a + page - 1) / page * page;
+    b = b / page * page;
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 static flint_status sizes(fl_cv_plan *p, fl_gguf_out_tensor *out, uint64_t *max_bytes, int64_t *max_row) {
     for (int64_t i = 0; i < p->n; i++) {
         fl_cv_tensor *t = &p->t[i];
@@ -160,6 +173,7 @@ static flint_status write_all(const fl_convert_params *prm, fl_cv_plan *p, FILE 
         if (!st && out[i].size && fwrite(data, 1, (size_t)out[i].size, f) != out[i].size)
             st = fl_errorf(FLINT_E_IO, "%s: write failed: %s", path, strerror(errno));
         if (!st) st = fl_gguf_write_pad(f, path, out[i].size);
+        release(&t->src);
         done += out[i].size;
         if (!st && prm->progress) prm->progress(prm->user, done, total);
     }

@@ -56,5 +56,8 @@ flint_status fl_cv_read_row(const fl_cv_tensor *t, int64_t r, float *out, float 
         for (int64_t c = 0; c < n; c++) out[c] = -expf(out[c]);
         break;
     }
+    /* the converter computes on an F16 tensor in F16 (BF16 ones it widens to F32 first) */
+    if (t->op != FL_CV_COPY && t->src.type == FLINT_TYPE_F16)
+        for (int64_t c = 0; c < n; c++) out[c] = fl_f16_to_f32(fl_f32_to_f16(out[c]));
     return FLINT_OK;
 }

@@ -162,7 +162,7 @@ static flint_status write_all(const fl_convert_params *prm, fl_cv_plan *p, FILE 
         const uint8_t *data = buf;
         if (copies_bytes(t)) {
             data = t->src.data;
-        } else {
+        } else if (out[i].size > 0) {
             job j = {.t = t, .out = buf, .row_bytes = out[i].size / (uint64_t)fl_cv_rows(t), .n_rows = fl_cv_rows(t),
                      .scratch = scratch, .scratch_stride = 2 * max_row};
             pthread_mutex_init(&j.lock, NULL);

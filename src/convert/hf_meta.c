@@ -96,8 +96,8 @@ static void size_label(const fl_cv_plan *p, char *out, size_t cap) {
             n_expert_t++;
         }
     }
-    uint64_t count = n_expert_t ? total - (expert * expert_sum / n_expert_t > 0 ? 0 : 0) : total;
-    /* shared + one expert's share: total minus the expert tensors plus one slice of each */
+    /* with experts: the shared parameters plus one expert's share of each expert tensor */
+    uint64_t count = total;
     if (n_expert_t) {
         uint64_t in_experts = 0;
         for (int64_t i = 0; i < p->n; i++) {
@@ -135,14 +135,18 @@ static void text_model(kvb *b) {
     opt_u32(b, "feed_forward_length", (const char *[]){"intermediate_size", NULL});
     opt_u32(b, "attention.head_count", (const char *[]){"num_attention_heads", NULL});
     opt_u32(b, "attention.head_count_kv", (const char *[]){"num_key_value_heads", NULL});
-    /* rope: the full-attention entry of rope_parameters when there is one */
-    const char *rp = get(b, "rope_parameters.full_attention") || get(b, "rope_parameters.full_attention.rope_theta")
-                         ? "rope_parameters.full_attention" : get(b, "rope_parameters.rope_theta") || get(b, "rope_parameters.rope_type")
-                         ? "rope_parameters" : "rope_scaling";
+    /* rope: the full-attention entry of rope_parameters when there is one, else
+     * rope_parameters, else the legacy rope_scaling (its "type", the top-level rope_theta) */
+    const char *rp = get(b, "rope_parameters.full_attention.rope_type") || get(b, "rope_parameters.full_attention.rope_theta")
+                         ? "rope_parameters.full_attention"
+                     : get(b, "rope_parameters.rope_type") || get(b, "rope_parameters.rope_theta") ? "rope_parameters"
+                                                                                                   : "rope_scaling";
     char key[128];
     double factor, theta;
     snprintf(key, sizeof key, "%s.rope_type", rp);
     bool linear = get_str(b, key, "linear");
+    snprintf(key, sizeof key, "%s.type", rp);
+    if (strcmp(rp, "rope_scaling") == 0 && get_str(b, key, "linear")) linear = true;
     snprintf(key, sizeof key, "%s.factor", rp);
     if (linear && get_float(b, key, &factor)) {
         if (!b->st) b->st = fl_gguf_kv_str(&b->p->kv, ak(b, "rope.scaling.type"), "linear");

@@ -230,12 +230,14 @@ static flint_status add_layer_tensor(fl_cv_plan *p, int family, const flint_tens
         t->op = op_for(family, rest);
         set_vreorder(t, layer_names[i].vreorder, q);
         if (layer_names[i].vreorder == V_CONV) { /* [C, 1, K] squeezed to [C, K] */
+            if (ti->n_dims != 3 || ti->ne[1] != 1)
+                return fl_errorf(FLINT_E_FORMAT, "tensor '%s': expected [channels, 1, kernel]", ti->name);
             t->n_dims = 2;
             t->ne[1] = ti->ne[2];
             t->ne[2] = 1;
         }
         if (layer_names[i].kind == K_SPLIT_GATE_UP) {
-            if (ti->n_dims != 3 || ti->ne[1] % 2 != 0)
+            if (ti->n_dims != 3 || ti->ne[1] % 2 != 0 || ti->ne[1] == 0)
                 return fl_errorf(FLINT_E_FORMAT, "tensor '%s': expected [experts, 2 x ff, embd]", ti->name);
             int64_t ff = ti->ne[1] / 2;
             t->ne[1] = ff;

@@ -25,6 +25,9 @@ static int64_t reorder(const fl_cv_reorder *o, int64_t i) {
     return o->start + (kh * o->n_vpk + jv) * o->hd + d;
 }
 
+/* Whether a reordering covers exactly n indices (a permutation of them). */
+static bool fits(const fl_cv_reorder *o, int64_t n) { return o->n_k == 0 || n - o->start == o->n_k * o->n_vpk * o->hd; }
+
 static flint_status source_row(const flint_tensor_info *s, int64_t row, float *out) {
     if (s->type == FLINT_TYPE_MLX_Q4 || s->type == FLINT_TYPE_MLX_Q8)
         return fl_errorf(FLINT_E_UNSUPPORTED, "tensor '%s': MLX affine sources are not readable here yet", s->name);
@@ -41,8 +44,12 @@ flint_status fl_cv_read_row(const fl_cv_tensor *t, int64_t r, float *out, float 
         memcpy(out, t->values + r * n, (size_t)n * sizeof *out);
         return FLINT_OK;
     }
-    int64_t i = r % t->slab_rows;
+    int64_t i = r % t->slab_rows, src_rows = 1;
+    for (int32_t d = 1; d < t->src.n_dims; d++) src_rows *= t->src.ne[d];
     int64_t src_row = (r / t->slab_rows) * t->src_slab_rows + t->slab_offset + reorder(&t->rows, i);
+    /* a shape that does not match the head layout the maps assume */
+    if (src_row < 0 || src_row >= src_rows || t->src.ne[0] != n || !fits(&t->rows, t->slab_rows) || !fits(&t->cols, n))
+        return fl_errorf(FLINT_E_FORMAT, "tensor '%s': its shape does not match the model's head layout", t->src.name);
     flint_status st = source_row(&t->src, src_row, t->cols.n_k ? tmp : out);
     if (st) return st;
     if (t->cols.n_k)

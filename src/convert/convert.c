@@ -132,6 +132,7 @@ static flint_status sizes(fl_cv_plan *p, fl_gguf_out_tensor *out, uint64_t *max_
             return fl_errorf(FLINT_E_UNSUPPORTED, "tensor '%s': flint cannot write type %s", t->name, ti->name);
         out[i] = (fl_gguf_out_tensor){.name = t->name, .type = t->type, .n_dims = t->n_dims, .size = bytes};
         memcpy(out[i].ne, t->ne, sizeof t->ne);
+        if (bytes == 0 || copies_bytes(t)) continue; /* nothing to convert: no buffer, no scratch */
         if (bytes > *max_bytes) *max_bytes = bytes;
         if (t->ne[0] > *max_row) *max_row = t->ne[0];
         if (t->src.ne[0] > *max_row) *max_row = t->src.ne[0];

@@ -76,11 +76,12 @@ static flint_type converter_type(const fl_cv_tensor *t, flint_type target) {
     return target;
 }
 
-/* ggml_n_dims: dimensions up to the last one above 1. */
+/* ggml_n_dims: dimensions up to the last one that is not 1 (a dimension
+ * of 0 stays: dropping it would turn an empty tensor into a full one). */
 static int n_dims_effective(const fl_cv_tensor *t) {
     int n = 1;
     for (int d = 1; d < 4; d++)
-        if (t->ne[d] > 1) n = d + 1;
+        if (t->ne[d] != 1) n = d + 1;
     return n;
 }
 
@@ -198,7 +199,7 @@ static flint_status quantize_rules(fl_cv_plan *p, const fl_cv_target *tg, bool f
         if (cat == C_OUTPUT) c.tied = false;
     }
     /* llama-quantize writes its tensors in its loader's order, and the mix counters follow it */
-    qsort(p->t, (size_t)p->n, sizeof *p->t, loader_order);
+    if (p->n > 1) qsort(p->t, (size_t)p->n, sizeof *p->t, loader_order);
     flint_status st = FLINT_OK;
     bool quantized = fl_type_get(tg->type)->is_quantized;
     for (int64_t i = 0; i < p->n && !st; i++) {

@@ -166,6 +166,10 @@ def make_mtp(d):
 
 
 def main():
+    if not os.path.isfile(os.path.join(LLAMA, "convert_hf_to_gguf.py")) or \
+            not os.path.isfile(os.path.join(LLAMA, "build", "bin", "llama-quantize")):
+        print(f"skipped: needs llama.cpp (34af94cd9) with llama-quantize built at {LLAMA} (LLAMA_CPP=...)")
+        return
     os.makedirs(OUT, exist_ok=True)
     mtp = os.path.join(ROOT, "tests", "fixtures", "convert", "mtp")
     if not os.path.exists(os.path.join(mtp, "model.safetensors")):

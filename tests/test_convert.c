@@ -5,7 +5,8 @@
  * key/values (type and a hash of the value), the same tensors (type, shape
  * and a hash of the bytes), nothing more; an "error" manifest (llama-quantize
  * refused) must be refused too. Then: converted files load in flint and give
- * the fixtures' transformers logits; --force; the no-tokenizer warning; bad
+ * the fixtures' transformers logits; --force; the no-tokenizer warning (and
+ * none with a SentencePiece tokenizer, which the spm-* manifests check); bad
  * input (unknown architecture, a missing layer, a directory as output, an
  * unknown type, a full disk) fails with a message and leaves no output. */
 #define _XOPEN_SOURCE 700
@@ -136,7 +137,31 @@ static int compare(const char *path, FILE *mf, const char *name) {
     return (int)(n_kv + n_t);
 }
 
+/* dir/name -> the file at target (an absolute link). */
+static void link_file(const char *dir, const char *name, const char *target) {
+    char path[320], abs[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    remove(path);
+    if (realpath(target, abs)) CHECK_MSG(symlink(abs, path) == 0, "%s", path);
+}
+
+/* A folder with a fixture's config and weights and tok/spm's tokenizer. */
+static void spm_folder(const char *fixture, const char *dir) {
+    static const char *tok[] = {"tokenizer.model", "tokenizer.json", "tokenizer_config.json"};
+    char target[256];
+    mkdir(dir, 0755);
+    snprintf(target, sizeof target, "%s/%s/config.json", FIXTURE_DIR, fixture);
+    link_file(dir, "config.json", target);
+    snprintf(target, sizeof target, "%s/%s/model.safetensors", FIXTURE_DIR, fixture);
+    link_file(dir, "model.safetensors", target);
+    for (int i = 0; i < 3; i++) {
+        snprintf(target, sizeof target, "%s/tok/spm/%s", FIXTURE_DIR, tok[i]);
+        link_file(dir, tok[i], target);
+    }
+}
+
 /* "gemma3-a-q4_k_m.txt" -> tests/fixtures/gemma3/a, "q4_k_m";
+ * "spm-gemma1-a-f32.txt" -> gemma1/a with tok/spm's tokenizer (a folder made in tmpdir), "f32";
  * "gguf-gemma3-a-f32-q8_0.txt" -> tests/fixtures/gemma3/a/model-f32.gguf, "q8_0". */
 static bool manifest_source(const char *file, char *src, size_t cap, char *type) {
     char name[256];
@@ -146,10 +171,15 @@ static bool manifest_source(const char *file, char *src, size_t cap, char *type)
     *dot = 0;
     snprintf(type, 16, "%s", dash + 1);
     *dash = 0;
-    bool gguf = strncmp(name, "gguf-", 5) == 0;
-    char *rest = gguf ? name + 5 : name, *first = strchr(rest, '-');
+    bool gguf = strncmp(name, "gguf-", 5) == 0, spm = strncmp(name, "spm-", 4) == 0;
+    char *rest = gguf ? name + 5 : spm ? name + 4 : name, *first = strchr(rest, '-');
     if (!first) return false;
     *first = '/';
+    if (spm) {
+        snprintf(src, cap, "%s/spm-%.*s-%s", tmpdir, (int)(first - rest), rest, first + 1);
+        spm_folder(rest, src);
+        return true;
+    }
     if (!gguf) return snprintf(src, cap, "%s/%s", FIXTURE_DIR, rest) < (int)cap;
     char *last = strrchr(rest, '-');
     if (!last) return false;
@@ -233,14 +263,12 @@ static void write_text(const char *path, const char *text) {
 
 /* A folder holding config.json with text and a link to fixture's weights. */
 static void make_folder(const char *dir, const char *config, const char *fixture) {
-    char path[256], target[PATH_MAX];
+    char path[256], weights[160];
     mkdir(dir, 0755);
     snprintf(path, sizeof path, "%s/config.json", dir);
     write_text(path, config);
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    char weights[160];
     snprintf(weights, sizeof weights, "%s/%s/model.safetensors", FIXTURE_DIR, fixture);
-    if (realpath(weights, target)) CHECK(symlink(target, path) == 0);
+    link_file(dir, "model.safetensors", weights);
 }
 
 /* A fixture's config.json with one substitution. */
@@ -283,6 +311,12 @@ static void check_outputs(void) {
     fl_convert_params p = {.src = FIXTURE("gemma3/a"), .out = out, .type = "F16", .warn = on_warn};
     CHECK_INT_EQ(fl_convert(&p), FLINT_OK);
     CHECK_MSG(n_warnings == 1 && strstr(last_warning, "no tokenizer"), "%d warnings, last: %s", n_warnings, last_warning);
+    remove(out);
+    snprintf(dir, sizeof dir, "%s/spm", tmpdir);
+    spm_folder("gemma2/a", dir);
+    p.src = dir;
+    CHECK_INT_EQ(fl_convert(&p), FLINT_OK);
+    CHECK_MSG(n_warnings == 1, "a SentencePiece tokenizer converts without a warning: %s", last_warning);
     remove(out);
 
     snprintf(out, sizeof out, "%s/bad.gguf", tmpdir);

@@ -6,7 +6,7 @@ writes F32, F16, BF16 and Q8_0 GGUFs, and llama-quantize turns the F32 one into 
 Q6_K, Q4_K_M and Q5_K_M (Q4_K and Q5_K as `--pure`: every quantizable tensor of that type); a
 few llama-quantize runs on committed GGUF fixtures (GGUF_SOURCES) give the GGUF-source cases, and
 convert/wide (made here once: a Gemma 3 with 256-wide rows) the K-quant blocks that 64-wide rows
-never reach.
+never reach; the SPM_FIXTURES cases add a SentencePiece tokenizer and run the converter unchanged.
 Each output is described, as the gguf package's GGUFReader reads it, in
 tests/fixtures/convert/<fixture>-<type>.txt:
 
@@ -27,6 +27,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests", "fixtures", "convert")
 FIXTURES = ["gemma1/a", "gemma2/a", "gemma3/a", "gemma4/a", "gemma4/b", "qwen35/dense", "qwen35/moe", "convert/wide",
             "convert/mtp"]
+# With a tokenizer: these folders plus tests/fixtures/tok/spm's tokenizer files, converted by the
+# converter itself (no stub), manifests "spm-<fixture>-<type>.txt".
+SPM_FIXTURES = ["gemma1/a", "gemma2/a", "gemma3/a"]
+SPM_FILES = ["tokenizer.model", "tokenizer.json", "tokenizer_config.json"]
 # GGUF sources: llama-quantize's own requantization of committed fixture files.
 GGUF_SOURCES = [("gemma3/a/model-f32.gguf", "q8_0", ["Q8_0"]), ("gemma3/a/model-f32.gguf", "q4_k_m", ["Q4_K_M"]),
                 ("gemma3/a/model-q8_0.gguf", "q4_0", ["--allow-requantize", "Q4_0"])]
@@ -203,6 +207,25 @@ def main():
                     continue
                 manifest(g, out)
             print(fx, "done")
+        if not only or "spm" in only:
+            for fx in SPM_FIXTURES:
+                d = os.path.join(tmp, "spm-" + fx.replace("/", "-"))
+                os.makedirs(d)
+                for name in ["config.json", "model.safetensors"]:
+                    shutil.copy(os.path.join(ROOT, "tests", "fixtures", fx, name), d)
+                for name in SPM_FILES:
+                    shutil.copy(os.path.join(ROOT, "tests", "fixtures", "tok", "spm", name), d)
+                tag = "spm-" + fx.replace("/", "-")
+                f32 = os.path.join(tmp, f"{tag}-f32.gguf")
+                subprocess.run([sys.executable, os.path.join(LLAMA, "convert_hf_to_gguf.py"), d, "--outfile", f32,
+                                "--outtype", "f32"], check=True, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+                manifest(f32, os.path.join(OUT, f"{tag}-f32.txt"))
+                g = os.path.join(tmp, f"{tag}-q4_k_m.gguf")
+                subprocess.run([quantize, f32, g, "Q4_K_M"], check=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+                manifest(g, os.path.join(OUT, f"{tag}-q4_k_m.txt"))
+            print("spm done")
         if only and "gguf" not in only:
             return
         for src, t, args in GGUF_SOURCES:

@@ -207,13 +207,13 @@ static flint_status check_loads(const flint_model *m, const char *path) {
     return FLINT_OK;
 }
 
-/* An HF folder's tokenizer is not converted: say what the output lacks. */
+/* An HF folder's tokenizer that flint does not convert: say what the output lacks. */
 static void tokenizer_warning(const fl_convert_params *p) {
     char *json = fl_path_join(p->src, "tokenizer.json"), *spm = fl_path_join(p->src, "tokenizer.model");
     if (json && spm && !fl_exists(json) && !fl_exists(spm))
         warnf(p, "%s has no tokenizer (tokenizer.json or tokenizer.model): the output has no tokenizer.ggml.* keys", p->src);
     else
-        warnf(p, "%s: the tokenizer is not converted: the output has no tokenizer.ggml.* keys", p->src);
+        warnf(p, "%s: only a SentencePiece tokenizer.model (Gemma 1-3) is converted: the output has no tokenizer.ggml.* keys", p->src);
     free(json);
     free(spm);
 }
@@ -230,10 +230,12 @@ flint_status fl_convert(const fl_convert_params *p) {
     if ((st = flint_model_open(p->src, NULL, &m))) return st;
     bool from_gguf = flint_model_file_kind(m) == FLINT_FILE_GGUF;
     fl_cv_plan plan = {0};
+    bool vocab = from_gguf; /* a GGUF keeps its own */
     st = from_gguf ? plan_gguf(m, &plan) : fl_cv_plan_hf(m, &plan);
     if (!st && !from_gguf) st = check_loads(m, p->src);
+    if (!st && !from_gguf) st = fl_cv_vocab_hf(p->src, fl_model_file_meta(m), &plan, &vocab);
+    if (!st && !vocab) tokenizer_warning(p);
     if (!st) st = fl_cv_choose_types(&plan, tg, from_gguf);
-    if (!st && !from_gguf) tokenizer_warning(p);
     char *tmp = NULL;
     if (!st) {
         size_t n = strlen(p->out) + 5;

@@ -63,6 +63,10 @@ flint_status fl_cv_plan_hf(const flint_model *m, fl_cv_plan *p);
 /* The key/values an HF folder's config gives for p->arch (hf_meta.c). */
 flint_status fl_cv_meta_hf(const fl_meta *cfg, fl_cv_plan *p);
 
+/* tokenizer.ggml.* where flint follows the converter's path for the
+ * folder's tokenizer (hf_vocab.c); *written false: none written. */
+flint_status fl_cv_vocab_hf(const char *dir, const fl_meta *config, fl_cv_plan *p, bool *written);
+
 /* Gemma 4: global_key, or key of the first full-attention layer in
  * per_layer_config (the two spellings of its configs). */
 bool fl_cv_gemma4_full(const fl_meta *cfg, const char *global_key, const char *key, int64_t *out);

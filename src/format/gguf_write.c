@@ -92,6 +92,24 @@ flint_status fl_gguf_kv_array(fl_meta *m, const char *key, flint_meta_type elem,
     return fl_gguf_kv_set(m, key, &v);
 }
 
+flint_status fl_gguf_kv_strings(fl_meta *m, const char *key, const char *const *text, const uint32_t *len, uint64_t n) {
+    uint64_t bytes = 0;
+    for (uint64_t i = 0; i < n; i++) bytes += len[i];
+    if (n > SIZE_MAX / sizeof(fl_meta_value) || bytes > SIZE_MAX - 1)
+        return fl_errorf(FLINT_E_INVALID_ARG, "metadata array '%s' is too large", key);
+    fl_meta_value *items = calloc(n ? (size_t)n : 1, sizeof *items);
+    flint_status st = fl_meta_own(m, items);
+    if (st) return st;
+    char *blob = malloc((size_t)bytes + 1);
+    if ((st = fl_meta_own(m, blob))) return st;
+    for (uint64_t i = 0, o = 0; i < n; o += len[i++]) {
+        if (len[i]) memcpy(blob + o, text[i], len[i]);
+        items[i] = (fl_meta_value){.type = FLINT_META_STRING, .count = len[i], .data = blob + o};
+    }
+    fl_meta_value v = {.type = FLINT_META_ARRAY, .elem_type = FLINT_META_STRING, .count = n, .items = items};
+    return fl_gguf_kv_set(m, key, &v);
+}
+
 static bool put(FILE *f, const void *p, size_t n) { return n == 0 || fwrite(p, 1, n, f) == n; }
 
 static bool put_u32(FILE *f, uint32_t x) {

@@ -35,6 +35,8 @@ flint_status fl_gguf_kv_bool(fl_meta *m, const char *key, bool x);
 flint_status fl_gguf_kv_str(fl_meta *m, const char *key, const char *s);
 /* An array of n packed little-endian elements of a numeric or bool type (copied). */
 flint_status fl_gguf_kv_array(fl_meta *m, const char *key, flint_meta_type elem, const void *data, uint64_t n);
+/* An array of n strings (text[i], len[i] bytes each), copied into m. */
+flint_status fl_gguf_kv_strings(fl_meta *m, const char *key, const char *const *text, const uint32_t *len, uint64_t n);
 /* Removes key if present. */
 void fl_gguf_kv_remove(fl_meta *m, const char *key);
 const fl_meta_value *fl_gguf_kv_find(const fl_meta *m, const char *key);

@@ -12,5 +12,6 @@ int cli_bench(int argc, char **argv);
 int cli_tokenize(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_pull(int argc, char **argv);
+int cli_convert(int argc, char **argv);
 
 #endif

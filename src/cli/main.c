@@ -18,6 +18,7 @@ static const struct {
     {"serve", cli_serve, "an OpenAI-compatible HTTP server with a chat page (-m PATH [--port N] [--parallel N])"},
     {"bench", cli_bench, "prefill and decode tokens/s and the ratio to the bandwidth floor"},
     {"pull", cli_pull, "download a model from Hugging Face into its cache (ORG/NAME[:QUANT]); then -m ORG/NAME"},
+    {"convert", cli_convert, "an HF folder or a GGUF to a GGUF llama.cpp reads (-m SRC -o OUT --type Q4_K_M)"},
     {"tokenize", cli_tokenize, "the token ids of a text (-m PATH [--ids|--pieces] [--bos] [--special] [TEXT|-])"},
 };
 

@@ -12,7 +12,7 @@
  * Supports every type whose fl_type_info.can_dequant is set. */
 flint_status fl_dequant_row(flint_type type, const void *x, float *y, int64_t n);
 
-/* y = quant(x[0..n)), n a multiple of the block size; for Q8_0, Q4_0,
+/* y = quant(x[0..n)), n a multiple of the block size; for Q8_0, Q4_0, Q5_0, Q5_1,
  * Q4_K, Q5_K, Q6_K (and F32/F16/BF16). */
 flint_status fl_quant_row(flint_type type, const float *x, void *y, int64_t n);
 

@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""Manifests of what llama.cpp makes of the committed HF fixtures, for tests/test_convert.c.
+
+For each fixture folder: llama.cpp's convert_hf_to_gguf.py (LLAMA_CPP, default /tmp/llama.cpp)
+writes F32, F16, BF16 and Q8_0 GGUFs, and llama-quantize turns the F32 one into Q4_0, Q4_K, Q5_K,
+Q6_K, Q4_K_M and Q5_K_M (Q4_K and Q5_K as `--pure`: every quantizable tensor of that type); a
+few llama-quantize runs on committed GGUF fixtures (GGUF_SOURCES) give the GGUF-source cases, and
+convert/wide (made here once: a Gemma 3 with 256-wide rows) the K-quant blocks that 64-wide rows
+never reach; the SPM_FIXTURES cases add a SentencePiece tokenizer and run the converter unchanged.
+Each output is described, as the gguf package's GGUFReader reads it, in
+tests/fixtures/convert/<fixture>-<type>.txt:
+
+    kv <key> <value type> <fnv1a64 of the value's GGUF bytes after its type tag>  # value
+    tensor <name> <type> <ne0,ne1,...> <fnv1a64 of the data> [<ssm_a: each f32's bits, hex>]
+
+The GGUF files themselves are not kept (size).
+
+The fixtures carry no tokenizer, and the converter cannot run without one, so its set_vocab is
+replaced by a no-op (flint converts such a folder without tokenizer keys, with a warning); a
+tokenizer.json listing vocab_size tokens sits beside the copy so that Gemma 3's trimming of
+embedding rows past the vocabulary keeps them all, as flint does without a tokenizer.
+"""
+import json, os, shutil, subprocess, sys, tempfile
+
+LLAMA = os.environ.get("LLAMA_CPP", "/tmp/llama.cpp")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "tests", "fixtures", "convert")
+FIXTURES = ["gemma1/a", "gemma2/a", "gemma3/a", "gemma4/a", "gemma4/b", "qwen35/dense", "qwen35/moe", "convert/wide",
+            "convert/mtp"]
+# With a tokenizer: these folders plus tests/fixtures/tok/spm's tokenizer files, converted by the
+# converter itself (no stub), manifests "spm-<fixture>-<type>.txt".
+SPM_FIXTURES = ["gemma1/a", "gemma2/a", "gemma3/a"]
+SPM_FILES = ["tokenizer.model", "tokenizer.json", "tokenizer_config.json"]
+# GGUF sources: llama-quantize's own requantization of committed fixture files.
+GGUF_SOURCES = [("gemma3/a/model-f32.gguf", "q8_0", ["Q8_0"]), ("gemma3/a/model-f32.gguf", "q4_k_m", ["Q4_K_M"]),
+                ("gemma3/a/model-q8_0.gguf", "q4_0", ["--allow-requantize", "Q4_0"])]
+CONVERTER_TYPES = ["f32", "f16", "bf16", "q8_0"]
+QUANTIZE_TYPES = {"q4_0": ["Q4_0"], "q4_k": ["--pure", "Q4_K_M"], "q5_k": ["--pure", "Q5_K_M"],
+                  "q6_k": ["Q6_K"], "q4_k_m": ["Q4_K_M"], "q5_k_m": ["Q5_K_M"]}
+
+# Runs the converter in a child with set_vocab stubbed (argv: the converter's own arguments).
+CHILD = r"""
+import sys, runpy, importlib, pkgutil
+sys.path[:0] = [LLAMA, LLAMA + "/gguf-py"]
+import conversion, conversion.base as base
+def no_vocab(self):
+    pass
+for m in pkgutil.iter_modules(conversion.__path__):
+    mod = importlib.import_module("conversion." + m.name)
+    for obj in vars(mod).values():
+        if isinstance(obj, type) and issubclass(obj, base.ModelBase) and "set_vocab" in vars(obj):
+            obj.set_vocab = no_vocab
+base.TextModel.set_vocab = no_vocab
+sys.argv = ["convert_hf_to_gguf.py"] + sys.argv[1:]
+runpy.run_path(LLAMA + "/convert_hf_to_gguf.py", run_name="__main__")
+"""
+
+
+def fnv(data: bytes) -> str:
+    """FNV-1a, 64 bits: simple enough to write again in the C test."""
+    h = 0xcbf29ce484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+    return f"{h:016x}"
+
+
+def manifest(path, out):
+    sys.path[:0] = [LLAMA + "/gguf-py"]
+    from gguf import GGUFReader, GGUFValueType
+    r = GGUFReader(path)
+    lines = []
+    for f in r.fields.values():
+        if f.name.startswith("GGUF."):
+            continue
+        vtype = GGUFValueType(int(f.parts[2][0])).name
+        body = b"".join(bytes(p.tobytes()) for p in f.parts[3:])
+        if f.types[0] == GGUFValueType.ARRAY:
+            shown = f"array of {len(f.data)} {f.types[-1].name}"
+        else:
+            v = f.contents()
+            shown = repr(v)[:80]
+        lines.append(f"kv {f.name} {vtype} {fnv(body)}  # {shown}")
+    for t in r.tensors:
+        shape = ",".join(str(int(n)) for n in t.shape)
+        line = f"tensor {t.name} {t.tensor_type.name} {shape} {fnv(bytes(t.data.tobytes()))}"
+        if t.name.endswith(".ssm_a"):  # -exp(A_log): torch's exp is not correctly rounded; the bits let
+            line += " " + ",".join(f"{u:08x}" for u in t.data.view("<u4"))  # the test measure by how much
+        lines.append(line)
+    with open(out, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+def prepared_copy(src, tmp):
+    d = os.path.join(tmp, src.replace("/", "-"))
+    shutil.copytree(os.path.join(ROOT, "tests", "fixtures", src), d)
+    with open(os.path.join(d, "config.json")) as f:
+        cfg = json.load(f)
+    n_vocab = cfg.get("text_config", cfg)["vocab_size"]
+    with open(os.path.join(d, "tokenizer.json"), "w") as f:
+        json.dump({"model": {"vocab": {f"t{i}": i for i in range(n_vocab)}}, "added_tokens": []}, f)
+    return d
+
+
+def no_mtp(d):
+    """--no-mtp for a Qwen3.5 config without MTP layers (the converter asserts it finds some)."""
+    with open(os.path.join(d, "config.json")) as f:
+        cfg = json.load(f)
+    text = cfg.get("text_config", cfg)
+    return ["--no-mtp"] if "mtp_num_hidden_layers" in text and not text["mtp_num_hidden_layers"] else []
+
+
+def make_wide(d):
+    """convert/wide: a Gemma 3 whose rows are 256 wide, so that the K-quants are not all replaced by
+    llama-quantize's fallbacks for rows narrower than a super-block (the other fixtures are 64 wide)."""
+    import torch
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+    cfg = Gemma3TextConfig(vocab_size=256, hidden_size=256, intermediate_size=256, num_hidden_layers=2,
+                           num_attention_heads=2, num_key_value_heads=1, head_dim=128, max_position_embeddings=1024,
+                           sliding_window=16, layer_types=["sliding_attention", "full_attention"],
+                           tie_word_embeddings=True)
+    torch.manual_seed(20)
+    model = Gemma3ForCausalLM(cfg).eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.copy_(0.2 * torch.randn_like(p) if name.endswith("norm.weight") else torch.randn_like(p) / p.shape[-1] ** 0.5)
+    model.to(torch.bfloat16).save_pretrained(d, safe_serialization=True)
+    os.remove(os.path.join(d, "generation_config.json"))
+    # as the other fixtures' configs: an empty model id, from which the converter derives no general.name
+    with open(os.path.join(d, "config.json")) as f:
+        cfg = json.load(f)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump({"_name_or_path": "", **cfg}, f, indent=2)
+        f.write("\n")
+
+
+def make_mtp(d):
+    """convert/mtp: qwen35/dense cut to its first 4 layers (3 DeltaNet, 1 attention) plus one MTP
+    layer as Qwen3.5 checkpoints store it (mtp.fc, mtp.pre_fc_norm_*, mtp.norm, mtp.layers.0.*:
+    an attention layer), random, for the converter's MTP handling."""
+    import torch
+    from safetensors.torch import load_file, save_file
+    src = os.path.join(ROOT, "tests", "fixtures", "qwen35", "dense")
+    with open(os.path.join(src, "config.json")) as f:
+        cfg = json.load(f)
+    text = cfg["text_config"]
+    text["num_hidden_layers"] = 4
+    text["layer_types"] = text["layer_types"][:4]
+    text["mtp_num_hidden_layers"] = 1
+    sd = load_file(os.path.join(src, "model.safetensors"))
+    keep = {}
+    for k, v in sd.items():
+        parts = k.split(".")
+        if k.startswith("model.visual.") or ("layers" in parts and int(parts[parts.index("layers") + 1]) >= 4):
+            continue
+        keep[k] = v
+    torch.manual_seed(35)
+    h = text["hidden_size"]
+    full = "model.language_model.layers.3."
+    for k, v in sd.items():
+        if k.startswith(full):
+            keep["mtp.layers.0." + k[len(full):]] = (torch.randn(v.shape) * 0.1).to(v.dtype)
+    for name, shape in [("fc.weight", (h, 2 * h)), ("pre_fc_norm_embedding.weight", (h,)),
+                        ("pre_fc_norm_hidden.weight", (h,)), ("norm.weight", (h,))]:
+        keep["mtp." + name] = (torch.randn(shape) * 0.1).to(torch.bfloat16)
+    os.makedirs(d, exist_ok=True)
+    save_file(keep, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+        f.write("\n")
+
+
+def main():
+    if not os.path.isfile(os.path.join(LLAMA, "convert_hf_to_gguf.py")) or \
+            not os.path.isfile(os.path.join(LLAMA, "build", "bin", "llama-quantize")):
+        print(f"skipped: needs llama.cpp (34af94cd9) with llama-quantize built at {LLAMA} (LLAMA_CPP=...)")
+        return
+    os.makedirs(OUT, exist_ok=True)
+    mtp = os.path.join(ROOT, "tests", "fixtures", "convert", "mtp")
+    if not os.path.exists(os.path.join(mtp, "model.safetensors")):
+        make_mtp(mtp)
+    wide = os.path.join(ROOT, "tests", "fixtures", "convert", "wide")
+    if not os.path.exists(os.path.join(wide, "model.safetensors")):
+        make_wide(wide)
+    only = sys.argv[1:]
+    quantize = os.path.join(LLAMA, "build", "bin", "llama-quantize")
+    env = dict(os.environ, PYTHONPATH=LLAMA + "/gguf-py")
+    with tempfile.TemporaryDirectory() as tmp:
+        for fx in [f for f in FIXTURES if not only or f in only]:
+            d = prepared_copy(fx, tmp)
+            tag = fx.replace("/", "-")
+            for t in CONVERTER_TYPES:
+                g = os.path.join(tmp, f"{tag}-{t}.gguf")
+                subprocess.run([sys.executable, "-c", f"LLAMA={LLAMA!r}\n" + CHILD, d,
+                                "--outfile", g, "--outtype", t] + no_mtp(d), check=True, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                manifest(g, os.path.join(OUT, f"{tag}-{t}.txt"))
+            f32 = os.path.join(tmp, f"{tag}-f32.gguf")
+            for t, args in QUANTIZE_TYPES.items():
+                g = os.path.join(tmp, f"{tag}-{t}.gguf")
+                r = subprocess.run([quantize] + args[:-1] + [f32, g, args[-1]],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                out = os.path.join(OUT, f"{tag}-{t}.txt")
+                if r.returncode != 0:  # llama-quantize refuses: flint must refuse too
+                    why = [l for l in r.stderr.splitlines() if "failed to quantize:" in l][0]
+                    with open(out, "w") as fh:
+                        fh.write("error " + why.split("failed to quantize: ")[1] + "\n")
+                    continue
+                manifest(g, out)
+            print(fx, "done")
+        if not only or "spm" in only:
+            for fx in SPM_FIXTURES:
+                d = os.path.join(tmp, "spm-" + fx.replace("/", "-"))
+                os.makedirs(d)
+                for name in ["config.json", "model.safetensors"]:
+                    shutil.copy(os.path.join(ROOT, "tests", "fixtures", fx, name), d)
+                for name in SPM_FILES:
+                    shutil.copy(os.path.join(ROOT, "tests", "fixtures", "tok", "spm", name), d)
+                tag = "spm-" + fx.replace("/", "-")
+                f32 = os.path.join(tmp, f"{tag}-f32.gguf")
+                subprocess.run([sys.executable, os.path.join(LLAMA, "convert_hf_to_gguf.py"), d, "--outfile", f32,
+                                "--outtype", "f32"], check=True, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+                manifest(f32, os.path.join(OUT, f"{tag}-f32.txt"))
+                g = os.path.join(tmp, f"{tag}-q4_k_m.gguf")
+                subprocess.run([quantize, f32, g, "Q4_K_M"], check=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+                manifest(g, os.path.join(OUT, f"{tag}-q4_k_m.txt"))
+            print("spm done")
+        if only and "gguf" not in only:
+            return
+        for src, t, args in GGUF_SOURCES:
+            tag = "gguf-" + src.replace("/model-", "-").replace("/", "-").removesuffix(".gguf")
+            g = os.path.join(tmp, f"{tag}-{t}.gguf")
+            subprocess.run([quantize] + args[:-1] + [os.path.join(ROOT, "tests", "fixtures", src), g, args[-1]],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            manifest(g, os.path.join(OUT, f"{tag}-{t}.txt"))
+        print("gguf sources done")
+
+
+if __name__ == "__main__":
+    main()

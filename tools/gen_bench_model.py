@@ -6,7 +6,8 @@ the same bytes per token. Keys, tensor names, shapes and the tensors kept in
 F32 follow llama.cpp's converter (convert_hf_to_gguf.py at 34af94cd9) and
 llama-quantize.
 
-usage: gen_bench_model.py OUT_DIR [SHAPE] [TYPES...]
+usage: gen_bench_model.py OUT_DIR [SHAPE] [TYPES...] [--skew S]
+       gen_bench_model.py --set-skew FILE --skew S
   SHAPE  gemma3-1b (the default)  hidden 1152, 26 layers, 4 heads / 1 KV head,
                                   head_dim 256, FFN 6912, vocab 262144, window 512
          gemma4-26b-a4b           Gemma 4 26B-A4B at 6 of its 30 layers (5 sliding
@@ -18,9 +19,31 @@ usage: gen_bench_model.py OUT_DIR [SHAPE] [TYPES...]
                                   DeltaNet + 2 gated attention): hidden 2048, 16
                                   heads / 2 KV heads of 256, 256 experts (8 used)
                                   of FFN 512 plus a shared expert, vocab 248320
+         qwen35-35b-a3b-full      the same at all 40 layers (30 + 10), for disk-bound
+                                  runs: 18.2 GiB at Q4_0, 34.4 GiB at Q8_0. Its
+                                  expert stacks are not drawn value by value (35 G
+                                  values take too long): 8 experts' worth of random
+                                  values per stack width are quantized once and each
+                                  expert is a run of those blocks from a random block
+                                  on. Disk-bound runs read bytes, and any valid blocks
+                                  do; routing depends on the routers, which stay
+                                  random F32, each layer's from its own stream.
   TYPES  Q4_0 Q8_0 BF16 Q4_K Q6_K ... (default: Q4_0 Q8_0 BF16); Q4_K and
          Q6_K store matrices whose rows are not whole 256-blocks in
          llama-quantize's fallback type (Q5_0, Q8_0), as real files do
+  --skew S  (qwen35-35b-a3b-full) Zipf-like expert popularity: in each
+         layer the router row of rank r (a random order) is scaled by
+         (r + 1)^-S, so that expert's logits vary more and it wins the top k
+         more often. A random router routes almost uniformly, which makes
+         an expert cache's hit rate look worse than on a trained model. The
+         share of routings the top 10% and 25% of experts take is simulated
+         (top 8 of the routers on 2048 Gaussian hidden states) and printed:
+         S 0 gives 0.12 (sampling noise over 0.10), 0.1 gives 0.21, 0.15
+         gives 0.27, 0.2 gives 0.34, 0.5 gives 0.64. The file is named
+         SHAPE-skewS-TYPE.gguf.
+  --set-skew FILE  rewrites the routers of a qwen35-35b-a3b-full file in
+         place for --skew S (0 restores the uniform ones), so one large file
+         serves both.
 Writes OUT_DIR/SHAPE-TYPE.gguf (type in lower case) and prints its size and
 the bytes of weights one decoded token reads: every tensor, except that the
 embedding counts one row and an expert stack only its used experts (the
@@ -507,8 +530,11 @@ def print_skew(spec, skew):
 
 def set_skew(path, skew):
     """Rewrites the routers of a qwen35-35b-a3b-full file in place."""
-    r = GGUFReader(path, "r+")
-    name = bytes(r.fields["general.name"].parts[-1]).decode()
+    try:
+        r = GGUFReader(path, "r+")
+        name = bytes(r.fields["general.name"].parts[-1]).decode()
+    except (OSError, ValueError, KeyError) as e:
+        sys.exit(f"{path}: not a GGUF file with general.name ({e})")
     if not name.startswith(SKEWABLE + "-shaped"):
         sys.exit(f"{path}: general.name is '{name}', not a {SKEWABLE} file")
     spec = SHAPES[SKEWABLE](skew)

@@ -230,14 +230,15 @@ def main():
 
     ra = read_ahead_path(a.file)
     ra_old = int(get(ra))
-    if a.read_ahead_kb is not None:
-        put(ra, a.read_ahead_kb)
-    print(f"read_ahead_kb: {get(ra).strip()} ({ra}{f'; {ra_old} restored after' if a.read_ahead_kb is not None else ''})")
     cg = Cgroup(a.cgroup, limit)
     results = {name: [] for name, _, _ in engines}
-    print("| round | engine | tg t/s | wall s | peak charged | limit hits | read from disk | engine's note |")
-    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |", flush=True)
     try:
+        if a.read_ahead_kb is not None:
+            put(ra, a.read_ahead_kb)
+        print(f"read_ahead_kb: {get(ra).strip()} ({ra}"
+              f"{f'; {ra_old} restored after' if a.read_ahead_kb is not None else ''})")
+        print("| round | engine | tg t/s | wall s | peak charged | limit hits | read from disk | engine's note |")
+        print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |", flush=True)
         for r in range(a.rounds):
             for name, argv, parse in engines:
                 read = disk_read_bytes(a.file)

@@ -6,7 +6,8 @@ the same bytes per token. Keys, tensor names, shapes and the tensors kept in
 F32 follow llama.cpp's converter (convert_hf_to_gguf.py at 34af94cd9) and
 llama-quantize.
 
-usage: gen_bench_model.py OUT_DIR [SHAPE] [TYPES...]
+usage: gen_bench_model.py OUT_DIR [SHAPE] [TYPES...] [--skew S]
+       gen_bench_model.py --set-skew FILE --skew S
   SHAPE  gemma3-1b (the default)  hidden 1152, 26 layers, 4 heads / 1 KV head,
                                   head_dim 256, FFN 6912, vocab 262144, window 512
          gemma4-26b-a4b           Gemma 4 26B-A4B at 6 of its 30 layers (5 sliding
@@ -18,9 +19,31 @@ usage: gen_bench_model.py OUT_DIR [SHAPE] [TYPES...]
                                   DeltaNet + 2 gated attention): hidden 2048, 16
                                   heads / 2 KV heads of 256, 256 experts (8 used)
                                   of FFN 512 plus a shared expert, vocab 248320
+         qwen35-35b-a3b-full      the same at all 40 layers (30 + 10), for disk-bound
+                                  runs: 18.2 GiB at Q4_0, 34.4 GiB at Q8_0. Its
+                                  expert stacks are not drawn value by value (35 G
+                                  values take too long): 8 experts' worth of random
+                                  values per stack width are quantized once and each
+                                  expert is a run of those blocks from a random block
+                                  on. Disk-bound runs read bytes, and any valid blocks
+                                  do; routing depends on the routers, which stay
+                                  random F32, each layer's from its own stream.
   TYPES  Q4_0 Q8_0 BF16 Q4_K Q6_K ... (default: Q4_0 Q8_0 BF16); Q4_K and
          Q6_K store matrices whose rows are not whole 256-blocks in
          llama-quantize's fallback type (Q5_0, Q8_0), as real files do
+  --skew S  (qwen35-35b-a3b-full) Zipf-like expert popularity: in each
+         layer the router row of rank r (a random order) is scaled by
+         (r + 1)^-S, so that expert's logits vary more and it wins the top k
+         more often. A random router routes almost uniformly, which makes
+         an expert cache's hit rate look worse than on a trained model. The
+         share of routings the top 10% and 25% of experts take is simulated
+         (top 8 of the routers on 2048 Gaussian hidden states) and printed:
+         S 0 gives 0.12 (sampling noise over 0.10), 0.1 gives 0.21, 0.15
+         gives 0.27, 0.2 gives 0.34, 0.5 gives 0.64. The file is named
+         SHAPE-skewS-TYPE.gguf.
+  --set-skew FILE  rewrites the routers of a qwen35-35b-a3b-full file in
+         place for --skew S (0 restores the uniform ones), so one large file
+         serves both.
 Writes OUT_DIR/SHAPE-TYPE.gguf (type in lower case) and prints its size and
 the bytes of weights one decoded token reads: every tensor, except that the
 embedding counts one row and an expert stack only its used experts (the
@@ -33,7 +56,7 @@ import os
 import sys
 
 import numpy as np
-from gguf import GGMLQuantizationType as T, GGUFWriter, LlamaFileType, TokenType
+from gguf import GGML_QUANT_SIZES, GGMLQuantizationType as T, GGUFReader, GGUFWriter, LlamaFileType, TokenType
 from gguf.gguf_writer import WriterState
 from gguf.quants import quantize, quant_shape_to_byte_shape
 
@@ -48,8 +71,9 @@ class Tensor:
     stored in the file type, values from gen(rng, slice_shape); expert stacks
     set experts so the per-token count reads only the used ones."""
 
-    def __init__(self, name, shape, gen, f32=False, experts=0):
+    def __init__(self, name, shape, gen, f32=False, experts=0, pooled=False):
         self.name, self.shape, self.gen, self.f32, self.experts = name, tuple(shape), gen, f32, experts
+        self.pooled = pooled  # written as runs of blocks from a pool (expert_pool)
 
     def qtype(self, qtype):
         if self.f32:
@@ -94,6 +118,19 @@ def norm(rng, s):
 def const(values):
     values = np.asarray(values, dtype=np.float32)
     return lambda rng, s: values
+
+
+def router(layer, skew):
+    """A router matrix from its layer's own stream (so --set-skew can rewrite
+    it in place): random rows, the row of rank r (a random permutation)
+    scaled by (r + 1)^-skew, so a skewed expert's logits vary more and it
+    lands in the top k more often."""
+    def gen(_, s):
+        rng = np.random.default_rng((3, layer))
+        w = rng.standard_normal(s, dtype=np.float32) * np.float32(1.0 / np.sqrt(s[-1]))
+        rank = rng.permutation(s[0])
+        return w * ((rank + 1.0) ** -skew).astype(np.float32)[:, None]
+    return gen
 
 
 def neg_exp_uniform(rng, s):  # ssm_a = -exp(A_log), A_log ~ U(0, ln 16) as at init
@@ -150,6 +187,34 @@ def quant_q6_k(x):
 
 def quantize_any(x, q):
     return quant_q4_k(x) if q == T.Q4_K else quant_q6_k(x) if q == T.Q6_K else quantize(x, q)
+
+
+# --- pooled expert stacks ----------------------------------------------------
+
+POOL_EXPERTS = 8  # experts' worth of values quantized once per (type, columns)
+
+
+def expert_pool(q, cols, per_expert):
+    """POOL_EXPERTS experts of random values (the stack's distribution)
+    quantized once, as an array of blocks laid twice end to end, so that
+    per_expert values starting at any block of the first copy are contiguous."""
+    rows = POOL_EXPERTS * per_expert // cols
+    x = weight(cols)(np.random.default_rng((1, cols)), (rows, cols))
+    blocks = quantize_any(x, q).reshape(-1, GGML_QUANT_SIZES[q][1])
+    return np.concatenate([blocks, blocks])
+
+
+def write_pooled(fout, t, q, pools, rng):
+    """Each expert: a run of blocks from a random block of the pool."""
+    per_expert = int(np.prod(t.shape[1:]))
+    key = (q, t.shape[-1])
+    if key not in pools:
+        pools[key] = expert_pool(q, t.shape[-1], per_expert)
+    pool = pools[key]
+    n = per_expert // GGML_QUANT_SIZES[q][0]
+    for start in rng.integers(0, len(pool) // 2, t.experts):
+        pool[start:start + n].tofile(fout)
+    return t.experts * n * pool.shape[1]
 
 
 # --- gemma3-1b ---------------------------------------------------------------
@@ -334,9 +399,11 @@ def gemma4_26b_a4b():
 # --- qwen35-35b-a3b ------------------------------------------------------------
 
 
-def qwen35_35b_a3b():
-    H, L, NH, NKV, HD, V = 2048, 8, 16, 2, 256, 248320
-    INTERVAL = 4  # layers 3 and 7 are full (gated) attention, the rest Gated DeltaNet
+def qwen35_35b_a3b(L=8, full=False, skew=0.0):
+    """L=8: the reduced-depth shape (all of its values from the one stream);
+    full: all 40 layers with pooled expert stacks and per-layer routers"""
+    H, NH, NKV, HD, V = 2048, 16, 2, 256, 248320
+    INTERVAL = 4  # every 4th layer is full (gated) attention, the rest Gated DeltaNet
     K_CONV, D_STATE, N_GROUP, DT_RANK = 4, 128, 16, 32  # 16 K heads, 32 V heads of 128
     D_INNER = D_STATE * DT_RANK  # 4096
     CONV_DIM = 2 * N_GROUP * D_STATE + D_INNER  # q, k, v channels: 8192
@@ -369,10 +436,14 @@ def qwen35_35b_a3b():
 
     def mat(name, rows, cols, experts=0):
         shape = (experts, rows, cols) if experts else (rows, cols)
-        return Tensor(name, shape, weight(cols), experts=experts)
+        return Tensor(name, shape, weight(cols), experts=experts, pooled=full and experts > 0)
 
     def f32(name, shape, gen=norm):
         return Tensor(name, shape if isinstance(shape, tuple) else (shape,), gen, f32=True)
+
+    def gate_inp(i):
+        gen = router(i, skew) if full else weight(H)
+        return Tensor(f"blk.{i}.ffn_gate_inp.weight", (N_EXP, H), gen, f32=True)
 
     ts = [mat("token_embd.weight", V, H)]
     for i in range(L):
@@ -396,7 +467,7 @@ def qwen35_35b_a3b():
                    mat(p + "attn_v.weight", NKV * HD, H),
                    mat(p + "attn_output.weight", H, NH * HD)]
         ts += [f32(p + "post_attention_norm.weight", H),
-               Tensor(p + "ffn_gate_inp.weight", (N_EXP, H), weight(H), f32=True),  # router
+               gate_inp(i),  # router
                mat(p + "ffn_gate_exps.weight", FF_EXP, H, N_EXP),
                mat(p + "ffn_up_exps.weight", FF_EXP, H, N_EXP),
                mat(p + "ffn_down_exps.weight", H, FF_EXP, N_EXP),
@@ -408,7 +479,9 @@ def qwen35_35b_a3b():
     return dict(arch="qwen35moe", meta=meta, tensors=ts, n_expert=N_EXP, n_used=N_USED)
 
 
-SHAPES = {"gemma3-1b": gemma3_1b, "gemma4-26b-a4b": gemma4_26b_a4b, "qwen35-35b-a3b": qwen35_35b_a3b}
+SHAPES = {"gemma3-1b": gemma3_1b, "gemma4-26b-a4b": gemma4_26b_a4b, "qwen35-35b-a3b": qwen35_35b_a3b,
+          "qwen35-35b-a3b-full": lambda skew=0.0: qwen35_35b_a3b(40, full=True, skew=skew)}
+SKEWABLE = "qwen35-35b-a3b-full"
 FILE_TYPES = {T.F32: LlamaFileType.ALL_F32, T.F16: LlamaFileType.MOSTLY_F16, T.BF16: LlamaFileType.MOSTLY_BF16,
               T.Q4_0: LlamaFileType.MOSTLY_Q4_0, T.Q4_1: LlamaFileType.MOSTLY_Q4_1,
               T.Q5_0: LlamaFileType.MOSTLY_Q5_0, T.Q5_1: LlamaFileType.MOSTLY_Q5_1,
@@ -433,6 +506,51 @@ def bytes_per_token(spec, qtype):
     return n
 
 
+def routing_shares(routers, n_used, tokens=2048):
+    """Top-k routing simulated on isotropic Gaussian hidden states: per
+    router, the share of routings taken by its most used 10% and 25% of
+    experts (0.10 and 0.25 when uniform)."""
+    h = np.random.default_rng(4).standard_normal((tokens, routers[0].shape[1]), dtype=np.float32)
+    shares = []
+    for w in routers:
+        top = np.argpartition(-(h @ w.T), n_used, axis=1)[:, :n_used]
+        counts = np.sort(np.bincount(top.ravel(), minlength=len(w)))[::-1]
+        shares.append([counts[:len(w) * f // 100].sum() / counts.sum() for f in (10, 25)])
+    return np.array(shares)
+
+
+def print_skew(spec, skew):
+    routers = [t.gen(None, t.shape) for t in spec["tensors"] if t.name.endswith("ffn_gate_inp.weight")]
+    shares = routing_shares(routers, spec["n_used"])
+    for f, col in ((10, 0), (25, 1)):
+        print(f"skew {skew:g}: top {f}% of experts take {shares[:, col].mean():.3f} of routings "
+              f"(layers {shares[:, col].min():.3f}-{shares[:, col].max():.3f}; simulated, "
+              f"Gaussian hidden states)", flush=True)
+
+
+def set_skew(path, skew):
+    """Rewrites the routers of a qwen35-35b-a3b-full file in place."""
+    try:
+        r = GGUFReader(path, "r+")
+        name = bytes(r.fields["general.name"].parts[-1]).decode()
+    except (OSError, ValueError, KeyError) as e:
+        sys.exit(f"{path}: not a GGUF file with general.name ({e})")
+    if not name.startswith(SKEWABLE + "-shaped"):
+        sys.exit(f"{path}: general.name is '{name}', not a {SKEWABLE} file")
+    spec = SHAPES[SKEWABLE](skew)
+    want = {t.name: t for t in spec["tensors"] if t.name.endswith("ffn_gate_inp.weight")}
+    found = [t for t in r.tensors if t.name in want]
+    if len(found) != len(want):
+        sys.exit(f"{path}: {len(found)} routers, expected {len(want)}")
+    for t in found:
+        spec_t = want[t.name]
+        if t.data.shape != spec_t.shape or t.data.dtype != np.float32:
+            sys.exit(f"{path}: {t.name} is {t.data.dtype} {t.data.shape}, expected float32 {spec_t.shape}")
+        t.data[...] = spec_t.gen(None, spec_t.shape)
+    r.data.flush()
+    print_skew(spec, skew)
+
+
 def write(path, shape, spec, qtype, rng):
     w = GGUFWriter(path, arch=spec["arch"])
     w.add_name(f"{shape}-shaped random {qtype.name}")
@@ -450,16 +568,20 @@ def write(path, shape, spec, qtype, rng):
     w.write_kv_data_to_file()
     w.write_ti_data_to_file()
     fout = w.fout[0]
+    pools, pool_rng = {}, np.random.default_rng(2)
     for t in ts:  # GGUFWriter.write_tensor_data, one slice at a time
         q = t.qtype(qtype)
         ti = w.tensors[0].pop(t.name)
         w.write_padding(fout, fout.tell())
-        n = 0
-        for s in t.slices():
-            x = t.gen(rng, s)
-            x = x.astype(np.float32) if q == T.F32 else quantize_any(x, q)
-            x.tofile(fout)
-            n += x.nbytes
+        if t.pooled:
+            n = write_pooled(fout, t, q, pools, pool_rng)
+        else:
+            n = 0
+            for s in t.slices():
+                x = t.gen(rng, s)
+                x = x.astype(np.float32) if q == T.F32 else quantize_any(x, q)
+                x.tofile(fout)
+                n += x.nbytes
         assert n == ti.nbytes == t.nbytes(qtype), t.name
         w.write_padding(fout, n)
         w.state = WriterState.WEIGHTS
@@ -470,8 +592,28 @@ def usage():
     sys.exit(__doc__.split("\n\n")[1])
 
 
+def take_skew(args):
+    """Removes "--skew S" from args; returns S (0 when absent)."""
+    if "--skew" not in args:
+        return 0.0
+    i = args.index("--skew")
+    try:
+        skew = float(args[i + 1])
+    except (IndexError, ValueError):
+        sys.exit("--skew needs a number")
+    if not 0 <= skew <= 8:
+        sys.exit(f"--skew {skew:g}: expected 0 to 8")
+    del args[i:i + 2]
+    return skew
+
+
 def main():
     args = sys.argv[1:]
+    skew = take_skew(args)
+    if args and args[0] == "--set-skew":
+        if len(args) != 2:
+            usage()
+        return set_skew(args[1], skew)
     if not args or args[0].startswith("-"):
         usage()
     out, rest = args[0], args[1:]
@@ -483,12 +625,17 @@ def main():
     for name in rest:
         if name not in T.__members__ or T[name] not in FILE_TYPES:
             sys.exit(f"unsupported type '{name}' (known: {', '.join(q.name for q in FILE_TYPES)})")
+    if skew and shape != SKEWABLE:
+        sys.exit(f"--skew applies to {SKEWABLE} only")
     os.makedirs(out, exist_ok=True)
-    spec = SHAPES[shape]()
+    spec = SHAPES[shape](skew) if shape == SKEWABLE else SHAPES[shape]()
+    suffix = f"-skew{skew:g}" if skew else ""
     for name in rest or ["Q4_0", "Q8_0", "BF16"]:
-        path = os.path.join(out, f"{shape}-{name.lower()}.gguf")
+        path = os.path.join(out, f"{shape}{suffix}-{name.lower()}.gguf")
         write(path, shape, spec, T[name], np.random.default_rng(0))
         print(f"{path}: {os.path.getsize(path)} bytes, bytes per token: {bytes_per_token(spec, T[name])}", flush=True)
+    if shape == SKEWABLE:
+        print_skew(spec, skew)
 
 
 if __name__ == "__main__":

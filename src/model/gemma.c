@@ -74,11 +74,12 @@ static flint_status load_moe(fl_lm *lm, namer *nm, int32_t l) {
         (st = fl_load_vector(wl, name_of(nm, T_PRE_MOE_NORM, l), H, p1, &L->pre_moe_norm)) ||
         (st = fl_load_vector(wl, name_of(nm, T_POST_MLP_NORM, l), H, p1, &L->post_mlp_norm)) ||
         (st = fl_load_vector(wl, name_of(nm, T_POST_MOE_NORM, l), H, p1, &L->post_moe_norm)) ||
-        (st = fl_experts_load(&L->experts, wl, name_of(nm, T_EXP_GATE_UP, l), name_of(nm, T_EXP_GATE, l),
-                              name_of(nm, T_EXP_UP, l), name_of(nm, T_EXP_DOWN, l), H, hp->n_ff_exp, hp->n_expert)))
+        (st = fl_lm_load_experts(lm, l, nm->gguf, nm->prefix,
+                                  (const char *const[4]){name_of(nm, T_EXP_GATE_UP, l), name_of(nm, T_EXP_GATE, l),
+                                                         name_of(nm, T_EXP_UP, l), name_of(nm, T_EXP_DOWN, l)},
+                                  "experts.")))
         return st;
     fl_lm_count(lm, &L->router);
-    lm->weight_bytes += (uint64_t)hp->n_expert_used * fl_expert_bytes(&L->experts); /* the experts a token uses */
     return FLINT_OK;
 }
 

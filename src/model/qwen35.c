@@ -124,11 +124,12 @@ static flint_status load_ffn(fl_lm *lm, namer *nm, int32_t l) {
     const int64_t S = hp->n_ff_shexp;
     const float *sh_inp;
     if ((st = fl_load_matrix(wl, name_of(nm, T_ROUTER, l), H, hp->n_expert, &L->router)) ||
-        (st = fl_experts_load(&L->experts, wl, name_of(nm, T_EXP_GATE_UP, l), name_of(nm, T_EXP_GATE, l),
-                              name_of(nm, T_EXP_UP, l), name_of(nm, T_EXP_DOWN, l), H, hp->n_ff_exp, hp->n_expert)))
+        (st = fl_lm_load_experts(lm, l, nm->gguf, nm->prefix,
+                                  (const char *const[4]){name_of(nm, T_EXP_GATE_UP, l), name_of(nm, T_EXP_GATE, l),
+                                                         name_of(nm, T_EXP_UP, l), name_of(nm, T_EXP_DOWN, l)},
+                                  "mlp.experts.")))
         return st;
     fl_lm_count(lm, &L->router);
-    lm->weight_bytes += (uint64_t)hp->n_expert_used * fl_expert_bytes(&L->experts); /* the experts a token uses */
     if (!S) return FLINT_OK;
     if ((st = fl_load_matrix(wl, name_of(nm, T_SH_GATE, l), H, S, &L->shexp_gate)) ||
         (st = fl_load_matrix(wl, name_of(nm, T_SH_UP, l), H, S, &L->shexp_up)) ||

@@ -21,6 +21,11 @@ enum { SLOT_EMPTY, SLOT_LOADING, SLOT_READY, SLOT_FAILED };
 /* an expert in the open session: not needed, waiting to be handed out, handed out, done */
 enum { NEED_NO, NEED_WAIT, NEED_HANDED, NEED_DONE };
 
+typedef struct slot_error {
+    flint_status st;
+    char msg[256];
+} slot_error;
+
 struct fl_store_layer {
     fl_expert_store *st;
     int32_t l, n_expert, n_range, n_slot;
@@ -33,7 +38,7 @@ struct fl_store_layer {
     int32_t *slot_expert;     /* [n_slot] the expert a slot holds or loads (-1: none) */
     uint64_t *slot_tick;      /* [n_slot] last use */
     int8_t *slot_state;       /* [n_slot] SLOT_*, under st->mu */
-    char (*slot_err)[256];    /* [n_slot] the message of a failed read */
+    slot_error *slot_err;     /* [n_slot] why a read failed */
     int32_t *expert_slot;     /* [n_expert] (-1: not in a slot) */
     uint64_t *hist;           /* [n_expert] sessions that routed to it */
     int8_t *need;             /* [n_expert] NEED_* of the open session */
@@ -295,8 +300,11 @@ static void *io_main(void *arg) {
                                  &sl->base[(size_t)j.slot * R + r], &c);
         }
         pthread_mutex_lock(&st->mu);
-        if (s) snprintf(sl->slot_err[j.slot], sizeof sl->slot_err[j.slot], "expert %d of layer %d: %s", j.e, sl->l,
-                        flint_errmsg());
+        if (s) {
+            slot_error *err = &sl->slot_err[j.slot];
+            err->st = s;
+            snprintf(err->msg, sizeof err->msg, "expert %d of layer %d: %s", j.e, sl->l, flint_errmsg());
+        }
         sl->slot_state[j.slot] = s ? SLOT_FAILED : SLOT_READY;
         st->bytes_read += c.bytes;
         st->reads_direct += c.direct;
@@ -387,7 +395,7 @@ flint_status fl_store_next(fl_store_layer *sl, int32_t *e, const uint8_t *const 
             const int32_t x = sl->need_list[i], slot = sl->expert_slot[x];
             if (sl->need[x] != NEED_WAIT || slot < 0) continue;
             if (sl->slot_state[slot] == SLOT_FAILED) {
-                s = fl_errorf(FLINT_E_IO, "%s", sl->slot_err[slot]);
+                s = fl_errorf(sl->slot_err[slot].st, "%s", sl->slot_err[slot].msg);
                 goto out;
             }
             if (sl->slot_state[slot] != SLOT_READY) continue;

@@ -578,6 +578,7 @@ typedef struct flint_engine_stats {
     int64_t kv_blocks_total, kv_blocks_free;
     uint64_t kv_bytes_used;
     int64_t steps;
+    flint_expert_stats experts; /* the model's expert store (flint_model_expert_stats) */
 } flint_engine_stats;
 
 /* The model must stay open while the engine lives. */

@@ -147,7 +147,8 @@ typedef struct flint_expert_stats {
     uint64_t slot_bytes;     /* bytes of one slot (one expert, aligned for O_DIRECT) */
     int32_t io_threads;
     int32_t direct;          /* 1: O_DIRECT reads (so far); 0: buffered pread */
-    uint64_t hits, misses;   /* routed experts found in the cache / read from disk */
+    uint64_t hits, misses;   /* routed experts found in the cache (or on their way) / read from disk */
+    uint64_t prefetches;     /* experts read ahead for the next layer (FLINT_EXPERT_PREFETCH=1) */
     uint64_t bytes_read;     /* from disk (O_DIRECT's aligned supersets included) */
     uint64_t reads_direct, reads_buffered;
 } flint_expert_stats;

@@ -6,7 +6,8 @@
  * short and interrupted by EINTR, through O_DIRECT and buffered pread; an
  * I/O error and an end of file inside an expert fail the call with a clear
  * message and the next call works; a file cut inside an expert is refused;
- * two contexts streaming from one model at once. The per-expert HF folder
+ * two contexts streaming from one model at once; the same with the next
+ * layer's experts read ahead. The per-expert HF folder
  * (tools/gen_per_expert_fixture.py) against transformers' logits and the
  * stacked folder bit for bit. */
 #define _GNU_SOURCE
@@ -311,6 +312,15 @@ int main(void) {
     }
     CHECK_FAILS(flint_model_open(FIXTURE("gemma4/b/model-f32.gguf"), &(flint_model_params){.expert_cache = -2}, &(flint_model *){0}),
                 FLINT_E_INVALID_ARG, "expert_cache");
+
+    TEST_GROUP("read ahead");
+    setenv("FLINT_EXPERT_PREFETCH", "1", 1);
+    if (load_fixture(FIXTURE("qwen35/moe"), &f)) {
+        check_file(FIXTURE("qwen35/moe/model-q8_0.gguf"), &f);
+        check_shared_model(FIXTURE("qwen35/moe/model-q8_0.gguf"), &f);
+        free(f.logits);
+    }
+    unsetenv("FLINT_EXPERT_PREFETCH");
 
     TEST_GROUP("per-expert tensors");
     check_per_expert();

@@ -46,6 +46,7 @@ static void report_experts(const flint_expert_stats *a, const flint_expert_stats
         return;
     }
     printf("|   experts: hit rate %.1f%%, %.2f MiB read per token", 100 * hit_rate, per_tok / 1048576);
+    if (b->prefetches > a->prefetches) printf(" (%.1f read ahead)", (double)(b->prefetches - a->prefetches) / tokens);
     if (floor_tps > 0) printf(", disk floor %.2f t/s, ratio %.3f", floor_tps, tps / floor_tps);
     printf(" | | | | | | |\n");
 }

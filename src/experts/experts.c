@@ -162,3 +162,7 @@ void fl_experts_done(fl_expert_session *s, int32_t e) {
 void fl_experts_end(fl_expert_session *s) {
     if (s->ex->stream) fl_store_end(s->ex->stream);
 }
+
+void fl_experts_prefetch(const fl_experts *ex, const int32_t *e, int32_t n) {
+    if (ex->stream) fl_store_prefetch(ex->stream, e, n);
+}

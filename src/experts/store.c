@@ -70,7 +70,8 @@ struct fl_expert_store {
     pthread_t threads[IO_THREADS];
     int32_t n_threads;
     bool stop;
-    uint64_t hits, misses, bytes_read, reads_direct, reads_buffered;
+    bool prefetch;            /* FLINT_EXPERT_PREFETCH: fl_store_prefetch reads ahead */
+    uint64_t hits, misses, prefetches, bytes_read, reads_direct, reads_buffered;
 };
 
 static bool direct_allowed = true;
@@ -90,6 +91,8 @@ flint_status fl_store_create(int64_t budget, fl_expert_store **out) {
     if (!st) return fl_errorf(FLINT_E_NOMEM, "out of memory");
     st->budget = budget;
     st->policy = policy_from_env();
+    const char *pf = getenv("FLINT_EXPERT_PREFETCH");
+    st->prefetch = pf && !strcmp(pf, "1");
     st->direct_allowed = direct_allowed;
     pthread_mutex_init(&st->reg, NULL);
     pthread_mutex_init(&st->mu, NULL);
@@ -346,8 +349,9 @@ static void pick_hot(fl_store_layer *sl) {
     }
 }
 
-/* Starts reads of waiting experts into the slots they may take (st->mu held). */
-static void schedule(fl_store_layer *sl) {
+/* Starts reads of waiting experts into the slots they may take, counting
+ * them in *reads (st->mu held). */
+static void schedule(fl_store_layer *sl, uint64_t *reads) {
     fl_expert_store *st = sl->st;
     for (int32_t i = 0; i < sl->n_need; i++) {
         const int32_t e = sl->need_list[i];
@@ -358,7 +362,8 @@ static void schedule(fl_store_layer *sl) {
         sl->slot_expert[s] = e;
         sl->expert_slot[e] = s;
         sl->slot_state[s] = SLOT_LOADING;
-        st->misses++;
+        sl->slot_tick[s] = ++sl->tick;
+        (*reads)++;
         st->queue[(st->q_head + st->q_len++) % st->q_cap] = (job){sl, s, e};
         pthread_cond_signal(&st->work);
     }
@@ -381,7 +386,7 @@ flint_status fl_store_begin(fl_store_layer *sl, const int32_t *need, int32_t n_n
     pthread_mutex_lock(&st->mu);
     for (int32_t i = 0; i < n_need; i++)
         if (sl->expert_slot[need[i]] >= 0) st->hits++;
-    schedule(sl);
+    schedule(sl, &st->misses);
     pthread_mutex_unlock(&st->mu);
     return FLINT_OK;
 }
@@ -405,7 +410,10 @@ flint_status fl_store_next(fl_store_layer *sl, int32_t *e, const uint8_t *const 
             e[*n] = x;
             base[(*n)++] = &sl->base[(size_t)slot * sl->n_range];
         }
-        if (!*n && sl->n_left) pthread_cond_wait(&st->done, &st->mu);
+        if (*n || !sl->n_left) break;
+        /* a read ahead that landed frees its slot for what this session waits on */
+        schedule(sl, &st->misses);
+        pthread_cond_wait(&st->done, &st->mu);
     }
 out:
     pthread_mutex_unlock(&st->mu);
@@ -415,7 +423,7 @@ out:
 void fl_store_done(fl_store_layer *sl, int32_t e) {
     pthread_mutex_lock(&sl->st->mu);
     sl->need[e] = NEED_DONE;
-    schedule(sl);
+    schedule(sl, &sl->st->misses);
     pthread_mutex_unlock(&sl->st->mu);
 }
 
@@ -437,6 +445,20 @@ void fl_store_end(fl_store_layer *sl) {
     pthread_mutex_unlock(&sl->use);
 }
 
+void fl_store_prefetch(fl_store_layer *sl, const int32_t *e, int32_t n) {
+    fl_expert_store *st = sl->st;
+    if (!st->prefetch || !st->committed || pthread_mutex_trylock(&sl->use)) return; /* busy: not worth waiting */
+    pthread_mutex_lock(&st->mu);
+    /* a session of the hinted experts: none of them evicts another */
+    sl->n_need = sl->n_left = n;
+    for (int32_t i = 0; i < n; i++) sl->need_list[i] = e[i], sl->need[e[i]] = NEED_WAIT;
+    schedule(sl, &st->prefetches);
+    for (int32_t i = 0; i < n; i++) sl->need[e[i]] = NEED_NO;
+    sl->n_need = sl->n_left = 0;
+    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_unlock(&sl->use);
+}
+
 void fl_store_stats(const fl_expert_store *cst, flint_expert_stats *out) {
     fl_expert_store *st = (fl_expert_store *)cst; /* the lock, not the contents, changes */
     *out = (flint_expert_stats){.streamed = 1, .io_threads = st->n_threads};
@@ -454,6 +476,7 @@ void fl_store_stats(const fl_expert_store *cst, flint_expert_stats *out) {
     pthread_mutex_lock(&st->mu);
     out->hits = st->hits;
     out->misses = st->misses;
+    out->prefetches = st->prefetches;
     out->bytes_read = st->bytes_read;
     out->reads_direct = st->reads_direct;
     out->reads_buffered = st->reads_buffered;

@@ -46,6 +46,10 @@ flint_status fl_store_begin(fl_store_layer *sl, const int32_t *need, int32_t n_n
 flint_status fl_store_next(fl_store_layer *sl, int32_t *e, const uint8_t *const **base, int32_t max, int32_t *n);
 void fl_store_done(fl_store_layer *sl, int32_t e);
 void fl_store_end(fl_store_layer *sl);
+/* Starts reads of the n experts e[] (distinct) the layer will likely want
+ * next, into slots the policy frees; nothing when a session holds the
+ * layer or FLINT_EXPERT_PREFETCH is not 1 (see docs/PERF.md). */
+void fl_store_prefetch(fl_store_layer *sl, const int32_t *e, int32_t n);
 
 void fl_store_stats(const fl_expert_store *st, flint_expert_stats *out);
 

@@ -220,9 +220,25 @@ static flint_status run_experts(fl_backend *be, fl_lm_scratch *s, fl_expert_sess
     return st;
 }
 
+/* The union of each token's top k of next->logits, read ahead. */
+static void prefetch_next(fl_lm_scratch *s, const fl_moe_next *next, int32_t k, int32_t n) {
+    const int32_t E = next->ex->n_expert;
+    int32_t n_hint = 0;
+    memset(s->moe_hint, 0, (size_t)E * sizeof *s->moe_hint);
+    for (int32_t t = 0; t < n; t++) {
+        int32_t e[FL_PREFETCH_K];
+        float v[FL_PREFETCH_K];
+        top_k(next->logits + (int64_t)t * E, E, k, e, v);
+        for (int32_t j = 0; j < k; j++) s->moe_hint[e[j]] = 1;
+    }
+    for (int32_t e = 0; e < E; e++)
+        if (s->moe_hint[e]) s->moe_hint[n_hint++] = e;
+    fl_experts_prefetch(next->ex, s->moe_hint, n_hint);
+}
+
 flint_status fl_block_moe(fl_backend *be, fl_lm_scratch *s, const fl_experts *ex, int32_t k, const float *expert_scale,
-                          fl_act act, const fl_moe_shared *shared, float *logits, const float *x, float *out,
-                          int32_t n) {
+                          fl_act act, const fl_moe_shared *shared, const fl_moe_next *next, float *logits,
+                          const float *x, float *out, int32_t n) {
     const fl_backend_ops *op = be->ops;
     const int32_t E = ex->n_expert;
     const int64_t H = ex->w[FL_EXPERT_DOWN].m;
@@ -243,6 +259,7 @@ flint_status fl_block_moe(fl_backend *be, fl_lm_scratch *s, const fl_experts *ex
     fl_expert_session ses;
     flint_status st = fl_experts_begin(&ses, ex, s->moe_need, n_need);
     if (st) return st;
+    if (next && k <= FL_PREFETCH_K) prefetch_next(s, next, k, n);
     st = run_experts(be, s, &ses, k, act, shared, x, n, H);
     fl_experts_end(&ses);
     if (st) return st;

@@ -234,7 +234,7 @@ static flint_status moe(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, int32
     op->scale(be, s->moe_x, s->moe_x, 1.0f / sqrtf((float)H), n * H);
     if ((st = op->matmul(be, &L->router, s->moe_x, s->moe_logits, n))) return st;
     op->rmsnorm(be, s->xb, s->x, L->pre_moe_norm, n, H, hp->rms_eps);
-    if ((st = fl_block_moe(be, s, &L->experts, hp->n_expert_used, L->expert_scale, FL_ACT_GELU_TANH, NULL, s->moe_logits,
+    if ((st = fl_block_moe(be, s, &L->experts, hp->n_expert_used, L->expert_scale, FL_ACT_GELU_TANH, NULL, NULL, s->moe_logits,
                            s->xb, s->moe_out, n)))
         return st;
     op->rmsnorm(be, s->moe_out, s->moe_out, L->post_moe_norm, n, H, hp->rms_eps);

@@ -145,7 +145,7 @@ flint_status fl_lm_scratch_init(fl_lm_scratch *s, const fl_hparams *hp, int32_t 
     int64_t total = 0;
     for (int i = 0; i < N_SLOTS; i++) total += widths[i] * n_batch;
     s->block = malloc((size_t)total * sizeof(float));
-    s->pos = malloc(((size_t)n_batch * (size_t)(1 + K) + (size_t)moe_rows + 2 * (size_t)hp->n_expert) * sizeof *s->pos);
+    s->pos = malloc(((size_t)n_batch * (size_t)(1 + K) + (size_t)moe_rows + 3 * (size_t)hp->n_expert) * sizeof *s->pos);
     if (!s->block || !s->pos) {
         fl_lm_scratch_free(s);
         return fl_errorf(FLINT_E_NOMEM, "out of memory for activations of %d tokens", n_batch);
@@ -159,6 +159,7 @@ flint_status fl_lm_scratch_init(fl_lm_scratch *s, const fl_hparams *hp, int32_t 
     s->moe_e = s->moe_rows + moe_rows;
     s->moe_cnt = s->moe_e + (int64_t)n_batch * K;
     s->moe_need = s->moe_cnt + hp->n_expert;
+    s->moe_hint = s->moe_need + hp->n_expert;
     s->n_batch = n_batch;
     s->moe_rows_max = (int32_t)moe_rows;
     return FLINT_OK;

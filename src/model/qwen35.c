@@ -206,14 +206,23 @@ static flint_status moe(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, int32
     const fl_backend_ops *op = be->ops;
     const fl_layer *L = &lm->layers[l];
     const bool has_shared = L->shexp_gate.data != NULL;
-    /* the router and the shared expert's gate (into s->moe_out) */
-    const fl_matmul_job gates[2] = {{&L->router, s->xb, s->moe_logits, n}, {&L->shexp_inp, s->xb, s->moe_out, n}};
-    flint_status st = op->matmul_group(be, gates, has_shared ? 2 : 1);
+    /* the router and the shared expert's gate (into s->moe_out); streamed
+     * decode: the next layer's router on this layer's input too, to read
+     * its likely experts ahead (into the unused rows of s->moe_logits) */
+    fl_matmul_job gates[3] = {{&L->router, s->xb, s->moe_logits, n}};
+    int32_t n_jobs = 1;
+    if (has_shared) gates[n_jobs++] = (fl_matmul_job){&L->shexp_inp, s->xb, s->moe_out, n};
+    const fl_layer *next = l + 1 < hp->n_layer ? &lm->layers[l + 1] : NULL;
+    const bool ahead = next && next->experts.stream && n <= 8 && 2 * n <= s->n_batch;
+    float *next_logits = s->moe_logits + (int64_t)n * hp->n_expert;
+    if (ahead) gates[n_jobs++] = (fl_matmul_job){&next->router, s->xb, next_logits, n};
+    flint_status st = op->matmul_group(be, gates, n_jobs);
     if (st) return st;
     if (has_shared) op->act(be, FL_ACT_SIGMOID, s->moe_out, s->moe_out, n);
     const fl_moe_shared shared = {&L->shexp_gate, &L->shexp_up, &L->shexp_down, s->moe_out};
+    const fl_moe_next pf = {ahead ? &next->experts : NULL, next_logits};
     return fl_block_moe(be, s, &L->experts, hp->n_expert_used, NULL, FL_ACT_SILU, has_shared ? &shared : NULL,
-                        s->moe_logits, s->xb, s->o, n);
+                        ahead ? &pf : NULL, s->moe_logits, s->xb, s->o, n);
 }
 
 flint_status fl_qwen35_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const fl_batch *b, float *logits) {

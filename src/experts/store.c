@@ -77,11 +77,12 @@ struct fl_expert_store {
 static bool direct_allowed = true;
 void fl_store_set_direct(bool allow) { direct_allowed = allow; }
 
+/* LFU read the fewest bytes and ran as fast as any (docs/PERF.md). */
 static fl_expert_policy policy_from_env(void) {
     const char *p = getenv("FLINT_EXPERT_POLICY");
-    if (p && !strcmp(p, "lfu")) return FL_POLICY_LFU;
+    if (p && !strcmp(p, "lru")) return FL_POLICY_LRU;
     if (p && !strcmp(p, "pinned")) return FL_POLICY_PINNED;
-    return FL_POLICY_LRU;
+    return FL_POLICY_LFU;
 }
 
 flint_status fl_store_create(int64_t budget, fl_expert_store **out) {

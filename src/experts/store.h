@@ -12,9 +12,10 @@
  * otherwise (the file then stays on buffered reads). Short reads and EINTR
  * are retried; an error or an end of file inside an expert fails the
  * session with a message naming the file and the expert.
- * Policy: which slot a missing expert takes — the least recently used
- * (LRU), the least often routed (LFU), or LRU outside a pinned hot set
- * (the most routed experts of the layer so far). See docs/PERF.md.
+ * Policy: which slot a missing expert takes — the least often routed
+ * (LFU, the default), the least recently used (LRU), or LRU outside a
+ * pinned hot set (the most routed experts of the layer so far);
+ * FLINT_EXPERT_POLICY=lfu|lru|pinned. See docs/PERF.md.
  * Threads: a session holds its layer's lock from begin to end, so contexts
  * sharing the model take turns per layer; the I/O threads only fill the
  * slots they were given. */

@@ -85,7 +85,7 @@ typedef struct fl_lm_scratch {
     int32_t n_batch;
     float *x, *xb, *q, *k, *v, *att, *o, *g, *u; /* [n_batch][...] */
     float *ple;                  /* [n_batch][n_layer*P] */
-    float *moe_logits;           /* [n_batch][n_expert] */
+    float *moe_logits;           /* [n_batch][n_expert], then as many rows for the next layer's router */
     float *moe_x, *moe_y;        /* [moe_rows_max][H] the rows of a MoE pass */
     float *moe_out;              /* [n_batch][H] */
     float *moe_yk;               /* [n_batch * n_expert_used + n_batch][H] each (token, choice)'s expert output, then

@@ -208,12 +208,12 @@ static flint_status moe(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, int32
     const bool has_shared = L->shexp_gate.data != NULL;
     /* the router and the shared expert's gate (into s->moe_out); streamed
      * decode: the next layer's router on this layer's input too, to read
-     * its likely experts ahead (into the unused rows of s->moe_logits) */
+     * its likely experts ahead (into the second half of s->moe_logits) */
     fl_matmul_job gates[3] = {{&L->router, s->xb, s->moe_logits, n}};
     int32_t n_jobs = 1;
     if (has_shared) gates[n_jobs++] = (fl_matmul_job){&L->shexp_inp, s->xb, s->moe_out, n};
     const fl_layer *next = l + 1 < hp->n_layer ? &lm->layers[l + 1] : NULL;
-    const bool ahead = next && next->experts.stream && n <= 8 && 2 * n <= s->n_batch;
+    const bool ahead = next && next->experts.stream && n <= 8;
     float *next_logits = s->moe_logits + (int64_t)n * hp->n_expert;
     if (ahead) gates[n_jobs++] = (fl_matmul_job){&next->router, s->xb, next_logits, n};
     flint_status st = op->matmul_group(be, gates, n_jobs);

@@ -8,7 +8,7 @@
  * message and the next call works; a file cut inside an expert is refused;
  * two contexts streaming from one model at once; the same with the next
  * layer's experts read ahead. The per-expert HF folder
- * (tools/gen_per_expert_fixture.py) against transformers' logits and the
+ * (tools/gen_qwen35_per_expert.py) against transformers' logits and the
  * stacked folder bit for bit. */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -11,9 +11,12 @@ each tensor's file; the experts of one layer are split across the
 shards). The bytes are the stacked tensors' own, so flint must give the
 stacked folder's logits bit for bit. Then transformers loads both folders
 and its logits must agree (it converts per-expert checkpoints into its
-fused layout on load).
+fused layout on load): transformers 5.23 reads the per-expert folder to
+the stacked folder's logits exactly (max |dlogit| 0). Runs after
+gen_qwen35_fixtures.py (make_fixtures.sh's order), which writes the
+stacked folder.
 
-Usage: /work/venv-tools/bin/python tools/gen_per_expert_fixture.py
+Usage: /work/venv-tools/bin/python tools/gen_qwen35_per_expert.py
 """
 import json
 import os

@@ -140,8 +140,28 @@ typedef enum flint_meta_type {
 typedef struct flint_model flint_model;
 
 typedef struct flint_model_params {
-    int32_t reserved; /* no options yet; zero-initialize */
+    /* Routed MoE experts: 0 keeps them resident in the mapping (the
+     * default); > 0 streams them from disk into a cache of that many bytes
+     * (at least one expert per MoE layer whatever the number); -1 sizes the
+     * cache from the memory available. Logits are the same bits either way. */
+    int64_t expert_cache;
 } flint_model_params;
+
+/* What the expert store did so far (flint_model_expert_stats). */
+typedef struct flint_expert_stats {
+    int32_t streamed;        /* 0: experts resident (the rest is zero) */
+    int32_t n_layers;        /* MoE layers */
+    int32_t n_expert;        /* experts per layer */
+    int32_t slots_per_layer; /* experts a layer's cache holds (0 until a context was created) */
+    int64_t budget;          /* bytes the cache may take */
+    uint64_t slot_bytes;     /* bytes of one slot (one expert, aligned for O_DIRECT) */
+    int32_t io_threads;
+    int32_t direct;          /* 1: O_DIRECT reads (so far); 0: buffered pread */
+    uint64_t hits, misses;   /* routed experts found in the cache (or on their way) / read from disk */
+    uint64_t prefetches;     /* experts read ahead for the next layer (FLINT_EXPERT_PREFETCH=1) */
+    uint64_t bytes_read;     /* from disk (O_DIRECT's aligned supersets included) */
+    uint64_t reads_direct, reads_buffered;
+} flint_expert_stats;
 
 typedef struct flint_tensor_info {
     const char *name;               /* valid while the model is open */
@@ -168,6 +188,8 @@ FLINT_API flint_status flint_model_open(const char *path, const flint_model_para
 FLINT_API void flint_model_close(flint_model *model);
 
 FLINT_API flint_file_kind flint_model_file_kind(const flint_model *model);
+/* The expert store's configuration and counters (thread-safe). */
+FLINT_API flint_status flint_model_expert_stats(const flint_model *model, flint_expert_stats *out);
 /* "gemma3", "qwen35moe", ... (GGUF general.architecture, or config.json
  * model_type); "" if the file names none. */
 FLINT_API const char *flint_model_arch(const flint_model *model);
@@ -567,6 +589,7 @@ typedef struct flint_engine_stats {
     int64_t kv_blocks_total, kv_blocks_free;
     uint64_t kv_bytes_used;
     int64_t steps;
+    flint_expert_stats experts; /* the model's expert store (flint_model_expert_stats) */
 } flint_engine_stats;
 
 /* The model must stay open while the engine lives. */

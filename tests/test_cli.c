@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "flint.h"
+#include "base/file.h"
 #include "harness.h"
 
 /* Runs cmd, returns its exit status and stdout+stderr in *out (malloc'ed). */
@@ -371,7 +372,44 @@ static void test_mlx_folder(void) {
     free(ref);
 }
 
+/* --expert-cache on every command that loads a model; `flint logits`
+ * streaming with one slot per layer writes the resident run's bytes, says
+ * so on stderr, and a bad size is refused naming the option. */
+static void test_expert_cache(void) {
+    TEST_GROUP("expert cache");
+    const char *cmds[] = {"run", "chat", "bench", "perplexity", "logits", "serve"};
+    char cmd[512], *out;
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        snprintf(cmd, sizeof cmd, FLINT_BIN " %s --help", cmds[i]);
+        CHECK_INT_EQ(run(cmd, &out), 0);
+        CHECK_MSG(strstr(out, "--expert-cache") != NULL, "flint %s --help has no --expert-cache", cmds[i]);
+        free(out);
+    }
+    const char *m = "tests/fixtures/qwen35/moe/model-q8_0.gguf", *toks = "5,17,99,3,250,41,7,7,180,64,12,33";
+    const char *flags[2] = {"", "--expert-cache 1K"};
+    char *bytes[2] = {NULL, NULL};
+    uint64_t len[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        snprintf(cmd, sizeof cmd, FLINT_BIN " logits -m %s -t 2 --out build/tests/experts-%d.bin %s --tokens %s", m, i,
+                 flags[i], toks);
+        int rc = run(cmd, &out);
+        CHECK_MSG(rc == 0, "%s: %s", cmd, out);
+        if (i) CHECK_MSG(strstr(out, "experts: streamed") && strstr(out, "1 of 8 experts"), "%s", out);
+        free(out);
+        snprintf(cmd, sizeof cmd, "build/tests/experts-%d.bin", i);
+        CHECK(fl_read_file(cmd, 1 << 26, &bytes[i], &len[i]) == FLINT_OK);
+        remove(cmd);
+    }
+    CHECK_MSG(len[0] && len[0] == len[1] && !memcmp(bytes[0], bytes[1], len[0]), "streamed logits differ (%llu, %llu bytes)",
+              (unsigned long long)len[0], (unsigned long long)len[1]);
+    free(bytes[0]), free(bytes[1]);
+    snprintf(cmd, sizeof cmd, FLINT_BIN " logits -m %s --expert-cache 1x --tokens 5", m);
+    CHECK_MSG(run(cmd, &out) != 0 && strstr(out, "--expert-cache '1x'"), "%s", out);
+    free(out);
+}
+
 int main(void) {
+    test_expert_cache();
     test_exact();
     test_mlx_folder();
     test_run();

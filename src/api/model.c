@@ -12,6 +12,7 @@
 #include "format/gguf.h"
 #include "format/safetensors.h"
 #include "api/model_file.h"
+#include "experts/store.h"
 #include "quant/dequant.h"
 
 struct flint_model {
@@ -24,6 +25,7 @@ struct flint_model {
     int64_t n_tensors;
     const char *arch;
     char *path; /* as given to flint_model_open, for messages */
+    fl_expert_store *store; /* streamed experts; NULL: resident */
 };
 
 static flint_status open_hf_folder(flint_model *m, const char *dir) {
@@ -62,12 +64,14 @@ static flint_status open_gguf(flint_model *m, const char *path) {
 }
 
 flint_status flint_model_open(const char *path, const flint_model_params *params, flint_model **out) {
-    (void)params;
     if (!path || !out) return fl_errorf(FLINT_E_INVALID_ARG, "flint_model_open: NULL argument");
     *out = NULL;
+    const int64_t cache = params ? params->expert_cache : 0;
+    if (cache < -1) return fl_errorf(FLINT_E_INVALID_ARG, "expert_cache %lld (bytes, 0 or -1)", (long long)cache);
     flint_model *m = calloc(1, sizeof *m);
     if (!m) return fl_errorf(FLINT_E_NOMEM, "out of memory");
     flint_status st = fl_is_dir(path) ? open_hf_folder(m, path) : open_gguf(m, path);
+    if (!st && cache) st = fl_store_create(cache, &m->store);
     if (!st && !(m->path = strdup(path))) st = fl_errorf(FLINT_E_NOMEM, "out of memory");
     if (st) {
         flint_model_close(m);
@@ -79,6 +83,7 @@ flint_status flint_model_open(const char *path, const flint_model_params *params
 
 void flint_model_close(flint_model *m) {
     if (!m) return;
+    fl_store_free(m->store);
     fl_gguf_close(&m->gguf);
     fl_st_close(&m->st);
     fl_meta_free(&m->config);
@@ -88,6 +93,13 @@ void flint_model_close(flint_model *m) {
 
 flint_file_kind flint_model_file_kind(const flint_model *m) { return m ? m->kind : 0; }
 const char *flint_model_arch(const flint_model *m) { return m ? m->arch : ""; }
+
+flint_status flint_model_expert_stats(const flint_model *m, flint_expert_stats *out) {
+    if (!m || !out) return fl_errorf(FLINT_E_INVALID_ARG, "flint_model_expert_stats: NULL argument");
+    if (m->store) fl_store_stats(m->store, out);
+    else *out = (flint_expert_stats){0};
+    return FLINT_OK;
+}
 
 int64_t flint_meta_count(const flint_model *m) { return m ? m->meta->n_kvs : 0; }
 
@@ -187,3 +199,4 @@ flint_status flint_tensor_find(const flint_model *m, const char *name, flint_ten
 
 const fl_meta *fl_model_file_meta(const flint_model *m) { return m->meta; }
 const char *fl_model_file_path(const flint_model *m) { return m->path; }
+fl_expert_store *fl_model_file_store(const flint_model *m) { return m->store; }

@@ -6,8 +6,12 @@
 #include "flint.h"
 #include "format/meta.h"
 
+typedef struct fl_expert_store fl_expert_store;
+
 const fl_meta *fl_model_file_meta(const flint_model *model);
 /* The path the model was opened from. */
 const char *fl_model_file_path(const flint_model *model);
+/* The store that streams the model's experts (NULL: resident). */
+fl_expert_store *fl_model_file_store(const flint_model *model);
 
 #endif

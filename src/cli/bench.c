@@ -21,12 +21,35 @@
 #include "cli/model_arg.h"
 #include "cli/bench_parallel.h"
 #include "cli/cli.h"
+#include "cli/experts.h"
 #include "cli/gen.h"
 #include "flint.h"
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* A test's expert-store counters: hit rate, bytes read from disk per token
+ * (over every token the test ran, its untimed fill included) and the
+ * disk floor (the disk's bandwidth over those bytes). */
+static void report_experts(const flint_expert_stats *a, const flint_expert_stats *b, double tokens, double tps,
+                           double disk_bw, int json) {
+    const double hits = (double)(b->hits - a->hits), misses = (double)(b->misses - a->misses);
+    const double per_tok = (double)(b->bytes_read - a->bytes_read) / tokens;
+    const double hit_rate = hits + misses > 0 ? hits / (hits + misses) : 0;
+    const double floor_tps = per_tok > 0 && disk_bw > 0 ? disk_bw / per_tok : 0;
+    if (json) {
+        printf(", \"experts\": {\"hit_rate\": %.4f, \"bytes_read_per_token\": %.0f", hit_rate, per_tok);
+        if (floor_tps > 0) printf(", \"disk_gbs\": %.3f, \"disk_floor_tokens_per_s\": %.3f, \"disk_floor_ratio\": %.4f",
+                                  disk_bw / 1e9, floor_tps, tps / floor_tps);
+        printf("}");
+        return;
+    }
+    printf("|   experts: hit rate %.1f%%, %.2f MiB read per token", 100 * hit_rate, per_tok / 1048576);
+    if (b->prefetches > a->prefetches) printf(" (%.1f read ahead)", (double)(b->prefetches - a->prefetches) / tokens);
+    if (floor_tps > 0) printf(", disk floor %.2f t/s, ratio %.3f", floor_tps, tps / floor_tps);
+    printf(" | | | | | | |\n");
 }
 
 /* tokens/s of r runs: pp (one call of p tokens) or tg (n steps of one
@@ -58,7 +81,7 @@ int cli_bench(int argc, char **argv) {
     int32_t pp = 512, tg = 128, depth = 0, reps = 5, threads = 0, seqs = 1;
     int json = 0, no_floor = 0, deterministic = 0, exact = 0;
     int32_t parallel = 0, shared_prefix = 0;
-    const char *kv = NULL;
+    const char *kv = NULL, *expert_cache = NULL;
     const cli_opt opts[] = {
         {"-m", NULL, CLI_OPT_STRING, &path, .meta = "PATH", .required = 1, .help = "the model"},
         {"-p", NULL, CLI_OPT_INT32, &pp, 0, 1 << 20, .help = "prompt tokens for the prefill test (0: skip)"},
@@ -79,6 +102,7 @@ int cli_bench(int argc, char **argv) {
         {"--kv-type", NULL, CLI_OPT_STRING, &kv, .meta = "f16|bf16|f32", .help = "how K and V are stored (default: f16; f32 with --exact)"},
         {"--no-floor", NULL, CLI_OPT_FLAG, &no_floor,
          .help = "skip the read-bandwidth probe (1 GiB read 5 times) and the floor columns"},
+        CLI_EXPERT_CACHE_OPT(expert_cache),
     };
     const cli_cmd cmd = {"bench", "Prefill and decode tokens/s as llama-bench measures them, and decode's ratio\n"
                                   "to the bandwidth floor.", opts, CLI_N_OPTS(opts)};
@@ -92,7 +116,7 @@ int cli_bench(int argc, char **argv) {
     }
     if (parallel) {
         flint_model *pm = NULL;
-        if (cli_model_open(path, &pm)) {
+        if (cli_model_open(path, expert_cache, &pm)) {
             fprintf(stderr, "flint bench: %s\n", flint_errmsg());
             return 1;
         }
@@ -121,10 +145,16 @@ int cli_bench(int argc, char **argv) {
     float *logits = NULL;
     int rc = 1;
     if (!tok || !tps || !step) goto done;
-    if (cli_model_open(path, &m) || flint_context_create(m, &cp, &ctx) || fl_pool_create(threads, &pool)) {
+    if (cli_model_open(path, expert_cache, &m) || flint_context_create(m, &cp, &ctx) || fl_pool_create(threads, &pool)) {
         fprintf(stderr, "flint bench: %s\n", flint_errmsg());
         goto done;
     }
+    cli_experts_line(m, stderr);
+    flint_expert_stats es0, es1;
+    flint_model_expert_stats(m, &es0);
+    /* streamed experts: the disk's floor beside memory's (read first: the
+     * O_DIRECT probe leaves the page cache as it is) */
+    const double disk_bw = es0.streamed && !no_floor ? cli_disk_bandwidth(m) : 0;
     int32_t V = flint_context_n_vocab(ctx);
     if (!(logits = malloc((size_t)V * (size_t)seqs * sizeof *logits))) goto done;
     bench_random_tokens(tok, n_max + 1, V, 12345);
@@ -139,10 +169,13 @@ int cli_bench(int argc, char **argv) {
     for (int is_pp = 1; is_pp >= 0; is_pp--) {
         int32_t n = is_pp ? pp : tg;
         if (n == 0) continue;
+        flint_model_expert_stats(m, &es0);
         if (!run_test(ctx, tok, depth, n, seqs, is_pp, reps, logits, step, tps)) {
             fprintf(stderr, "flint bench: %s\n", flint_errmsg());
             goto done;
         }
+        flint_model_expert_stats(m, &es1);
+        const double expert_tokens = (double)reps * (is_pp ? 1 : seqs) * (n + depth);
         qsort(tps, (size_t)reps, sizeof *tps, cmp_double);
         double med = reps % 2 ? tps[reps / 2] : 0.5 * (tps[reps / 2 - 1] + tps[reps / 2]), mean = 0, var = 0;
         for (int i = 0; i < reps; i++) mean += tps[i] / reps;
@@ -159,6 +192,7 @@ int cli_bench(int argc, char **argv) {
             if (!no_floor) printf(", \"read_bandwidth_gbs\": %.2f", bw / 1e9);
             if (!is_pp && !no_floor)
                 printf(", \"floor_tokens_per_s\": %.3f, \"floor_ratio\": %.4f", floor_tps, med / floor_tps);
+            if (es1.streamed) report_experts(&es0, &es1, expert_tokens, med, disk_bw, json);
             printf("}\n");
         } else if (is_pp || no_floor) {
             printf("| %s | %.1f MiB | %d | %s | %.2f ± %.2f | | |\n", name, bytes / 1048576.0, nt, test, med, sqrt(var));
@@ -166,9 +200,11 @@ int cli_bench(int argc, char **argv) {
             printf("| %s | %.1f MiB | %d | %s | %.2f ± %.2f | %.2f | %.3f |\n", name, bytes / 1048576.0, nt, test, med,
                    sqrt(var), floor_tps, med / floor_tps);
         }
+        if (es1.streamed && !json) report_experts(&es0, &es1, expert_tokens, med, disk_bw, json);
     }
     if (!json && !no_floor)
         printf("\nread bandwidth %.2f GB/s (%d threads, streaming read of 1 GiB, best of 5)\n", bw / 1e9, nt);
+    if (!json && disk_bw > 0) printf("disk read bandwidth %.2f GB/s (O_DIRECT sequential read of the model file)\n", disk_bw / 1e9);
     rc = 0;
 done:
     free(logits);

@@ -155,7 +155,7 @@ int cli_info(int argc, char **argv) {
     int parsed = cli_args_parse(&cmd, argc, argv);
     if (parsed) return parsed == 1 ? 0 : 2;
     flint_model *m;
-    if (cli_model_open(path, &m) != FLINT_OK) {
+    if (cli_model_open(path, NULL, &m) != FLINT_OK) {
         fprintf(stderr, "flint info: %s\n", flint_errmsg());
         return 1;
     }

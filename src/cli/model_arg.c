@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "base/file.h"
+#include "cli/experts.h"
 #include "hub/cache.h"
 
 flint_status cli_model_path(const char *arg, char **path) {
@@ -16,11 +17,13 @@ flint_status cli_model_path(const char *arg, char **path) {
     return *path ? FLINT_OK : fl_errorf(FLINT_E_NOMEM, "out of memory");
 }
 
-flint_status cli_model_open(const char *arg, flint_model **m) {
+flint_status cli_model_open(const char *arg, const char *expert_cache, flint_model **m) {
+    flint_model_params mp = {0};
     char *path;
     *m = NULL;
-    flint_status s = cli_model_path(arg, &path);
-    if (!s) s = flint_model_open(path, NULL, m);
+    flint_status s = expert_cache ? cli_expert_cache_parse(expert_cache, &mp.expert_cache) : FLINT_OK;
+    if (s || (s = cli_model_path(arg, &path))) return s;
+    s = flint_model_open(path, &mp, m);
     free(path);
     return s;
 }

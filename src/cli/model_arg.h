@@ -8,7 +8,8 @@
 
 /* The path -m names, a new string in *path. */
 flint_status cli_model_path(const char *arg, char **path);
-/* flint_model_open on that path. */
-flint_status cli_model_open(const char *arg, flint_model **m);
+/* flint_model_open on that path, with --expert-cache's value (NULL:
+ * resident experts; cli/experts.h). */
+flint_status cli_model_open(const char *arg, const char *expert_cache, flint_model **m);
 
 #endif

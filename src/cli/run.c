@@ -11,11 +11,13 @@
 #include "cli/args.h"
 #include "cli/model_arg.h"
 #include "cli/cli.h"
+#include "cli/experts.h"
 #include "cli/gen.h"
 #include "flint.h"
 
 int cli_run(int argc, char **argv) {
     const char *path = NULL, *prompt = NULL, *file = NULL, *system = NULL, *kv = NULL;
+    const char *expert_cache = NULL;
     cli_strings stops = {0};
     int32_t n_gen = 128, threads = 0, n_ctx = 0, top_logprobs = -1;
     int chat = 0, json = 0, verbose = 0, think = 0, no_think = 0, deterministic = 0, ignore_eos = 0, exact = 0;
@@ -43,6 +45,7 @@ int cli_run(int argc, char **argv) {
         {"--exact", NULL, CLI_OPT_FLAG, &exact, .help = "f32 activations against the dequantized weights (slower; see docs/PERF.md)"},
         {"--json", NULL, CLI_OPT_FLAG, &json, .help = "one JSON object at the end instead of streamed text"},
         {"--verbose", NULL, CLI_OPT_FLAG, &verbose, .help = "memory and cache use on stderr"},
+        CLI_EXPERT_CACHE_OPT(expert_cache),
     };
     const cli_cmd cmd = {"run", "Generates from a prompt, streaming the text to stdout.", opts, CLI_N_OPTS(opts)};
     int parsed = cli_args_parse(&cmd, argc, argv);
@@ -61,12 +64,13 @@ int cli_run(int argc, char **argv) {
     if (rc) goto done;
     rc = 1;
     sp.seed = (uint64_t)seed;
-    if (cli_model_open(path, &m)) goto fail;
+    if (cli_model_open(path, expert_cache, &m)) goto fail;
     /* n_cache 1: the finished request's sequence stays, so --verbose reports its K/V */
     flint_engine_params ep = {.n_slots = 1, .n_ctx = n_ctx, .n_threads = threads, .n_cache = 1,
                               .kv_type = kv_type, .deterministic = deterministic, .exact = exact};
     if (!n_ctx && n_gen > 0 && cli_default_ctx(m, text, chat, n_gen, &ep.n_ctx)) goto fail;
     if (flint_engine_create(m, &ep, &e)) goto fail;
+    cli_experts_line(m, stderr);
     cli_warn_ctx(e, "run");
     flint_chat_message msgs[2];
     int32_t n_msgs = 0;

@@ -48,6 +48,7 @@ typedef struct seq_slot {
 } seq_slot;
 
 struct flint_engine {
+    const flint_model *model;
     flint_context *ctx;
     flint_tokenizer *tok;
     const fl_tokenizer *itok;
@@ -503,6 +504,7 @@ flint_status flint_engine_create(flint_model *model, const flint_engine_params *
                          p.n_ctx, p.max_queue, p.step_tokens, p.n_cache);
     flint_engine *e = calloc(1, sizeof *e);
     if (!e) return fl_errorf(FLINT_E_NOMEM, "out of memory");
+    e->model = model;
     e->n_slots = p.n_slots ? p.n_slots : 1;
     e->max_queue = p.max_queue ? p.max_queue : 64;
     e->step_tokens = p.step_tokens ? p.step_tokens : 512;
@@ -696,4 +698,5 @@ void flint_engine_stats_get(flint_engine *e, flint_engine_stats *out) {
     pthread_mutex_lock(&e->lock);
     *out = e->stats;
     pthread_mutex_unlock(&e->lock);
+    flint_model_expert_stats(e->model, &out->experts);
 }

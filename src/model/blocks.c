@@ -121,41 +121,39 @@ static void top_k(const float *p, int32_t n, int32_t k, int32_t *idx, float *val
 
 /* Experts of one MoE pass: their gate/up products form one matmul group
  * and their downs another. Rows [0, rows) (rows <= s->moe_rows_max) of
- * s->g, s->u and s->moe_y hold the experts' rows one after the other; the
- * shared expert's, when the pass has it, start at shared_row0 (its row i
- * is token i). */
+ * s->g, s->u and s->moe_y hold the experts' rows one after the other;
+ * s->moe_rows[r] says whose row r is: (token, choice) t * k + j, or n * k + t
+ * for the shared expert's row of token t. */
 #define MOE_PASS_EXPERTS 64 /* bounds the job lists (on the stack) */
 
 typedef struct moe_pass {
-    fl_weight w[MOE_PASS_EXPERTS + 1][3];
+    fl_weight w[MOE_PASS_EXPERTS + 1][FL_EXPERT_MATRICES];
     fl_matmul_job gate_up[2 * (MOE_PASS_EXPERTS + 1)], down[MOE_PASS_EXPERTS + 1];
-    int32_t n_exp, rows, shared_row0;
+    int32_t e[MOE_PASS_EXPERTS + 1]; /* the routed experts of the pass (-1: the shared one) */
+    int32_t n_exp, rows;
     int64_t g_used; /* floats of s->g (and s->u) taken */
 } moe_pass;
 
-/* Adds an expert over cnt rows of x (already gathered). */
-static void pass_add(moe_pass *p, fl_lm_scratch *s, const fl_weight *gate, const fl_weight *up, const fl_weight *down,
+/* Adds an expert over cnt rows of x (already gathered, their owners in
+ * s->moe_rows from p->rows on). */
+static void pass_add(moe_pass *p, fl_lm_scratch *s, int32_t e, const fl_weight w3[FL_EXPERT_MATRICES],
                      const float *x, int32_t cnt) {
     fl_weight *w = p->w[p->n_exp];
-    w[0] = *gate, w[1] = *up, w[2] = *down;
+    memcpy(w, w3, FL_EXPERT_MATRICES * sizeof *w);
     float *g = s->g + p->g_used, *u = s->u + p->g_used;
-    p->gate_up[2 * p->n_exp] = (fl_matmul_job){&w[0], x, g, cnt};
-    p->gate_up[2 * p->n_exp + 1] = (fl_matmul_job){&w[1], x, u, cnt};
-    p->down[p->n_exp] = (fl_matmul_job){&w[2], g, s->moe_y + (int64_t)p->rows * down->m, cnt};
-    p->g_used += (int64_t)cnt * gate->m;
+    p->gate_up[2 * p->n_exp] = (fl_matmul_job){&w[FL_EXPERT_GATE], x, g, cnt};
+    p->gate_up[2 * p->n_exp + 1] = (fl_matmul_job){&w[FL_EXPERT_UP], x, u, cnt};
+    p->down[p->n_exp] =
+        (fl_matmul_job){&w[FL_EXPERT_DOWN], g, s->moe_y + (int64_t)p->rows * w[FL_EXPERT_DOWN].m, cnt};
+    p->e[p->n_exp++] = e;
+    p->g_used += (int64_t)cnt * w[FL_EXPERT_GATE].m;
     p->rows += cnt;
-    p->n_exp++;
 }
 
-/* Gathers the rows routed to expert e (if any) into the pass; false when
- * they do not fit in the scratch's rows. */
-static bool pass_gather(moe_pass *p, fl_lm_scratch *s, const fl_experts *ex, int32_t e, int32_t k, const float *x,
-                        int32_t n) {
-    const int64_t H = ex->down.m;
-    int32_t cnt = 0;
-    for (int32_t tj = 0; tj < n * k; tj++) cnt += s->moe_e[tj] == e;
-    if (p->rows + cnt > s->moe_rows_max) return false;
-    if (!cnt) return true;
+/* Gathers the cnt rows routed to expert e into the pass. */
+static void pass_gather(moe_pass *p, fl_lm_scratch *s, int32_t e, const fl_weight w[FL_EXPERT_MATRICES], int32_t cnt,
+                        int32_t k, const float *x, int32_t n) {
+    const int64_t H = w[FL_EXPERT_GATE].k;
     /* every token routed here (always so in decode): x as it is, so the
      * experts of one token share one quantized input */
     const bool all = cnt == n;
@@ -165,37 +163,84 @@ static bool pass_gather(moe_pass *p, fl_lm_scratch *s, const fl_experts *ex, int
         if (!all) memcpy(s->moe_x + (int64_t)r * H, x + (int64_t)(tj / k) * H, (size_t)H * sizeof *x);
         r++;
     }
-    fl_weight gate, up, down;
-    fl_experts_get(ex, e, &gate, &up, &down);
-    pass_add(p, s, &gate, &up, &down, all ? x : s->moe_x + (int64_t)p->rows * H, cnt);
+    pass_add(p, s, e, w, all ? x : s->moe_x + (int64_t)p->rows * H, cnt);
+}
+
+/* Runs a pass, puts each row's output at its owner's place in s->moe_yk,
+ * and returns the pass's experts to the session. */
+static flint_status pass_run(fl_backend *be, fl_lm_scratch *s, moe_pass *p, fl_act act, int64_t H,
+                             fl_expert_session *ses) {
+    const fl_backend_ops *op = be->ops;
+    flint_status st = FLINT_OK;
+    if (p->n_exp && !(st = op->matmul_group(be, p->gate_up, 2 * p->n_exp))) {
+        op->gated(be, act, s->g, s->g, s->u, p->g_used);
+        st = op->matmul_group(be, p->down, p->n_exp);
+    }
+    for (int32_t r = 0; !st && r < p->rows; r++)
+        memcpy(s->moe_yk + (int64_t)s->moe_rows[r] * H, s->moe_y + (int64_t)r * H, (size_t)H * sizeof(float));
+    for (int32_t i = 0; i < p->n_exp; i++)
+        if (p->e[i] >= 0) fl_experts_done(ses, p->e[i]);
+    p->n_exp = p->rows = 0;
+    p->g_used = 0;
+    return st;
+}
+
+/* The shared expert, over every token, joins the pass when it fits. */
+static bool pass_shared(moe_pass *p, fl_lm_scratch *s, const fl_moe_shared *shared, int32_t k, const float *x,
+                        int32_t n) {
+    if (p->rows + n > s->moe_rows_max) return false;
+    for (int32_t t = 0; t < n; t++) s->moe_rows[p->rows + t] = n * k + t;
+    const fl_weight w[FL_EXPERT_MATRICES] = {*shared->gate, *shared->up, *shared->down};
+    pass_add(p, s, -1, w, x, n);
     return true;
 }
 
-/* Runs a pass and adds each row's output, times its routing weight, to out. */
-static flint_status pass_run(fl_backend *be, fl_lm_scratch *s, const moe_pass *p, int32_t k, fl_act act,
-                             const fl_moe_shared *shared, int64_t H, float *out) {
-    const fl_backend_ops *op = be->ops;
+/* Runs the experts in passes as the session hands them out — every
+ * expert over all of its tokens at once, whatever the order. */
+static flint_status run_experts(fl_backend *be, fl_lm_scratch *s, fl_expert_session *ses, int32_t k, fl_act act,
+                                const fl_moe_shared *shared, const float *x, int32_t n, int64_t H) {
+    moe_pass p = {0};
+    int32_t got[MOE_PASS_EXPERTS], m;
+    fl_weight w[MOE_PASS_EXPERTS][FL_EXPERT_MATRICES];
+    bool shared_left = shared != NULL;
     flint_status st;
-    if ((st = op->matmul_group(be, p->gate_up, 2 * p->n_exp))) return st;
-    op->gated(be, act, s->g, s->g, s->u, p->g_used);
-    if ((st = op->matmul_group(be, p->down, p->n_exp))) return st;
-    for (int32_t r = 0; r < p->rows; r++) {
-        const bool sh = p->shared_row0 >= 0 && r >= p->shared_row0;
-        const int32_t t = sh ? r - p->shared_row0 : s->moe_rows[r] / k;
-        const float w = sh ? shared->scale[t] : s->moe_w[s->moe_rows[r]];
-        float *o = out + (int64_t)t * H;
-        const float *y = s->moe_y + (int64_t)r * H;
-        for (int64_t i = 0; i < H; i++) o[i] += w * y[i];
+    while (!(st = fl_experts_next(ses, got, w, MOE_PASS_EXPERTS, &m)) && m) {
+        for (int32_t i = 0; i < m && !st; i++) {
+            const int32_t cnt = s->moe_cnt[got[i]];
+            if (p.n_exp == MOE_PASS_EXPERTS || p.rows + cnt > s->moe_rows_max) st = pass_run(be, s, &p, act, H, ses);
+            if (!st) pass_gather(&p, s, got[i], w[i], cnt, k, x, n);
+        }
+        /* the shared expert runs in the first pass, beside reads still in flight */
+        if (!st && shared_left && p.n_exp < MOE_PASS_EXPERTS) shared_left = !pass_shared(&p, s, shared, k, x, n);
+        if (!st) st = pass_run(be, s, &p, act, H, ses);
+        if (st) return st;
     }
-    return FLINT_OK;
+    if (!st && shared_left && pass_shared(&p, s, shared, k, x, n)) st = pass_run(be, s, &p, act, H, ses);
+    return st;
+}
+
+/* The union of each token's top k of next->logits, read ahead. */
+static void prefetch_next(fl_lm_scratch *s, const fl_moe_next *next, int32_t k, int32_t n) {
+    const int32_t E = next->ex->n_expert;
+    int32_t n_hint = 0;
+    memset(s->moe_hint, 0, (size_t)E * sizeof *s->moe_hint);
+    for (int32_t t = 0; t < n; t++) {
+        int32_t e[FL_PREFETCH_K];
+        float v[FL_PREFETCH_K];
+        top_k(next->logits + (int64_t)t * E, E, k, e, v);
+        for (int32_t j = 0; j < k; j++) s->moe_hint[e[j]] = 1;
+    }
+    for (int32_t e = 0; e < E; e++)
+        if (s->moe_hint[e]) s->moe_hint[n_hint++] = e;
+    fl_experts_prefetch(next->ex, s->moe_hint, n_hint);
 }
 
 flint_status fl_block_moe(fl_backend *be, fl_lm_scratch *s, const fl_experts *ex, int32_t k, const float *expert_scale,
-                          fl_act act, const fl_moe_shared *shared, float *logits, const float *x, float *out,
-                          int32_t n) {
+                          fl_act act, const fl_moe_shared *shared, const fl_moe_next *next, float *logits,
+                          const float *x, float *out, int32_t n) {
     const fl_backend_ops *op = be->ops;
     const int32_t E = ex->n_expert;
-    const int64_t H = ex->down.m;
+    const int64_t H = ex->w[FL_EXPERT_DOWN].m;
     op->softmax(be, logits, n, E);
     for (int32_t t = 0; t < n; t++) {
         int32_t *e = s->moe_e + (int64_t)t * k;
@@ -204,24 +249,38 @@ flint_status fl_block_moe(fl_backend *be, fl_lm_scratch *s, const fl_experts *ex
         for (int32_t j = 0; j < k; j++) sum += w[j];
         for (int32_t j = 0; j < k; j++) w[j] = w[j] / sum * (expert_scale ? expert_scale[e[j]] : 1.0f);
     }
-    memset(out, 0, (size_t)(n * H) * sizeof *out);
-    /* passes of as many experts as the scratch rows hold (one pass in
-     * decode); the shared expert joins the last */
-    moe_pass p;
-    bool shared_left = shared != NULL;
-    for (int32_t e = 0; e < E || shared_left;) {
-        p.n_exp = p.rows = 0;
-        p.shared_row0 = -1;
-        p.g_used = 0;
-        for (; e < E && p.n_exp < MOE_PASS_EXPERTS; e++)
-            if (!pass_gather(&p, s, ex, e, k, x, n)) break; /* e starts the next pass */
-        if (e == E && shared_left && p.rows + n <= s->moe_rows_max) {
-            p.shared_row0 = p.rows;
-            pass_add(&p, s, shared->gate, shared->up, shared->down, x, n);
-            shared_left = false;
+    /* the experts routed to, ascending, and their tokens */
+    int32_t n_need = 0;
+    memset(s->moe_cnt, 0, (size_t)E * sizeof *s->moe_cnt);
+    for (int32_t tj = 0; tj < n * k; tj++) s->moe_cnt[s->moe_e[tj]]++;
+    for (int32_t e = 0; e < E; e++)
+        if (s->moe_cnt[e]) s->moe_need[n_need++] = e;
+    fl_expert_session ses;
+    flint_status st = fl_experts_begin(&ses, ex, s->moe_need, n_need);
+    if (st) return st;
+    if (next && k <= FL_PREFETCH_K) prefetch_next(s, next, k, n);
+    st = run_experts(be, s, &ses, k, act, shared, x, n, H);
+    fl_experts_end(&ses);
+    if (st) return st;
+    /* each token's experts added in expert order, the shared one last:
+     * the same sums whatever order the experts ran in */
+    for (int32_t t = 0; t < n; t++) {
+        float *o = out + (int64_t)t * H;
+        memset(o, 0, (size_t)H * sizeof *o);
+        for (int32_t c = 0, last = -1; c < k; c++) {
+            int32_t j = -1;
+            for (int32_t i = 0; i < k; i++) {
+                const int32_t e = s->moe_e[t * k + i];
+                if (e > last && (j < 0 || e < s->moe_e[t * k + j])) j = i;
+            }
+            last = s->moe_e[t * k + j];
+            const float w = s->moe_w[t * k + j], *y = s->moe_yk + ((int64_t)t * k + j) * H;
+            for (int64_t i = 0; i < H; i++) o[i] += w * y[i];
         }
-        flint_status st = p.n_exp ? pass_run(be, s, &p, k, act, shared, H, out) : FLINT_OK;
-        if (st) return st;
+        if (shared) {
+            const float w = shared->scale[t], *y = s->moe_yk + ((int64_t)n * k + t) * H;
+            for (int64_t i = 0; i < H; i++) o[i] += w * y[i];
+        }
     }
     return FLINT_OK;
 }

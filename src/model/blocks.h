@@ -36,10 +36,24 @@ typedef struct fl_moe_shared {
  * out[t] = sum_j w_j * expert_{e_j}(x[t]) (+ scale[t] * shared(x[t]) when
  * shared is given), each expert run once over all the tokens routed to it,
  * and the experts' products grouped into as few matmul groups as the
- * scratch's rows allow (decode: gate/up of all, then the downs of all). */
+ * scratch's rows allow (decode: gate/up of all, then the downs of all).
+ * Streamed experts run as the store hands them out (those in the cache
+ * first, the others as their reads land: waves when the batch routes to
+ * more than the cache holds); each expert's output is kept per (token,
+ * choice) and a token's are added in expert order, so the sums are the
+ * same bits as resident. */
+/* The next MoE layer's experts and its router's logits [n][n_expert] on
+ * this layer's input: once this layer's reads are queued, the top k of
+ * each token are read ahead (streamed experts, FLINT_EXPERT_PREFETCH=1). */
+#define FL_PREFETCH_K 16 /* read ahead for routers of up to this many experts per token */
+typedef struct fl_moe_next {
+    const fl_experts *ex;
+    const float *logits;
+} fl_moe_next;
+
 flint_status fl_block_moe(fl_backend *be, fl_lm_scratch *s, const fl_experts *ex, int32_t k, const float *expert_scale,
-                          fl_act act, const fl_moe_shared *shared, float *logits, const float *x, float *out,
-                          int32_t n);
+                          fl_act act, const fl_moe_shared *shared, const fl_moe_next *next, float *logits,
+                          const float *x, float *out, int32_t n);
 
 /* logits = output . rmsnorm(x; output_norm) for the rows of s->x the
  * batch's spans ask for (fl_span.out), back to back, with the final

@@ -79,12 +79,14 @@ static flint_status load_moe(fl_lm *lm, namer *nm, int32_t l) {
         (st = fl_load_vector(wl, name_of(nm, T_PRE_MOE_NORM, l), H, p1, &L->pre_moe_norm)) ||
         (st = fl_load_vector(wl, name_of(nm, T_POST_MLP_NORM, l), H, p1, &L->post_mlp_norm)) ||
         (st = fl_load_vector(wl, name_of(nm, T_POST_MOE_NORM, l), H, p1, &L->post_moe_norm)) ||
-        (st = fl_experts_load(&L->experts, wl, name_of(nm, T_EXP_GATE_UP, l), name_of(nm, sw ? T_SW_GATE : T_EXP_GATE, l),
-                              name_of(nm, sw ? T_SW_UP : T_EXP_UP, l), name_of(nm, sw ? T_SW_DOWN : T_EXP_DOWN, l), H,
-                              hp->n_ff_exp, hp->n_expert)))
+        (st = fl_lm_load_experts(lm, l, nm->gguf, nm->prefix,
+                                  (const char *const[4]){name_of(nm, T_EXP_GATE_UP, l),
+                                                         name_of(nm, sw ? T_SW_GATE : T_EXP_GATE, l),
+                                                         name_of(nm, sw ? T_SW_UP : T_EXP_UP, l),
+                                                         name_of(nm, sw ? T_SW_DOWN : T_EXP_DOWN, l)},
+                                  "experts.")))
         return st;
     fl_lm_count(lm, &L->router);
-    lm->weight_bytes += (uint64_t)hp->n_expert_used * fl_expert_bytes(&L->experts); /* the experts a token uses */
     return FLINT_OK;
 }
 
@@ -239,7 +241,7 @@ static flint_status moe(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, int32
     op->scale(be, s->moe_x, s->moe_x, 1.0f / sqrtf((float)H), n * H);
     if ((st = op->matmul(be, &L->router, s->moe_x, s->moe_logits, n))) return st;
     op->rmsnorm(be, s->xb, s->x, L->pre_moe_norm, n, H, hp->rms_eps);
-    if ((st = fl_block_moe(be, s, &L->experts, hp->n_expert_used, L->expert_scale, FL_ACT_GELU_TANH, NULL, s->moe_logits,
+    if ((st = fl_block_moe(be, s, &L->experts, hp->n_expert_used, L->expert_scale, FL_ACT_GELU_TANH, NULL, NULL, s->moe_logits,
                            s->xb, s->moe_out, n)))
         return st;
     op->rmsnorm(be, s->moe_out, s->moe_out, L->post_moe_norm, n, H, hp->rms_eps);

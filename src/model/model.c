@@ -9,6 +9,7 @@
 
 #include "api/model_file.h"
 #include "base/error.h"
+#include "experts/store.h"
 #include "model/gemma.h"
 #include "model/qwen35.h"
 
@@ -36,6 +37,8 @@ flint_status fl_lm_load(fl_lm *lm, const flint_model *file, const char *path) {
         break;
     default: st = fl_errorf(FLINT_E_UNSUPPORTED, "%s: no forward pass for this architecture", path); break;
     }
+    /* every MoE layer registered: the store sizes its slots (once per model) */
+    if (!st && fl_model_file_store(file)) st = fl_store_commit(fl_model_file_store(file));
     if (st) fl_lm_free(lm);
     return st;
 }
@@ -85,12 +88,24 @@ flint_status fl_lm_load_io(fl_lm *lm, bool gguf, const char *const *hf_prefixes,
     return FLINT_OK;
 }
 
+flint_status fl_lm_load_experts(fl_lm *lm, int32_t l, bool gguf, const char *prefix, const char *const stacked[4],
+                                const char *per_expert) {
+    char stem[192];
+    fl_layer_tensor_name(stem, sizeof stem, gguf, prefix, l, per_expert);
+    const fl_expert_names names = {stacked[0], stacked[1], stacked[2], stacked[3], gguf ? NULL : stem};
+    fl_experts *ex = &lm->layers[l].experts;
+    flint_status st = fl_experts_load(ex, &lm->wl, l, &names, lm->hp.n_embd, lm->hp.n_ff_exp, lm->hp.n_expert);
+    if (!st) lm->weight_bytes += (uint64_t)lm->hp.n_expert_used * fl_expert_bytes(ex); /* the experts a token uses */
+    return st;
+}
+
 void fl_lm_count(fl_lm *lm, const fl_weight *w) {
     lm->weight_bytes += fl_weight_bytes(w);
 }
 
 void fl_lm_free(fl_lm *lm) {
     fl_weight_loader_free(&lm->wl);
+    for (int32_t l = 0; lm->layers && l < lm->hp.n_layer; l++) fl_experts_free(&lm->layers[l].experts);
     free(lm->layers);
     memset(lm, 0, sizeof *lm);
 }
@@ -120,18 +135,20 @@ flint_status fl_lm_scratch_init(fl_lm_scratch *s, const fl_hparams *hp, int32_t 
     /* a MoE pass gathers up to moe_rows rows into moe_x, g, u and moe_y:
      * at least every expert one token uses, and the shared one */
     const int64_t moe_rows = moe ? max64(n_batch, K + 1) : n_batch, moe_mult = (moe_rows + n_batch - 1) / n_batch;
-    /* x xb q k v att o g u | ple (token part and projection) | moe_logits moe_x moe_y moe_out moe_w | ssm_x ssm_ab */
-    enum { N_SLOTS = 17 };
+    /* x xb q k v att o g u | ple (token part and projection) | moe_logits moe_x moe_y moe_out moe_w moe_yk |
+     * ssm_x ssm_ab */
+    enum { N_SLOTS = 18 };
     int64_t widths[N_SLOTS] = {H, H, max64(qd, Kd), max64(kvd, Kd), max64(kvd, Vd), max64(qd, Vd), H,
-                               g_width * moe_mult, u_width * moe_mult, 2 * (int64_t)hp->n_layer * P, hp->n_expert,
-                               moe ? H * moe_mult : 0, moe ? H * moe_mult : 0, moe ? H : 0, K, C,
+                               g_width * moe_mult, u_width * moe_mult, 2 * (int64_t)hp->n_layer * P, 2 * (int64_t)hp->n_expert,
+                               moe ? H * moe_mult : 0, moe ? H * moe_mult : 0, moe ? H : 0, K, moe ? H * (K + 1) : 0, C,
                                recurrent ? 2 * hp->ssm_n_v_heads : 0};
     float **slots[N_SLOTS] = {&s->x, &s->xb, &s->q, &s->k, &s->v, &s->att, &s->o, &s->g, &s->u, &s->ple,
-                              &s->moe_logits, &s->moe_x, &s->moe_y, &s->moe_out, &s->moe_w, &s->ssm_x, &s->ssm_ab};
+                              &s->moe_logits, &s->moe_x, &s->moe_y, &s->moe_out, &s->moe_w, &s->moe_yk, &s->ssm_x,
+                              &s->ssm_ab};
     int64_t total = 0;
     for (int i = 0; i < N_SLOTS; i++) total += widths[i] * n_batch;
     s->block = malloc((size_t)total * sizeof(float));
-    s->pos = malloc(((size_t)n_batch * (size_t)(1 + K) + (size_t)moe_rows) * sizeof *s->pos);
+    s->pos = malloc(((size_t)n_batch * (size_t)(1 + K) + (size_t)moe_rows + 3 * (size_t)hp->n_expert) * sizeof *s->pos);
     if (!s->block || !s->pos) {
         fl_lm_scratch_free(s);
         return fl_errorf(FLINT_E_NOMEM, "out of memory for activations of %d tokens", n_batch);
@@ -143,6 +160,9 @@ flint_status fl_lm_scratch_init(fl_lm_scratch *s, const fl_hparams *hp, int32_t 
     }
     s->moe_rows = s->pos + n_batch;
     s->moe_e = s->moe_rows + moe_rows;
+    s->moe_cnt = s->moe_e + (int64_t)n_batch * K;
+    s->moe_need = s->moe_cnt + hp->n_expert;
+    s->moe_hint = s->moe_need + hp->n_expert;
     s->n_batch = n_batch;
     s->moe_rows_max = (int32_t)moe_rows;
     return FLINT_OK;

@@ -85,12 +85,16 @@ typedef struct fl_lm_scratch {
     int32_t n_batch;
     float *x, *xb, *q, *k, *v, *att, *o, *g, *u; /* [n_batch][...] */
     float *ple;                  /* [n_batch][n_layer*P] */
-    float *moe_logits;           /* [n_batch][n_expert] */
+    float *moe_logits;           /* [n_batch][n_expert], then as many rows for the next layer's router */
     float *moe_x, *moe_y;        /* [moe_rows_max][H] the rows of a MoE pass */
     float *moe_out;              /* [n_batch][H] */
+    float *moe_yk;               /* [n_batch * n_expert_used + n_batch][H] each (token, choice)'s expert output, then
+                                    each token's shared-expert output */
     float *moe_w;                /* [n_batch][n_expert_used] routing weights */
     int32_t *moe_e;              /* [n_batch][n_expert_used] chosen experts */
     int32_t *moe_rows;           /* [moe_rows_max] the (token, choice) of each row of a MoE pass */
+    int32_t *moe_cnt, *moe_need; /* [n_expert] tokens routed to each expert; the experts routed to */
+    int32_t *moe_hint;           /* [n_expert] the next layer's likely experts (read ahead) */
     int32_t moe_rows_max;        /* max(n_batch, n_expert_used + 1); g and u hold as many rows of the experts' width */
     float *ssm_x;                /* [n_batch][2 Kd + Vd] convolved q, k, v channels */
     float *ssm_ab;               /* [n_batch][2 n_v] alpha and beta projections */
@@ -136,6 +140,12 @@ flint_status fl_lm_forward_batch(const fl_lm *lm, fl_backend *be, fl_lm_scratch 
 flint_status fl_lm_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, fl_kv_cache *cache,
                            const int32_t *tokens, int32_t n, float *logits, bool all_logits);
 
+/* Layer l's routed experts from the stacked tensors stacked[] = {gate_up,
+ * gate, up, down} (full names), or HF per-expert tensors
+ * "<prefix>layers.<l>.<per_expert><e>.{gate,up,down}_proj.weight"; counts
+ * the experts a token uses in weight_bytes. */
+flint_status fl_lm_load_experts(fl_lm *lm, int32_t l, bool gguf, const char *prefix, const char *const stacked[4],
+                                const char *per_expert);
 /* Adds the bytes of w to lm->weight_bytes (absent weights add nothing). */
 void fl_lm_count(fl_lm *lm, const fl_weight *w);
 

@@ -128,12 +128,14 @@ static flint_status load_ffn(fl_lm *lm, namer *nm, int32_t l) {
     const float *sh_inp;
     const bool sw = !nm->gguf && fl_has_tensor(wl, name_of(nm, T_SW_GATE, l));
     if ((st = fl_load_matrix(wl, name_of(nm, T_ROUTER, l), H, hp->n_expert, &L->router)) ||
-        (st = fl_experts_load(&L->experts, wl, name_of(nm, T_EXP_GATE_UP, l), name_of(nm, sw ? T_SW_GATE : T_EXP_GATE, l),
-                              name_of(nm, sw ? T_SW_UP : T_EXP_UP, l), name_of(nm, sw ? T_SW_DOWN : T_EXP_DOWN, l), H,
-                              hp->n_ff_exp, hp->n_expert)))
+        (st = fl_lm_load_experts(lm, l, nm->gguf, nm->prefix,
+                                  (const char *const[4]){name_of(nm, T_EXP_GATE_UP, l),
+                                                         name_of(nm, sw ? T_SW_GATE : T_EXP_GATE, l),
+                                                         name_of(nm, sw ? T_SW_UP : T_EXP_UP, l),
+                                                         name_of(nm, sw ? T_SW_DOWN : T_EXP_DOWN, l)},
+                                  "mlp.experts.")))
         return st;
     fl_lm_count(lm, &L->router);
-    lm->weight_bytes += (uint64_t)hp->n_expert_used * fl_expert_bytes(&L->experts); /* the experts a token uses */
     if (!S) return FLINT_OK;
     if ((st = fl_load_matrix(wl, name_of(nm, T_SH_GATE, l), H, S, &L->shexp_gate)) ||
         (st = fl_load_matrix(wl, name_of(nm, T_SH_UP, l), H, S, &L->shexp_up)) ||
@@ -229,14 +231,23 @@ static flint_status moe(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, int32
     const fl_backend_ops *op = be->ops;
     const fl_layer *L = &lm->layers[l];
     const bool has_shared = L->shexp_gate.data != NULL;
-    /* the router and the shared expert's gate (into s->moe_out) */
-    const fl_matmul_job gates[2] = {{&L->router, s->xb, s->moe_logits, n}, {&L->shexp_inp, s->xb, s->moe_out, n}};
-    flint_status st = op->matmul_group(be, gates, has_shared ? 2 : 1);
+    /* the router and the shared expert's gate (into s->moe_out); streamed
+     * decode: the next layer's router on this layer's input too, to read
+     * its likely experts ahead (into the second half of s->moe_logits) */
+    fl_matmul_job gates[3] = {{&L->router, s->xb, s->moe_logits, n}};
+    int32_t n_jobs = 1;
+    if (has_shared) gates[n_jobs++] = (fl_matmul_job){&L->shexp_inp, s->xb, s->moe_out, n};
+    const fl_layer *next = l + 1 < hp->n_layer ? &lm->layers[l + 1] : NULL;
+    const bool ahead = next && next->experts.stream && n <= 8;
+    float *next_logits = s->moe_logits + (int64_t)n * hp->n_expert;
+    if (ahead) gates[n_jobs++] = (fl_matmul_job){&next->router, s->xb, next_logits, n};
+    flint_status st = op->matmul_group(be, gates, n_jobs);
     if (st) return st;
     if (has_shared) op->act(be, FL_ACT_SIGMOID, s->moe_out, s->moe_out, n);
     const fl_moe_shared shared = {&L->shexp_gate, &L->shexp_up, &L->shexp_down, s->moe_out};
+    const fl_moe_next pf = {ahead ? &next->experts : NULL, next_logits};
     return fl_block_moe(be, s, &L->experts, hp->n_expert_used, NULL, FL_ACT_SILU, has_shared ? &shared : NULL,
-                        s->moe_logits, s->xb, s->o, n);
+                        ahead ? &pf : NULL, s->moe_logits, s->xb, s->o, n);
 }
 
 flint_status fl_qwen35_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const fl_batch *b, float *logits) {

@@ -66,6 +66,16 @@ srv_reply srv_metrics(srv_call *c) {
     VALUE("flint_kv_blocks_free %lld", (long long)st.kv_blocks_free);
     METRIC("gauge", "kv_bytes_used", "Bytes of K/V in use.");
     VALUE("flint_kv_bytes_used %llu", (unsigned long long)st.kv_bytes_used);
+    if (st.experts.streamed) {
+        METRIC("counter", "expert_cache_hits_total", "Routed experts found in the expert cache.");
+        VALUE("flint_expert_cache_hits_total %llu", (unsigned long long)st.experts.hits);
+        METRIC("counter", "expert_cache_misses_total", "Routed experts read from disk.");
+        VALUE("flint_expert_cache_misses_total %llu", (unsigned long long)st.experts.misses);
+        METRIC("counter", "expert_bytes_read_total", "Bytes of experts read from disk.");
+        VALUE("flint_expert_bytes_read_total %llu", (unsigned long long)st.experts.bytes_read);
+        METRIC("gauge", "expert_cache_bytes", "Bytes the expert cache may take.");
+        VALUE("flint_expert_cache_bytes %lld", (long long)st.experts.budget);
+    }
 #undef METRIC
 #undef VALUE
     if (b.failed) {

@@ -1,0 +1,55 @@
+/* experts.c — --expert-cache (see experts.h). */
+#define _GNU_SOURCE /* O_DIRECT */
+#include "cli/experts.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/error.h"
+
+flint_status cli_expert_cache_parse(const char *s, int64_t *out) {
+    if (!strcmp(s, "auto")) return *out = -1, FLINT_OK;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    int shift = 0;
+    if (*end == 'K' || *end == 'k') shift = 10, end++;
+    else if (*end == 'M' || *end == 'm') shift = 20, end++;
+    else if (*end == 'G' || *end == 'g') shift = 30, end++;
+    if (end == s || *s < '0' || *s > '9' || *end || errno || v > ((unsigned long long)INT64_MAX >> shift))
+        return fl_errorf(FLINT_E_INVALID_ARG, "--expert-cache '%s': a size such as 512M or 8G, 0, or auto", s);
+    *out = (int64_t)(v << shift);
+    return FLINT_OK;
+}
+
+void cli_experts_line(const flint_model *m, FILE *f) {
+    flint_expert_stats es;
+    if (flint_model_expert_stats(m, &es) || !es.streamed || !es.n_layers) return;
+    fprintf(f, "experts: streamed, cache %.2f GiB = %d of %d experts x %d layers (slots of %.2f MiB), %s, %d I/O threads\n",
+            (double)es.slots_per_layer * (double)es.slot_bytes * es.n_layers / (1 << 30), es.slots_per_layer,
+            es.n_expert, es.n_layers, (double)es.slot_bytes / (1 << 20), es.direct ? "O_DIRECT pread" : "buffered pread",
+            es.io_threads);
+}
+
+double cli_disk_bandwidth(const flint_model *m) {
+    enum { BLOCK = 16 << 20 };
+    flint_tensor_info t;
+    if (flint_tensor_get(m, 0, &t)) return 0;
+    int fd = open(t.file, O_RDONLY | O_DIRECT);
+    void *buf = NULL;
+    if (fd < 0 || posix_memalign(&buf, 4096, BLOCK)) {
+        if (fd >= 0) close(fd);
+        return 0;
+    }
+    uint64_t total = 0;
+    const double t0 = fl_now_seconds();
+    for (ssize_t n; total < (1ull << 30) && (n = pread(fd, buf, BLOCK, (off_t)total)) > 0;) total += (uint64_t)n;
+    const double dt = fl_now_seconds() - t0;
+    close(fd);
+    free(buf);
+    return total && dt > 0 ? (double)total / dt : 0;
+}

@@ -1,0 +1,487 @@
+/* store.c — the expert store (see store.h): the per-layer slot tables, the
+ * session protocol, the slot policy and the I/O threads. The reads
+ * themselves are in store_io.c. */
+#define _GNU_SOURCE /* O_DIRECT */
+#include "experts/store.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "experts/store_io.h"
+
+#define IO_THREADS 8
+
+enum { SLOT_EMPTY, SLOT_LOADING, SLOT_READY, SLOT_FAILED };
+/* an expert in the open session: not needed, waiting to be handed out, handed out, done */
+enum { NEED_NO, NEED_WAIT, NEED_HANDED, NEED_DONE };
+
+typedef struct slot_error {
+    flint_status st;
+    char msg[256];
+} slot_error;
+
+struct fl_store_layer {
+    fl_expert_store *st;
+    int32_t l, n_expert, n_range, n_slot;
+    fl_expert_range *ranges;  /* [n_expert][n_range] */
+    int32_t *file;            /* [n_expert][n_range] index into st->files */
+    uint64_t *pos;            /* [n_range] where each range's aligned read starts in a slot */
+    uint64_t slot_bytes;      /* a multiple of FL_IO_ALIGN */
+    uint8_t *mem;             /* [n_slot][slot_bytes], FL_IO_ALIGN-aligned */
+    const uint8_t **base;     /* [n_slot][n_range] where each range's bytes lie once read */
+    int32_t *slot_expert;     /* [n_slot] the expert a slot holds or loads (-1: none) */
+    uint64_t *slot_tick;      /* [n_slot] last use */
+    int8_t *slot_state;       /* [n_slot] SLOT_*, under st->mu */
+    slot_error *slot_err;     /* [n_slot] why a read failed */
+    int32_t *expert_slot;     /* [n_expert] (-1: not in a slot) */
+    uint64_t *hist;           /* [n_expert] sessions that routed to it */
+    int8_t *need;             /* [n_expert] NEED_* of the open session */
+    int8_t *hot;              /* [n_expert] the pinned set (FL_POLICY_PINNED) */
+    int32_t *need_list;       /* [n_expert] the session's experts, ascending */
+    int32_t n_need, n_left;   /* needed; not yet handed out */
+    uint64_t tick;
+    pthread_mutex_t use;      /* held from begin to end */
+};
+
+typedef struct job {
+    fl_store_layer *sl;
+    int32_t slot, e;
+} job;
+
+struct fl_expert_store {
+    int64_t budget;           /* asked: bytes, or -1 (auto) until commit */
+    fl_expert_policy policy;
+    bool committed, direct_allowed;
+    fl_io_file *files;
+    int32_t n_files;
+    fl_store_layer **layers;  /* [n_layers] by layer index, NULL: not MoE */
+    int32_t n_layers;
+    pthread_mutex_t reg;      /* registration and commit */
+    pthread_mutex_t mu;       /* the queue, slot states, counters */
+    pthread_cond_t work, done;
+    job *queue;
+    int32_t q_head, q_len, q_cap;
+    pthread_t threads[IO_THREADS];
+    int32_t n_threads;
+    bool stop;
+    bool prefetch;            /* FLINT_EXPERT_PREFETCH: fl_store_prefetch reads ahead */
+    uint64_t hits, misses, prefetches, bytes_read, reads_direct, reads_buffered;
+};
+
+static bool direct_allowed = true;
+void fl_store_set_direct(bool allow) { direct_allowed = allow; }
+
+/* LFU read the fewest bytes and ran as fast as any (docs/PERF.md). */
+static fl_expert_policy policy_from_env(void) {
+    const char *p = getenv("FLINT_EXPERT_POLICY");
+    if (p && !strcmp(p, "lru")) return FL_POLICY_LRU;
+    if (p && !strcmp(p, "pinned")) return FL_POLICY_PINNED;
+    return FL_POLICY_LFU;
+}
+
+flint_status fl_store_create(int64_t budget, fl_expert_store **out) {
+    if (budget == 0 || budget < -1)
+        return fl_errorf(FLINT_E_INVALID_ARG, "expert cache of %lld bytes", (long long)budget);
+    fl_expert_store *st = calloc(1, sizeof *st);
+    if (!st) return fl_errorf(FLINT_E_NOMEM, "out of memory");
+    st->budget = budget;
+    st->policy = policy_from_env();
+    const char *pf = getenv("FLINT_EXPERT_PREFETCH");
+    st->prefetch = pf && !strcmp(pf, "1");
+    st->direct_allowed = direct_allowed;
+    pthread_mutex_init(&st->reg, NULL);
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->work, NULL);
+    pthread_cond_init(&st->done, NULL);
+    *out = st;
+    return FLINT_OK;
+}
+
+static void layer_free(fl_store_layer *sl) {
+    if (!sl) return;
+    pthread_mutex_destroy(&sl->use);
+    free(sl->ranges), free(sl->file), free(sl->pos), free(sl->mem), free(sl->base), free(sl->slot_expert);
+    free(sl->slot_tick), free(sl->slot_state), free(sl->slot_err), free(sl->expert_slot), free(sl->hist);
+    free(sl->need), free(sl->hot), free(sl->need_list);
+    free(sl);
+}
+
+void fl_store_free(fl_expert_store *st) {
+    if (!st) return;
+    pthread_mutex_lock(&st->mu);
+    st->stop = true;
+    pthread_cond_broadcast(&st->work);
+    pthread_mutex_unlock(&st->mu);
+    for (int32_t i = 0; i < st->n_threads; i++) pthread_join(st->threads[i], NULL);
+    for (int32_t l = 0; l < st->n_layers; l++) layer_free(st->layers[l]);
+    for (int32_t i = 0; i < st->n_files; i++) fl_io_file_close(&st->files[i]);
+    free(st->files), free(st->layers), free(st->queue);
+    pthread_mutex_destroy(&st->reg), pthread_mutex_destroy(&st->mu);
+    pthread_cond_destroy(&st->work), pthread_cond_destroy(&st->done);
+    free(st);
+}
+
+static flint_status file_index(fl_expert_store *st, const char *path, int32_t *out) {
+    for (int32_t i = 0; i < st->n_files; i++)
+        if (!strcmp(st->files[i].path, path)) return *out = i, FLINT_OK;
+    fl_io_file *f = realloc(st->files, (size_t)(st->n_files + 1) * sizeof *f);
+    if (!f) return fl_errorf(FLINT_E_NOMEM, "out of memory");
+    st->files = f;
+    flint_status s = fl_io_file_open(&f[st->n_files], path, st->direct_allowed);
+    if (s) return s;
+    *out = st->n_files++;
+    return FLINT_OK;
+}
+
+/* The mapping of the experts is never read in streamed mode: drop what a
+ * look at the file may have faulted in and turn read-ahead off there. */
+static void advise_unused(const fl_expert_range *r) {
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)r->mapped + page - 1) & ~(page - 1), b = ((uintptr_t)r->mapped + r->size) & ~(page - 1);
+    if (b <= a) return;
+    madvise((void *)a, b - a, MADV_DONTNEED);
+    madvise((void *)a, b - a, MADV_RANDOM);
+}
+
+static flint_status layer_new(fl_expert_store *st, int32_t l, const fl_experts *ex, fl_store_layer **out) {
+    const int32_t E = ex->n_expert, R = ex->n_range;
+    fl_store_layer *sl = calloc(1, sizeof *sl);
+    if (!sl) return fl_errorf(FLINT_E_NOMEM, "out of memory");
+    *sl = (fl_store_layer){.st = st, .l = l, .n_expert = E, .n_range = R};
+    pthread_mutex_init(&sl->use, NULL);
+    const size_t er = (size_t)E * (size_t)R;
+    sl->ranges = malloc(er * sizeof *sl->ranges);
+    sl->file = malloc(er * sizeof *sl->file);
+    sl->pos = calloc((size_t)R, sizeof *sl->pos);
+    sl->expert_slot = malloc((size_t)E * sizeof *sl->expert_slot);
+    sl->hist = calloc((size_t)E, sizeof *sl->hist);
+    sl->need = calloc((size_t)E, 1);
+    sl->hot = calloc((size_t)E, 1);
+    sl->need_list = malloc((size_t)E * sizeof *sl->need_list);
+    if (!sl->ranges || !sl->file || !sl->pos || !sl->expert_slot || !sl->hist || !sl->need || !sl->hot ||
+        !sl->need_list) {
+        layer_free(sl);
+        return fl_errorf(FLINT_E_NOMEM, "out of memory");
+    }
+    memcpy(sl->ranges, ex->ranges, er * sizeof *sl->ranges);
+    /* each range's place: its largest aligned superset (a range of size s
+     * starting anywhere spans at most round_up(s) + one block) */
+    uint64_t at = 0;
+    for (int32_t r = 0; r < R; r++) {
+        uint64_t span = 0;
+        for (int32_t e = 0; e < E; e++) {
+            const uint64_t s = fl_io_span(sl->ranges[(size_t)e * R + r].size);
+            span = s > span ? s : span;
+        }
+        sl->pos[r] = at;
+        at += span;
+    }
+    sl->slot_bytes = at;
+    for (size_t i = 0; i < er; i++) {
+        flint_status s = file_index(st, sl->ranges[i].file, &sl->file[i]);
+        if (s) {
+            layer_free(sl);
+            return s;
+        }
+        advise_unused(&sl->ranges[i]);
+    }
+    for (int32_t e = 0; e < E; e++) sl->expert_slot[e] = -1;
+    *out = sl;
+    return FLINT_OK;
+}
+
+flint_status fl_store_layer_get(fl_expert_store *st, int32_t l, const fl_experts *ex, fl_store_layer **out) {
+    flint_status s = FLINT_OK;
+    pthread_mutex_lock(&st->reg);
+    if (l >= st->n_layers) {
+        fl_store_layer **ls = realloc(st->layers, (size_t)(l + 1) * sizeof *ls);
+        if (!ls) s = fl_errorf(FLINT_E_NOMEM, "out of memory");
+        else {
+            for (int32_t i = st->n_layers; i <= l; i++) ls[i] = NULL;
+            st->layers = ls;
+            st->n_layers = l + 1;
+        }
+    }
+    if (!s && !st->layers[l]) {
+        if (st->committed) s = fl_errorf(FLINT_E_INVALID_ARG, "expert store: layer %d joins after the slots were sized", l);
+        else s = layer_new(st, l, ex, &st->layers[l]);
+    }
+    if (!s && (st->layers[l]->n_expert != ex->n_expert || st->layers[l]->n_range != ex->n_range))
+        s = fl_errorf(FLINT_E_INVALID_ARG, "expert store: layer %d registered with another shape", l);
+    if (!s) *out = st->layers[l];
+    pthread_mutex_unlock(&st->reg);
+    return s;
+}
+
+static void *io_main(void *arg);
+
+/* Bytes the cache may take when asked for "auto": half of the memory
+ * available less 1 GiB, the rest left to the KV pool and to the page cache
+ * that holds the resident weights. */
+static int64_t auto_budget(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    long long kb = 0;
+    char line[128];
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lld kB", &kb) == 1) break;
+    if (f) fclose(f);
+    const int64_t avail = (int64_t)kb * 1024 - ((int64_t)1 << 30);
+    return avail > 0 ? avail / 2 : 0;
+}
+
+flint_status fl_store_commit(fl_expert_store *st) {
+    flint_status s = FLINT_OK;
+    pthread_mutex_lock(&st->reg);
+    if (st->committed) goto out;
+    int32_t n_moe = 0, total_slots = 0;
+    uint64_t all_bytes = 0;
+    for (int32_t l = 0; l < st->n_layers; l++)
+        if (st->layers[l]) n_moe++, all_bytes += st->layers[l]->slot_bytes * (uint64_t)st->layers[l]->n_expert;
+    if (!n_moe) goto out;
+    if (st->budget < 0) {
+        const int64_t b = auto_budget();
+        st->budget = (uint64_t)b > all_bytes ? (int64_t)all_bytes : b;
+    }
+    for (int32_t l = 0; l < st->n_layers && !s; l++) {
+        fl_store_layer *sl = st->layers[l];
+        if (!sl) continue;
+        /* at least one slot per layer, whatever the budget */
+        int64_t n = st->budget / n_moe / (int64_t)sl->slot_bytes;
+        sl->n_slot = (int32_t)(n < 1 ? 1 : n > sl->n_expert ? sl->n_expert : n);
+        const size_t ns = (size_t)sl->n_slot;
+        sl->mem = aligned_alloc(FL_IO_ALIGN, ns * sl->slot_bytes);
+        sl->base = calloc(ns * (size_t)sl->n_range, sizeof *sl->base);
+        sl->slot_expert = malloc(ns * sizeof *sl->slot_expert);
+        sl->slot_tick = calloc(ns, sizeof *sl->slot_tick);
+        sl->slot_state = calloc(ns, 1);
+        sl->slot_err = calloc(ns, sizeof *sl->slot_err);
+        if (!sl->mem || !sl->base || !sl->slot_expert || !sl->slot_tick || !sl->slot_state || !sl->slot_err)
+            s = fl_errorf(FLINT_E_NOMEM, "out of memory for the expert cache (%llu bytes, layer %d)",
+                          (unsigned long long)(ns * sl->slot_bytes), l);
+        else
+            for (size_t i = 0; i < ns; i++) sl->slot_expert[i] = -1;
+        total_slots += sl->n_slot;
+    }
+    if (!s && !(st->queue = malloc((size_t)total_slots * sizeof *st->queue))) s = fl_errorf(FLINT_E_NOMEM, "out of memory");
+    if (s) goto out;
+    st->q_cap = total_slots;
+    for (; st->n_threads < IO_THREADS; st->n_threads++)
+        if (pthread_create(&st->threads[st->n_threads], NULL, io_main, st)) break;
+    if (!st->n_threads) s = fl_errorf(FLINT_E_NOMEM, "expert store: no I/O thread could start");
+    st->committed = !s;
+out:
+    pthread_mutex_unlock(&st->reg);
+    return s;
+}
+
+/* ---- the I/O threads ---- */
+
+static void *io_main(void *arg) {
+    fl_expert_store *st = arg;
+    pthread_mutex_lock(&st->mu);
+    for (;;) {
+        while (!st->stop && !st->q_len) pthread_cond_wait(&st->work, &st->mu);
+        if (st->stop) break;
+        const job j = st->queue[st->q_head];
+        st->q_head = (st->q_head + 1) % st->q_cap;
+        st->q_len--;
+        pthread_mutex_unlock(&st->mu);
+
+        fl_store_layer *sl = j.sl;
+        const int32_t R = sl->n_range;
+        uint8_t *slot = sl->mem + (size_t)j.slot * sl->slot_bytes;
+        fl_io_counts c = {0};
+        flint_status s = FLINT_OK;
+        for (int32_t r = 0; r < R && !s; r++) {
+            const size_t i = (size_t)j.e * R + r;
+            s = fl_io_read_range(&st->files[sl->file[i]], &sl->ranges[i], slot + sl->pos[r],
+                                 &sl->base[(size_t)j.slot * R + r], &c);
+        }
+        pthread_mutex_lock(&st->mu);
+        if (s) {
+            slot_error *err = &sl->slot_err[j.slot];
+            err->st = s;
+            snprintf(err->msg, sizeof err->msg, "expert %d of layer %d: %s", j.e, sl->l, flint_errmsg());
+        }
+        sl->slot_state[j.slot] = s ? SLOT_FAILED : SLOT_READY;
+        st->bytes_read += c.bytes;
+        st->reads_direct += c.direct;
+        st->reads_buffered += c.buffered;
+        pthread_cond_broadcast(&st->done);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return NULL;
+}
+
+/* ---- the policy ---- */
+
+/* The slot a missing expert may take: an empty one, else by the policy
+ * among those whose expert the session no longer needs; -1: none. */
+static int32_t pick_slot(const fl_store_layer *sl) {
+    int32_t best = -1;
+    uint64_t best_key = UINT64_MAX;
+    for (int32_t s = 0; s < sl->n_slot; s++) {
+        if (sl->slot_state[s] == SLOT_LOADING) continue;
+        const int32_t x = sl->slot_expert[s];
+        if (x < 0) return s;
+        if (sl->need[x] == NEED_WAIT || sl->need[x] == NEED_HANDED) continue;
+        uint64_t key = sl->slot_tick[s];
+        if (sl->st->policy == FL_POLICY_LFU) key = sl->hist[x];
+        else if (sl->st->policy == FL_POLICY_PINNED && sl->hot[x]) key = UINT64_MAX - 1; /* only when nothing else */
+        if (key < best_key || best < 0) best = s, best_key = key;
+    }
+    return best;
+}
+
+/* The pinned set: the n_slot / 2 experts routed most often so far. */
+static void pick_hot(fl_store_layer *sl) {
+    memset(sl->hot, 0, (size_t)sl->n_expert);
+    for (int32_t i = 0; i < sl->n_slot / 2; i++) {
+        int32_t top = -1;
+        for (int32_t e = 0; e < sl->n_expert; e++)
+            if (!sl->hot[e] && (top < 0 || sl->hist[e] > sl->hist[top])) top = e;
+        sl->hot[top] = 1;
+    }
+}
+
+/* Starts reads of waiting experts into the slots they may take, counting
+ * them in *reads (st->mu held). */
+static void schedule(fl_store_layer *sl, uint64_t *reads) {
+    fl_expert_store *st = sl->st;
+    for (int32_t i = 0; i < sl->n_need; i++) {
+        const int32_t e = sl->need_list[i];
+        if (sl->need[e] != NEED_WAIT || sl->expert_slot[e] >= 0) continue;
+        const int32_t s = pick_slot(sl);
+        if (s < 0) return;
+        if (sl->slot_expert[s] >= 0) sl->expert_slot[sl->slot_expert[s]] = -1;
+        sl->slot_expert[s] = e;
+        sl->expert_slot[e] = s;
+        sl->slot_state[s] = SLOT_LOADING;
+        sl->slot_tick[s] = ++sl->tick;
+        (*reads)++;
+        st->queue[(st->q_head + st->q_len++) % st->q_cap] = (job){sl, s, e};
+        pthread_cond_signal(&st->work);
+    }
+}
+
+/* ---- sessions ---- */
+
+flint_status fl_store_begin(fl_store_layer *sl, const int32_t *need, int32_t n_need) {
+    fl_expert_store *st = sl->st;
+    if (!st->committed) return fl_errorf(FLINT_E_INVALID_ARG, "expert store: a session before the slots were sized");
+    pthread_mutex_lock(&sl->use);
+    sl->n_need = sl->n_left = n_need;
+    for (int32_t i = 0; i < n_need; i++) {
+        const int32_t e = need[i];
+        sl->need_list[i] = e;
+        sl->need[e] = NEED_WAIT;
+        sl->hist[e]++;
+    }
+    if (st->policy == FL_POLICY_PINNED) pick_hot(sl);
+    pthread_mutex_lock(&st->mu);
+    for (int32_t i = 0; i < n_need; i++)
+        if (sl->expert_slot[need[i]] >= 0) st->hits++;
+    schedule(sl, &st->misses);
+    pthread_mutex_unlock(&st->mu);
+    return FLINT_OK;
+}
+
+flint_status fl_store_next(fl_store_layer *sl, int32_t *e, const uint8_t *const **base, int32_t max, int32_t *n) {
+    fl_expert_store *st = sl->st;
+    flint_status s = FLINT_OK;
+    pthread_mutex_lock(&st->mu);
+    for (*n = 0; !*n && sl->n_left;) {
+        for (int32_t i = 0; i < sl->n_need && *n < max; i++) {
+            const int32_t x = sl->need_list[i], slot = sl->expert_slot[x];
+            if (sl->need[x] != NEED_WAIT || slot < 0) continue;
+            if (sl->slot_state[slot] == SLOT_FAILED) {
+                s = fl_errorf(sl->slot_err[slot].st, "%s", sl->slot_err[slot].msg);
+                goto out;
+            }
+            if (sl->slot_state[slot] != SLOT_READY) continue;
+            sl->need[x] = NEED_HANDED;
+            sl->slot_tick[slot] = ++sl->tick;
+            sl->n_left--;
+            e[*n] = x;
+            base[(*n)++] = &sl->base[(size_t)slot * sl->n_range];
+        }
+        if (*n || !sl->n_left) break;
+        /* a read ahead that landed frees its slot for what this session waits on */
+        schedule(sl, &st->misses);
+        pthread_cond_wait(&st->done, &st->mu);
+    }
+out:
+    pthread_mutex_unlock(&st->mu);
+    return s;
+}
+
+void fl_store_done(fl_store_layer *sl, int32_t e) {
+    pthread_mutex_lock(&sl->st->mu);
+    sl->need[e] = NEED_DONE;
+    schedule(sl, &sl->st->misses);
+    pthread_mutex_unlock(&sl->st->mu);
+}
+
+void fl_store_end(fl_store_layer *sl) {
+    fl_expert_store *st = sl->st;
+    pthread_mutex_lock(&st->mu);
+    /* after an error: let the reads in flight finish, then forget the failed */
+    for (int32_t s = 0; s < sl->n_slot; s++) {
+        while (sl->slot_state[s] == SLOT_LOADING) pthread_cond_wait(&st->done, &st->mu);
+        if (sl->slot_state[s] == SLOT_FAILED) {
+            sl->expert_slot[sl->slot_expert[s]] = -1;
+            sl->slot_expert[s] = -1;
+            sl->slot_state[s] = SLOT_EMPTY;
+        }
+    }
+    pthread_mutex_unlock(&st->mu);
+    for (int32_t i = 0; i < sl->n_need; i++) sl->need[sl->need_list[i]] = NEED_NO;
+    sl->n_need = sl->n_left = 0;
+    pthread_mutex_unlock(&sl->use);
+}
+
+void fl_store_prefetch(fl_store_layer *sl, const int32_t *e, int32_t n) {
+    fl_expert_store *st = sl->st;
+    if (!st->prefetch || !st->committed || pthread_mutex_trylock(&sl->use)) return; /* busy: not worth waiting */
+    pthread_mutex_lock(&st->mu);
+    /* a session of the hinted experts: none of them evicts another */
+    sl->n_need = sl->n_left = n;
+    for (int32_t i = 0; i < n; i++) sl->need_list[i] = e[i], sl->need[e[i]] = NEED_WAIT;
+    schedule(sl, &st->prefetches);
+    for (int32_t i = 0; i < n; i++) sl->need[e[i]] = NEED_NO;
+    sl->n_need = sl->n_left = 0;
+    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_unlock(&sl->use);
+}
+
+void fl_store_stats(const fl_expert_store *cst, flint_expert_stats *out) {
+    fl_expert_store *st = (fl_expert_store *)cst; /* the lock, not the contents, changes */
+    *out = (flint_expert_stats){.streamed = 1, .io_threads = st->n_threads};
+    pthread_mutex_lock(&st->reg);
+    out->budget = st->budget;
+    for (int32_t l = 0; l < st->n_layers; l++) {
+        const fl_store_layer *sl = st->layers[l];
+        if (!sl) continue;
+        out->n_layers++;
+        out->n_expert = sl->n_expert;
+        out->slots_per_layer = sl->n_slot;
+        out->slot_bytes = sl->slot_bytes;
+    }
+    pthread_mutex_unlock(&st->reg);
+    pthread_mutex_lock(&st->mu);
+    out->hits = st->hits;
+    out->misses = st->misses;
+    out->prefetches = st->prefetches;
+    out->bytes_read = st->bytes_read;
+    out->reads_direct = st->reads_direct;
+    out->reads_buffered = st->reads_buffered;
+    pthread_mutex_unlock(&st->mu);
+    out->direct = st->direct_allowed;
+    for (int32_t i = 0; i < st->n_files; i++) out->direct &= fl_io_file_direct(&st->files[i]);
+}

@@ -1,0 +1,64 @@
+/* store.h — the expert store: routed MoE experts read from disk on demand
+ * into a bounded cache, for models larger than memory. It belongs to the
+ * open model (flint_model_params.expert_cache) and is shared by every
+ * context on it.
+ *
+ * Slots: the budget is split evenly over the MoE layers (decode walks the
+ * layers in turn, so one global pool would evict exactly what the next
+ * token needs first); each slot holds one expert, every range of it at a
+ * 4096-aligned place so O_DIRECT can read the aligned superset into it.
+ * Reads: a pool of I/O threads, one job per expert; pread with O_DIRECT
+ * where the file opens with it and the read is accepted, buffered pread
+ * otherwise (the file then stays on buffered reads). Short reads and EINTR
+ * are retried; an error or an end of file inside an expert fails the
+ * session with a message naming the file and the expert.
+ * Policy: which slot a missing expert takes — the least often routed
+ * (LFU, the default), the least recently used (LRU), or LRU outside a
+ * pinned hot set (the most routed experts of the layer so far);
+ * FLINT_EXPERT_POLICY=lfu|lru|pinned. See docs/PERF.md.
+ * Threads: a session holds its layer's lock from begin to end, so contexts
+ * sharing the model take turns per layer; the I/O threads only fill the
+ * slots they were given. */
+#ifndef FL_EXPERTS_STORE_H
+#define FL_EXPERTS_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "experts/experts.h"
+
+typedef struct fl_expert_store fl_expert_store;
+
+typedef enum fl_expert_policy { FL_POLICY_LRU, FL_POLICY_LFU, FL_POLICY_PINNED } fl_expert_policy;
+
+/* budget: bytes (> 0), or -1: from the memory available. */
+flint_status fl_store_create(int64_t budget, fl_expert_store **out);
+void fl_store_free(fl_expert_store *st);
+
+/* Registers layer l's table (copied) on the first call for l; later calls
+ * (another context loading the same model) get the same layer. The expert
+ * regions of the mapping are marked MADV_DONTNEED | MADV_RANDOM. */
+flint_status fl_store_layer_get(fl_expert_store *st, int32_t l, const fl_experts *ex, fl_store_layer **out);
+/* Sizes and allocates the slots once every layer is registered (idempotent). */
+flint_status fl_store_commit(fl_expert_store *st);
+
+flint_status fl_store_begin(fl_store_layer *sl, const int32_t *need, int32_t n_need);
+flint_status fl_store_next(fl_store_layer *sl, int32_t *e, const uint8_t *const **base, int32_t max, int32_t *n);
+void fl_store_done(fl_store_layer *sl, int32_t e);
+void fl_store_end(fl_store_layer *sl);
+/* Starts reads of the n experts e[] (distinct) the layer will likely want
+ * next, into slots the policy frees; nothing when a session holds the
+ * layer or FLINT_EXPERT_PREFETCH is not 1 (see docs/PERF.md). */
+void fl_store_prefetch(fl_store_layer *sl, const int32_t *e, int32_t n);
+
+void fl_store_stats(const fl_expert_store *st, flint_expert_stats *out);
+
+/* Tests: the function every read goes through (NULL: pread), whether
+ * O_DIRECT may be tried, and the policy of stores created from now on. */
+typedef ssize_t (*fl_store_read_fn)(int fd, void *buf, size_t n, off_t off);
+void fl_store_set_read_fn(fl_store_read_fn fn);
+void fl_store_set_direct(bool allow);
+void fl_store_set_policy(fl_expert_policy policy);
+
+#endif

@@ -1,0 +1,331 @@
+/* test_experts.c — streamed MoE experts (experts/store.h) give the same
+ * bits as resident ones: every MoE fixture (Qwen3.5 MoE, Gemma 4 b — a is dense;
+ * GGUF f32/bf16/q8_0/q4_0 and the HF folders) with caches of one and three
+ * experts per layer (of 8: a 64-token prefill runs in waves) and one that
+ * holds them all, in prefill and in token-by-token decode; reads split
+ * short and interrupted by EINTR, through O_DIRECT and buffered pread; an
+ * I/O error and an end of file inside an expert fail the call with a clear
+ * message and the next call works; a file cut inside an expert is refused;
+ * two contexts streaming from one model at once; the same with the next
+ * layer's experts read ahead. The per-expert HF folder
+ * (tools/gen_qwen35_per_expert.py) against transformers' logits and the
+ * stacked folder bit for bit. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include "base/file.h"
+#include "experts/store.h"
+#include "experts/store_io.h"
+#include "model_fixture.h"
+
+#define N_PREFILL 64
+
+typedef struct result {
+    float *logits; /* [n][V], NULL on failure */
+    flint_expert_stats es;
+    flint_status st;
+} result;
+
+static void result_free(result *r) { free(r->logits), r->logits = NULL; }
+
+/* tokens through a fresh context: one prefill step of all of them, or
+ * one token at a time (decode) */
+static result run_ctx(flint_model *m, const int32_t *tok, int32_t n, bool decode) {
+    result r = {0};
+    flint_context *ctx = NULL;
+    flint_context_params cp = {.n_ctx = MAX_TOK, .n_batch = N_PREFILL, .n_threads = 2, .kv_type = FLINT_KV_F32};
+    if ((r.st = flint_context_create(m, &cp, &ctx))) return r;
+    const int64_t V = flint_context_n_vocab(ctx);
+    r.logits = malloc((size_t)(n * V) * sizeof(float));
+    if (decode)
+        for (int32_t i = 0; i < n && !r.st; i++) r.st = flint_decode(ctx, 0, tok + i, 1, r.logits + i * V, 0);
+    else
+        r.st = flint_decode(ctx, 0, tok, n, r.logits, 1);
+    flint_model_expert_stats(m, &r.es);
+    flint_context_free(ctx);
+    if (r.st) result_free(&r);
+    return r;
+}
+
+static result run(const char *path, int64_t cache, const int32_t *tok, int32_t n, bool decode) {
+    flint_model *m = NULL;
+    result r = {0};
+    if ((r.st = flint_model_open(path, &(flint_model_params){.expert_cache = cache}, &m))) return r;
+    r = run_ctx(m, tok, n, decode);
+    flint_model_close(m);
+    return r;
+}
+
+static int64_t vocab_of(const char *path) {
+    flint_model *m = NULL;
+    flint_context *ctx = NULL;
+    int64_t V = 0;
+    if (!flint_model_open(path, NULL, &m) && !flint_context_create(m, &(flint_context_params){.n_ctx = 64}, &ctx))
+        V = flint_context_n_vocab(ctx);
+    flint_context_free(ctx);
+    flint_model_close(m);
+    return V;
+}
+
+/* The budget that gives `slots` experts per layer. */
+static int64_t budget_for(const char *path, int32_t slots, flint_expert_stats *es) {
+    result r = run(path, 1, (const int32_t[]){3}, 1, false);
+    *es = r.es;
+    result_free(&r);
+    return (int64_t)slots * (int64_t)es->slot_bytes * es->n_layers;
+}
+
+static bool same(const result *a, const result *b, int32_t n, int64_t V) {
+    return a->logits && b->logits && !memcmp(a->logits, b->logits, (size_t)(n * V) * sizeof(float));
+}
+
+/* Streamed with 1, 3 and all experts per layer equals resident, bit for bit. */
+static void check_file(const char *path, const fixture *f) {
+    const int32_t n = f->len[0] < N_PREFILL ? f->len[0] : N_PREFILL, nd = 12;
+    const int64_t V = vocab_of(path);
+    result ref_p = run(path, 0, f->tok[0], n, false), ref_d = run(path, 0, f->tok[0], nd, true);
+    CHECK_MSG(ref_p.logits && ref_d.logits, "%s: resident run: %s", path, flint_errmsg());
+    flint_expert_stats es;
+    const int64_t three = budget_for(path, 3, &es);
+    const int64_t budgets[3] = {1, three, (int64_t)es.n_expert * (int64_t)es.slot_bytes * es.n_layers};
+    const int32_t slots[3] = {1, 3, es.n_expert};
+    for (int b = 0; b < 3; b++) {
+        result p = run(path, budgets[b], f->tok[0], n, false), d = run(path, budgets[b], f->tok[0], nd, true);
+        CHECK_MSG(p.logits && d.logits, "%s streamed: %s", path, flint_errmsg());
+        CHECK_MSG(same(&p, &ref_p, n, V), "%s, %d slots: prefill of %d differs from resident", path, slots[b], n);
+        CHECK_MSG(same(&d, &ref_d, nd, V), "%s, %d slots: decode differs from resident", path, slots[b]);
+        CHECK_MSG(p.es.streamed && p.es.slots_per_layer == slots[b], "%s: %d slots per layer, expected %d", path,
+                  p.es.slots_per_layer, slots[b]);
+        /* a prefill that routes to every expert needs more reads than the slots hold: waves */
+        if (slots[b] < es.n_expert)
+            CHECK_MSG(p.es.misses > (uint64_t)slots[b] * (uint64_t)es.n_layers, "%s: %llu reads with %d slots", path,
+                      (unsigned long long)p.es.misses, slots[b]);
+        else
+            CHECK_MSG(d.es.hits > 0 && d.es.misses <= (uint64_t)es.n_expert * (uint64_t)es.n_layers,
+                      "%s: a cache of every expert read %llu and hit %llu", path, (unsigned long long)d.es.misses,
+                      (unsigned long long)d.es.hits);
+        CHECK_MSG(p.es.bytes_read > 0 && p.es.reads_direct + p.es.reads_buffered >= p.es.misses, "bytes read");
+        result_free(&p), result_free(&d);
+    }
+    printf("  %-48s bit-identical with 1, 3 and %d slots of %llu bytes per layer (%d layers)\n", path, es.n_expert,
+           (unsigned long long)es.slot_bytes, es.n_layers);
+    result_free(&ref_p), result_free(&ref_d);
+}
+
+static const char *const fixture_files[][2] = {
+    {"qwen35/moe", ""},                     {"qwen35/moe", "model-f32.gguf"},
+    {"qwen35/moe", "model-bf16.gguf"},      {"qwen35/moe", "model-q8_0.gguf"},
+    {"qwen35/moe", "model-q4_0.gguf"},      {"qwen35/trained-moe", "model-q8_0.gguf"},
+    {"qwen35/trained-moe", "model-q4_0.gguf"}, {"gemma4/b", ""},                       {"gemma4/b", "model-f32.gguf"},
+    {"gemma4/b", "model-q8_0.gguf"},        {"gemma4/b", "model-q4_0.gguf"},
+    {"gemma4/trained-b", "model-q8_0.gguf"},
+    /* MLX stacks (switch_mlp): each expert's codes, scales and biases */
+    {"mlx/qwen35moe-q5-g32", ""},           {"mlx/qwen35moe-mxfp4", ""},
+    {"mlx/gemma4b-q4", ""},                 {"mlx/gemma4b-nvfp4", ""},
+};
+
+/* ---- the read hook: EINTR on every third call, reads cut to `chunk` ---- */
+
+static size_t hook_chunk;
+static int hook_calls, hook_eintr, hook_short;
+static enum { HOOK_FLAKY, HOOK_EOF, HOOK_EIO } hook_mode;
+
+static ssize_t hooked_read(int fd, void *buf, size_t n, off_t off) {
+    const int call = __atomic_fetch_add(&hook_calls, 1, __ATOMIC_RELAXED);
+    if (hook_mode == HOOK_EIO) return errno = EIO, -1;
+    if (hook_mode == HOOK_EOF) return 0;
+    if (call % 3 == 0) {
+        __atomic_fetch_add(&hook_eintr, 1, __ATOMIC_RELAXED);
+        return errno = EINTR, -1;
+    }
+    if (n > hook_chunk) __atomic_fetch_add(&hook_short, 1, __ATOMIC_RELAXED);
+    return pread(fd, buf, n < hook_chunk ? n : hook_chunk, off);
+}
+
+static void check_flaky_reads(const char *path, const fixture *f, bool direct) {
+    const int32_t n = f->len[0] < N_PREFILL ? f->len[0] : N_PREFILL;
+    const int64_t V = vocab_of(path);
+    result ref = run(path, 0, f->tok[0], n, false);
+    fl_store_set_direct(direct);
+    fl_store_set_read_fn(hooked_read);
+    hook_mode = HOOK_FLAKY;
+    hook_chunk = direct ? FL_IO_ALIGN : 1000; /* O_DIRECT continues at aligned offsets only */
+    hook_calls = hook_eintr = hook_short = 0;
+    result r = run(path, 1, f->tok[0], n, false);
+    fl_store_set_read_fn(NULL);
+    fl_store_set_direct(true);
+    CHECK_MSG(r.logits, "%s: flaky reads: %s", path, flint_errmsg());
+    CHECK_MSG(same(&r, &ref, n, V), "%s: reads split and interrupted (%s) change the logits", path,
+              direct ? "O_DIRECT" : "buffered");
+    CHECK_MSG(hook_eintr > 0 && hook_short > 0, "the hook interrupted %d and cut %d reads", hook_eintr, hook_short);
+    if (direct)
+        CHECK_MSG(r.es.direct && r.es.reads_direct > 0 && r.es.reads_buffered == 0,
+                  "O_DIRECT: %llu direct and %llu buffered reads", (unsigned long long)r.es.reads_direct,
+                  (unsigned long long)r.es.reads_buffered);
+    else
+        CHECK_MSG(!r.es.direct && r.es.reads_direct == 0 && r.es.reads_buffered > 0,
+                  "buffered: %llu direct and %llu buffered reads", (unsigned long long)r.es.reads_direct,
+                  (unsigned long long)r.es.reads_buffered);
+    printf("  %-48s %s: %d reads interrupted, %d cut short: bit-identical\n", path, direct ? "O_DIRECT" : "buffered",
+           hook_eintr, hook_short);
+    result_free(&r), result_free(&ref);
+}
+
+/* A failed read fails the call with its message; the next call reads again. */
+static void check_read_errors(const char *path, const fixture *f) {
+    const int32_t n = 16;
+    const int64_t V = vocab_of(path);
+    result ref = run(path, 0, f->tok[0], n, false);
+    flint_model *m = NULL;
+    if (flint_model_open(path, &(flint_model_params){.expert_cache = 1}, &m)) {
+        CHECK_MSG(0, "%s: %s", path, flint_errmsg());
+        return;
+    }
+    fl_store_set_read_fn(hooked_read);
+    hook_mode = HOOK_EOF;
+    result r = run_ctx(m, f->tok[0], n, false);
+    CHECK_MSG(r.st == FLINT_E_FORMAT && strstr(flint_errmsg(), "the file ends at") && strstr(flint_errmsg(), "expert"),
+              "end of file inside an expert: %s \"%s\"", flint_status_name(r.st), flint_errmsg());
+    printf("  end of file: %s\n", flint_errmsg());
+    hook_mode = HOOK_EIO;
+    r = run_ctx(m, f->tok[0], n, false);
+    CHECK_MSG(r.st == FLINT_E_IO && strstr(flint_errmsg(), "Input/output error") && strstr(flint_errmsg(), path),
+              "I/O error: %s \"%s\"", flint_status_name(r.st), flint_errmsg());
+    printf("  I/O error: %s\n", flint_errmsg());
+    fl_store_set_read_fn(NULL);
+    r = run_ctx(m, f->tok[0], n, false);
+    CHECK_MSG(same(&r, &ref, n, V), "%s: after failed reads the logits differ (%s)", path, flint_errmsg());
+    result_free(&r), result_free(&ref);
+    flint_model_close(m);
+}
+
+/* A copy cut inside its last expert is refused at open, naming the file. */
+static void check_truncated(const char *path) {
+    flint_model *m = NULL;
+    if (flint_model_open(path, NULL, &m)) return;
+    flint_tensor_info t, last = {0};
+    for (int64_t i = 0; i < flint_tensor_count(m); i++)
+        if (!flint_tensor_get(m, i, &t) && strstr(t.name, "exps") && t.offset > last.offset) last = t;
+    const uint64_t cut = last.offset + last.size - last.size / 3;
+    char name[128];
+    snprintf(name, sizeof name, "%s", last.name ? last.name : "");
+    flint_model_close(m);
+    char tmp[] = "/tmp/flint-test-experts-XXXXXX";
+    int fd = mkstemp(tmp);
+    char *data = NULL;
+    uint64_t len = 0;
+    CHECK(*name && fd >= 0 && !fl_read_file(path, 1 << 26, &data, &len) && write(fd, data, cut) == (ssize_t)cut);
+    close(fd);
+    free(data);
+    CHECK_MSG(flint_model_open(tmp, &(flint_model_params){.expert_cache = 1}, &m) == FLINT_E_FORMAT &&
+                  strstr(flint_errmsg(), tmp),
+              "a file cut inside expert tensor %s: \"%s\"", name, flint_errmsg());
+    printf("  cut inside %s: %s\n", name, flint_errmsg());
+    unlink(tmp);
+}
+
+/* Two contexts on one streamed model, decoding at the same time. */
+typedef struct shared_run {
+    flint_model *m;
+    const int32_t *tok;
+    int32_t n;
+    bool decode;
+    result r;
+} shared_run;
+
+static void *shared_main(void *arg) {
+    shared_run *s = arg;
+    s->r = run_ctx(s->m, s->tok, s->n, s->decode);
+    return NULL;
+}
+
+static void check_shared_model(const char *path, const fixture *f) {
+    const int32_t n = 40;
+    const int64_t V = vocab_of(path);
+    result ref_p = run(path, 0, f->tok[0], n, false), ref_d = run(path, 0, f->tok[1], n, true);
+    flint_model *m = NULL;
+    flint_expert_stats es;
+    if (flint_model_open(path, &(flint_model_params){.expert_cache = budget_for(path, 3, &es)}, &m)) return;
+    shared_run a = {m, f->tok[0], n, false, {0}}, b = {m, f->tok[1], n, true, {0}};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, shared_main, &a);
+    pthread_create(&tb, NULL, shared_main, &b);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    CHECK_MSG(same(&a.r, &ref_p, n, V) && same(&b.r, &ref_d, n, V), "%s: two contexts sharing the store", path);
+    result_free(&a.r), result_free(&b.r), result_free(&ref_p), result_free(&ref_d);
+    flint_model_close(m);
+}
+
+/* The per-expert folder (two shards): transformers' logits within the
+ * F32 bound, and the stacked folder's bits, resident and streamed. */
+static void check_per_expert(void) {
+    const char *dir = FIXTURE("qwen35/moe-per-expert"), *stacked = FIXTURE("qwen35/moe");
+    fixture ref;
+    if (!load_fixture(dir, &ref)) {
+        CHECK_MSG(0, "%s: fixture files", dir);
+        return;
+    }
+    check_model(dir, &ref, 1e-4, 0, 0);
+    const int32_t n = ref.len[0] < N_PREFILL ? ref.len[0] : N_PREFILL;
+    const int64_t V = vocab_of(dir);
+    flint_expert_stats es;
+    result a = run(stacked, 0, ref.tok[0], n, false), b = run(dir, 0, ref.tok[0], n, false),
+           c = run(dir, budget_for(dir, 3, &es), ref.tok[0], n, false);
+    CHECK_MSG(same(&a, &b, n, V), "per-expert folder vs stacked folder: the logits differ");
+    CHECK_MSG(same(&a, &c, n, V), "per-expert folder streamed vs stacked resident: the logits differ");
+    result_free(&a), result_free(&b), result_free(&c);
+    free(ref.logits);
+}
+
+int main(void) {
+    (void)check_case, (void)load_f32_fixture, (void)check_consistency, (void)check_batch; /* for the family tests */
+    TEST_GROUP("streamed = resident");
+    for (size_t i = 0; i < sizeof fixture_files / sizeof *fixture_files; i++) {
+        char dir[256], path[320];
+        fixture f;
+        snprintf(dir, sizeof dir, "%s/%s", FIXTURE_DIR, fixture_files[i][0]);
+        if (!load_fixture(dir, &f)) {
+            CHECK_MSG(0, "%s: fixture files", dir);
+            continue;
+        }
+        snprintf(path, sizeof path, "%s%s%s", dir, *fixture_files[i][1] ? "/" : "", fixture_files[i][1]);
+        check_file(path, &f);
+        free(f.logits);
+    }
+
+    fixture f;
+    TEST_GROUP("short reads, EINTR, errors");
+    if (load_fixture(FIXTURE("qwen35/moe"), &f)) {
+        check_flaky_reads(FIXTURE("qwen35/moe/model-q8_0.gguf"), &f, true);
+        check_flaky_reads(FIXTURE("qwen35/moe/model-q8_0.gguf"), &f, false);
+        check_flaky_reads(FIXTURE("qwen35/moe"), &f, true);
+        check_read_errors(FIXTURE("qwen35/moe/model-q4_0.gguf"), &f);
+        check_truncated(FIXTURE("qwen35/moe/model-q4_0.gguf"));
+        TEST_GROUP("threads");
+        check_shared_model(FIXTURE("qwen35/moe/model-f32.gguf"), &f);
+        free(f.logits);
+    }
+    if (load_fixture(FIXTURE("gemma4/b"), &f)) {
+        check_flaky_reads(FIXTURE("gemma4/b/model-f32.gguf"), &f, false);
+        free(f.logits);
+    }
+    CHECK_FAILS(flint_model_open(FIXTURE("gemma4/b/model-f32.gguf"), &(flint_model_params){.expert_cache = -2}, &(flint_model *){0}),
+                FLINT_E_INVALID_ARG, "expert_cache");
+
+    TEST_GROUP("read ahead");
+    setenv("FLINT_EXPERT_PREFETCH", "1", 1);
+    if (load_fixture(FIXTURE("qwen35/moe"), &f)) {
+        check_file(FIXTURE("qwen35/moe/model-q8_0.gguf"), &f);
+        check_shared_model(FIXTURE("qwen35/moe/model-q8_0.gguf"), &f);
+        free(f.logits);
+    }
+    unsetenv("FLINT_EXPERT_PREFETCH");
+
+    TEST_GROUP("per-expert tensors");
+    check_per_expert();
+    return test_finish("experts");
+}

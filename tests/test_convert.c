@@ -145,23 +145,29 @@ static void link_file(const char *dir, const char *name, const char *target) {
     if (realpath(target, abs)) CHECK_MSG(symlink(abs, path) == 0, "%s", path);
 }
 
-/* A folder with a fixture's config and weights and tok/spm's tokenizer. */
-static void spm_folder(const char *fixture, const char *dir) {
-    static const char *tok[] = {"tokenizer.model", "tokenizer.json", "tokenizer_config.json"};
+/* A folder with the config and weights of model (a folder under
+ * tests/fixtures) and the tokenizer files of tests/fixtures/tok/<tok>. */
+static void tokenizer_folder(const char *model, const char *tok, const char *dir) {
+    static const char *files[] = {"tokenizer.model", "tokenizer.json", "tokenizer_config.json"};
     char target[256];
     mkdir(dir, 0755);
-    snprintf(target, sizeof target, "%s/%s/config.json", FIXTURE_DIR, fixture);
+    snprintf(target, sizeof target, "%s/%s/config.json", FIXTURE_DIR, model);
     link_file(dir, "config.json", target);
-    snprintf(target, sizeof target, "%s/%s/model.safetensors", FIXTURE_DIR, fixture);
+    snprintf(target, sizeof target, "%s/%s/model.safetensors", FIXTURE_DIR, model);
     link_file(dir, "model.safetensors", target);
     for (int i = 0; i < 3; i++) {
-        snprintf(target, sizeof target, "%s/tok/spm/%s", FIXTURE_DIR, tok[i]);
-        link_file(dir, tok[i], target);
+        snprintf(target, sizeof target, "%s/tok/%s/%s", FIXTURE_DIR, tok, files[i]);
+        if (exists(target)) link_file(dir, files[i], target);
     }
 }
 
+/* The tokenizer.json-only folders of gen_convert_fixtures.py's BPE_FIXTURES:
+ * the model in tests/fixtures/convert/<tag>, the tokenizer of tok/<tok>. */
+static const struct { const char *tag, *tok; } bpe_folders[] = {{"bpe-qwen35", "bytelevel"}, {"bpe-gemma4", "gemma4"}};
+
 /* "gemma3-a-q4_k_m.txt" -> tests/fixtures/gemma3/a, "q4_k_m";
  * "spm-gemma1-a-f32.txt" -> gemma1/a with tok/spm's tokenizer (a folder made in tmpdir), "f32";
+ * "bpe-qwen35-f32.txt" -> convert/bpe-qwen35 with tok/bytelevel's tokenizer (likewise), "f32";
  * "gguf-gemma3-a-f32-q8_0.txt" -> tests/fixtures/gemma3/a/model-f32.gguf, "q8_0". */
 static bool manifest_source(const char *file, char *src, size_t cap, char *type) {
     char name[256];
@@ -171,13 +177,21 @@ static bool manifest_source(const char *file, char *src, size_t cap, char *type)
     *dot = 0;
     snprintf(type, 16, "%s", dash + 1);
     *dash = 0;
+    for (size_t i = 0; i < sizeof bpe_folders / sizeof *bpe_folders; i++)
+        if (!strcmp(name, bpe_folders[i].tag)) {
+            char model[64];
+            snprintf(model, sizeof model, "convert/%s", bpe_folders[i].tag);
+            snprintf(src, cap, "%s/%s", tmpdir, name);
+            tokenizer_folder(model, bpe_folders[i].tok, src);
+            return true;
+        }
     bool gguf = strncmp(name, "gguf-", 5) == 0, spm = strncmp(name, "spm-", 4) == 0;
     char *rest = gguf ? name + 5 : spm ? name + 4 : name, *first = strchr(rest, '-');
     if (!first) return false;
     *first = '/';
     if (spm) {
         snprintf(src, cap, "%s/spm-%.*s-%s", tmpdir, (int)(first - rest), rest, first + 1);
-        spm_folder(rest, src);
+        tokenizer_folder(rest, "spm", src);
         return true;
     }
     if (!gguf) return snprintf(src, cap, "%s/%s", FIXTURE_DIR, rest) < (int)cap;
@@ -313,7 +327,7 @@ static void check_outputs(void) {
     CHECK_MSG(n_warnings == 1 && strstr(last_warning, "no tokenizer"), "%d warnings, last: %s", n_warnings, last_warning);
     remove(out);
     snprintf(dir, sizeof dir, "%s/spm", tmpdir);
-    spm_folder("gemma2/a", dir);
+    tokenizer_folder("gemma2/a", "spm", dir);
     p.src = dir;
     CHECK_INT_EQ(fl_convert(&p), FLINT_OK);
     CHECK_MSG(n_warnings == 1, "a SentencePiece tokenizer converts without a warning: %s", last_warning);

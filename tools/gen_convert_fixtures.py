@@ -31,6 +31,15 @@ FIXTURES = ["gemma1/a", "gemma2/a", "gemma3/a", "gemma4/a", "gemma4/b", "qwen35/
 # converter itself (no stub), manifests "spm-<fixture>-<type>.txt".
 SPM_FIXTURES = ["gemma1/a", "gemma2/a", "gemma3/a"]
 SPM_FILES = ["tokenizer.model", "tokenizer.json", "tokenizer_config.json"]
+# tokenizer.json only (the converter's BPE paths): (manifest tag, model fixture, tests/fixtures/tok/<name>,
+# pre-tokenizer name or None). The model fixture is copied to tests/fixtures/convert/<tag> with its
+# vocabulary-sized rows grown (random) to the tokenizer's size, which the converter requires. Qwen3.5's
+# pre-tokenizer is named by a hash of what the tokenizer makes of a check text; the small tok/bytelevel
+# vocabulary (Qwen3.5's pre-tokenizer, 854 tokens) hashes to nothing the converter knows, so for it
+# the converter runs with only get_vocab_base_pre patched to return the family's name ("qwen35", what
+# it returns for the real Qwen3.5 tokenizer's hash). Gemma 4 names no pre-tokenizer: unmodified.
+BPE_FIXTURES = [("bpe-qwen35", "qwen35/dense", "bytelevel", "qwen35"), ("bpe-gemma4", "gemma4/a", "gemma4", None)]
+BPE_FILES = ["tokenizer.json", "tokenizer_config.json"]
 # GGUF sources: llama-quantize's own requantization of committed fixture files.
 GGUF_SOURCES = [("gemma3/a/model-f32.gguf", "q8_0", ["Q8_0"]), ("gemma3/a/model-f32.gguf", "q4_k_m", ["Q4_K_M"]),
                 ("gemma3/a/model-q8_0.gguf", "q4_0", ["--allow-requantize", "Q4_0"])]
@@ -51,6 +60,16 @@ for m in pkgutil.iter_modules(conversion.__path__):
         if isinstance(obj, type) and issubclass(obj, base.ModelBase) and "set_vocab" in vars(obj):
             obj.set_vocab = no_vocab
 base.TextModel.set_vocab = no_vocab
+sys.argv = ["convert_hf_to_gguf.py"] + sys.argv[1:]
+runpy.run_path(LLAMA + "/convert_hf_to_gguf.py", run_name="__main__")
+"""
+
+# Runs the converter with get_vocab_base_pre returning PRE (argv: the converter's own arguments).
+PRE_CHILD = r"""
+import sys, runpy
+sys.path[:0] = [LLAMA, LLAMA + "/gguf-py"]
+import conversion.base as base
+base.TextModel.get_vocab_base_pre = lambda self, tokenizer: PRE
 sys.argv = ["convert_hf_to_gguf.py"] + sys.argv[1:]
 runpy.run_path(LLAMA + "/convert_hf_to_gguf.py", run_name="__main__")
 """
@@ -169,6 +188,35 @@ def make_mtp(d):
         f.write("\n")
 
 
+def make_bpe_model(src, tok, d):
+    """A copy of fixture src whose vocabulary is tok's: config vocab_size(s) and the embedding /
+    output rows grown with random rows (the first rows kept)."""
+    import torch
+    from safetensors.torch import load_file, save_file
+    with open(os.path.join(ROOT, "tests", "fixtures", "tok", tok, "tokenizer.json")) as f:
+        tj = json.load(f)
+    n = max(list(tj["model"]["vocab"].values()) + [a["id"] for a in tj["added_tokens"]]) + 1
+    with open(os.path.join(ROOT, "tests", "fixtures", src, "config.json")) as f:
+        cfg = json.load(f)
+    text = cfg.get("text_config", cfg)
+    old = text["vocab_size"]
+    for key in ["vocab_size", "vocab_size_per_layer_input"]:
+        if key in text:
+            text[key] = n
+    sd = load_file(os.path.join(ROOT, "tests", "fixtures", src, "model.safetensors"))
+    torch.manual_seed(21)
+    for k, v in sd.items():
+        if any(k.endswith(x) for x in ["embed_tokens.weight", "embed_tokens_per_layer.weight", "lm_head.weight"]):
+            assert v.shape[0] == old
+            extra = torch.randn(n - old, *v.shape[1:]) * v.float().std()
+            sd[k] = torch.cat([v, extra.to(v.dtype)])
+    os.makedirs(d, exist_ok=True)
+    save_file(sd, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+        f.write("\n")
+
+
 def main():
     if not os.path.isfile(os.path.join(LLAMA, "convert_hf_to_gguf.py")) or \
             not os.path.isfile(os.path.join(LLAMA, "build", "bin", "llama-quantize")):
@@ -226,6 +274,28 @@ def main():
                                stderr=subprocess.DEVNULL)
                 manifest(g, os.path.join(OUT, f"{tag}-q4_k_m.txt"))
             print("spm done")
+        if not only or "bpe" in only:
+            for tag, fx, tok, pre in BPE_FIXTURES:
+                model = os.path.join(OUT, tag)
+                if not os.path.exists(os.path.join(model, "model.safetensors")):
+                    make_bpe_model(fx, tok, model)
+                d = os.path.join(tmp, tag)
+                os.makedirs(d)
+                for name in ["config.json", "model.safetensors"]:
+                    shutil.copy(os.path.join(model, name), d)
+                for name in BPE_FILES:
+                    shutil.copy(os.path.join(ROOT, "tests", "fixtures", "tok", tok, name), d)
+                f32 = os.path.join(tmp, f"{tag}-f32.gguf")
+                run = [sys.executable, "-c", f"LLAMA={LLAMA!r}\nPRE={pre!r}\n" + PRE_CHILD] if pre else \
+                    [sys.executable, os.path.join(LLAMA, "convert_hf_to_gguf.py")]
+                subprocess.run(run + [d, "--outfile", f32, "--outtype", "f32"] + no_mtp(d), check=True, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                manifest(f32, os.path.join(OUT, f"{tag}-f32.txt"))
+                g = os.path.join(tmp, f"{tag}-q4_k_m.gguf")
+                subprocess.run([quantize, f32, g, "Q4_K_M"], check=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+                manifest(g, os.path.join(OUT, f"{tag}-q4_k_m.txt"))
+            print("bpe done")
         if only and "gguf" not in only:
             return
         for src, t, args in GGUF_SOURCES:

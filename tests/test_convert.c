@@ -18,10 +18,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "convert/convert.h"
 #include "format/gguf.h"
 #include "format/gguf_write.h"
 #include "model_fixture.h"
+#include "tokenizer/tokenizer.h"
 
 static char tmpdir[64];
 
@@ -259,6 +262,61 @@ static void check_logits(const char *dir, const char *type, const char *logits_f
     remove(out);
 }
 
+/* The tokenizer flint reads from a converted folder's GGUF encodes
+ * tests/fixtures/tok/<tok>/cases.json as the reference did (tokenizers or
+ * sentencepiece, gen_tokenizer_fixtures.py): key "ids" plain, "ids_special"
+ * parsing special tokens. Cases holding skip (if not NULL) are left out:
+ * tok/gemma4's <|turn> and <turn|> are special added tokens in
+ * tokenizer.json, but its tokenizer_config.json does not list them, so the
+ * converter types them NORMAL and a GGUF reader does not parse them. */
+static void check_tokenizer(const char *tag, const char *model, const char *tok, const char *key, unsigned flags,
+                            const char *skip) {
+    char dir[160], out[160], path[200];
+    snprintf(dir, sizeof dir, "%s/%s-tok", tmpdir, tag);
+    snprintf(out, sizeof out, "%s/%s-tok.gguf", tmpdir, tag);
+    tokenizer_folder(model, tok, dir);
+    fl_tokenizer *t = NULL;
+    if (convert(dir, out, "F32", true) || fl_tokenizer_load(out, &t)) {
+        CHECK_MSG(0, "%s: %s", tag, flint_errmsg());
+        return;
+    }
+    snprintf(path, sizeof path, "%s/tok/%s/cases.json", FIXTURE_DIR, tok);
+    json_t *cases = json_load_file(path, 0, NULL), *c;
+    size_t i, n = 0, bad = 0, skipped = 0;
+    fl_tok_ids ids = {0};
+    json_array_foreach(cases, i, c) {
+        json_t *want = json_object_get(c, key);
+        const char *hex = json_string_value(json_object_get(c, "hex"));
+        if (!want || !hex) continue;
+        size_t len = strlen(hex) / 2;
+        char *text = malloc(len + 1);
+        for (size_t b = 0; b < len; b++) {
+            unsigned v;
+            sscanf(hex + 2 * b, "%2x", &v);
+            text[b] = (char)v;
+        }
+        text[len] = 0;
+        if (skip && strstr(text, skip)) {
+            skipped++;
+            free(text);
+            continue;
+        }
+        ids.n = 0;
+        bool eq = fl_tokenize(t, text, len, flags, &ids) == FLINT_OK && ids.n == json_array_size(want);
+        for (size_t k = 0; eq && k < ids.n; k++) eq = ids.ids[k] == json_integer_value(json_array_get(want, k));
+        CHECK_MSG(eq, "%s %s case %zu \"%.*s\"", tag, key, i, (int)(len > 40 ? 40 : len), text);
+        bad += !eq;
+        free(text);
+        n++;
+    }
+    CHECK_MSG(n >= 25, "%s: only %zu cases", path, n);
+    printf("  %-36s %3zu cases %-12s %s (%zu left out)\n", tag, n, key, bad ? "DIFFERENT" : "equal", skipped);
+    fl_tok_ids_free(&ids);
+    json_decref(cases);
+    fl_tokenizer_free(t);
+    remove(out);
+}
+
 static int n_warnings;
 static char last_warning[512];
 static void on_warn(void *user, const char *msg) {
@@ -381,6 +439,12 @@ int main(void) {
     check_logits("qwen35/dense", "F32", "logits.bin", 1e-4, 0, 0);
     check_logits("qwen35/moe", "Q8_0", "logits-q8_0.bin", 0, hybrid_moe_bounds.q8_deq_top1, hybrid_moe_bounds.q8_deq_kl);
     check_logits("gemma3/a", "Q4_K_M", "logits.bin", 0, dense_bounds.q4_top1, dense_bounds.q4_kl);
+
+    TEST_GROUP("converted tokenizers encode as the HF tokenizer");
+    check_tokenizer("bpe-qwen35", "convert/bpe-qwen35", "bytelevel", "ids", 0, NULL);
+    check_tokenizer("bpe-qwen35", "convert/bpe-qwen35", "bytelevel", "ids_special", FL_TOK_PARSE_SPECIAL, NULL);
+    check_tokenizer("bpe-gemma4", "convert/bpe-gemma4", "gemma4", "ids", 0, NULL);
+    check_tokenizer("bpe-gemma4", "convert/bpe-gemma4", "gemma4", "ids_special", FL_TOK_PARSE_SPECIAL, "<|turn>");
 
     TEST_GROUP("outputs and bad input");
     check_outputs();

@@ -171,6 +171,7 @@ static const struct { const char *tag, *tok; } bpe_folders[] = {{"bpe-qwen35", "
 /* "gemma3-a-q4_k_m.txt" -> tests/fixtures/gemma3/a, "q4_k_m";
  * "spm-gemma1-a-f32.txt" -> gemma1/a with tok/spm's tokenizer (a folder made in tmpdir), "f32";
  * "bpe-qwen35-f32.txt" -> convert/bpe-qwen35 with tok/bytelevel's tokenizer (likewise), "f32";
+ * "mlx-gemma3-q4-q8_0.txt" -> tests/fixtures/mlx/gemma3-q4, "q8_0";
  * "gguf-gemma3-a-f32-q8_0.txt" -> tests/fixtures/gemma3/a/model-f32.gguf, "q8_0". */
 static bool manifest_source(const char *file, char *src, size_t cap, char *type) {
     char name[256];
@@ -188,6 +189,7 @@ static bool manifest_source(const char *file, char *src, size_t cap, char *type)
             tokenizer_folder(model, bpe_folders[i].tok, src);
             return true;
         }
+    if (!strncmp(name, "mlx-", 4)) return snprintf(src, cap, "%s/mlx/%s", FIXTURE_DIR, name + 4) < (int)cap;
     bool gguf = strncmp(name, "gguf-", 5) == 0, spm = strncmp(name, "spm-", 4) == 0;
     char *rest = gguf ? name + 5 : spm ? name + 4 : name, *first = strchr(rest, '-');
     if (!first) return false;

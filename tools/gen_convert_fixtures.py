@@ -47,6 +47,11 @@ CONVERTER_TYPES = ["f32", "f16", "bf16", "q8_0"]
 QUANTIZE_TYPES = {"q4_0": ["Q4_0"], "q4_k": ["--pure", "Q4_K_M"], "q5_k": ["--pure", "Q5_K_M"],
                   "q6_k": ["Q6_K"], "q4_k_m": ["Q4_K_M"], "q5_k_m": ["Q5_K_M"]}
 
+# MLX sources (tests/fixtures/mlx/<name>, made by gen_mlx_fixtures.py): manifests "mlx-<name>-<type>.txt"
+# of the converter's output on an HF folder that mlx-lm itself dequantized (see mlx_reference).
+MLX_FIXTURES = ["qwen35-q8-g32-f32", "gemma3-q4", "gemma3-q3-g32-f16"]
+MLX_TYPES = ["f32", "q8_0", "q4_k_m"]
+
 # Runs the converter in a child with set_vocab stubbed (argv: the converter's own arguments).
 CHILD = r"""
 import sys, runpy, importlib, pkgutil
@@ -217,6 +222,61 @@ def make_bpe_model(src, tok, d):
         f.write("\n")
 
 
+def mlx_reference(name, d):
+    """An HF folder d from the MLX folder tests/fixtures/mlx/<name>: mlx-lm loads it (load_model), every
+    floating parameter is cast to float32 (scales and biases included, so that dequantization computes
+    in float32: exact for float32 scales), mlx_lm.utils.dequantize_model dequantizes it, and its
+    dequantized parameters are saved in float32, the others in their stored type. What mlx-lm's Qwen3.5 sanitize changed is undone so that the
+    converter reads the HF form: the names back to the checkpoint's (model.language_model.*, lm_head),
+    conv1d [C, K, 1] -> [C, 1, K], and 1 taken off the norms it raised (input/post-attention, q/k and
+    final norms: exact in float32 for values in [0.5, 2], Sterbenz). The config loses its quantization
+    block."""
+    import mlx.core as mx
+    import numpy as np
+    from pathlib import Path
+    from mlx.utils import tree_flatten, tree_map
+    from mlx_lm.utils import load_model, dequantize_model
+    from safetensors.numpy import save_file
+    src = os.path.join(ROOT, "tests", "fixtures", "mlx", name)
+    import torch
+    from safetensors.torch import save_file
+    model, cfg = load_model(Path(src))
+    stored = {k: v.dtype for k, v in tree_flatten(model.parameters())}
+    model.update(tree_map(lambda x: x.astype(mx.float32) if mx.issubdtype(x.dtype, mx.floating) else x,
+                          model.parameters()))
+    model = dequantize_model(model)
+    weights = {k: np.array(v.astype(mx.float32)) for k, v in tree_flatten(model.parameters())}
+    # tensors that were not quantized go back to their stored type (as mlx_lm.convert --dequantize keeps them)
+    as_stored = {k: {mx.float16: torch.float16, mx.bfloat16: torch.bfloat16}.get(stored[k], torch.float32)
+                 if stored.get(k) != mx.uint32 else torch.float32 for k in weights}
+    qwen = "qwen3_5" in cfg["model_type"]
+    out = {}
+    norm_keys = (".input_layernorm.weight", ".post_attention_layernorm.weight", "model.norm.weight",
+                 ".q_norm.weight", ".k_norm.weight")
+    for key, v in weights.items():
+        k = key
+        if qwen:
+            if "conv1d.weight" in k:
+                assert v.shape[-1] == 1
+                v = np.ascontiguousarray(np.moveaxis(v, 2, 1))
+            if any(k.endswith(sfx) for sfx in norm_keys) and v.ndim == 1:
+                v = v - np.float32(1.0)
+            k = k.replace("language_model.model.", "model.language_model.").replace("language_model.lm_head", "lm_head")
+        out[k] = torch.from_numpy(np.ascontiguousarray(v)).to(as_stored[key])
+    os.makedirs(d)
+    save_file(out, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
+    with open(os.path.join(src, "config.json")) as f:
+        config = json.load(f)
+    config.pop("quantization", None)
+    config.pop("quantization_config", None)
+    config.setdefault("_name_or_path", "")  # as the HF fixtures: no model id, no general.name (flint writes none)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    n_vocab = config.get("text_config", config)["vocab_size"]
+    with open(os.path.join(d, "tokenizer.json"), "w") as f:  # as prepared_copy: the converter's vocab is stubbed
+        json.dump({"model": {"vocab": {f"t{i}": i for i in range(n_vocab)}}, "added_tokens": []}, f)
+
+
 def main():
     if not os.path.isfile(os.path.join(LLAMA, "convert_hf_to_gguf.py")) or \
             not os.path.isfile(os.path.join(LLAMA, "build", "bin", "llama-quantize")):
@@ -296,6 +356,22 @@ def main():
                                stderr=subprocess.DEVNULL)
                 manifest(g, os.path.join(OUT, f"{tag}-q4_k_m.txt"))
             print("bpe done")
+        if not only or "mlx" in only:
+            for name in MLX_FIXTURES:
+                d = os.path.join(tmp, "mlx_" + name.replace("-", "_"))  # a folder name the converter reads no model id from
+                mlx_reference(name, d)
+                tag = "mlx-" + name
+                for t in MLX_TYPES:
+                    g = os.path.join(tmp, f"{tag}-{t}.gguf")
+                    if t in CONVERTER_TYPES:
+                        subprocess.run([sys.executable, "-c", f"LLAMA={LLAMA!r}\n" + CHILD, d, "--outfile", g,
+                                        "--outtype", t] + no_mtp(d), check=True, env=env,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    else:
+                        subprocess.run([quantize, os.path.join(tmp, f"{tag}-f32.gguf"), g] + QUANTIZE_TYPES[t],
+                                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    manifest(g, os.path.join(OUT, f"{tag}-{t}.txt"))
+            print("mlx done")
         if only and "gguf" not in only:
             return
         for src, t, args in GGUF_SOURCES:

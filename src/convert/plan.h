@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "backend/backend.h"
 #include "flint.h"
 #include "format/meta.h"
 
@@ -32,6 +33,8 @@ typedef struct fl_cv_tensor {
     int64_t ne[4];              /* fastest-varying first */
     flint_type type;            /* the output type, set by fl_cv_choose_types */
     flint_tensor_info src;      /* the source tensor (src.ne[0] == ne[0]) */
+    bool is_mlx;                /* src is the codes of an MLX-quantized module, read through mlx: */
+    fl_weight mlx;              /* its codes, scales and biases (src.ne[0] set to its inputs) */
     const float *values;        /* a generated tensor (ne[0] floats, one row), or NULL */
     /* Fused tensors split into several outputs (HF gate_up_proj): output row
      * r reads source row (r / slab_rows) * src_slab_rows + slab_offset + r % slab_rows. */

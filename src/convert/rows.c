@@ -1,8 +1,8 @@
 /* rows.c — one output row as floats: the source row through its type's
  * reference dequantizer, then the tensor's column order and elementwise op.
  * This is the one place a source format plugs in: GGUF and safetensors
- * types go through fl_dequant_row; MLX affine tensors (a weight with its
- * scales and biases) would be read here from their three parts. */
+ * types go through fl_dequant_row; an MLX-quantized module (codes, scales
+ * and biases) through fl_weight_row_f32 (fl_dequant_mlx_row). */
 #include <math.h>
 #include <string.h>
 
@@ -28,9 +28,9 @@ static int64_t reorder(const fl_cv_reorder *o, int64_t i) {
 /* Whether a reordering covers exactly n indices (a permutation of them). */
 static bool fits(const fl_cv_reorder *o, int64_t n) { return o->n_k == 0 || n - o->start == o->n_k * o->n_vpk * o->hd; }
 
-static flint_status source_row(const flint_tensor_info *s, int64_t row, float *out) {
-    if (s->type == FLINT_TYPE_MLX_Q4 || s->type == FLINT_TYPE_MLX_Q8)
-        return fl_errorf(FLINT_E_UNSUPPORTED, "tensor '%s': MLX affine sources are not readable here yet", s->name);
+static flint_status source_row(const fl_cv_tensor *t, int64_t row, float *out) {
+    const flint_tensor_info *s = &t->src;
+    if (t->is_mlx) return fl_weight_row_f32(&t->mlx, row, out);
     uint64_t rb;
     if (!fl_type_row_bytes(s->type, (uint64_t)s->ne[0], &rb))
         return fl_errorf(FLINT_E_FORMAT, "tensor '%s': rows of %lld elements do not fit type %s", s->name,
@@ -50,7 +50,7 @@ flint_status fl_cv_read_row(const fl_cv_tensor *t, int64_t r, float *out, float 
     /* a shape that does not match the head layout the maps assume */
     if (src_row < 0 || src_row >= src_rows || t->src.ne[0] != n || !fits(&t->rows, t->slab_rows) || !fits(&t->cols, n))
         return fl_errorf(FLINT_E_FORMAT, "tensor '%s': its shape does not match the model's head layout", t->src.name);
-    flint_status st = source_row(&t->src, src_row, t->cols.n_k ? tmp : out);
+    flint_status st = source_row(t, src_row, t->cols.n_k ? tmp : out);
     if (st) return st;
     if (t->cols.n_k)
         for (int64_t c = 0; c < n; c++) out[c] = tmp[reorder(&t->cols, c)];

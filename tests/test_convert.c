@@ -443,7 +443,9 @@ int main(void) {
     check_logits("gemma3/a", "Q4_K_M", "logits.bin", 0, dense_bounds.q4_top1, dense_bounds.q4_kl);
     /* MLX folders to F32: mlx-lm's own float32 logits (tests/fixtures/mlx), within test_mlx's exact-mode bound */
     check_logits("mlx/qwen35-q8-g32-f32", "F32", "logits.bin", 1e-4, 0, 0);
+    check_logits("mlx/qwen35moe-q5-g32", "F32", "logits.bin", 1e-4, 0, 0);
     check_logits("mlx/gemma3-q4", "F32", "logits.bin", 1e-4, 0, 0);
+    check_logits("mlx/gemma4a-q4-g32", "F32", "logits.bin", 1e-4, 0, 0);
     /* its norms are float16: the converter (so flint) adds Gemma's 1 in float16, rounding 1 + w, where mlx-lm
      * adds it in float32 at run time (measured 1.5e-3) */
     check_logits("mlx/gemma3-q3-g32-f16", "F32", "logits.bin", 3e-3, 0, 0);

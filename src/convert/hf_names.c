@@ -95,6 +95,10 @@ static const struct {
     {"mlp.gate.weight", "ffn_gate_inp.weight", F_QWEN35MOE, K_PLAIN, V_NONE, NULL},
     {"mlp.experts.gate_up_proj", "ffn_gate_exps.weight", F_QWEN35MOE, K_SPLIT_GATE_UP, V_NONE, "ffn_up_exps.weight"},
     {"mlp.experts.down_proj", "ffn_down_exps.weight", F_QWEN35MOE, K_PLAIN, V_NONE, NULL},
+    /* mlx-lm's split of the fused experts (its sanitize) */
+    {"mlp.switch_mlp.gate_proj.weight", "ffn_gate_exps.weight", F_QWEN35MOE, K_PLAIN, V_NONE, NULL},
+    {"mlp.switch_mlp.up_proj.weight", "ffn_up_exps.weight", F_QWEN35MOE, K_PLAIN, V_NONE, NULL},
+    {"mlp.switch_mlp.down_proj.weight", "ffn_down_exps.weight", F_QWEN35MOE, K_PLAIN, V_NONE, NULL},
     {"mlp.shared_expert.gate_proj.weight", "ffn_gate_shexp.weight", F_QWEN35MOE, K_PLAIN, V_NONE, NULL},
     {"mlp.shared_expert.up_proj.weight", "ffn_up_shexp.weight", F_QWEN35MOE, K_PLAIN, V_NONE, NULL},
     {"mlp.shared_expert.down_proj.weight", "ffn_down_shexp.weight", F_QWEN35MOE, K_PLAIN, V_NONE, NULL},

@@ -195,7 +195,7 @@ def make_mtp(d):
 
 def make_bpe_model(src, tok, d):
     """A copy of fixture src whose vocabulary is tok's: config vocab_size(s) and the embedding /
-    output rows grown with random rows (the first rows kept)."""
+    output rows grown with random rows (the first rows kept), in bfloat16."""
     import torch
     from safetensors.torch import load_file, save_file
     with open(os.path.join(ROOT, "tests", "fixtures", "tok", tok, "tokenizer.json")) as f:
@@ -215,6 +215,7 @@ def make_bpe_model(src, tok, d):
             assert v.shape[0] == old
             extra = torch.randn(n - old, *v.shape[1:]) * v.float().std()
             sd[k] = torch.cat([v, extra.to(v.dtype)])
+    sd = {k: v.to(torch.bfloat16) if v.is_floating_point() else v for k, v in sd.items()}  # (size)
     os.makedirs(d, exist_ok=True)
     save_file(sd, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
     with open(os.path.join(d, "config.json"), "w") as f:

@@ -392,6 +392,18 @@ static void check_outputs(void) {
     CHECK_INT_EQ(fl_convert(&p), FLINT_OK);
     CHECK_MSG(n_warnings == 1, "a SentencePiece tokenizer converts without a warning: %s", last_warning);
     remove(out);
+    snprintf(dir, sizeof dir, "%s/bpe", tmpdir);
+    tokenizer_folder("convert/bpe-qwen35", "bytelevel", dir);
+    p.src = dir;
+    CHECK_INT_EQ(fl_convert(&p), FLINT_OK);
+    CHECK_MSG(n_warnings == 1, "a tokenizer.json (Qwen3.5) converts without a warning: %s", last_warning);
+    remove(out);
+    /* a tokenizer.json whose ids pass the config's vocab_size */
+    snprintf(tmp, sizeof tmp, "%s/tokenizer.json", dir);
+    remove(tmp);
+    write_text(tmp, "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 900}, \"merges\": []}, \"added_tokens\": []}");
+    CHECK_FAILS(fl_convert(&p), FLINT_E_FORMAT, "token id 900 is past the config's vocab_size 854");
+    CHECK(nothing_written(out));
 
     snprintf(out, sizeof out, "%s/bad.gguf", tmpdir);
     CHECK_FAILS(convert(FIXTURE("gemma3/a"), tmpdir, "Q8_0", true), FLINT_E_INVALID_ARG, "is a directory");

@@ -5,8 +5,9 @@
  * key/values (type and a hash of the value), the same tensors (type, shape
  * and a hash of the bytes), nothing more; an "error" manifest (llama-quantize
  * refused) must be refused too. Then: converted files load in flint and give
- * the fixtures' transformers logits; --force; the no-tokenizer warning (and
- * none with a SentencePiece tokenizer, which the spm-* manifests check); bad
+ * the fixtures' transformers logits, MLX folders mlx-lm's; the converted
+ * tokenizers (spm-*, bpe-* manifests) encode tok/<name>/cases.json as the HF
+ * tokenizer; --force; the no-tokenizer warning (and none with a tokenizer); bad
  * input (unknown architecture, a missing layer, a directory as output, an
  * unknown type, a full disk) fails with a message and leaves no output. */
 #define _XOPEN_SOURCE 700
@@ -408,6 +409,9 @@ static void check_outputs(void) {
     snprintf(out, sizeof out, "%s/bad.gguf", tmpdir);
     CHECK_FAILS(convert(FIXTURE("gemma3/a"), tmpdir, "Q8_0", true), FLINT_E_INVALID_ARG, "is a directory");
     CHECK_FAILS(convert(FIXTURE("gemma3/a"), out, "Q3_K", false), FLINT_E_INVALID_ARG, "unknown type 'Q3_K'");
+    CHECK(nothing_written(out));
+    CHECK_FAILS(convert(FIXTURE("mlx/gemma4b-q4"), out, "F32", false), FLINT_E_UNSUPPORTED,
+                "MLX Gemma 4 MoE experts (switch_glu) are not converted");
     CHECK(nothing_written(out));
 
     snprintf(dir, sizeof dir, "%s/llama", tmpdir);

@@ -265,6 +265,8 @@ static flint_status add_layer_tensor(fl_cv_plan *p, int family, const flint_tens
         }
         return FLINT_OK;
     }
+    if (starts(rest, "experts.switch_glu."))
+        return fl_errorf(FLINT_E_UNSUPPORTED, "tensor '%s': MLX Gemma 4 MoE experts (switch_glu) are not converted", ti->name);
     return fl_errorf(FLINT_E_UNSUPPORTED, "tensor '%s' has no GGUF name for %s", ti->name, p->arch);
 }
 

@@ -149,8 +149,9 @@ static void link_file(const char *dir, const char *name, const char *target) {
     if (realpath(target, abs)) CHECK_MSG(symlink(abs, path) == 0, "%s", path);
 }
 
-/* A folder with the config and weights of model (a folder under
- * tests/fixtures) and the tokenizer files of tests/fixtures/tok/<tok>. */
+/* A folder with the config, weights and any chat_template.jinja of model (a
+ * folder under tests/fixtures) and the tokenizer files of
+ * tests/fixtures/tok/<tok>. */
 static void tokenizer_folder(const char *model, const char *tok, const char *dir) {
     static const char *files[] = {"tokenizer.model", "tokenizer.json", "tokenizer_config.json"};
     char target[256];
@@ -159,6 +160,8 @@ static void tokenizer_folder(const char *model, const char *tok, const char *dir
     link_file(dir, "config.json", target);
     snprintf(target, sizeof target, "%s/%s/model.safetensors", FIXTURE_DIR, model);
     link_file(dir, "model.safetensors", target);
+    snprintf(target, sizeof target, "%s/%s/chat_template.jinja", FIXTURE_DIR, model);
+    if (exists(target)) link_file(dir, "chat_template.jinja", target);
     for (int i = 0; i < 3; i++) {
         snprintf(target, sizeof target, "%s/tok/%s/%s", FIXTURE_DIR, tok, files[i]);
         if (exists(target)) link_file(dir, files[i], target);

@@ -37,7 +37,8 @@ SPM_FILES = ["tokenizer.model", "tokenizer.json", "tokenizer_config.json"]
 # pre-tokenizer is named by a hash of what the tokenizer makes of a check text; the small tok/bytelevel
 # vocabulary (Qwen3.5's pre-tokenizer, 854 tokens) hashes to nothing the converter knows, so for it
 # the converter runs with only get_vocab_base_pre patched to return the family's name ("qwen35", what
-# it returns for the real Qwen3.5 tokenizer's hash). Gemma 4 names no pre-tokenizer: unmodified.
+# it returns for the real Qwen3.5 tokenizer's hash). Gemma 4 names no pre-tokenizer: unmodified. A
+# chat_template.jinja in the model folder (bpe-qwen35: a short ChatML template) is copied too.
 BPE_FIXTURES = [("bpe-qwen35", "qwen35/dense", "bytelevel", "qwen35"), ("bpe-gemma4", "gemma4/a", "gemma4", None)]
 BPE_FILES = ["tokenizer.json", "tokenizer_config.json"]
 # GGUF sources: llama-quantize's own requantization of committed fixture files.
@@ -355,6 +356,8 @@ def main():
                     shutil.copy(os.path.join(model, name), d)
                 for name in BPE_FILES:
                     shutil.copy(os.path.join(ROOT, "tests", "fixtures", "tok", tok, name), d)
+                if os.path.exists(os.path.join(model, "chat_template.jinja")):
+                    shutil.copy(os.path.join(model, "chat_template.jinja"), d)
                 f32 = os.path.join(tmp, f"{tag}-f32.gguf")
                 run = [sys.executable, "-c", f"LLAMA={LLAMA!r}\nPRE={pre!r}\n" + PRE_CHILD] if pre else \
                     [sys.executable, os.path.join(LLAMA, "convert_hf_to_gguf.py")]

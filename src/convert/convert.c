@@ -213,8 +213,8 @@ static void tokenizer_warning(const fl_convert_params *p) {
     if (json && spm && !fl_exists(json) && !fl_exists(spm))
         warnf(p, "%s has no tokenizer (tokenizer.json or tokenizer.model): the output has no tokenizer.ggml.* keys", p->src);
     else
-        warnf(p, "%s: a Gemma 1-3 tokenizer.json without tokenizer.model is not converted: the output has no tokenizer.ggml.* keys",
-              p->src);
+        warnf(p, "%s: its tokenizer is not one flint converts (Gemma 1-3: tokenizer.model; Qwen3.5, Gemma 4: tokenizer.json "
+                 "alone): the output has no tokenizer.ggml.* keys", p->src);
     free(json);
     free(spm);
 }

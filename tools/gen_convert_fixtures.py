@@ -50,7 +50,7 @@ QUANTIZE_TYPES = {"q4_0": ["Q4_0"], "q4_k": ["--pure", "Q4_K_M"], "q5_k": ["--pu
 
 # MLX sources (tests/fixtures/mlx/<name>, made by gen_mlx_fixtures.py): manifests "mlx-<name>-<type>.txt"
 # of the converter's output on an HF folder that mlx-lm itself dequantized (see mlx_reference).
-MLX_FIXTURES = ["qwen35-q8-g32-f32", "qwen35moe-q5-g32", "gemma3-q4", "gemma3-q3-g32-f16", "gemma4a-q4-g32"]
+MLX_FIXTURES = ["qwen35-q8-g32-f32", "qwen35moe-q5-g32", "gemma3-q4", "gemma3-q3-g32-f16", "gemma4a-q4-g32", "gemma4b-q4"]
 MLX_TYPES = ["f32", "q8_0", "q4_k_m"]
 
 # Runs the converter in a child with set_vocab stubbed (argv: the converter's own arguments).
@@ -230,7 +230,8 @@ def mlx_reference(name, d):
     in float32: exact for float32 scales), mlx_lm.utils.dequantize_model dequantizes it, and its
     dequantized parameters are saved in float32, the others in their stored type. What mlx-lm's Qwen3.5 sanitize changed is undone so that the
     converter reads the HF form: the names back to the checkpoint's (model.language_model.*, lm_head),
-    the experts' switch_mlp gate/up halves joined again into experts.gate_up_proj, conv1d [C, K, 1] ->
+    the experts' switch_mlp (Qwen3.5) and switch_glu (Gemma 4) gate/up halves joined again into
+    experts.gate_up_proj, conv1d [C, K, 1] ->
     [C, 1, K], and 1 taken off the norms it raised (input/post-attention, q/k and final norms; kept in
     float32, where x - 1 is exact for x in [0.5, 2] by Sterbenz's lemma, and the converter's + 1 gives x
     back). The config loses its quantization
@@ -267,12 +268,16 @@ def mlx_reference(name, d):
                 v = v - np.float32(1.0)
                 as_stored[key] = torch.float32  # (x - 1) kept exactly
             k = k.replace("language_model.model.", "model.language_model.").replace("language_model.lm_head", "lm_head")
-            if k.endswith("mlp.switch_mlp.up_proj.weight"):
-                continue  # joined to the gate half below
-            if k.endswith("mlp.switch_mlp.gate_proj.weight"):  # the fused [E, 2F, H] of the checkpoint
+        for split, fused in (("mlp.switch_mlp.", "mlp.experts."), ("experts.switch_glu.", "experts.")):
+            if k.endswith(split + "up_proj.weight"):
+                k = None  # joined to the gate half below
+                break
+            if k.endswith(split + "gate_proj.weight"):  # the fused [E, 2F, H] of the checkpoint
                 up = weights[key.replace("gate_proj", "up_proj")]
-                v, k = np.concatenate([v, up], axis=1), k.replace("switch_mlp.gate_proj.weight", "experts.gate_up_proj")
-            k = k.replace("switch_mlp.down_proj.weight", "experts.down_proj")
+                v, k = np.concatenate([v, up], axis=1), k.replace(split + "gate_proj.weight", fused + "gate_up_proj")
+            k = k.replace(split + "down_proj.weight", fused + "down_proj")
+        if k is None:
+            continue
         out[k] = torch.from_numpy(np.ascontiguousarray(v)).to(as_stored[key])
     os.makedirs(d)
     save_file(out, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})

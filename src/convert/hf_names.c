@@ -45,8 +45,10 @@ static const struct {
 };
 
 /* What a layer tensor becomes. SPLIT_GATE_UP: a fused [E, 2F, H] expert
- * tensor written as gguf (the gate half) and gguf2 (the up half). */
-enum { K_PLAIN, K_SPLIT_GATE_UP };
+ * tensor written as gguf (the gate half) and gguf2 (the up half).
+ * JOIN_GATE / JOIN_UP: the two halves [E, F, H] of one written as gguf
+ * (joined by join_halves once both are planned). */
+enum { K_PLAIN, K_SPLIT_GATE_UP, K_JOIN_GATE, K_JOIN_UP };
 enum { V_NONE, V_QKV_ROWS, V_ROWS, V_HEAD_ROWS, V_HEAD_COLS, V_COLS, V_CONV };
 
 static const struct {
@@ -80,6 +82,10 @@ static const struct {
     {"router.per_expert_scale", "ffn_down_exps.scale", F_GEMMA4, K_PLAIN, V_NONE, NULL},
     {"experts.gate_up_proj", "ffn_gate_up_exps.weight", F_GEMMA4, K_PLAIN, V_NONE, NULL},
     {"experts.down_proj", "ffn_down_exps.weight", F_GEMMA4, K_PLAIN, V_NONE, NULL},
+    /* mlx-lm's split of the fused experts (its sanitize): the halves joined again */
+    {"experts.switch_glu.gate_proj.weight", "ffn_gate_up_exps.weight", F_GEMMA4, K_JOIN_GATE, V_NONE, NULL},
+    {"experts.switch_glu.up_proj.weight", "ffn_gate_up_exps.weight", F_GEMMA4, K_JOIN_UP, V_NONE, NULL},
+    {"experts.switch_glu.down_proj.weight", "ffn_down_exps.weight", F_GEMMA4, K_PLAIN, V_NONE, NULL},
     {"per_layer_input_gate.weight", "inp_gate.weight", F_GEMMA4, K_PLAIN, V_NONE, NULL},
     {"per_layer_projection.weight", "proj.weight", F_GEMMA4, K_PLAIN, V_NONE, NULL},
     {"post_per_layer_input_norm.weight", "post_norm.weight", F_GEMMA4, K_PLAIN, V_NONE, NULL},
@@ -248,6 +254,7 @@ static flint_status add_layer_tensor(fl_cv_plan *p, int family, const flint_tens
             t->ne[2] = 1;
             t->slab_rows = t->src_slab_rows = fl_cv_rows(t) > 0 ? fl_cv_rows(t) : 1;
         }
+        if (layer_names[i].kind == K_JOIN_UP) snprintf(t->name, sizeof t->name, "blk.%ld.%s (up)", layer, layer_names[i].gguf);
         if (layer_names[i].kind == K_SPLIT_GATE_UP) {
             if (ti->n_dims != 3 || ti->ne[1] % 2 != 0 || ti->ne[1] == 0)
                 return fl_errorf(FLINT_E_FORMAT, "tensor '%s': expected [experts, 2 x ff, embd]", ti->name);
@@ -265,8 +272,6 @@ static flint_status add_layer_tensor(fl_cv_plan *p, int family, const flint_tens
         }
         return FLINT_OK;
     }
-    if (starts(rest, "experts.switch_glu."))
-        return fl_errorf(FLINT_E_UNSUPPORTED, "tensor '%s': MLX Gemma 4 MoE experts (switch_glu) are not converted", ti->name);
     return fl_errorf(FLINT_E_UNSUPPORTED, "tensor '%s' has no GGUF name for %s", ti->name, p->arch);
 }
 
@@ -307,6 +312,37 @@ static flint_status add_tensor(fl_cv_plan *p, int family, const flint_tensor_inf
         return FLINT_OK;
     }
     return fl_errorf(FLINT_E_UNSUPPORTED, "tensor '%s' has no GGUF name for %s", name, p->arch);
+}
+
+/* Each "<name> (up)" half joined to the gate half planned as <name>, then
+ * dropped from the plan. */
+static bool up_half(const fl_cv_tensor *t) {
+    size_t n = strlen(t->name);
+    return n > 5 && strcmp(t->name + n - 5, " (up)") == 0;
+}
+
+static flint_status join_halves(fl_cv_plan *p) {
+    for (int64_t i = 0; i < p->n; i++) {
+        const fl_cv_tensor *up = &p->t[i];
+        if (!up_half(up)) continue;
+        size_t n = strlen(up->name) - 5;
+        fl_cv_tensor *gate = NULL;
+        for (int64_t j = 0; j < p->n && !gate; j++)
+            if (j != i && strlen(p->t[j].name) == n && !strncmp(p->t[j].name, up->name, n)) gate = &p->t[j];
+        if (!gate || gate->n_dims != 3 || up->n_dims != 3 || gate->ne[0] != up->ne[0] || gate->ne[1] != up->ne[1] ||
+            gate->ne[2] != up->ne[2] || gate->join_rows)
+            return fl_errorf(FLINT_E_FORMAT, "tensor '%s': its gate and up halves are not two [experts, ff, embd] stacks",
+                             up->src.name);
+        gate->join_rows = gate->ne[1];
+        gate->ne[1] *= 2;
+        gate->slab_rows = gate->src_slab_rows = fl_cv_rows(gate);
+        gate->src2 = up->src, gate->is_mlx2 = up->is_mlx, gate->mlx2 = up->mlx;
+    }
+    int64_t kept = 0;
+    for (int64_t i = 0; i < p->n; i++)
+        if (!up_half(&p->t[i])) p->t[kept++] = p->t[i];
+    p->n = kept;
+    return FLINT_OK;
 }
 
 /* An MLX module's scales or biases (read with its codes, not written). */
@@ -372,6 +408,7 @@ flint_status fl_cv_plan_hf(const flint_model *m, fl_cv_plan *p) {
     }
     for (int64_t i = 0; sanitized && i < p->n; i++)
         if (p->t[i].op == FL_CV_ADD_ONE) p->t[i].op = FL_CV_COPY;
+    if ((st = join_halves(p))) return st;
     p->tied_output = true;
     for (int64_t i = 0; i < p->n; i++)
         if (strcmp(p->t[i].name, "output.weight") == 0) p->tied_output = false;

@@ -30,7 +30,14 @@ static bool fits(const fl_cv_reorder *o, int64_t n) { return o->n_k == 0 || n - 
 
 static flint_status source_row(const fl_cv_tensor *t, int64_t row, float *out) {
     const flint_tensor_info *s = &t->src;
-    if (t->is_mlx) return fl_weight_row_f32(&t->mlx, row, out);
+    bool second = false;
+    if (t->join_rows > 0) { /* row of the joined [E, 2F, ..]: from src or src2 [E, F, ..] */
+        int64_t e = row / (2 * t->join_rows), i = row % (2 * t->join_rows);
+        second = i >= t->join_rows;
+        row = e * t->join_rows + (second ? i - t->join_rows : i);
+        if (second) s = &t->src2;
+    }
+    if (second ? t->is_mlx2 : t->is_mlx) return fl_weight_row_f32(second ? &t->mlx2 : &t->mlx, row, out);
     uint64_t rb;
     if (!fl_type_row_bytes(s->type, (uint64_t)s->ne[0], &rb))
         return fl_errorf(FLINT_E_FORMAT, "tensor '%s': rows of %lld elements do not fit type %s", s->name,
@@ -46,6 +53,7 @@ flint_status fl_cv_read_row(const fl_cv_tensor *t, int64_t r, float *out, float 
     }
     int64_t i = r % t->slab_rows, src_rows = 1;
     for (int32_t d = 1; d < t->src.n_dims; d++) src_rows *= t->src.ne[d];
+    if (t->join_rows > 0) src_rows *= 2; /* src2 holds as many */
     int64_t src_row = (r / t->slab_rows) * t->src_slab_rows + t->slab_offset + reorder(&t->rows, i);
     /* a shape that does not match the head layout the maps assume */
     if (src_row < 0 || src_row >= src_rows || t->src.ne[0] != n || !fits(&t->rows, t->slab_rows) || !fits(&t->cols, n))

@@ -50,7 +50,8 @@ QUANTIZE_TYPES = {"q4_0": ["Q4_0"], "q4_k": ["--pure", "Q4_K_M"], "q5_k": ["--pu
 
 # MLX sources (tests/fixtures/mlx/<name>, made by gen_mlx_fixtures.py): manifests "mlx-<name>-<type>.txt"
 # of the converter's output on an HF folder that mlx-lm itself dequantized (see mlx_reference).
-MLX_FIXTURES = ["qwen35-q8-g32-f32", "qwen35moe-q5-g32", "gemma3-q4", "gemma3-q3-g32-f16", "gemma4a-q4-g32", "gemma4b-q4"]
+MLX_FIXTURES = ["qwen35-q8-g32-f32", "qwen35moe-q5-g32", "gemma3-q4", "gemma3-q3-g32-f16", "gemma4a-q4-g32", "gemma4b-q4",
+               "gemma3-q8", "gemma4b-nvfp4", "qwen35-mixed26", "qwen35-bf16", "qwen35moe-mxfp4"]
 MLX_TYPES = ["f32", "q8_0", "q4_k_m"]
 
 # Runs the converter in a child with set_vocab stubbed (argv: the converter's own arguments).

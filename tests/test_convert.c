@@ -5,8 +5,9 @@
  * key/values (type and a hash of the value), the same tensors (type, shape
  * and a hash of the bytes), nothing more; an "error" manifest (llama-quantize
  * refused) must be refused too. Then: converted files load in flint and give
- * the fixtures' transformers logits; --force; the no-tokenizer warning (and
- * none with a SentencePiece tokenizer, which the spm-* manifests check); bad
+ * the fixtures' transformers logits, MLX folders mlx-lm's; the converted
+ * tokenizers (spm-*, bpe-* manifests) encode tok/<name>/cases.json as the HF
+ * tokenizer; --force; the no-tokenizer warning (and none with a tokenizer); bad
  * input (unknown architecture, a missing layer, a directory as output, an
  * unknown type, a full disk) fails with a message and leaves no output. */
 #define _XOPEN_SOURCE 700
@@ -18,10 +19,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "convert/convert.h"
 #include "format/gguf.h"
 #include "format/gguf_write.h"
 #include "model_fixture.h"
+#include "tokenizer/tokenizer.h"
 
 static char tmpdir[64];
 
@@ -145,23 +149,33 @@ static void link_file(const char *dir, const char *name, const char *target) {
     if (realpath(target, abs)) CHECK_MSG(symlink(abs, path) == 0, "%s", path);
 }
 
-/* A folder with a fixture's config and weights and tok/spm's tokenizer. */
-static void spm_folder(const char *fixture, const char *dir) {
-    static const char *tok[] = {"tokenizer.model", "tokenizer.json", "tokenizer_config.json"};
+/* A folder with the config, weights and any chat_template.jinja of model (a
+ * folder under tests/fixtures) and the tokenizer files of
+ * tests/fixtures/tok/<tok>. */
+static void tokenizer_folder(const char *model, const char *tok, const char *dir) {
+    static const char *files[] = {"tokenizer.model", "tokenizer.json", "tokenizer_config.json"};
     char target[256];
     mkdir(dir, 0755);
-    snprintf(target, sizeof target, "%s/%s/config.json", FIXTURE_DIR, fixture);
+    snprintf(target, sizeof target, "%s/%s/config.json", FIXTURE_DIR, model);
     link_file(dir, "config.json", target);
-    snprintf(target, sizeof target, "%s/%s/model.safetensors", FIXTURE_DIR, fixture);
+    snprintf(target, sizeof target, "%s/%s/model.safetensors", FIXTURE_DIR, model);
     link_file(dir, "model.safetensors", target);
+    snprintf(target, sizeof target, "%s/%s/chat_template.jinja", FIXTURE_DIR, model);
+    if (exists(target)) link_file(dir, "chat_template.jinja", target);
     for (int i = 0; i < 3; i++) {
-        snprintf(target, sizeof target, "%s/tok/spm/%s", FIXTURE_DIR, tok[i]);
-        link_file(dir, tok[i], target);
+        snprintf(target, sizeof target, "%s/tok/%s/%s", FIXTURE_DIR, tok, files[i]);
+        if (exists(target)) link_file(dir, files[i], target);
     }
 }
 
+/* The tokenizer.json-only folders of gen_convert_fixtures.py's BPE_FIXTURES:
+ * the model in tests/fixtures/convert/<tag>, the tokenizer of tok/<tok>. */
+static const struct { const char *tag, *tok; } bpe_folders[] = {{"bpe-qwen35", "bytelevel"}, {"bpe-gemma4", "gemma4"}};
+
 /* "gemma3-a-q4_k_m.txt" -> tests/fixtures/gemma3/a, "q4_k_m";
  * "spm-gemma1-a-f32.txt" -> gemma1/a with tok/spm's tokenizer (a folder made in tmpdir), "f32";
+ * "bpe-qwen35-f32.txt" -> convert/bpe-qwen35 with tok/bytelevel's tokenizer (likewise), "f32";
+ * "mlx-gemma3-q4-q8_0.txt" -> tests/fixtures/mlx/gemma3-q4, "q8_0";
  * "gguf-gemma3-a-f32-q8_0.txt" -> tests/fixtures/gemma3/a/model-f32.gguf, "q8_0". */
 static bool manifest_source(const char *file, char *src, size_t cap, char *type) {
     char name[256];
@@ -171,13 +185,22 @@ static bool manifest_source(const char *file, char *src, size_t cap, char *type)
     *dot = 0;
     snprintf(type, 16, "%s", dash + 1);
     *dash = 0;
+    for (size_t i = 0; i < sizeof bpe_folders / sizeof *bpe_folders; i++)
+        if (!strcmp(name, bpe_folders[i].tag)) {
+            char model[64];
+            snprintf(model, sizeof model, "convert/%s", bpe_folders[i].tag);
+            snprintf(src, cap, "%s/%s", tmpdir, name);
+            tokenizer_folder(model, bpe_folders[i].tok, src);
+            return true;
+        }
+    if (!strncmp(name, "mlx-", 4)) return snprintf(src, cap, "%s/mlx/%s", FIXTURE_DIR, name + 4) < (int)cap;
     bool gguf = strncmp(name, "gguf-", 5) == 0, spm = strncmp(name, "spm-", 4) == 0;
     char *rest = gguf ? name + 5 : spm ? name + 4 : name, *first = strchr(rest, '-');
     if (!first) return false;
     *first = '/';
     if (spm) {
         snprintf(src, cap, "%s/spm-%.*s-%s", tmpdir, (int)(first - rest), rest, first + 1);
-        spm_folder(rest, src);
+        tokenizer_folder(rest, "spm", src);
         return true;
     }
     if (!gguf) return snprintf(src, cap, "%s/%s", FIXTURE_DIR, rest) < (int)cap;
@@ -242,6 +265,61 @@ static void check_logits(const char *dir, const char *type, const char *logits_f
     }
     check_model(out, &f, tol, top1, kl);
     free(f.logits);
+    remove(out);
+}
+
+/* The tokenizer flint reads from a converted folder's GGUF encodes
+ * tests/fixtures/tok/<tok>/cases.json as the reference did (tokenizers or
+ * sentencepiece, gen_tokenizer_fixtures.py): key "ids" plain, "ids_special"
+ * parsing special tokens. Cases holding skip (if not NULL) are left out:
+ * tok/gemma4's <|turn> and <turn|> are special added tokens in
+ * tokenizer.json, but its tokenizer_config.json does not list them, so the
+ * converter types them NORMAL and a GGUF reader does not parse them. */
+static void check_tokenizer(const char *tag, const char *model, const char *tok, const char *key, unsigned flags,
+                            const char *skip) {
+    char dir[160], out[160], path[200];
+    snprintf(dir, sizeof dir, "%s/%s-tok", tmpdir, tag);
+    snprintf(out, sizeof out, "%s/%s-tok.gguf", tmpdir, tag);
+    tokenizer_folder(model, tok, dir);
+    fl_tokenizer *t = NULL;
+    if (convert(dir, out, "F32", true) || fl_tokenizer_load(out, &t)) {
+        CHECK_MSG(0, "%s: %s", tag, flint_errmsg());
+        return;
+    }
+    snprintf(path, sizeof path, "%s/tok/%s/cases.json", FIXTURE_DIR, tok);
+    json_t *cases = json_load_file(path, 0, NULL), *c;
+    size_t i, n = 0, bad = 0, skipped = 0;
+    fl_tok_ids ids = {0};
+    json_array_foreach(cases, i, c) {
+        json_t *want = json_object_get(c, key);
+        const char *hex = json_string_value(json_object_get(c, "hex"));
+        if (!want || !hex) continue;
+        size_t len = strlen(hex) / 2;
+        char *text = malloc(len + 1);
+        for (size_t b = 0; b < len; b++) {
+            unsigned v;
+            sscanf(hex + 2 * b, "%2x", &v);
+            text[b] = (char)v;
+        }
+        text[len] = 0;
+        if (skip && strstr(text, skip)) {
+            skipped++;
+            free(text);
+            continue;
+        }
+        ids.n = 0;
+        bool eq = fl_tokenize(t, text, len, flags, &ids) == FLINT_OK && ids.n == json_array_size(want);
+        for (size_t k = 0; eq && k < ids.n; k++) eq = ids.ids[k] == json_integer_value(json_array_get(want, k));
+        CHECK_MSG(eq, "%s %s case %zu \"%.*s\"", tag, key, i, (int)(len > 40 ? 40 : len), text);
+        bad += !eq;
+        free(text);
+        n++;
+    }
+    CHECK_MSG(n >= 25, "%s: only %zu cases", path, n);
+    printf("  %-36s %3zu cases %-12s %s (%zu left out)\n", tag, n, key, bad ? "DIFFERENT" : "equal", skipped);
+    fl_tok_ids_free(&ids);
+    json_decref(cases);
+    fl_tokenizer_free(t);
     remove(out);
 }
 
@@ -313,11 +391,23 @@ static void check_outputs(void) {
     CHECK_MSG(n_warnings == 1 && strstr(last_warning, "no tokenizer"), "%d warnings, last: %s", n_warnings, last_warning);
     remove(out);
     snprintf(dir, sizeof dir, "%s/spm", tmpdir);
-    spm_folder("gemma2/a", dir);
+    tokenizer_folder("gemma2/a", "spm", dir);
     p.src = dir;
     CHECK_INT_EQ(fl_convert(&p), FLINT_OK);
     CHECK_MSG(n_warnings == 1, "a SentencePiece tokenizer converts without a warning: %s", last_warning);
     remove(out);
+    snprintf(dir, sizeof dir, "%s/bpe", tmpdir);
+    tokenizer_folder("convert/bpe-qwen35", "bytelevel", dir);
+    p.src = dir;
+    CHECK_INT_EQ(fl_convert(&p), FLINT_OK);
+    CHECK_MSG(n_warnings == 1, "a tokenizer.json (Qwen3.5) converts without a warning: %s", last_warning);
+    remove(out);
+    /* a tokenizer.json whose ids pass the config's vocab_size */
+    snprintf(tmp, sizeof tmp, "%s/tokenizer.json", dir);
+    remove(tmp);
+    write_text(tmp, "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 900}, \"merges\": []}, \"added_tokens\": []}");
+    CHECK_FAILS(fl_convert(&p), FLINT_E_FORMAT, "token id 900 is past the config's vocab_size 854");
+    CHECK(nothing_written(out));
 
     snprintf(out, sizeof out, "%s/bad.gguf", tmpdir);
     CHECK_FAILS(convert(FIXTURE("gemma3/a"), tmpdir, "Q8_0", true), FLINT_E_INVALID_ARG, "is a directory");
@@ -367,6 +457,23 @@ int main(void) {
     check_logits("qwen35/dense", "F32", "logits.bin", 1e-4, 0, 0);
     check_logits("qwen35/moe", "Q8_0", "logits-q8_0.bin", 0, hybrid_moe_bounds.q8_deq_top1, hybrid_moe_bounds.q8_deq_kl);
     check_logits("gemma3/a", "Q4_K_M", "logits.bin", 0, dense_bounds.q4_top1, dense_bounds.q4_kl);
+    /* MLX folders to F32: mlx-lm's own float32 logits (tests/fixtures/mlx), within test_mlx's exact-mode bound;
+     * but gemma3-q3-g32-f16, whose norms are float16: the converter (so flint) adds Gemma's 1 in float16,
+     * rounding 1 + w, where mlx-lm adds it in float32 at run time (measured 1.5e-3) */
+    static const char *mlx_dirs[] = {"gemma3-q4", "gemma3-q8", "gemma3-q3-g32-f16", "gemma4a-q4-g32", "gemma4b-q4",
+                                     "gemma4b-nvfp4", "qwen35-q8-g32-f32", "qwen35-mixed26", "qwen35-bf16",
+                                     "qwen35moe-mxfp4", "qwen35moe-q5-g32"};
+    for (size_t i = 0; i < sizeof mlx_dirs / sizeof *mlx_dirs; i++) {
+        char dir[64];
+        snprintf(dir, sizeof dir, "mlx/%s", mlx_dirs[i]);
+        check_logits(dir, "F32", "logits.bin", strstr(dir, "-f16") ? 3e-3 : 1e-4, 0, 0);
+    }
+
+    TEST_GROUP("converted tokenizers encode as the HF tokenizer");
+    check_tokenizer("bpe-qwen35", "convert/bpe-qwen35", "bytelevel", "ids", 0, NULL);
+    check_tokenizer("bpe-qwen35", "convert/bpe-qwen35", "bytelevel", "ids_special", FL_TOK_PARSE_SPECIAL, NULL);
+    check_tokenizer("bpe-gemma4", "convert/bpe-gemma4", "gemma4", "ids", 0, NULL);
+    check_tokenizer("bpe-gemma4", "convert/bpe-gemma4", "gemma4", "ids_special", FL_TOK_PARSE_SPECIAL, "<|turn>");
 
     TEST_GROUP("outputs and bad input");
     check_outputs();

@@ -69,7 +69,8 @@ static flint_status plan_gguf(const flint_model *m, fl_cv_plan *p) {
 
 /* Whether t's bytes are the source's as they are (no transform, same type). */
 static bool copies_bytes(const fl_cv_tensor *t) {
-    if (t->values || t->type != t->src.type || t->op != FL_CV_COPY || t->rows.n_k || t->cols.n_k || t->slab_offset ||
+    if (t->values || t->is_mlx || t->join_rows || t->type != t->src.type || t->op != FL_CV_COPY || t->rows.n_k || t->cols.n_k ||
+        t->slab_offset ||
         t->slab_rows != t->src_slab_rows)
         return false;
     for (int d = 0; d < 4; d++)
@@ -213,7 +214,8 @@ static void tokenizer_warning(const fl_convert_params *p) {
     if (json && spm && !fl_exists(json) && !fl_exists(spm))
         warnf(p, "%s has no tokenizer (tokenizer.json or tokenizer.model): the output has no tokenizer.ggml.* keys", p->src);
     else
-        warnf(p, "%s: only a SentencePiece tokenizer.model (Gemma 1-3) is converted: the output has no tokenizer.ggml.* keys", p->src);
+        warnf(p, "%s: its tokenizer is not one flint converts (Gemma 1-3: tokenizer.model; Qwen3.5, Gemma 4: tokenizer.json "
+                 "alone): the output has no tokenizer.ggml.* keys", p->src);
     free(json);
     free(spm);
 }

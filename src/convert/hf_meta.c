@@ -168,7 +168,15 @@ static void text_model(kvb *b) {
     snprintf(key, sizeof key, "%s.rope_theta", rp);
     if (get_float(b, key, &theta) || (strcmp(rp, "rope_parameters.full_attention") != 0 && get_float(b, "rope_theta", &theta)))
         f32(b, ak(b, "rope.freq_base"), theta);
-    if (get_float(b, "rope_parameters.sliding_attention.rope_theta", &theta)) f32(b, ak(b, "rope.freq_base_swa"), theta);
+    /* the older configs' local theta (e.g. Gemma 3's rope_local_base_freq) stands in for the sliding layers' where
+     * rope_parameters names neither kind of layer */
+    static const char *local[] = {"local_rope_theta", "rope_local_theta", "rope_theta_local", "swa_rope_theta",
+                                  "rope_local_base_freq"};
+    bool swa = get_float(b, "rope_parameters.sliding_attention.rope_theta", &theta);
+    for (size_t i = 0; !swa && !get(b, "rope_parameters.full_attention") && !get(b, "rope_parameters.sliding_attention") &&
+                       i < sizeof local / sizeof *local; i++)
+        swa = get_float(b, local[i], &theta);
+    if (swa) f32(b, ak(b, "rope.freq_base_swa"), theta);
     double eps;
     if (get_float(b, "rms_norm_eps", &eps)) f32(b, ak(b, "attention.layer_norm_rms_epsilon"), eps);
     opt_u32(b, "expert_count", (const char *[]){"num_local_experts", "num_experts", NULL});

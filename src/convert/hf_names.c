@@ -8,7 +8,11 @@
  * model's layers as the converter numbers them: mtp.layers.i is layer
  * n_layer + i, mtp.fc and its norms that layer's nextn.* tensors. Vision and
  * audio towers are skipped, as the text converter does; any other unknown
- * tensor is an error. */
+ * tensor is an error. An MLX folder's quantized modules are read through
+ * their codes, scales and biases (the latter two not written), and what
+ * mlx-lm's Qwen3.5 sanitize changed is undone: conv1d [C, K, 1] is read as
+ * [C, 1, K] (the same bytes), and its norms, already + 1, are not raised
+ * again. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +21,7 @@
 #include "base/error.h"
 #include "convert/plan.h"
 #include "format/config.h"
+#include "model/weights.h"
 
 enum { F_GEMMA1 = 1, F_GEMMA2 = 2, F_GEMMA3 = 4, F_GEMMA4 = 8, F_QWEN35 = 16, F_QWEN35MOE = 32 };
 #define F_GEMMA234 (F_GEMMA2 | F_GEMMA3 | F_GEMMA4)
@@ -40,8 +45,10 @@ static const struct {
 };
 
 /* What a layer tensor becomes. SPLIT_GATE_UP: a fused [E, 2F, H] expert
- * tensor written as gguf (the gate half) and gguf2 (the up half). */
-enum { K_PLAIN, K_SPLIT_GATE_UP };
+ * tensor written as gguf (the gate half) and gguf2 (the up half).
+ * JOIN_GATE / JOIN_UP: the two halves [E, F, H] of one written as gguf
+ * (joined by join_halves once both are planned). */
+enum { K_PLAIN, K_SPLIT_GATE_UP, K_JOIN_GATE, K_JOIN_UP };
 enum { V_NONE, V_QKV_ROWS, V_ROWS, V_HEAD_ROWS, V_HEAD_COLS, V_COLS, V_CONV };
 
 static const struct {
@@ -75,6 +82,10 @@ static const struct {
     {"router.per_expert_scale", "ffn_down_exps.scale", F_GEMMA4, K_PLAIN, V_NONE, NULL},
     {"experts.gate_up_proj", "ffn_gate_up_exps.weight", F_GEMMA4, K_PLAIN, V_NONE, NULL},
     {"experts.down_proj", "ffn_down_exps.weight", F_GEMMA4, K_PLAIN, V_NONE, NULL},
+    /* mlx-lm's split of the fused experts (its sanitize): the halves joined again */
+    {"experts.switch_glu.gate_proj.weight", "ffn_gate_up_exps.weight", F_GEMMA4, K_JOIN_GATE, V_NONE, NULL},
+    {"experts.switch_glu.up_proj.weight", "ffn_gate_up_exps.weight", F_GEMMA4, K_JOIN_UP, V_NONE, NULL},
+    {"experts.switch_glu.down_proj.weight", "ffn_down_exps.weight", F_GEMMA4, K_PLAIN, V_NONE, NULL},
     {"per_layer_input_gate.weight", "inp_gate.weight", F_GEMMA4, K_PLAIN, V_NONE, NULL},
     {"per_layer_projection.weight", "proj.weight", F_GEMMA4, K_PLAIN, V_NONE, NULL},
     {"post_per_layer_input_norm.weight", "post_norm.weight", F_GEMMA4, K_PLAIN, V_NONE, NULL},
@@ -90,6 +101,10 @@ static const struct {
     {"mlp.gate.weight", "ffn_gate_inp.weight", F_QWEN35MOE, K_PLAIN, V_NONE, NULL},
     {"mlp.experts.gate_up_proj", "ffn_gate_exps.weight", F_QWEN35MOE, K_SPLIT_GATE_UP, V_NONE, "ffn_up_exps.weight"},
     {"mlp.experts.down_proj", "ffn_down_exps.weight", F_QWEN35MOE, K_PLAIN, V_NONE, NULL},
+    /* mlx-lm's split of the fused experts (its sanitize) */
+    {"mlp.switch_mlp.gate_proj.weight", "ffn_gate_exps.weight", F_QWEN35MOE, K_PLAIN, V_NONE, NULL},
+    {"mlp.switch_mlp.up_proj.weight", "ffn_up_exps.weight", F_QWEN35MOE, K_PLAIN, V_NONE, NULL},
+    {"mlp.switch_mlp.down_proj.weight", "ffn_down_exps.weight", F_QWEN35MOE, K_PLAIN, V_NONE, NULL},
     {"mlp.shared_expert.gate_proj.weight", "ffn_gate_shexp.weight", F_QWEN35MOE, K_PLAIN, V_NONE, NULL},
     {"mlp.shared_expert.up_proj.weight", "ffn_up_shexp.weight", F_QWEN35MOE, K_PLAIN, V_NONE, NULL},
     {"mlp.shared_expert.down_proj.weight", "ffn_down_shexp.weight", F_QWEN35MOE, K_PLAIN, V_NONE, NULL},
@@ -230,12 +245,16 @@ static flint_status add_layer_tensor(fl_cv_plan *p, int family, const flint_tens
         t->op = op_for(family, rest);
         set_vreorder(t, layer_names[i].vreorder, q);
         if (layer_names[i].vreorder == V_CONV) { /* [C, 1, K] squeezed to [C, K] */
-            if (ti->n_dims != 3 || ti->ne[1] != 1)
+            if (ti->n_dims == 3 && ti->ne[0] == 1) /* mlx-lm's [C, K, 1]: the same bytes */
+                t->src.ne[0] = t->ne[0] = ti->ne[1], t->src.ne[1] = t->ne[1] = 1;
+            if (t->src.n_dims != 3 || t->src.ne[1] != 1)
                 return fl_errorf(FLINT_E_FORMAT, "tensor '%s': expected [channels, 1, kernel]", ti->name);
             t->n_dims = 2;
             t->ne[1] = ti->ne[2];
             t->ne[2] = 1;
+            t->slab_rows = t->src_slab_rows = fl_cv_rows(t) > 0 ? fl_cv_rows(t) : 1;
         }
+        if (layer_names[i].kind == K_JOIN_UP) snprintf(t->name, sizeof t->name, "blk.%ld.%s (up)", layer, layer_names[i].gguf);
         if (layer_names[i].kind == K_SPLIT_GATE_UP) {
             if (ti->n_dims != 3 || ti->ne[1] % 2 != 0 || ti->ne[1] == 0)
                 return fl_errorf(FLINT_E_FORMAT, "tensor '%s': expected [experts, 2 x ff, embd]", ti->name);
@@ -295,6 +314,48 @@ static flint_status add_tensor(fl_cv_plan *p, int family, const flint_tensor_inf
     return fl_errorf(FLINT_E_UNSUPPORTED, "tensor '%s' has no GGUF name for %s", name, p->arch);
 }
 
+/* Each "<name> (up)" half joined to the gate half planned as <name>, then
+ * dropped from the plan. */
+static bool up_half(const fl_cv_tensor *t) {
+    size_t n = strlen(t->name);
+    return n > 5 && strcmp(t->name + n - 5, " (up)") == 0;
+}
+
+static flint_status join_halves(fl_cv_plan *p) {
+    for (int64_t i = 0; i < p->n; i++) {
+        const fl_cv_tensor *up = &p->t[i];
+        if (!up_half(up)) continue;
+        size_t n = strlen(up->name) - 5;
+        fl_cv_tensor *gate = NULL;
+        for (int64_t j = 0; j < p->n && !gate; j++)
+            if (j != i && strlen(p->t[j].name) == n && !strncmp(p->t[j].name, up->name, n)) gate = &p->t[j];
+        if (!gate || gate->n_dims != 3 || up->n_dims != 3 || gate->ne[0] != up->ne[0] || gate->ne[1] != up->ne[1] ||
+            gate->ne[2] != up->ne[2] || gate->join_rows)
+            return fl_errorf(FLINT_E_FORMAT, "tensor '%s': its gate and up halves are not two [experts, ff, embd] stacks",
+                             up->src.name);
+        gate->join_rows = gate->ne[1];
+        gate->ne[1] *= 2;
+        gate->slab_rows = gate->src_slab_rows = fl_cv_rows(gate);
+        gate->src2 = up->src, gate->is_mlx2 = up->is_mlx, gate->mlx2 = up->mlx;
+    }
+    int64_t kept = 0;
+    for (int64_t i = 0; i < p->n; i++)
+        if (!up_half(&p->t[i])) p->t[kept++] = p->t[i];
+    p->n = kept;
+    return FLINT_OK;
+}
+
+/* An MLX module's scales or biases (read with its codes, not written). */
+static bool mlx_part(const flint_model *m, const char *name) {
+    char weight[320];
+    flint_tensor_info t;
+    size_t n = strlen(name);
+    if (!ends(name, ".scales") && !ends(name, ".biases")) return false;
+    if (n - 7 + sizeof ".weight" > sizeof weight) return false;
+    snprintf(weight, sizeof weight, "%.*s.weight", (int)(n - 7), name);
+    return flint_tensor_find(m, weight, &t) == FLINT_OK;
+}
+
 flint_status fl_cv_plan_hf(const flint_model *m, fl_cv_plan *p) {
     const fl_meta *cfg = fl_model_file_meta(m);
     const char *hf_arch = fl_config_architecture(cfg);
@@ -329,10 +390,25 @@ flint_status fl_cv_plan_hf(const flint_model *m, fl_cv_plan *p) {
     flint_status st;
     if ((family & F_GEMMA4) && (st = add_rope_freqs(cfg, p))) return st;
     int64_t n = flint_tensor_count(m);
+    fl_weight_loader wl = {.file = m, .path = fl_model_file_path(m)};
+    bool sanitized = false;
     for (int64_t i = 0; i < n; i++) {
         flint_tensor_info ti;
-        if ((st = flint_tensor_get(m, i, &ti)) || (st = add_tensor(p, family, &ti, &q))) return st;
+        fl_weight w;
+        bool mlx;
+        if ((st = flint_tensor_get(m, i, &ti))) return st;
+        if (mlx_part(m, ti.name)) continue;
+        if ((st = fl_weight_mlx_view(&wl, ti.name, &mlx, &w))) return st;
+        if (mlx) ti.ne[0] = w.k;
+        /* mlx-lm's Qwen3.5 sanitize: conv1d [C, K, 1] and norms already + 1 (as the MLX loader tells) */
+        if ((family & F_QWEN) && ends(ti.name, "linear_attn.conv1d.weight") && ti.n_dims == 3 && ti.ne[0] == 1) sanitized = true;
+        int64_t first = p->n;
+        if ((st = add_tensor(p, family, &ti, &q))) return st;
+        for (int64_t j = first; mlx && j < p->n; j++) p->t[j].is_mlx = true, p->t[j].mlx = w;
     }
+    for (int64_t i = 0; sanitized && i < p->n; i++)
+        if (p->t[i].op == FL_CV_ADD_ONE) p->t[i].op = FL_CV_COPY;
+    if ((st = join_halves(p))) return st;
     p->tied_output = true;
     for (int64_t i = 0; i < p->n; i++)
         if (strcmp(p->t[i].name, "output.weight") == 0) p->tied_output = false;

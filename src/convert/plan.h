@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "backend/backend.h"
 #include "flint.h"
 #include "format/meta.h"
 
@@ -32,6 +33,16 @@ typedef struct fl_cv_tensor {
     int64_t ne[4];              /* fastest-varying first */
     flint_type type;            /* the output type, set by fl_cv_choose_types */
     flint_tensor_info src;      /* the source tensor (src.ne[0] == ne[0]) */
+    bool is_mlx;                /* src is the codes of an MLX-quantized module, read through mlx: */
+    fl_weight mlx;              /* its codes, scales and biases (src.ne[0] set to its inputs) */
+    /* Two stacks joined along rows (mlx-lm's switch_glu gate and up halves back
+     * into Gemma 4's fused [E, 2F, H]): with join_rows F > 0, output row r of
+     * expert e = r / 2F is row e * F + r % 2F of src where r % 2F < F, else row
+     * e * F + r % 2F - F of src2 (read as src is, is_mlx2 / mlx2). */
+    int64_t join_rows;
+    flint_tensor_info src2;
+    bool is_mlx2;
+    fl_weight mlx2;
     const float *values;        /* a generated tensor (ne[0] floats, one row), or NULL */
     /* Fused tensors split into several outputs (HF gate_up_proj): output row
      * r reads source row (r / slab_rows) * src_slab_rows + slab_offset + r % slab_rows. */

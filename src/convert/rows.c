@@ -1,8 +1,8 @@
 /* rows.c — one output row as floats: the source row through its type's
  * reference dequantizer, then the tensor's column order and elementwise op.
  * This is the one place a source format plugs in: GGUF and safetensors
- * types go through fl_dequant_row; MLX affine tensors (a weight with its
- * scales and biases) would be read here from their three parts. */
+ * types go through fl_dequant_row; an MLX-quantized module (codes, scales
+ * and biases) through fl_weight_row_f32 (fl_dequant_mlx_row). */
 #include <math.h>
 #include <string.h>
 
@@ -28,9 +28,16 @@ static int64_t reorder(const fl_cv_reorder *o, int64_t i) {
 /* Whether a reordering covers exactly n indices (a permutation of them). */
 static bool fits(const fl_cv_reorder *o, int64_t n) { return o->n_k == 0 || n - o->start == o->n_k * o->n_vpk * o->hd; }
 
-static flint_status source_row(const flint_tensor_info *s, int64_t row, float *out) {
-    if (s->type == FLINT_TYPE_MLX_Q4 || s->type == FLINT_TYPE_MLX_Q8)
-        return fl_errorf(FLINT_E_UNSUPPORTED, "tensor '%s': MLX affine sources are not readable here yet", s->name);
+static flint_status source_row(const fl_cv_tensor *t, int64_t row, float *out) {
+    const flint_tensor_info *s = &t->src;
+    bool second = false;
+    if (t->join_rows > 0) { /* row of the joined [E, 2F, ..]: from src or src2 [E, F, ..] */
+        int64_t e = row / (2 * t->join_rows), i = row % (2 * t->join_rows);
+        second = i >= t->join_rows;
+        row = e * t->join_rows + (second ? i - t->join_rows : i);
+        if (second) s = &t->src2;
+    }
+    if (second ? t->is_mlx2 : t->is_mlx) return fl_weight_row_f32(second ? &t->mlx2 : &t->mlx, row, out);
     uint64_t rb;
     if (!fl_type_row_bytes(s->type, (uint64_t)s->ne[0], &rb))
         return fl_errorf(FLINT_E_FORMAT, "tensor '%s': rows of %lld elements do not fit type %s", s->name,
@@ -46,11 +53,12 @@ flint_status fl_cv_read_row(const fl_cv_tensor *t, int64_t r, float *out, float 
     }
     int64_t i = r % t->slab_rows, src_rows = 1;
     for (int32_t d = 1; d < t->src.n_dims; d++) src_rows *= t->src.ne[d];
+    if (t->join_rows > 0) src_rows *= 2; /* src2 holds as many */
     int64_t src_row = (r / t->slab_rows) * t->src_slab_rows + t->slab_offset + reorder(&t->rows, i);
     /* a shape that does not match the head layout the maps assume */
     if (src_row < 0 || src_row >= src_rows || t->src.ne[0] != n || !fits(&t->rows, t->slab_rows) || !fits(&t->cols, n))
         return fl_errorf(FLINT_E_FORMAT, "tensor '%s': its shape does not match the model's head layout", t->src.name);
-    flint_status st = source_row(&t->src, src_row, t->cols.n_k ? tmp : out);
+    flint_status st = source_row(t, src_row, t->cols.n_k ? tmp : out);
     if (st) return st;
     if (t->cols.n_k)
         for (int64_t c = 0; c < n; c++) out[c] = tmp[reorder(&t->cols, c)];

@@ -124,6 +124,26 @@ static flint_status load_mlx(fl_weight_loader *wl, const char *name, const char 
     return FLINT_OK;
 }
 
+flint_status fl_weight_mlx_view(fl_weight_loader *wl, const char *name, bool *mlx, fl_weight *out) {
+    char module[300];
+    flint_tensor_info t;
+    *mlx = false;
+    flint_status st = find(wl, name, &t);
+    if (st || !mlx_module(wl, name, module, sizeof module)) return st;
+    bool quantized;
+    fl_mlx_quant q;
+    if ((st = fl_mlx_module_quant(fl_model_file_meta(wl->file), wl->path, module, &quantized, &q)))
+        return fl_error_prefix(st, name);
+    if (t.n_dims < 2 || t.n_dims > 3 || q.bits <= 0 || (t.ne[0] * 32) % q.bits != 0)
+        return fl_errorf(FLINT_E_FORMAT, "%s: tensor '%s' is not a [.., m, words] matrix of %d-bit MLX codes", wl->path, name,
+                         (int)q.bits);
+    int64_t n_stack = t.n_dims == 3 ? t.ne[2] : 0;
+    if ((st = load_mlx(wl, name, module, &t, t.ne[0] * 32 / q.bits, t.ne[1], n_stack, out))) return st;
+    out->m = t.ne[1] * (n_stack ? n_stack : 1); /* a stack's matrices follow each other, scales likewise */
+    *mlx = true;
+    return FLINT_OK;
+}
+
 /* W[m,k] (n_stack 0) or a stack of n_stack of them (ne = {k, m, n_stack}). */
 static flint_status load_matrices(fl_weight_loader *wl, const char *name, int64_t k, int64_t m, int64_t n_stack,
                                   fl_weight *out) {

@@ -29,6 +29,11 @@ flint_status fl_load_matrix(fl_weight_loader *wl, const char *name, int64_t k, i
  * are stored): *out views the first; matrix e starts e * m * row_bytes on. */
 flint_status fl_load_matrix_stack(fl_weight_loader *wl, const char *name, int64_t k, int64_t m, int64_t n_stack,
                                   fl_weight *out);
+/* Whether name is the codes of an MLX-quantized module (its
+ * "<module>.scales" exists); then *out views all its rows, checked as
+ * fl_load_matrix checks them: k inputs, m the product of the other
+ * dimensions (a stack's matrices one after another). */
+flint_status fl_weight_mlx_view(fl_weight_loader *wl, const char *name, bool *mlx, fl_weight *out);
 /* A tensor of n floats in any shape (norms, conv kernels, [1, H] gates) as
  * an owned f32 copy, plus 1 if plus_one. */
 flint_status fl_load_vector(fl_weight_loader *wl, const char *name, int64_t n, bool plus_one, const float **out);

@@ -29,7 +29,9 @@ flint_status flint_model_expert_histogram_save(const flint_model *m, const char 
     fl_expert_store *st;
     fl_histogram h;
     flint_status s = store_of(m, path, &st);
-    if (s || (s = fl_store_histogram(st, &h))) return s;
+    int32_t n_layer, n_expert;
+    fl_model_file_moe(m, &n_layer, &n_expert);
+    if (s || (s = fl_store_histogram(st, n_layer, &h))) return s;
     h.model_bytes = model_bytes(m);
     s = fl_hist_write(&h, path);
     fl_hist_free(&h);
@@ -44,9 +46,14 @@ flint_status flint_model_expert_histogram_load(flint_model *m, const char *path)
     flint_status s = store_of(m, path, &st);
     if (!s) s = fl_read_file(path, 1ull << 32, &data, &len);
     if (!s) s = fl_hist_parse((const uint8_t *)data, (size_t)len, path, &h);
-    if (!s && h.model_bytes != model_bytes(m))
-        s = fl_errorf(FLINT_E_INVALID_ARG, "%s: the expert histogram of another model (%llu bytes of weights, this one has %llu)",
-                      path, (unsigned long long)h.model_bytes, (unsigned long long)model_bytes(m));
+    int32_t n_layer, n_expert;
+    fl_model_file_moe(m, &n_layer, &n_expert);
+    if (!s && (h.model_bytes != model_bytes(m) || h.n_layers != n_layer || h.n_expert != n_expert))
+        s = fl_errorf(FLINT_E_INVALID_ARG,
+                      "%s: the expert histogram of another model (%d layers x %d experts, %llu bytes of weights; "
+                      "this one: %d x %d, %llu bytes)",
+                      path, h.n_layers, h.n_expert, (unsigned long long)h.model_bytes, n_layer, n_expert,
+                      (unsigned long long)model_bytes(m));
     if (!s && (s = fl_store_seed(st, &h))) {
         char why[512];
         snprintf(why, sizeof why, "%s", flint_errmsg()); /* the message buffer is rewritten below */

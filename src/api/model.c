@@ -214,3 +214,6 @@ flint_status flint_tensor_find(const flint_model *m, const char *name, flint_ten
 const fl_meta *fl_model_file_meta(const flint_model *m) { return m->meta; }
 const char *fl_model_file_path(const flint_model *m) { return m->path; }
 fl_expert_store *fl_model_file_store(const flint_model *m) { return m->store; }
+void fl_model_file_moe(const flint_model *m, int32_t *n_layer, int32_t *n_expert) {
+    *n_layer = m->n_layer, *n_expert = m->n_expert;
+}

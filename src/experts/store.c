@@ -502,7 +502,7 @@ void fl_store_prefetch(fl_store_layer *sl, const int32_t *e, int32_t n) {
     pthread_mutex_unlock(&sl->use);
 }
 
-flint_status fl_store_histogram(const fl_expert_store *cst, fl_histogram *out) {
+flint_status fl_store_histogram(const fl_expert_store *cst, int32_t n_layers, fl_histogram *out) {
     fl_expert_store *st = (fl_expert_store *)cst;
     flint_status s = FLINT_OK;
     *out = (fl_histogram){0};
@@ -515,10 +515,12 @@ flint_status fl_store_histogram(const fl_expert_store *cst, fl_histogram *out) {
         out->n_expert = sl->n_expert;
     }
     if (!s && !out->n_expert) s = fl_errorf(FLINT_E_INVALID_ARG, "expert histogram: no context has loaded the experts yet");
-    if (!s && !(out->counts = calloc((size_t)st->n_layers * (size_t)out->n_expert, sizeof *out->counts)))
+    if (!s && st->n_layers > n_layers)
+        s = fl_errorf(FLINT_E_INVALID_ARG, "expert histogram: experts in layer %d of a model of %d layers", st->n_layers - 1, n_layers);
+    if (!s && !(out->counts = calloc((size_t)n_layers * (size_t)out->n_expert, sizeof *out->counts)))
         s = fl_errorf(FLINT_E_NOMEM, "out of memory");
     if (!s) {
-        out->n_layers = st->n_layers;
+        out->n_layers = n_layers;
         pthread_mutex_lock(&st->mu);
         for (int32_t l = 0; l < st->n_layers; l++)
             if (st->layers[l])

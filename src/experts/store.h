@@ -57,8 +57,8 @@ void fl_store_stats(const fl_expert_store *st, flint_expert_stats *out);
 
 typedef struct fl_histogram fl_histogram;
 /* The routing counts so far, [n_layers][n_expert] (layers without experts:
- * zeros); needs a context to have registered the layers. */
-flint_status fl_store_histogram(const fl_expert_store *st, fl_histogram *out);
+ * zeros); needs a context to have registered the layers, all below n_layers. */
+flint_status fl_store_histogram(const fl_expert_store *st, int32_t n_layers, fl_histogram *out);
 /* Adds h's counts to the layers' (those registered later on registration;
  * a layer h does not fit fails). Takes h's counts; once per store. With
  * counts, a commit reads each layer's most routed experts into its slots. */

@@ -21,12 +21,12 @@ flint_status cli_model_open(const char *arg, const cli_experts_opts *experts, fl
     flint_model_params mp = {0};
     char *path;
     *m = NULL;
-    flint_status s = experts->cache ? cli_expert_cache_parse(experts->cache, &mp.expert_cache) : FLINT_OK;
+    const cli_experts_opts none = {0}, *x = experts ? experts : &none;
+    flint_status s = x->cache ? cli_expert_cache_parse(x->cache, &mp.expert_cache) : FLINT_OK;
     if (s || (s = cli_model_path(arg, &path))) return s;
     s = flint_model_open(path, &mp, m);
     free(path);
-    if (!s && experts->histogram && fl_exists(experts->histogram) &&
-        (s = flint_model_expert_histogram_load(*m, experts->histogram))) {
+    if (!s && x->histogram && fl_exists(x->histogram) && (s = flint_model_expert_histogram_load(*m, x->histogram))) {
         flint_model_close(*m);
         *m = NULL;
     }

@@ -11,7 +11,7 @@
 flint_status cli_model_path(const char *arg, char **path);
 /* flint_model_open on that path, with --expert-cache's value (NULL:
  * resident experts) and --expert-histogram's file loaded if it exists
- * (cli/experts.h). */
+ * (cli/experts.h); experts NULL: neither. */
 flint_status cli_model_open(const char *arg, const cli_experts_opts *experts, flint_model **m);
 
 #endif

@@ -41,7 +41,7 @@ struct fl_store_layer {
     int8_t *slot_state;       /* [n_slot] SLOT_*, under st->mu */
     slot_error *slot_err;     /* [n_slot] why a read failed */
     int32_t *expert_slot;     /* [n_expert] (-1: not in a slot) */
-    uint64_t *hist;           /* [n_expert] sessions that routed to it */
+    uint64_t *hist;           /* [n_expert] sessions that routed to it (under use) */
     int8_t *need;             /* [n_expert] NEED_* of the open session */
     int8_t *hot;              /* [n_expert] the pinned set (FL_POLICY_PINNED) */
     int32_t *need_list;       /* [n_expert] the session's experts, ascending */
@@ -521,12 +521,13 @@ flint_status fl_store_histogram(const fl_expert_store *cst, int32_t n_layers, fl
         s = fl_errorf(FLINT_E_NOMEM, "out of memory");
     if (!s) {
         out->n_layers = n_layers;
-        pthread_mutex_lock(&st->mu);
-        for (int32_t l = 0; l < st->n_layers; l++)
-            if (st->layers[l])
-                memcpy(out->counts + (size_t)l * (size_t)out->n_expert, st->layers[l]->hist,
-                       (size_t)out->n_expert * sizeof *out->counts);
-        pthread_mutex_unlock(&st->mu);
+        for (int32_t l = 0; l < st->n_layers; l++) {
+            fl_store_layer *sl = st->layers[l];
+            if (!sl) continue;
+            pthread_mutex_lock(&sl->use); /* sessions count under it */
+            memcpy(out->counts + (size_t)l * (size_t)out->n_expert, sl->hist, (size_t)out->n_expert * sizeof *out->counts);
+            pthread_mutex_unlock(&sl->use);
+        }
     }
     pthread_mutex_unlock(&st->reg);
     return s;
@@ -540,10 +541,13 @@ flint_status fl_store_seed(fl_expert_store *st, fl_histogram *h) {
         if (st->layers[l] && (st->layers[l]->l >= h->n_layers || st->layers[l]->n_expert != h->n_expert))
             s = seed_layer(st->layers[l], h);
     if (!s) {
-        pthread_mutex_lock(&st->mu);
-        for (int32_t l = 0; l < st->n_layers; l++)
-            if (st->layers[l]) seed_layer(st->layers[l], h);
-        pthread_mutex_unlock(&st->mu);
+        for (int32_t l = 0; l < st->n_layers; l++) {
+            fl_store_layer *sl = st->layers[l];
+            if (!sl) continue;
+            pthread_mutex_lock(&sl->use);
+            seed_layer(sl, h);
+            pthread_mutex_unlock(&sl->use);
+        }
         st->seed = *h;
         *h = (fl_histogram){0};
     }

@@ -149,9 +149,10 @@ typedef struct flint_model_params {
 
 /* What the expert store did so far (flint_model_expert_stats). */
 typedef struct flint_expert_stats {
-    int32_t streamed;        /* 0: experts resident (the rest is zero) */
-    int32_t n_layers;        /* MoE layers */
+    int32_t streamed;        /* 0: experts resident (the rest but the shape is zero) */
+    int32_t n_layers;        /* MoE layers (0: a dense model) */
     int32_t n_expert;        /* experts per layer */
+    int32_t n_expert_used;   /* experts each token routes to */
     int32_t slots_per_layer; /* experts a layer's cache holds (0 until a context was created) */
     int64_t budget;          /* bytes the cache may take */
     uint64_t slot_bytes;     /* bytes of one slot (one expert, aligned for O_DIRECT) */
@@ -190,6 +191,15 @@ FLINT_API void flint_model_close(flint_model *model);
 FLINT_API flint_file_kind flint_model_file_kind(const flint_model *model);
 /* The expert store's configuration and counters (thread-safe). */
 FLINT_API flint_status flint_model_expert_stats(const flint_model *model, flint_expert_stats *out);
+/* The streamed experts' routing histogram (per layer, per expert: the
+ * steps that routed to it) to a file, once a context has loaded the model;
+ * and back into a freshly opened model, before or after its first context:
+ * the counts seed the cache policy and the first context reads each
+ * layer's most routed experts. A file of another model (its tensor bytes
+ * or shape differ), truncated or malformed fails with a message. Both fail
+ * for a model whose experts are resident (expert_cache 0). */
+FLINT_API flint_status flint_model_expert_histogram_save(const flint_model *model, const char *path);
+FLINT_API flint_status flint_model_expert_histogram_load(flint_model *model, const char *path);
 /* "gemma3", "qwen35moe", ... (GGUF general.architecture, or config.json
  * model_type); "" if the file names none. */
 FLINT_API const char *flint_model_arch(const flint_model *model);

@@ -372,9 +372,12 @@ static void test_mlx_folder(void) {
     free(ref);
 }
 
-/* --expert-cache on every command that loads a model; `flint logits`
- * streaming with one slot per layer writes the resident run's bytes, says
- * so on stderr, and a bad size is refused naming the option. */
+/* --expert-cache and --expert-histogram on every command that loads a
+ * model; `flint logits` streaming with one slot per layer writes the
+ * resident run's bytes, says so on stderr (resident MoE models say so too,
+ * dense ones nothing), and a bad size is refused naming the option; the
+ * histogram is written at exit, read by the next run (same bytes again),
+ * and a file that is not one is refused naming it. */
 static void test_expert_cache(void) {
     TEST_GROUP("expert cache");
     const char *cmds[] = {"run", "chat", "bench", "perplexity", "logits", "serve"};
@@ -382,27 +385,47 @@ static void test_expert_cache(void) {
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         snprintf(cmd, sizeof cmd, FLINT_BIN " %s --help", cmds[i]);
         CHECK_INT_EQ(run(cmd, &out), 0);
-        CHECK_MSG(strstr(out, "--expert-cache") != NULL, "flint %s --help has no --expert-cache", cmds[i]);
+        CHECK_MSG(strstr(out, "--expert-cache") && strstr(out, "--expert-histogram"),
+                  "flint %s --help has no --expert-cache or --expert-histogram", cmds[i]);
         free(out);
     }
     const char *m = "tests/fixtures/qwen35/moe/model-q8_0.gguf", *toks = "5,17,99,3,250,41,7,7,180,64,12,33";
-    const char *flags[2] = {"", "--expert-cache 1K"};
-    char *bytes[2] = {NULL, NULL};
-    uint64_t len[2] = {0, 0};
-    for (int i = 0; i < 2; i++) {
+    const char *hist = "build/tests/experts-hist.bin";
+    remove(hist);
+    const char *flags[3] = {"", "--expert-cache 1K --expert-histogram build/tests/experts-hist.bin",
+                            "--expert-cache 1K --expert-histogram build/tests/experts-hist.bin"};
+    char *bytes[3] = {NULL, NULL, NULL};
+    uint64_t len[3] = {0, 0, 0}, hist_len[3] = {0, 0, 0};
+    for (int i = 0; i < 3; i++) {
         snprintf(cmd, sizeof cmd, FLINT_BIN " logits -m %s -t 2 --out build/tests/experts-%d.bin %s --tokens %s", m, i,
                  flags[i], toks);
         int rc = run(cmd, &out);
         CHECK_MSG(rc == 0, "%s: %s", cmd, out);
-        if (i) CHECK_MSG(strstr(out, "experts: streamed") && strstr(out, "1 of 8 experts"), "%s", out);
+        if (i) CHECK_MSG(strstr(out, "experts: streamed, 2 of 8 per token") && strstr(out, "1 of 8 experts"), "%s", out);
+        else CHECK_MSG(strstr(out, "experts: resident, 2 of 8 per token x 8 layers"), "%s", out);
         free(out);
         snprintf(cmd, sizeof cmd, "build/tests/experts-%d.bin", i);
         CHECK(fl_read_file(cmd, 1 << 26, &bytes[i], &len[i]) == FLINT_OK);
         remove(cmd);
+        char *h = NULL;
+        if (i) CHECK(fl_read_file(hist, 1 << 20, &h, &hist_len[i]) == FLINT_OK);
+        free(h);
     }
-    CHECK_MSG(len[0] && len[0] == len[1] && !memcmp(bytes[0], bytes[1], len[0]), "streamed logits differ (%llu, %llu bytes)",
-              (unsigned long long)len[0], (unsigned long long)len[1]);
-    free(bytes[0]), free(bytes[1]);
+    for (int i = 1; i < 3; i++)
+        CHECK_MSG(len[0] && len[0] == len[i] && !memcmp(bytes[0], bytes[i], len[0]),
+                  "streamed logits differ (%llu, %llu bytes)", (unsigned long long)len[0], (unsigned long long)len[i]);
+    /* 8 layers x 8 experts of 8-byte counts after the 24-byte header */
+    CHECK_MSG(hist_len[1] == 24 + 8 * 8 * 8 && hist_len[2] == hist_len[1], "histogram files of %llu and %llu bytes",
+              (unsigned long long)hist_len[1], (unsigned long long)hist_len[2]);
+    free(bytes[0]), free(bytes[1]), free(bytes[2]);
+    snprintf(cmd, sizeof cmd, FLINT_BIN " logits -m tests/fixtures/gemma3/a/model-q8_0.gguf -t 2 --tokens 5,17 --out build/tests/experts-0.bin");
+    CHECK_MSG(run(cmd, &out) == 0 && !strstr(out, "experts:"), "a dense model: %s", out);
+    free(out);
+    remove("build/tests/experts-0.bin");
+    snprintf(cmd, sizeof cmd, FLINT_BIN " logits -m %s --expert-cache 1K --expert-histogram %s --tokens 5", m, m);
+    CHECK_MSG(run(cmd, &out) != 0 && strstr(out, "not an expert histogram") && strstr(out, m), "%s", out);
+    free(out);
+    remove(hist);
     snprintf(cmd, sizeof cmd, FLINT_BIN " logits -m %s --expert-cache 1x --tokens 5", m);
     CHECK_MSG(run(cmd, &out) != 0 && strstr(out, "--expert-cache '1x'"), "%s", out);
     free(out);

@@ -9,7 +9,12 @@
  * two contexts streaming from one model at once; the same with the next
  * layer's experts read ahead. The per-expert HF folder
  * (tools/gen_qwen35_per_expert.py) against transformers' logits and the
- * stacked folder bit for bit. */
+ * stacked folder bit for bit. The routing histogram: saved after a run
+ * and read here byte by byte (its counts add up to the store's hits and
+ * misses), loaded into a fresh model it saves the same bytes, a run seeded
+ * with it hits from the first token and more often than a cold one, with
+ * the resident logits; files of another model, cut, garbage or of the wrong
+ * size are refused with a message. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -260,6 +265,126 @@ static void check_shared_model(const char *path, const fixture *f) {
     flint_model_close(m);
 }
 
+/* ---- the routing histogram ---- */
+
+static uint64_t le(const uint8_t *p, int n) {
+    uint64_t v = 0;
+    while (n--) v = v << 8 | p[n];
+    return v;
+}
+
+static bool write_bytes(const char *path, const void *data, size_t n) {
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(data, 1, n, f) == n;
+    return f && !fclose(f) && ok;
+}
+
+/* A streamed run that loads `hist` (NULL: cold) and saves to `save` (NULL: no). */
+static result run_hist(const char *path, int64_t cache, const char *hist, const char *save, const int32_t *tok,
+                       int32_t n) {
+    flint_model *m = NULL;
+    result r = {0};
+    if ((r.st = flint_model_open(path, &(flint_model_params){.expert_cache = cache}, &m))) return r;
+    if (hist && (r.st = flint_model_expert_histogram_load(m, hist))) {
+        flint_model_close(m);
+        return r;
+    }
+    r = run_ctx(m, tok, n, true);
+    if (!r.st && save) r.st = flint_model_expert_histogram_save(m, save);
+    flint_model_close(m);
+    return r;
+}
+
+static void check_histogram(const char *path, const fixture *f) {
+    const int32_t nd = 24;
+    const int64_t V = vocab_of(path);
+    char h1[] = "/tmp/flint-test-hist-XXXXXX", h2[] = "/tmp/flint-test-hist-XXXXXX", bad[] = "/tmp/flint-test-hist-XXXXXX";
+    close(mkstemp(h1)), close(mkstemp(h2)), close(mkstemp(bad));
+    flint_expert_stats es;
+    const int64_t three = budget_for(path, 3, &es);
+    result ref = run(path, 0, f->tok[0], nd, true), cold = run_hist(path, three, NULL, h1, f->tok[0], nd);
+    CHECK_MSG(ref.logits && cold.logits, "%s: %s", path, flint_errmsg());
+
+    /* the file, read here: header, shape, the model's tensor bytes, counts that add up */
+    char *d = NULL;
+    uint64_t len = 0;
+    CHECK(!fl_read_file(h1, 1 << 20, &d, &len) && len >= 24);
+    const uint8_t *b = (const uint8_t *)d;
+    const uint64_t L = len >= 24 ? le(b + 16, 4) : 0, E = len >= 24 ? le(b + 20, 4) : 0;
+    uint64_t weights = 0, sum = 0;
+    flint_model *m = NULL;
+    flint_tensor_info t;
+    CHECK(!flint_model_open(path, NULL, &m));
+    for (int64_t i = 0; i < flint_tensor_count(m); i++) weights += !flint_tensor_get(m, i, &t) ? t.size : 0;
+    flint_model_close(m);
+    CHECK_MSG(len >= 24 && !memcmp(b, "FLXH", 4) && le(b + 4, 4) == 1 && le(b + 8, 8) == weights && E == (uint64_t)es.n_expert &&
+                  L >= (uint64_t)es.n_layers && len == 24 + 8 * L * E,
+              "%s: histogram header (%llu bytes, %llu x %llu)", h1, (unsigned long long)len, (unsigned long long)L,
+              (unsigned long long)E);
+    for (uint64_t i = 0; len == 24 + 8 * L * E && i < L * E; i++) sum += le(b + 24 + 8 * i, 8);
+    CHECK_MSG(sum > 0 && sum == cold.es.hits + cold.es.misses, "histogram counts %llu, the store routed %llu",
+              (unsigned long long)sum, (unsigned long long)(cold.es.hits + cold.es.misses));
+
+    /* loaded into a fresh model, saved again before any token: the same bytes */
+    char *d2 = NULL;
+    uint64_t len2 = 0;
+    flint_context *ctx = NULL;
+    CHECK(!flint_model_open(path, &(flint_model_params){.expert_cache = three}, &m));
+    CHECK_MSG(!flint_model_expert_histogram_load(m, h1), "load: %s", flint_errmsg());
+    CHECK_FAILS(flint_model_expert_histogram_load(m, h1), FLINT_E_INVALID_ARG, "loaded already");
+    CHECK_FAILS(flint_model_expert_histogram_save(m, h2), FLINT_E_INVALID_ARG, "no context");
+    CHECK(!flint_context_create(m, &(flint_context_params){.n_ctx = 64}, &ctx));
+    CHECK_MSG(!flint_model_expert_histogram_save(m, h2), "save: %s", flint_errmsg());
+    flint_context_free(ctx);
+    flint_model_close(m);
+    CHECK_MSG(!fl_read_file(h2, 1 << 20, &d2, &len2) && len2 == len && !memcmp(d, d2, len), "saved again: other bytes");
+    free(d2);
+
+    /* seeded: the most routed experts are there for the first token; more hits; the same bits */
+    result cold1 = run_hist(path, three, NULL, NULL, f->tok[0], 1), warm1 = run_hist(path, three, h1, NULL, f->tok[0], 1);
+    result warm = run_hist(path, three, h1, NULL, f->tok[0], nd);
+    CHECK_MSG(cold1.logits && warm1.logits && cold1.es.hits == 0 && warm1.es.hits > 0 && warm1.es.prefetches > 0,
+              "first token: %llu hits cold, %llu seeded", (unsigned long long)cold1.es.hits,
+              (unsigned long long)warm1.es.hits);
+    CHECK_MSG(warm.logits && warm.es.hits > cold.es.hits, "%d tokens: %llu hits seeded, %llu cold", nd,
+              (unsigned long long)warm.es.hits, (unsigned long long)cold.es.hits);
+    CHECK_MSG(same(&warm, &ref, nd, V), "%s: seeded with a histogram the logits differ from resident", path);
+    printf("  %-48s %d tokens, 3 slots: hit rate %.2f cold, %.2f seeded; first token %llu hits\n", path, nd,
+           (double)cold.es.hits / (double)(cold.es.hits + cold.es.misses),
+           (double)warm.es.hits / (double)(warm.es.hits + warm.es.misses), (unsigned long long)warm1.es.hits);
+    result_free(&cold1), result_free(&warm1), result_free(&warm), result_free(&cold), result_free(&ref);
+
+    /* refused: another model, cut, garbage, counts of the wrong size, a shape that is not the model's */
+    const char *other = FIXTURE("gemma4/b/model-q8_0.gguf");
+    CHECK(!flint_model_open(other, &(flint_model_params){.expert_cache = three}, &m));
+    CHECK_FAILS(flint_model_expert_histogram_load(m, h1), FLINT_E_INVALID_ARG, "another model");
+    flint_model_close(m);
+    CHECK(!flint_model_open(path, NULL, &m));
+    CHECK_FAILS(flint_model_expert_histogram_load(m, h1), FLINT_E_INVALID_ARG, "resident");
+    CHECK_FAILS(flint_model_expert_histogram_save(m, h1), FLINT_E_INVALID_ARG, "resident");
+    flint_model_close(m);
+    CHECK(!flint_model_open(path, &(flint_model_params){.expert_cache = three}, &m));
+    CHECK(write_bytes(bad, d, len - 5));
+    CHECK_FAILS(flint_model_expert_histogram_load(m, bad), FLINT_E_FORMAT, "do not match");
+    CHECK(write_bytes(bad, d, 10));
+    CHECK_FAILS(flint_model_expert_histogram_load(m, bad), FLINT_E_FORMAT, "not an expert histogram");
+    CHECK(write_bytes(bad, "{\"layers\": [1, 2, 3], \"experts\": 8}\n", 35));
+    CHECK_FAILS(flint_model_expert_histogram_load(m, bad), FLINT_E_FORMAT, "not an expert histogram");
+    d[20]++; /* one more expert per layer than the counts hold */
+    CHECK(write_bytes(bad, d, len));
+    CHECK_FAILS(flint_model_expert_histogram_load(m, bad), FLINT_E_FORMAT, "do not match");
+    d[20]--, d[4] = 2;
+    CHECK(write_bytes(bad, d, len));
+    CHECK_FAILS(flint_model_expert_histogram_load(m, bad), FLINT_E_FORMAT, "version 2");
+    d[4] = 1, d[16] /= 2, d[20] *= 2; /* as many counts, shaped as half the layers of twice the experts */
+    CHECK(write_bytes(bad, d, len));
+    CHECK_FAILS(flint_model_expert_histogram_load(m, bad), FLINT_E_INVALID_ARG, "another model");
+    CHECK_FAILS(flint_model_expert_histogram_load(m, "/nonexistent/hist"), FLINT_E_IO, "/nonexistent/hist");
+    flint_model_close(m);
+    free(d);
+    unlink(h1), unlink(h2), unlink(bad);
+}
+
 /* The per-expert folder (two shards): transformers' logits within the
  * F32 bound, and the stacked folder's bits, resident and streamed. */
 static void check_per_expert(void) {
@@ -324,6 +449,12 @@ int main(void) {
         free(f.logits);
     }
     unsetenv("FLINT_EXPERT_PREFETCH");
+
+    TEST_GROUP("routing histogram");
+    if (load_fixture(FIXTURE("qwen35/trained-moe"), &f)) {
+        check_histogram(FIXTURE("qwen35/trained-moe/model-q8_0.gguf"), &f);
+        free(f.logits);
+    }
 
     TEST_GROUP("per-expert tensors");
     check_per_expert();

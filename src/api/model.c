@@ -13,6 +13,7 @@
 #include "format/safetensors.h"
 #include "api/model_file.h"
 #include "experts/store.h"
+#include "model/hparams.h"
 #include "quant/dequant.h"
 
 struct flint_model {
@@ -26,6 +27,7 @@ struct flint_model {
     const char *arch;
     char *path; /* as given to flint_model_open, for messages */
     fl_expert_store *store; /* streamed experts; NULL: resident */
+    int32_t n_layer, n_expert, n_expert_used; /* the MoE shape (n_expert 0: dense or not a language model) */
 };
 
 static flint_status open_hf_folder(flint_model *m, const char *dir) {
@@ -63,6 +65,16 @@ static flint_status open_gguf(flint_model *m, const char *path) {
     return FLINT_OK;
 }
 
+/* The MoE shape, for flint_model_expert_stats; a file flint cannot run
+ * has none (its error is for the context that tries). */
+static void moe_shape(flint_model *m, const char *path) {
+    fl_hparams *hp = malloc(sizeof *hp);
+    if (hp && !fl_hparams_load(hp, m->meta, m->kind == FLINT_FILE_GGUF, path) && hp->n_expert > 0)
+        m->n_layer = hp->n_layer, m->n_expert = hp->n_expert, m->n_expert_used = hp->n_expert_used;
+    free(hp);
+    fl_error_clear();
+}
+
 flint_status flint_model_open(const char *path, const flint_model_params *params, flint_model **out) {
     if (!path || !out) return fl_errorf(FLINT_E_INVALID_ARG, "flint_model_open: NULL argument");
     *out = NULL;
@@ -72,6 +84,7 @@ flint_status flint_model_open(const char *path, const flint_model_params *params
     if (!m) return fl_errorf(FLINT_E_NOMEM, "out of memory");
     flint_status st = fl_is_dir(path) ? open_hf_folder(m, path) : open_gguf(m, path);
     if (!st && cache) st = fl_store_create(cache, &m->store);
+    if (!st) moe_shape(m, path);
     if (!st && !(m->path = strdup(path))) st = fl_errorf(FLINT_E_NOMEM, "out of memory");
     if (st) {
         flint_model_close(m);
@@ -97,7 +110,8 @@ const char *flint_model_arch(const flint_model *m) { return m ? m->arch : ""; }
 flint_status flint_model_expert_stats(const flint_model *m, flint_expert_stats *out) {
     if (!m || !out) return fl_errorf(FLINT_E_INVALID_ARG, "flint_model_expert_stats: NULL argument");
     if (m->store) fl_store_stats(m->store, out);
-    else *out = (flint_expert_stats){0};
+    else *out = (flint_expert_stats){.n_layers = m->n_layer, .n_expert = m->n_expert};
+    out->n_expert_used = m->n_expert_used;
     return FLINT_OK;
 }
 
@@ -200,3 +214,6 @@ flint_status flint_tensor_find(const flint_model *m, const char *name, flint_ten
 const fl_meta *fl_model_file_meta(const flint_model *m) { return m->meta; }
 const char *fl_model_file_path(const flint_model *m) { return m->path; }
 fl_expert_store *fl_model_file_store(const flint_model *m) { return m->store; }
+void fl_model_file_moe(const flint_model *m, int32_t *n_layer, int32_t *n_expert) {
+    *n_layer = m->n_layer, *n_expert = m->n_expert;
+}

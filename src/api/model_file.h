@@ -13,5 +13,7 @@ const fl_meta *fl_model_file_meta(const flint_model *model);
 const char *fl_model_file_path(const flint_model *model);
 /* The store that streams the model's experts (NULL: resident). */
 fl_expert_store *fl_model_file_store(const flint_model *model);
+/* Layers and experts per layer of a MoE model (n_expert 0: not one). */
+void fl_model_file_moe(const flint_model *model, int32_t *n_layer, int32_t *n_expert);
 
 #endif

@@ -81,7 +81,8 @@ int cli_bench(int argc, char **argv) {
     int32_t pp = 512, tg = 128, depth = 0, reps = 5, threads = 0, seqs = 1;
     int json = 0, no_floor = 0, deterministic = 0, exact = 0;
     int32_t parallel = 0, shared_prefix = 0;
-    const char *kv = NULL, *expert_cache = NULL;
+    const char *kv = NULL;
+    cli_experts_opts experts = {0};
     const cli_opt opts[] = {
         {"-m", NULL, CLI_OPT_STRING, &path, .meta = "PATH", .required = 1, .help = "the model"},
         {"-p", NULL, CLI_OPT_INT32, &pp, 0, 1 << 20, .help = "prompt tokens for the prefill test (0: skip)"},
@@ -102,7 +103,7 @@ int cli_bench(int argc, char **argv) {
         {"--kv-type", NULL, CLI_OPT_STRING, &kv, .meta = "f16|bf16|f32", .help = "how K and V are stored (default: f16; f32 with --exact)"},
         {"--no-floor", NULL, CLI_OPT_FLAG, &no_floor,
          .help = "skip the read-bandwidth probe (1 GiB read 5 times) and the floor columns"},
-        CLI_EXPERT_CACHE_OPT(expert_cache),
+        CLI_EXPERT_OPTS(experts),
     };
     const cli_cmd cmd = {"bench", "Prefill and decode tokens/s as llama-bench measures them, and decode's ratio\n"
                                   "to the bandwidth floor.", opts, CLI_N_OPTS(opts)};
@@ -116,12 +117,13 @@ int cli_bench(int argc, char **argv) {
     }
     if (parallel) {
         flint_model *pm = NULL;
-        if (cli_model_open(path, expert_cache, &pm)) {
+        if (cli_model_open(path, &experts, &pm)) {
             fprintf(stderr, "flint bench: %s\n", flint_errmsg());
             return 1;
         }
         bench_parallel_args pa = {path, parallel, pp, tg, shared_prefix, reps, threads, kv_type, json, deterministic, exact};
         int prc = cli_bench_parallel(pm, &pa);
+        cli_experts_save(pm, &experts);
         flint_model_close(pm);
         return prc;
     }
@@ -145,7 +147,7 @@ int cli_bench(int argc, char **argv) {
     float *logits = NULL;
     int rc = 1;
     if (!tok || !tps || !step) goto done;
-    if (cli_model_open(path, expert_cache, &m) || flint_context_create(m, &cp, &ctx) || fl_pool_create(threads, &pool)) {
+    if (cli_model_open(path, &experts, &m) || flint_context_create(m, &cp, &ctx) || fl_pool_create(threads, &pool)) {
         fprintf(stderr, "flint bench: %s\n", flint_errmsg());
         goto done;
     }
@@ -213,6 +215,7 @@ done:
     free(step);
     fl_pool_free(pool);
     flint_context_free(ctx);
+    cli_experts_save(m, &experts);
     flint_model_close(m);
     return rc;
 }

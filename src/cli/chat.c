@@ -58,7 +58,7 @@ static const char help_text[] = "/reset  forget the conversation (the system mes
 
 int cli_chat(int argc, char **argv) {
     const char *path = NULL, *system = NULL, *kv = NULL;
-    const char *expert_cache = NULL;
+    cli_experts_opts experts = {0};
     int32_t threads = 0, n_ctx = 0, n_reply = 512;
     int think = 0, no_think = 0, verbose = 0, exact = 0;
     int64_t seed = 0;
@@ -75,7 +75,7 @@ int cli_chat(int argc, char **argv) {
         {"--kv-type", NULL, CLI_OPT_STRING, &kv, .meta = "f16|bf16|f32", .help = "how K and V are stored (default: f16; f32 with --exact)"},
         {"--exact", NULL, CLI_OPT_FLAG, &exact, .help = "f32 activations against the dequantized weights (slower; see docs/PERF.md)"},
         {"--verbose", NULL, CLI_OPT_FLAG, &verbose, .help = "prompt sizes, cache reuse and speed on stderr"},
-        CLI_EXPERT_CACHE_OPT(expert_cache),
+        CLI_EXPERT_OPTS(experts),
     };
     const cli_cmd cmd = {"chat", "An interactive chat with the model's chat template; /help lists the commands.",
                          opts, CLI_N_OPTS(opts)};
@@ -96,7 +96,7 @@ int cli_chat(int argc, char **argv) {
     size_t line_cap = 0;
     flint_engine_params ep = {.n_slots = 1, .n_ctx = n_ctx, .n_threads = threads, .n_cache = 1, .kv_type = kv_type,
                               .exact = exact};
-    if (cli_model_open(path, expert_cache, &m) || flint_engine_create(m, &ep, &e)) goto fail;
+    if (cli_model_open(path, &experts, &m) || flint_engine_create(m, &ep, &e)) goto fail;
     cli_experts_line(m, stderr);
     if (!flint_chat_template_name(flint_engine_tokenizer(e))) {
         fprintf(stderr, "flint chat: %s has no chat template flint knows\n", path);
@@ -163,6 +163,7 @@ done:
     free(h.owned);
     cli_args_free(&cmd);
     flint_engine_free(e);
+    cli_experts_save(m, &experts);
     flint_model_close(m);
     return rc;
 }

@@ -26,13 +26,22 @@ flint_status cli_expert_cache_parse(const char *s, int64_t *out) {
     return FLINT_OK;
 }
 
+void cli_experts_save(const flint_model *m, const cli_experts_opts *o) {
+    if (m && o->histogram && flint_model_expert_histogram_save(m, o->histogram))
+        fprintf(stderr, "flint: --expert-histogram: %s\n", flint_errmsg());
+}
+
 void cli_experts_line(const flint_model *m, FILE *f) {
     flint_expert_stats es;
-    if (flint_model_expert_stats(m, &es) || !es.streamed || !es.n_layers) return;
-    fprintf(f, "experts: streamed, cache %.2f GiB = %d of %d experts x %d layers (slots of %.2f MiB), %s, %d I/O threads\n",
-            (double)es.slots_per_layer * (double)es.slot_bytes * es.n_layers / (1 << 30), es.slots_per_layer,
-            es.n_expert, es.n_layers, (double)es.slot_bytes / (1 << 20), es.direct ? "O_DIRECT pread" : "buffered pread",
-            es.io_threads);
+    if (flint_model_expert_stats(m, &es) || !es.n_layers) return;
+    if (!es.streamed)
+        fprintf(f, "experts: resident, %d of %d per token x %d layers (--expert-cache streams them)\n", es.n_expert_used,
+                es.n_expert, es.n_layers);
+    else
+        fprintf(f, "experts: streamed, %d of %d per token, cache %.2f GiB = %d of %d experts x %d layers (slots of %.2f MiB), %s, %d I/O threads\n",
+                es.n_expert_used, es.n_expert, (double)es.slots_per_layer * (double)es.slot_bytes * es.n_layers / (1 << 30),
+                es.slots_per_layer, es.n_expert, es.n_layers, (double)es.slot_bytes / (1 << 20),
+                es.direct ? "O_DIRECT pread" : "buffered pread", es.io_threads);
 }
 
 double cli_disk_bandwidth(const flint_model *m) {

@@ -35,7 +35,7 @@ static int parse_ids(const char *s, int32_t **out, int32_t *n) {
 
 int cli_logits(int argc, char **argv) {
     const char *path = NULL, *tokens = NULL, *out_path = NULL;
-    const char *expert_cache = NULL;
+    cli_experts_opts experts = {0};
     int32_t threads = 0;
     int exact = 0;
     const cli_opt opts[] = {
@@ -46,7 +46,7 @@ int cli_logits(int argc, char **argv) {
          .help = "write float32 logits [n_tokens][n_vocab] there (default: print the top 5 per position)"},
         {"-t", NULL, CLI_OPT_INT32, &threads, 1, 1024, .help = "threads, by default one per physical core"},
         {"--exact", NULL, CLI_OPT_FLAG, &exact, .help = "f32 activations against the dequantized weights (slower; see docs/PERF.md)"},
-        CLI_EXPERT_CACHE_OPT(expert_cache),
+        CLI_EXPERT_OPTS(experts),
     };
     const cli_cmd cmd = {"logits", "The logits of every position for the given token ids.", opts, CLI_N_OPTS(opts)};
     int parsed = cli_args_parse(&cmd, argc, argv);
@@ -61,7 +61,7 @@ int cli_logits(int argc, char **argv) {
     flint_context_params cp = {.n_ctx = n, .n_batch = n < 512 ? n : 512, .n_threads = threads, .exact = exact};
     float *logits = NULL;
     int rc = 1;
-    if (cli_model_open(path, expert_cache, &m) || flint_context_create(m, &cp, &ctx)) goto fail;
+    if (cli_model_open(path, &experts, &m) || flint_context_create(m, &cp, &ctx)) goto fail;
     cli_experts_line(m, stderr);
     int64_t V = flint_context_n_vocab(ctx);
     if (!(logits = malloc((size_t)((int64_t)n * V) * sizeof *logits))) {
@@ -100,6 +100,7 @@ done:
     free(logits);
     free(ids);
     flint_context_free(ctx);
+    cli_experts_save(m, &experts);
     flint_model_close(m);
     return rc;
 }

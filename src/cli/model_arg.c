@@ -17,13 +17,18 @@ flint_status cli_model_path(const char *arg, char **path) {
     return *path ? FLINT_OK : fl_errorf(FLINT_E_NOMEM, "out of memory");
 }
 
-flint_status cli_model_open(const char *arg, const char *expert_cache, flint_model **m) {
+flint_status cli_model_open(const char *arg, const cli_experts_opts *experts, flint_model **m) {
     flint_model_params mp = {0};
     char *path;
     *m = NULL;
-    flint_status s = expert_cache ? cli_expert_cache_parse(expert_cache, &mp.expert_cache) : FLINT_OK;
+    const cli_experts_opts none = {0}, *x = experts ? experts : &none;
+    flint_status s = x->cache ? cli_expert_cache_parse(x->cache, &mp.expert_cache) : FLINT_OK;
     if (s || (s = cli_model_path(arg, &path))) return s;
     s = flint_model_open(path, &mp, m);
     free(path);
+    if (!s && x->histogram && fl_exists(x->histogram) && (s = flint_model_expert_histogram_load(*m, x->histogram))) {
+        flint_model_close(*m);
+        *m = NULL;
+    }
     return s;
 }

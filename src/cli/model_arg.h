@@ -4,12 +4,14 @@
 #ifndef FL_CLI_MODEL_ARG_H
 #define FL_CLI_MODEL_ARG_H
 
+#include "cli/experts.h"
 #include "flint.h"
 
 /* The path -m names, a new string in *path. */
 flint_status cli_model_path(const char *arg, char **path);
 /* flint_model_open on that path, with --expert-cache's value (NULL:
- * resident experts; cli/experts.h). */
-flint_status cli_model_open(const char *arg, const char *expert_cache, flint_model **m);
+ * resident experts) and --expert-histogram's file loaded if it exists
+ * (cli/experts.h); experts NULL: neither. */
+flint_status cli_model_open(const char *arg, const cli_experts_opts *experts, flint_model **m);
 
 #endif

@@ -28,7 +28,7 @@ static double nll(const float *logits, int32_t n_vocab, int32_t target) {
 
 int cli_perplexity(int argc, char **argv) {
     const char *path = NULL, *file = NULL;
-    const char *expert_cache = NULL;
+    cli_experts_opts experts = {0};
     int32_t n_ctx = 512, max_chunks = -1, threads = 0;
     int exact = 0;
     const cli_opt opts[] = {
@@ -38,7 +38,7 @@ int cli_perplexity(int argc, char **argv) {
         {"--chunks", NULL, CLI_OPT_INT32, &max_chunks, 0, 1 << 30, .help = "score at most N chunks, by default all"},
         {"-t", NULL, CLI_OPT_INT32, &threads, 1, 1024, .help = "threads, by default one per physical core"},
         {"--exact", NULL, CLI_OPT_FLAG, &exact, .help = "f32 activations against the dequantized weights (slower; see docs/PERF.md)"},
-        CLI_EXPERT_CACHE_OPT(expert_cache),
+        CLI_EXPERT_OPTS(experts),
     };
     const cli_cmd cmd = {"perplexity",
                          "Perplexity of a text file, as llama.cpp's perplexity tool computes it: chunks of c tokens\n"
@@ -56,7 +56,7 @@ int cli_perplexity(int argc, char **argv) {
     fl_tok_ids ids = {0};
     float *logits = NULL;
     int32_t *chunk = NULL;
-    if (fl_read_file(file, 1ull << 32, &text, &len) || cli_model_open(path, expert_cache, &m) ||
+    if (fl_read_file(file, 1ull << 32, &text, &len) || cli_model_open(path, &experts, &m) ||
         fl_tokenizer_load(path, &tok) || fl_tokenize(tok, text, (size_t)len, FL_TOK_ADD_BOS, &ids))
         goto fail;
     int64_t n_chunks = (int64_t)ids.n / n_ctx;
@@ -102,6 +102,7 @@ done:
     fl_tok_ids_free(&ids);
     fl_tokenizer_free(tok);
     flint_context_free(ctx);
+    cli_experts_save(m, &experts);
     flint_model_close(m);
     return rc;
 }

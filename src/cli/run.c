@@ -17,7 +17,7 @@
 
 int cli_run(int argc, char **argv) {
     const char *path = NULL, *prompt = NULL, *file = NULL, *system = NULL, *kv = NULL;
-    const char *expert_cache = NULL;
+    cli_experts_opts experts = {0};
     cli_strings stops = {0};
     int32_t n_gen = 128, threads = 0, n_ctx = 0, top_logprobs = -1;
     int chat = 0, json = 0, verbose = 0, think = 0, no_think = 0, deterministic = 0, ignore_eos = 0, exact = 0;
@@ -45,7 +45,7 @@ int cli_run(int argc, char **argv) {
         {"--exact", NULL, CLI_OPT_FLAG, &exact, .help = "f32 activations against the dequantized weights (slower; see docs/PERF.md)"},
         {"--json", NULL, CLI_OPT_FLAG, &json, .help = "one JSON object at the end instead of streamed text"},
         {"--verbose", NULL, CLI_OPT_FLAG, &verbose, .help = "memory and cache use on stderr"},
-        CLI_EXPERT_CACHE_OPT(expert_cache),
+        CLI_EXPERT_OPTS(experts),
     };
     const cli_cmd cmd = {"run", "Generates from a prompt, streaming the text to stdout.", opts, CLI_N_OPTS(opts)};
     int parsed = cli_args_parse(&cmd, argc, argv);
@@ -64,7 +64,7 @@ int cli_run(int argc, char **argv) {
     if (rc) goto done;
     rc = 1;
     sp.seed = (uint64_t)seed;
-    if (cli_model_open(path, expert_cache, &m)) goto fail;
+    if (cli_model_open(path, &experts, &m)) goto fail;
     /* n_cache 1: the finished request's sequence stays, so --verbose reports its K/V */
     flint_engine_params ep = {.n_slots = 1, .n_ctx = n_ctx, .n_threads = threads, .n_cache = 1,
                               .kv_type = kv_type, .deterministic = deterministic, .exact = exact};
@@ -106,6 +106,7 @@ done:
     free(text);
     cli_args_free(&cmd);
     flint_engine_free(e);
+    cli_experts_save(m, &experts);
     flint_model_close(m);
     return rc;
 }

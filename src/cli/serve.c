@@ -40,7 +40,7 @@ static char *read_key_file(const char *path) {
 int cli_serve(int argc, char **argv) {
     const char *path = NULL, *host = "127.0.0.1", *key = NULL, *key_file = NULL, *alias = NULL, *kv = NULL;
     const char *chat_template = NULL;
-    const char *expert_cache = NULL;
+    cli_experts_opts experts = {0};
     int32_t port = 8080, parallel = 4, n_ctx = 0, threads = 0, timeout = 600, idle = 30, read_timeout = 30, max_queue = 64;
     int32_t step_tokens = 512;
     int32_t max_messages = 4096, max_conn = 256;
@@ -72,7 +72,7 @@ int cli_serve(int argc, char **argv) {
         {"--max-body", NULL, CLI_OPT_INT64, &max_body, 1024, 1 << 30, .help = "bytes of a request body"},
         {"--max-messages", NULL, CLI_OPT_INT32, &max_messages, 1, 1 << 20, .help = "messages of a chat request"},
         {"--max-connections", NULL, CLI_OPT_INT32, &max_conn, 1, 65536, .help = "connections at once"},
-        CLI_EXPERT_CACHE_OPT(expert_cache),
+        CLI_EXPERT_OPTS(experts),
     };
     const cli_cmd cmd = {"serve", "An OpenAI-compatible HTTP server: /v1/chat/completions, /v1/completions, "
                                   "/v1/models, /health, /metrics, /tokenize, /detokenize, and a chat page at /.",
@@ -115,7 +115,7 @@ int cli_serve(int argc, char **argv) {
     if (!name || srv_start(&so, &s)) goto fail;
     fprintf(stderr, "flint serve: listening on http://%s%s%s:%d/ (loading %s)\n", strchr(host, ':') ? "[" : "", host,
             strchr(host, ':') ? "]" : "", (int)port, path);
-    if (cli_model_open(path, expert_cache, &m)) goto fail;
+    if (cli_model_open(path, &experts, &m)) goto fail;
     flint_engine_params ep = {.n_slots = parallel, .n_ctx = n_ctx, .n_threads = threads, .max_queue = max_queue, .step_tokens = step_tokens,
                               .kv_type = kv_type, .deterministic = deterministic,
                               .chat_template = chat_template, .exact = exact};
@@ -142,6 +142,7 @@ fail:
 done:
     srv_stop(s);
     flint_engine_free(e);
+    cli_experts_save(m, &experts);
     flint_model_close(m);
     free(file_key);
     free(name);

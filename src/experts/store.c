@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "experts/histogram.h"
 #include "experts/store_io.h"
 
 #define IO_THREADS 8
@@ -40,7 +41,7 @@ struct fl_store_layer {
     int8_t *slot_state;       /* [n_slot] SLOT_*, under st->mu */
     slot_error *slot_err;     /* [n_slot] why a read failed */
     int32_t *expert_slot;     /* [n_expert] (-1: not in a slot) */
-    uint64_t *hist;           /* [n_expert] sessions that routed to it */
+    uint64_t *hist;           /* [n_expert] sessions that routed to it (under use) */
     int8_t *need;             /* [n_expert] NEED_* of the open session */
     int8_t *hot;              /* [n_expert] the pinned set (FL_POLICY_PINNED) */
     int32_t *need_list;       /* [n_expert] the session's experts, ascending */
@@ -71,6 +72,7 @@ struct fl_expert_store {
     int32_t n_threads;
     bool stop;
     bool prefetch;            /* FLINT_EXPERT_PREFETCH: fl_store_prefetch reads ahead */
+    fl_histogram seed;        /* loaded counts, added to each layer as it registers (n_layers 0: none) */
     uint64_t hits, misses, prefetches, bytes_read, reads_direct, reads_buffered;
 };
 
@@ -122,6 +124,7 @@ void fl_store_free(fl_expert_store *st) {
     for (int32_t l = 0; l < st->n_layers; l++) layer_free(st->layers[l]);
     for (int32_t i = 0; i < st->n_files; i++) fl_io_file_close(&st->files[i]);
     free(st->files), free(st->layers), free(st->queue);
+    fl_hist_free(&st->seed);
     pthread_mutex_destroy(&st->reg), pthread_mutex_destroy(&st->mu);
     pthread_cond_destroy(&st->work), pthread_cond_destroy(&st->done);
     free(st);
@@ -147,6 +150,17 @@ static void advise_unused(const fl_expert_range *r) {
     if (b <= a) return;
     madvise((void *)a, b - a, MADV_DONTNEED);
     madvise((void *)a, b - a, MADV_RANDOM);
+}
+
+/* Adds a loaded histogram's row to the layer's counts (none: nothing). */
+static flint_status seed_layer(fl_store_layer *sl, const fl_histogram *h) {
+    if (!h->n_layers) return FLINT_OK;
+    if (sl->l >= h->n_layers || sl->n_expert != h->n_expert)
+        return fl_errorf(FLINT_E_INVALID_ARG,
+                         "expert histogram of %d layers x %d experts: not this model's (layer %d has %d experts)",
+                         h->n_layers, h->n_expert, sl->l, sl->n_expert);
+    for (int32_t e = 0; e < sl->n_expert; e++) sl->hist[e] += h->counts[(size_t)sl->l * (size_t)h->n_expert + e];
+    return FLINT_OK;
 }
 
 static flint_status layer_new(fl_expert_store *st, int32_t l, const fl_experts *ex, fl_store_layer **out) {
@@ -192,6 +206,11 @@ static flint_status layer_new(fl_expert_store *st, int32_t l, const fl_experts *
         advise_unused(&sl->ranges[i]);
     }
     for (int32_t e = 0; e < E; e++) sl->expert_slot[e] = -1;
+    flint_status s = seed_layer(sl, &st->seed);
+    if (s) {
+        layer_free(sl);
+        return s;
+    }
     *out = sl;
     return FLINT_OK;
 }
@@ -235,6 +254,25 @@ static int64_t auto_budget(void) {
     return avail > 0 ? avail / 2 : 0;
 }
 
+static void schedule(fl_store_layer *sl, uint64_t *reads);
+
+/* Reads the experts routed most often so far (a loaded histogram's) into
+ * the empty slots, so the first token finds the learned hot set (st->mu
+ * held). */
+static void preload(fl_store_layer *sl) {
+    for (int32_t i = 0; i < sl->n_slot; i++) {
+        int32_t top = -1;
+        for (int32_t e = 0; e < sl->n_expert; e++)
+            if (sl->hist[e] && sl->need[e] == NEED_NO && (top < 0 || sl->hist[e] > sl->hist[top])) top = e;
+        if (top < 0) break;
+        sl->need[top] = NEED_WAIT;
+        sl->need_list[sl->n_need++] = top;
+    }
+    schedule(sl, &sl->st->prefetches);
+    for (int32_t i = 0; i < sl->n_need; i++) sl->need[sl->need_list[i]] = NEED_NO;
+    sl->n_need = 0;
+}
+
 flint_status fl_store_commit(fl_expert_store *st) {
     flint_status s = FLINT_OK;
     pthread_mutex_lock(&st->reg);
@@ -275,6 +313,10 @@ flint_status fl_store_commit(fl_expert_store *st) {
         if (pthread_create(&st->threads[st->n_threads], NULL, io_main, st)) break;
     if (!st->n_threads) s = fl_errorf(FLINT_E_NOMEM, "expert store: no I/O thread could start");
     st->committed = !s;
+    pthread_mutex_lock(&st->mu);
+    for (int32_t l = 0; l < st->n_layers && !s; l++)
+        if (st->layers[l]) preload(st->layers[l]);
+    pthread_mutex_unlock(&st->mu);
 out:
     pthread_mutex_unlock(&st->reg);
     return s;
@@ -458,6 +500,59 @@ void fl_store_prefetch(fl_store_layer *sl, const int32_t *e, int32_t n) {
     sl->n_need = sl->n_left = 0;
     pthread_mutex_unlock(&st->mu);
     pthread_mutex_unlock(&sl->use);
+}
+
+flint_status fl_store_histogram(const fl_expert_store *cst, int32_t n_layers, fl_histogram *out) {
+    fl_expert_store *st = (fl_expert_store *)cst;
+    flint_status s = FLINT_OK;
+    *out = (fl_histogram){0};
+    pthread_mutex_lock(&st->reg);
+    for (int32_t l = 0; l < st->n_layers && !s; l++) {
+        const fl_store_layer *sl = st->layers[l];
+        if (!sl) continue;
+        if (out->n_expert && out->n_expert != sl->n_expert)
+            s = fl_errorf(FLINT_E_UNSUPPORTED, "expert histogram: layers of %d and %d experts", out->n_expert, sl->n_expert);
+        out->n_expert = sl->n_expert;
+    }
+    if (!s && !out->n_expert) s = fl_errorf(FLINT_E_INVALID_ARG, "expert histogram: no context has loaded the experts yet");
+    if (!s && st->n_layers > n_layers)
+        s = fl_errorf(FLINT_E_INVALID_ARG, "expert histogram: experts in layer %d of a model of %d layers", st->n_layers - 1, n_layers);
+    if (!s && !(out->counts = calloc((size_t)n_layers * (size_t)out->n_expert, sizeof *out->counts)))
+        s = fl_errorf(FLINT_E_NOMEM, "out of memory");
+    if (!s) {
+        out->n_layers = n_layers;
+        for (int32_t l = 0; l < st->n_layers; l++) {
+            fl_store_layer *sl = st->layers[l];
+            if (!sl) continue;
+            pthread_mutex_lock(&sl->use); /* sessions count under it */
+            memcpy(out->counts + (size_t)l * (size_t)out->n_expert, sl->hist, (size_t)out->n_expert * sizeof *out->counts);
+            pthread_mutex_unlock(&sl->use);
+        }
+    }
+    pthread_mutex_unlock(&st->reg);
+    return s;
+}
+
+flint_status fl_store_seed(fl_expert_store *st, fl_histogram *h) {
+    flint_status s = FLINT_OK;
+    pthread_mutex_lock(&st->reg);
+    if (st->seed.n_layers) s = fl_errorf(FLINT_E_INVALID_ARG, "expert histogram: one was loaded already");
+    for (int32_t l = 0; l < st->n_layers && !s; l++)
+        if (st->layers[l] && (st->layers[l]->l >= h->n_layers || st->layers[l]->n_expert != h->n_expert))
+            s = seed_layer(st->layers[l], h);
+    if (!s) {
+        for (int32_t l = 0; l < st->n_layers; l++) {
+            fl_store_layer *sl = st->layers[l];
+            if (!sl) continue;
+            pthread_mutex_lock(&sl->use);
+            seed_layer(sl, h);
+            pthread_mutex_unlock(&sl->use);
+        }
+        st->seed = *h;
+        *h = (fl_histogram){0};
+    }
+    pthread_mutex_unlock(&st->reg);
+    return s;
 }
 
 void fl_store_stats(const fl_expert_store *cst, flint_expert_stats *out) {

@@ -15,7 +15,8 @@
  * Policy: which slot a missing expert takes — the least often routed
  * (LFU, the default), the least recently used (LRU), or LRU outside a
  * pinned hot set (the most routed experts of the layer so far);
- * FLINT_EXPERT_POLICY=lfu|lru|pinned. See docs/PERF.md.
+ * FLINT_EXPERT_POLICY=lfu|lru|pinned. See docs/PERF.md. The counts may
+ * start from a saved histogram (experts/histogram.h, fl_store_seed).
  * Threads: a session holds its layer's lock from begin to end, so contexts
  * sharing the model take turns per layer; the I/O threads only fill the
  * slots they were given. */
@@ -53,6 +54,15 @@ void fl_store_end(fl_store_layer *sl);
 void fl_store_prefetch(fl_store_layer *sl, const int32_t *e, int32_t n);
 
 void fl_store_stats(const fl_expert_store *st, flint_expert_stats *out);
+
+typedef struct fl_histogram fl_histogram;
+/* The routing counts so far, [n_layers][n_expert] (layers without experts:
+ * zeros); needs a context to have registered the layers, all below n_layers. */
+flint_status fl_store_histogram(const fl_expert_store *st, int32_t n_layers, fl_histogram *out);
+/* Adds h's counts to the layers' (those registered later on registration;
+ * a layer h does not fit fails). Takes h's counts; once per store. With
+ * counts, a commit reads each layer's most routed experts into its slots. */
+flint_status fl_store_seed(fl_expert_store *st, fl_histogram *h);
 
 /* Tests: the function every read goes through (NULL: pread), whether
  * O_DIRECT may be tried, and the policy of stores created from now on. */

@@ -190,7 +190,7 @@ static void test_bad_options(void) {
         {"perplexity -m M -f F -c 3", "flint perplexity: -c '3': out of range 4..16777216"},
         {"bench -m M -p -1", "flint bench: -p '-1': out of range 0..1048576"},
         {"bench -m M -t", "flint bench: -t needs a value (N)"},
-        {"info -m", "flint info: -m needs a value (PATH)"},
+        {"info -m", "flint info: -m needs a value (MODEL)"},
         {"tokenize -m M --foo x", "flint tokenize: unknown option '--foo'"},
         {"info -m M --foo", "flint info: unknown option '--foo'"},
         {"info -m M extra", "flint info: unexpected argument 'extra'"},
@@ -209,7 +209,7 @@ static void test_bad_options(void) {
     char *out;
     rc = run(FLINT_BIN " bench --help", &out);
     CHECK_INT_EQ(rc, 0);
-    CHECK(strstr(out, "usage: flint bench -m PATH [options]") && strstr(out, "(1..1024)"));
+    CHECK(strstr(out, "usage: flint bench -m MODEL [options]") && strstr(out, "(1..1024)"));
     free(out);
     /* a text starting with '-' after "--"; the last of --ids/--pieces wins */
     rc = run(FLINT_BIN " tokenize -m models/tiny-gemma3.gguf --pieces --ids -- -x", &out);

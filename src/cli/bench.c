@@ -84,7 +84,7 @@ int cli_bench(int argc, char **argv) {
     const char *kv = NULL;
     cli_experts_opts experts = {0};
     const cli_opt opts[] = {
-        {"-m", NULL, CLI_OPT_STRING, &path, .meta = "PATH", .required = 1, .help = "the model"},
+        CLI_MODEL_OPT(path),
         {"-p", NULL, CLI_OPT_INT32, &pp, 0, 1 << 20, .help = "prompt tokens for the prefill test (0: skip)"},
         {"-n", NULL, CLI_OPT_INT32, &tg, 0, 1 << 20, .help = "tokens for the decode test (0: skip)"},
         {"-d", NULL, CLI_OPT_INT32, &depth, 0, 1 << 20,

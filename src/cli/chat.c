@@ -64,7 +64,7 @@ int cli_chat(int argc, char **argv) {
     int64_t seed = 0;
     flint_sampling_params sp = CLI_SAMPLING_DEFAULTS;
     const cli_opt opts[] = {
-        {"-m", NULL, CLI_OPT_STRING, &path, .meta = "PATH", .required = 1, .help = "the model (.gguf or folder)"},
+        CLI_MODEL_OPT(path),
         {"--system", NULL, CLI_OPT_STRING, &system, .meta = "TEXT", .help = "a system message"},
         {"--think", NULL, CLI_OPT_FLAG, &think, .help = "thinking on (where the template has it)"},
         {"--no-think", NULL, CLI_OPT_FLAG, &no_think, .help = "thinking off"},

@@ -146,8 +146,7 @@ int cli_info(int argc, char **argv) {
     const char *path = NULL;
     int list = 0;
     const cli_opt opts[] = {
-        {"-m", NULL, CLI_OPT_STRING, &path, .meta = "PATH", .required = 1,
-         .help = "a .gguf file or a Hugging Face folder (config.json + *.safetensors)"},
+        CLI_MODEL_OPT(path),
         {"--tensors", NULL, CLI_OPT_FLAG, &list,
          .help = "list every tensor: name, type, shape (fastest dimension first), offset, bytes"},
     };

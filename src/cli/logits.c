@@ -39,7 +39,7 @@ int cli_logits(int argc, char **argv) {
     int32_t threads = 0;
     int exact = 0;
     const cli_opt opts[] = {
-        {"-m", NULL, CLI_OPT_STRING, &path, .meta = "PATH", .required = 1, .help = "the model"},
+        CLI_MODEL_OPT(path),
         {"--tokens", NULL, CLI_OPT_STRING, &tokens, .meta = "ID,ID,...", .required = 1,
          .help = "the token ids, comma-separated"},
         {"--out", NULL, CLI_OPT_STRING, &out_path, .meta = "FILE",

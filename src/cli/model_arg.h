@@ -7,6 +7,12 @@
 #include "cli/experts.h"
 #include "flint.h"
 
+/* The -m option, the same on every command that opens a model. */
+#define CLI_MODEL_OPT(dst)                                                                                         \
+    {"-m", NULL, CLI_OPT_STRING, &(dst), .meta = "MODEL", .required = 1,                                          \
+     .help = "a .gguf file, a model folder (Hugging Face or MLX), or ORG/NAME[:QUANT] from the hub cache "        \
+             "(flint pull)"}
+
 /* The path -m names, a new string in *path. */
 flint_status cli_model_path(const char *arg, char **path);
 /* flint_model_open on that path, with --expert-cache's value (NULL:

@@ -32,7 +32,7 @@ int cli_perplexity(int argc, char **argv) {
     int32_t n_ctx = 512, max_chunks = -1, threads = 0;
     int exact = 0;
     const cli_opt opts[] = {
-        {"-m", NULL, CLI_OPT_STRING, &path, .meta = "PATH", .required = 1, .help = "the model"},
+        CLI_MODEL_OPT(path),
         {"-f", NULL, CLI_OPT_STRING, &file, .meta = "FILE", .required = 1, .help = "the text"},
         {"-c", NULL, CLI_OPT_INT32, &n_ctx, 4, 1 << 24, .help = "tokens per chunk"},
         {"--chunks", NULL, CLI_OPT_INT32, &max_chunks, 0, 1 << 30, .help = "score at most N chunks, by default all"},

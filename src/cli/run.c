@@ -24,7 +24,7 @@ int cli_run(int argc, char **argv) {
     int64_t seed = 0;
     flint_sampling_params sp = CLI_SAMPLING_DEFAULTS;
     const cli_opt opts[] = {
-        {"-m", NULL, CLI_OPT_STRING, &path, .meta = "PATH", .required = 1, .help = "the model (.gguf or folder)"},
+        CLI_MODEL_OPT(path),
         {"-p", "--prompt", CLI_OPT_STRING, &prompt, .meta = "TEXT", .help = "the prompt; - reads it from stdin"},
         {"-f", "--file", CLI_OPT_STRING, &file, .meta = "FILE", .help = "read the prompt from a file"},
         {"--chat", NULL, CLI_OPT_FLAG, &chat, .help = "send the prompt as a user turn through the chat template"},

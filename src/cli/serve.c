@@ -47,7 +47,7 @@ int cli_serve(int argc, char **argv) {
     int64_t max_body = 8 << 20;
     int deterministic = 0, exact = 0;
     const cli_opt opts[] = {
-        {"-m", NULL, CLI_OPT_STRING, &path, .meta = "PATH", .required = 1, .help = "the model (.gguf or folder)"},
+        CLI_MODEL_OPT(path),
         {"--host", NULL, CLI_OPT_STRING, &host, .meta = "ADDR", .help = "address to listen on (0.0.0.0: every interface)"},
         {"--port", NULL, CLI_OPT_INT32, &port, 1, 65535, .help = "TCP port"},
         {"--parallel", "-np", CLI_OPT_INT32, &parallel, 1, 1024, .help = "requests generated at once"},

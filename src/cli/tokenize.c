@@ -31,8 +31,7 @@ int cli_tokenize(int argc, char **argv) {
     const char *model = NULL, *text = NULL;
     int mode = 1, bos = 0, special = 0; /* mode: 1 ids, 2 pieces (the last given wins) */
     const cli_opt opts[] = {
-        {"-m", NULL, CLI_OPT_STRING, &model, .meta = "PATH", .required = 1,
-         .help = "a .gguf file or a Hugging Face folder with tokenizer.json"},
+        CLI_MODEL_OPT(model),
         {"--ids", NULL, CLI_OPT_FLAG, &mode, .set = 1,
          .help = "print only the ids, on one line separated by spaces (default)"},
         {"--pieces", NULL, CLI_OPT_FLAG, &mode, .set = 2,

@@ -29,7 +29,7 @@ int cli_convert(int argc, char **argv) {
     int32_t threads = 0;
     const cli_opt opts[] = {
         {"-m", "--model", CLI_OPT_STRING, &src, .meta = "SRC", .required = 1,
-         .help = "a Hugging Face folder (config.json + *.safetensors) or a .gguf file"},
+         .help = "a Hugging Face folder (config.json + *.safetensors), an MLX folder or a .gguf file"},
         {"-o", "--output", CLI_OPT_STRING, &out, .meta = "OUT", .required = 1, .help = "the GGUF file to write"},
         {"--type", NULL, CLI_OPT_STRING, &type, .meta = "T", .required = 1,
          .help = "F32 F16 BF16 Q8_0 Q4_0 Q4_K Q5_K Q6_K Q4_K_M Q5_K_M"},

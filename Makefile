@@ -7,9 +7,15 @@
 #   make bench      kernel benchmarks (decode GB/s, prefill GFLOP/s)
 #   make neon-check the CPU kernels compile for aarch64 (cross compiler)
 #   make fixtures   regenerate tests/fixtures with the Python tools (needs PyPI)
+#   make VULKAN=1 test-vulkan  the Vulkan backend's tests (on Mesa's lavapipe where no GPU is)
 #   WERROR=1        turn warnings into errors (CI); CUDA=1 is reserved for the GPU backend
+#   VULKAN=1        build the Vulkan backend too (src/vulkan/, glslc), into build-vulkan/
 
+.DEFAULT_GOAL := all
 CC      ?= cc
+ifeq ($(VULKAN),1)
+BUILD   ?= build-vulkan
+endif
 BUILD   ?= build
 OPT     ?= -O2
 PKGS    := jansson libpcre2-8 libutf8proc libmicrohttpd
@@ -33,7 +39,9 @@ endif
 LDLIBS  += $(PKG_LIBS) -lm -lpthread
 LDFLAGS += $(SAN)
 
-LIB_SRC  := $(sort $(filter-out src/cli/% src/server/% src/hub/%,$(wildcard src/*/*.c src/*.c)))
+# src/vulkan/ only with VULKAN=1
+LIB_SRC  := $(sort $(filter-out src/cli/% src/server/% src/hub/% $(if $(filter 1,$(VULKAN)),,src/vulkan/%),\
+                                $(wildcard src/*/*.c src/*.c)))
 # the front ends: the command line, the HTTP server it starts, the hub client of flint pull
 CLI_SRC  := $(sort $(wildcard src/cli/*.c src/server/*.c src/hub/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
@@ -52,6 +60,36 @@ TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(sort $(wildcard examples/*.c)))
 
+# The Vulkan backend: every src/vulkan/shaders/*.comp is compiled to SPIR-V
+# by glslc and embedded in libflint by a generated spirv.S (.incbin, paths
+# relative to the repository root, where every build runs).
+VK_TEST_SRC := $(sort $(wildcard tests/vulkan/test_*.c))
+VK_TESTS    := $(VK_TEST_SRC:tests/vulkan/%.c=$(BUILD)/tests/vulkan/%)
+ifeq ($(VULKAN),1)
+VK_SPV  := $(patsubst src/vulkan/shaders/%.comp,$(BUILD)/shaders/%.spv,$(sort $(wildcard src/vulkan/shaders/*.comp)))
+CFLAGS  += -DFLINT_VULKAN
+LDLIBS  += -lvulkan
+LIB_OBJ += $(BUILD)/shaders/spirv.o
+
+$(BUILD)/shaders/%.spv: src/vulkan/shaders/%.comp
+	@mkdir -p $(dir $@)
+	@command -v glslc >/dev/null || { echo "glslc not found: run  sh tools/deps.sh vulkan" >&2; exit 1; }
+	$(call SAY,GLSL,$<)
+	$(Q)glslc --target-env=vulkan1.2 -O -Isrc/vulkan/shaders -MD -MF $@.d -o $@ $<
+
+$(BUILD)/shaders/spirv.S: $(VK_SPV)
+	$(call SAY,GEN,$@)
+	$(Q){ echo '.section .rodata'; for f in $(VK_SPV); do n=$$(basename $$f .spv); \
+	    printf '.balign 4\n.globl fl_vk_spv_%s\n.hidden fl_vk_spv_%s\nfl_vk_spv_%s:\n.incbin "%s"\n' $$n $$n $$n $$f; \
+	    printf '.globl fl_vk_spv_%s_end\n.hidden fl_vk_spv_%s_end\nfl_vk_spv_%s_end:\n' $$n $$n $$n; done; \
+	    echo '.section .note.GNU-stack,"",%progbits'; } > $@
+
+$(BUILD)/shaders/spirv.o: $(BUILD)/shaders/spirv.S
+	$(Q)$(CC) -c -o $@ $<
+
+-include $(VK_SPV:=.d)
+endif
+
 # One ISA per translation unit: *_avx2.c, *_avx512.c and *_amx.c (AVX-512
 # + AMX tiles) get their flags and the CPU backend picks one at start-up
 # from cpuid, so one binary runs on any x86-64. *_neon.c compile to nothing
@@ -66,7 +104,7 @@ $(BUILD)/src/cpu/%_amx.o: CFLAGS += $(ISA_AVX512) -mamx-tile -mamx-bf16
 Q := $(if $(filter 1,$(V)),,@)
 SAY = $(if $(Q),@printf '  %-4s %s\n' '$(1)' '$(2)',@:)
 
-.PHONY: all test asan fuzz run bench bench-build neon-check deps fixtures clean FORCE
+.PHONY: all test test-vulkan asan fuzz run bench bench-build neon-check deps fixtures clean FORCE
 all: $(BUILD)/flint $(BUILD)/libflint.a $(BUILD)/libflint.so $(EXAMPLES)
 
 # Objects rebuild when the compiler or its flags change (WERROR=1, CC=clang).
@@ -97,6 +135,11 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libflint.a $(BUILD)/flint
 	@mkdir -p $(dir $@)
 	$(call SAY,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -Itests -DFLINT_BIN='"$(BUILD)/flint"' -o $@ $< $(TEST_OBJ) $(BUILD)/libflint.a $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/tests/vulkan/%: tests/vulkan/%.c $(BUILD)/libflint.a $(BUILD)/flint
+	@mkdir -p $(dir $@)
+	$(call SAY,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -Itests -DFLINT_BIN='"$(BUILD)/flint"' -o $@ $< $(BUILD)/libflint.a $(LDFLAGS) $(LDLIBS)
 
 # The option parser is part of the command line, not of libflint; its unit
 # test links the object the CLI links.
@@ -137,6 +180,17 @@ test: deps
 	@sh tools/deps.sh test
 	@$(MAKE) --no-print-directory all $(TESTS) $(BUILD)/tests/header_c.o
 	@FLINT_BIN=$(BUILD)/flint sh tests/run.sh $(TESTS) $(PY_TESTS)
+
+# The Vulkan backend's tests: every op against the CPU backend, the model
+# fixtures end to end on the device. Without a GPU they run on lavapipe.
+test-vulkan: deps
+ifneq ($(VULKAN),1)
+	@$(MAKE) --no-print-directory test-vulkan VULKAN=1
+else
+	@sh tools/deps.sh vulkan
+	@$(MAKE) --no-print-directory all $(VK_TESTS)
+	@FLINT_BIN=$(BUILD)/flint sh tests/run.sh $(VK_TESTS)
+endif
 
 asan: deps
 	@$(MAKE) --no-print-directory test BUILD=build-asan OPT=-O1 \
@@ -191,6 +245,6 @@ fixtures:
 	sh tools/make_fixtures.sh
 
 clean:
-	rm -rf build build-asan build-clang build-fuzz
+	rm -rf build build-asan build-clang build-fuzz build-vulkan
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -266,7 +266,25 @@ typedef struct flint_context_params {
                            reference on the dequantized model does, and kv_type 0 means F32;
                            0: the faster kernels that round activations to 8 bits (docs/PERF.md
                            states both) */
+    const char *gpu;    /* NULL, "" or "cpu": the CPU; "vulkan": the first discrete GPU, else
+                           integrated, else any Vulkan device; "vulkan:N": device N of
+                           flint_gpu_list (a build with VULKAN=1; else FLINT_E_UNSUPPORTED) */
 } flint_context_params;
+
+/* A GPU device flint can run on. */
+typedef struct flint_gpu_info {
+    char name[256];
+    char api[16];          /* "vulkan" */
+    char kind[16];         /* "discrete", "integrated", "virtual", "cpu" or "other" */
+    uint64_t memory_bytes; /* the largest device-local memory heap */
+    uint32_t vendor_id, device_id;
+    int32_t subgroup_size;
+} flint_gpu_info;
+
+/* The GPU devices of this machine flint can use, in the order "vulkan:N"
+ * counts them: up to max written to out, *n the number found (0 when the
+ * build has no GPU backend or the machine no device). */
+FLINT_API flint_status flint_gpu_list(flint_gpu_info *out, int32_t max, int32_t *n);
 
 /* Loads the weights' views (no copy of the matrices) and allocates the
  * context. The model must stay open while the context lives. */

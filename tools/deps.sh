@@ -1,14 +1,15 @@
 #!/bin/sh
 # deps.sh — makes sure the Debian packages a make target needs are present.
 # Installs them with apt-get when run as root; otherwise prints the exact
-# command and fails. Usage: deps.sh build|test|fuzz|cross
+# command and fails. Usage: deps.sh build|test|fuzz|cross|vulkan
 set -e
 case "$1" in
     build) pkgs="make gcc pkg-config libjansson-dev libpcre2-dev libutf8proc-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev" ;;
     test)  pkgs="python3 python3-venv chromium" ;; # the server tests: the openai client, the chat page
     fuzz)  pkgs="clang libclang-rt-14-dev" ;;
     cross) pkgs="gcc-aarch64-linux-gnu" ;;
-    *) echo "usage: deps.sh build|test|fuzz|cross" >&2; exit 2 ;;
+    vulkan) pkgs="libvulkan-dev glslc mesa-vulkan-drivers" ;; # the loader, the shader compiler, lavapipe
+    *) echo "usage: deps.sh build|test|fuzz|cross|vulkan" >&2; exit 2 ;;
 esac
 missing=""
 for p in $pkgs; do

@@ -13,7 +13,9 @@
 #define FL_BACKEND_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "flint.h"
 
@@ -125,6 +127,12 @@ typedef struct fl_backend_ops {
     const char *name;
     void (*free)(fl_backend *be);
 
+    /* Optional: memory for activations, the KV pool and recurrent state,
+     * addressable by the host and read and written by the backend's ops
+     * (fl_backend_alloc). NULL: the host's allocator. */
+    void *(*alloc)(fl_backend *be, size_t bytes);
+    void (*dealloc)(fl_backend *be, void *p);
+
     /* Optional: repack or upload w once before use (fills w->backend_data);
      * release_weight frees it. NULL when the backend reads weights in place. */
     flint_status (*prepare_weight)(fl_backend *be, fl_weight *w);
@@ -193,5 +201,18 @@ struct fl_backend {
     bool deterministic; /* set by the backend's creator (cpu.h), read-only to model code */
     bool exact;         /* likewise */
 };
+
+/* Memory ops read and write: the backend's (a GPU's host-visible memory),
+ * or 64-byte aligned host memory where it has none (be may be NULL). Any
+ * other pointer an op reads is taken for a weight, immutable while the
+ * backend lives (a device backend uploads it once). */
+static inline void *fl_backend_alloc(fl_backend *be, size_t bytes) {
+    if (be && be->ops->alloc) return be->ops->alloc(be, bytes);
+    return aligned_alloc(64, (bytes + 63) / 64 * 64);
+}
+static inline void fl_backend_free(fl_backend *be, void *p) {
+    if (be && be->ops->dealloc) be->ops->dealloc(be, p);
+    else free(p);
+}
 
 #endif

@@ -1,0 +1,57 @@
+/* backend.c — the Vulkan backend object (vk_backend.h): creation on a
+ * device, the fl_backend method table, and its end. The ops live in
+ * elementwise.c, norm.c, matmul.c, attention.c and delta.c. */
+#include <stdlib.h>
+
+#include "base/error.h"
+#include "vulkan/vk.h"
+#include "vulkan/vk_backend.h"
+
+static void vk_free(fl_backend *be) {
+    fl_vk *vk = fl_vk_of(be);
+    if (vk->dev) vkDeviceWaitIdle(vk->dev);
+    fl_vk_memory_free(vk);
+    fl_vk_pipelines_destroy(vk);
+    fl_vk_device_close(vk);
+    free(vk);
+}
+
+static const fl_backend_ops vk_ops = {
+    .name = "vulkan",
+    .free = vk_free,
+    .alloc = fl_vk_alloc,
+    .dealloc = fl_vk_dealloc,
+    .prepare_weight = fl_vk_prepare_weight,
+    .release_weight = fl_vk_release_weight,
+    .matmul = fl_vk_matmul,
+    .matmul_group = fl_vk_matmul_group,
+    .rmsnorm = fl_vk_rmsnorm,
+    .rope = fl_vk_rope,
+    .softmax = fl_vk_softmax,
+    .act = fl_vk_act,
+    .gated = fl_vk_gated,
+    .add = fl_vk_add,
+    .mul = fl_vk_mul,
+    .scale = fl_vk_scale,
+    .attention = fl_vk_attention,
+    .conv_silu = fl_vk_conv_silu,
+    .delta_rule = fl_vk_delta_rule,
+};
+
+flint_status fl_vk_backend_create(int32_t device, fl_backend **out) {
+    *out = NULL;
+    fl_vk *vk = calloc(1, sizeof *vk);
+    if (!vk) return fl_errorf(FLINT_E_NOMEM, "out of memory");
+    vk->base.ops = &vk_ops;
+    /* the shaders compute in f32 on dequantized weights (backend.h's exact
+     * mode), each output row on its own */
+    vk->base.exact = true;
+    flint_status st = fl_vk_device_open(vk, device);
+    if (!st) st = fl_vk_pipelines_create(vk);
+    if (st) {
+        vk_free(&vk->base);
+        return st;
+    }
+    *out = &vk->base;
+    return FLINT_OK;
+}

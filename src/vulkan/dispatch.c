@@ -1,0 +1,135 @@
+/* dispatch.c — compute pipelines from the embedded SPIR-V, and recording
+ * and submitting dispatches (vk.h). Every pipeline shares one layout: 128
+ * bytes of push constants (the operands' device addresses and sizes), no
+ * descriptor sets. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "vulkan/vk.h"
+
+typedef struct spirv {
+    const char *name;
+    const uint32_t *code, *end;
+} spirv;
+
+static const spirv shaders[FL_VK_N_SHADERS] = {
+#define FL_VK_ENTRY(n) {#n, fl_vk_spv_##n, fl_vk_spv_##n##_end},
+    FL_VK_SHADER_LIST(FL_VK_ENTRY)
+#undef FL_VK_ENTRY
+};
+
+flint_status fl_vk_pipelines_create(fl_vk *vk) {
+    const VkPushConstantRange pc = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .offset = 0, .size = 128};
+    const VkPipelineLayoutCreateInfo lci = {.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+                                            .pushConstantRangeCount = 1,
+                                            .pPushConstantRanges = &pc};
+    VkResult r = vkCreatePipelineLayout(vk->dev, &lci, NULL, &vk->layout);
+    if (r != VK_SUCCESS) return fl_vk_fail(NULL, r, "creating the pipeline layout");
+    /* specialization constant 0 of every shader: the subgroup size */
+    const uint32_t sg = vk->subgroup_size ? vk->subgroup_size : 32;
+    const VkSpecializationMapEntry me = {.constantID = 0, .offset = 0, .size = sizeof sg};
+    const VkSpecializationInfo spec = {.mapEntryCount = 1, .pMapEntries = &me, .dataSize = sizeof sg, .pData = &sg};
+    for (int32_t i = 0; i < FL_VK_N_SHADERS; i++) {
+        const VkShaderModuleCreateInfo mci = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
+                                              .codeSize = (size_t)(shaders[i].end - shaders[i].code) * 4,
+                                              .pCode = shaders[i].code};
+        if ((r = vkCreateShaderModule(vk->dev, &mci, NULL, &vk->module[i])) != VK_SUCCESS)
+            return fl_vk_fail(NULL, r, shaders[i].name);
+        const VkComputePipelineCreateInfo cci = {
+            .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+            .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+                      .stage = VK_SHADER_STAGE_COMPUTE_BIT,
+                      .module = vk->module[i],
+                      .pName = "main",
+                      .pSpecializationInfo = &spec},
+            .layout = vk->layout,
+        };
+        if ((r = vkCreateComputePipelines(vk->dev, VK_NULL_HANDLE, 1, &cci, NULL, &vk->pipe[i])) != VK_SUCCESS) {
+            char what[96];
+            snprintf(what, sizeof what, "building shader %s", shaders[i].name);
+            return fl_vk_fail(NULL, r, what);
+        }
+    }
+    return FLINT_OK;
+}
+
+void fl_vk_pipelines_destroy(fl_vk *vk) {
+    if (!vk->dev) return;
+    for (int32_t i = 0; i < FL_VK_N_SHADERS; i++) {
+        if (vk->pipe[i]) vkDestroyPipeline(vk->dev, vk->pipe[i], NULL);
+        if (vk->module[i]) vkDestroyShaderModule(vk->dev, vk->module[i], NULL);
+    }
+    if (vk->layout) vkDestroyPipelineLayout(vk->dev, vk->layout, NULL);
+}
+
+void fl_vk_begin(fl_vk *vk) {
+    if (vk->recording) return;
+    const VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+                                         .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
+    VkResult r = vkBeginCommandBuffer(vk->cmd, &bi);
+    if (r != VK_SUCCESS) {
+        fl_vk_fail(vk, r, "beginning a command buffer");
+        return;
+    }
+    vk->recording = true;
+    vk->n_dispatch = 0;
+}
+
+void fl_vk_dispatch(fl_vk *vk, fl_vk_shader shader, const void *push, uint32_t push_bytes, uint32_t gx, uint32_t gy,
+                    uint32_t gz) {
+    if (vk->err) return;
+    fl_vk_begin(vk);
+    if (!vk->recording) return;
+    if (vk->n_dispatch) {
+        /* each dispatch may read what the one before wrote */
+        const VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                                    .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+                                    .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT};
+        vkCmdPipelineBarrier(vk->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1,
+                             &mb, 0, NULL, 0, NULL);
+    }
+    vkCmdBindPipeline(vk->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, vk->pipe[shader]);
+    vkCmdPushConstants(vk->cmd, vk->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes, push);
+    vkCmdDispatch(vk->cmd, gx, gy, gz);
+    vk->n_dispatch++;
+}
+
+flint_status fl_vk_submit(fl_vk *vk) {
+    if (vk->recording) {
+        vk->recording = false;
+        VkResult r = vkEndCommandBuffer(vk->cmd);
+        if (r == VK_SUCCESS && !vk->err && vk->n_dispatch) {
+            const VkSubmitInfo si = {
+                .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &vk->cmd};
+            r = vkQueueSubmit(vk->queue, 1, &si, vk->fence);
+            if (r == VK_SUCCESS) r = vkWaitForFences(vk->dev, 1, &vk->fence, VK_TRUE, UINT64_MAX);
+            vkResetFences(vk->dev, 1, &vk->fence);
+        }
+        vkResetCommandBuffer(vk->cmd, 0);
+        if (r != VK_SUCCESS) fl_vk_fail(vk, r, "running a command buffer");
+    }
+    if (!vk->err)
+        for (int32_t i = 0; i < vk->n_copyout; i++) memcpy(vk->copyout[i].dst, vk->copyout[i].src, vk->copyout[i].bytes);
+    fl_vk_transient_reset(vk);
+    return vk->err;
+}
+
+flint_status fl_vk_status(fl_vk *vk) {
+    flint_status st = vk->err;
+    vk->err = FLINT_OK;
+    return st;
+}
+
+void fl_vk_groups(const fl_vk *vk, uint64_t n, uint32_t per, uint32_t *gx, uint32_t *gy) {
+    uint64_t g = (n + per - 1) / per;
+    if (!g) g = 1;
+    const uint64_t max = vk->props.limits.maxComputeWorkGroupCount[0];
+    if (g <= max) {
+        *gx = (uint32_t)g;
+        *gy = 1;
+    } else {
+        *gx = (uint32_t)max;
+        *gy = (uint32_t)((g + max - 1) / max);
+    }
+}

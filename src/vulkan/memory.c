@@ -1,0 +1,316 @@
+/* memory.c — device memory (vk.h says how pointers map to it): backend
+ * allocations for activations, uploads of weights into a device-local
+ * arena, and the transient buffer for op arguments and foreign outputs. */
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "vulkan/vk.h"
+
+#define ARENA_CHUNK (256ull << 20) /* weights are packed into chunks of this size (or one's own, if larger) */
+#define TRANSIENT_MIN (4ull << 20)
+#define ALIGN 256 /* of every upload and transient piece: above any minStorageBufferOffsetAlignment */
+
+static uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
+
+/* A memory type allowed by bits with all of want; -1 if none. */
+static int32_t memory_type(const fl_vk *vk, uint32_t bits, VkMemoryPropertyFlags want) {
+    for (uint32_t i = 0; i < vk->mem_props.memoryTypeCount; i++)
+        if ((bits >> i & 1) && (vk->mem_props.memoryTypes[i].propertyFlags & want) == want) return (int32_t)i;
+    return -1;
+}
+
+flint_status fl_vk_buf_create(fl_vk *vk, uint64_t size, bool host_visible, fl_vk_buf *out) {
+    memset(out, 0, sizeof *out);
+    if (size > vk->max_alloc)
+        return fl_errorf(FLINT_E_NOMEM, "vulkan: %llu bytes in one allocation exceed %s's limit of %llu",
+                         (unsigned long long)size, vk->name, (unsigned long long)vk->max_alloc);
+    const VkBufferCreateInfo bci = {
+        .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+        .size = size ? size : 4,
+        .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT |
+                 VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+        .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
+    };
+    VkResult r = vkCreateBuffer(vk->dev, &bci, NULL, &out->buf);
+    if (r != VK_SUCCESS) return fl_vk_fail(NULL, r, "creating a buffer");
+    VkMemoryRequirements req;
+    vkGetBufferMemoryRequirements(vk->dev, out->buf, &req);
+    /* activations: host-visible, device-local too where there is such
+     * memory (integrated GPUs, resizable BAR); weights: device-local */
+    const VkMemoryPropertyFlags hv = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+    int32_t types[2] = {
+        memory_type(vk, req.memoryTypeBits,
+                    host_visible ? hv | VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT : VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT),
+        memory_type(vk, req.memoryTypeBits, host_visible ? hv : 0),
+    };
+    const VkMemoryAllocateFlagsInfo flags = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_FLAGS_INFO,
+                                             .flags = VK_MEMORY_ALLOCATE_DEVICE_ADDRESS_BIT};
+    r = VK_ERROR_OUT_OF_DEVICE_MEMORY;
+    for (int i = 0; i < 2 && r != VK_SUCCESS; i++) {
+        if (types[i] < 0 || (i == 1 && types[1] == types[0])) continue;
+        const VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+                                          .pNext = &flags,
+                                          .allocationSize = req.size,
+                                          .memoryTypeIndex = (uint32_t)types[i]};
+        r = vkAllocateMemory(vk->dev, &mai, NULL, &out->mem);
+        if (r == VK_SUCCESS && (vk->mem_props.memoryTypes[types[i]].propertyFlags & hv) == hv &&
+            (r = vkMapMemory(vk->dev, out->mem, 0, VK_WHOLE_SIZE, 0, &out->map)) != VK_SUCCESS) {
+            vkFreeMemory(vk->dev, out->mem, NULL);
+            out->mem = VK_NULL_HANDLE;
+        }
+    }
+    if (r != VK_SUCCESS) {
+        vkDestroyBuffer(vk->dev, out->buf, NULL);
+        out->buf = VK_NULL_HANDLE;
+        char what[96];
+        snprintf(what, sizeof what, "allocating %llu bytes", (unsigned long long)size);
+        return fl_vk_fail(NULL, r, what);
+    }
+    if ((r = vkBindBufferMemory(vk->dev, out->buf, out->mem, 0)) != VK_SUCCESS) {
+        fl_vk_buf_destroy(vk, out);
+        return fl_vk_fail(NULL, r, "binding buffer memory");
+    }
+    const VkBufferDeviceAddressInfo ai = {.sType = VK_STRUCTURE_TYPE_BUFFER_DEVICE_ADDRESS_INFO, .buffer = out->buf};
+    out->addr = vkGetBufferDeviceAddress(vk->dev, &ai);
+    out->size = size;
+    return FLINT_OK;
+}
+
+void fl_vk_buf_destroy(fl_vk *vk, fl_vk_buf *b) {
+    if (b->map) vkUnmapMemory(vk->dev, b->mem);
+    if (b->buf) vkDestroyBuffer(vk->dev, b->buf, NULL);
+    if (b->mem) vkFreeMemory(vk->dev, b->mem, NULL);
+    memset(b, 0, sizeof *b);
+}
+
+/* ---- backend allocations (activations, KV pool, recurrent state) ---- */
+
+void *fl_vk_alloc(fl_backend *be, size_t bytes) {
+    fl_vk *vk = fl_vk_of(be);
+    if (vk->n_act == vk->cap_act) {
+        int32_t cap = vk->cap_act ? 2 * vk->cap_act : 16;
+        fl_vk_buf *a = realloc(vk->act, (size_t)cap * sizeof *a);
+        if (!a) return NULL;
+        vk->act = a;
+        vk->cap_act = cap;
+    }
+    fl_vk_buf b;
+    if (fl_vk_buf_create(vk, bytes ? bytes : 1, true, &b)) return NULL;
+    if (!b.map) {
+        fl_vk_buf_destroy(vk, &b);
+        fl_errorf(FLINT_E_UNSUPPORTED, "vulkan: %s has no host-visible memory", vk->name);
+        return NULL;
+    }
+    int32_t i = vk->n_act;
+    while (i > 0 && (uintptr_t)vk->act[i - 1].map > (uintptr_t)b.map) {
+        vk->act[i] = vk->act[i - 1];
+        i--;
+    }
+    vk->act[i] = b;
+    vk->n_act++;
+    return b.map;
+}
+
+void fl_vk_dealloc(fl_backend *be, void *p) {
+    fl_vk *vk = fl_vk_of(be);
+    if (!p) return;
+    for (int32_t i = 0; i < vk->n_act; i++)
+        if (vk->act[i].map == p) {
+            fl_vk_buf_destroy(vk, &vk->act[i]);
+            memmove(&vk->act[i], &vk->act[i + 1], (size_t)(vk->n_act - i - 1) * sizeof *vk->act);
+            vk->n_act--;
+            return;
+        }
+}
+
+const fl_vk_buf *fl_vk_find_act(const fl_vk *vk, const void *p, uint64_t bytes) {
+    uintptr_t a = (uintptr_t)p;
+    int32_t lo = 0, hi = vk->n_act - 1;
+    while (lo <= hi) { /* the last allocation starting at or before p */
+        int32_t mid = (lo + hi) / 2;
+        if ((uintptr_t)vk->act[mid].map <= a) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    if (hi < 0) return NULL;
+    const fl_vk_buf *b = &vk->act[hi];
+    return a + bytes <= (uintptr_t)b->map + b->size ? b : NULL;
+}
+
+/* ---- weights ---- */
+
+static VkDeviceAddress arena_take(fl_vk *vk, uint64_t bytes, void **map) {
+    fl_vk_arena *ar = &vk->arena;
+    bool fits = ar->n_chunk && ar->used + bytes <= ar->chunk[ar->n_chunk - 1].size;
+    if (!fits) {
+        if (ar->n_chunk == ar->cap_chunk) {
+            int32_t cap = ar->cap_chunk ? 2 * ar->cap_chunk : 8;
+            fl_vk_buf *c = realloc(ar->chunk, (size_t)cap * sizeof *c);
+            if (!c) return fl_errorf(FLINT_E_NOMEM, "out of memory"), 0;
+            ar->chunk = c;
+            ar->cap_chunk = cap;
+        }
+        uint64_t size = bytes > ARENA_CHUNK ? bytes : ARENA_CHUNK;
+        if (size > vk->max_alloc && bytes <= vk->max_alloc) size = vk->max_alloc;
+        if (fl_vk_buf_create(vk, size, false, &ar->chunk[ar->n_chunk])) return 0;
+        ar->n_chunk++;
+        ar->used = 0;
+    }
+    fl_vk_buf *c = &ar->chunk[ar->n_chunk - 1];
+    VkDeviceAddress addr = c->addr + ar->used;
+    *map = c->map ? (char *)c->map + ar->used : NULL;
+    ar->used = align_up(ar->used + bytes, ALIGN);
+    return addr;
+}
+
+/* Copies host bytes to device address dst through the staging buffer, on
+ * a command buffer of its own (an op may be recording on the other). */
+static flint_status upload_staged(fl_vk *vk, VkDeviceAddress dst, const void *src, uint64_t bytes) {
+    const uint64_t step = 64ull << 20;
+    if (!vk->staging.buf && fl_vk_buf_create(vk, step, true, &vk->staging)) return FLINT_E_NOMEM;
+    /* the arena chunk holding dst */
+    const fl_vk_buf *c = NULL;
+    for (int32_t i = 0; i < vk->arena.n_chunk && !c; i++)
+        if (dst >= vk->arena.chunk[i].addr && dst < vk->arena.chunk[i].addr + vk->arena.chunk[i].size)
+            c = &vk->arena.chunk[i];
+    for (uint64_t off = 0; off < bytes; off += step) {
+        const uint64_t n = bytes - off < step ? bytes - off : step;
+        memcpy(vk->staging.map, (const char *)src + off, n);
+        const VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+                                             .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
+        vkBeginCommandBuffer(vk->upload_cmd, &bi);
+        const VkBufferCopy region = {.srcOffset = 0, .dstOffset = dst - c->addr + off, .size = n};
+        vkCmdCopyBuffer(vk->upload_cmd, vk->staging.buf, c->buf, 1, &region);
+        vkEndCommandBuffer(vk->upload_cmd);
+        const VkSubmitInfo si = {
+            .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &vk->upload_cmd};
+        VkResult r = vkQueueSubmit(vk->queue, 1, &si, vk->upload_fence);
+        if (r == VK_SUCCESS) r = vkWaitForFences(vk->dev, 1, &vk->upload_fence, VK_TRUE, UINT64_MAX);
+        vkResetFences(vk->dev, 1, &vk->upload_fence);
+        vkResetCommandBuffer(vk->upload_cmd, 0);
+        if (r != VK_SUCCESS) return fl_vk_fail(vk, r, "uploading weights");
+    }
+    return FLINT_OK;
+}
+
+/* The upload holding [p, p + bytes), or the index to insert one at. */
+static int32_t upload_find(const fl_vk *vk, const void *p, uint64_t bytes, bool *found) {
+    uintptr_t a = (uintptr_t)p;
+    int32_t lo = 0, hi = vk->n_up - 1;
+    while (lo <= hi) {
+        int32_t mid = (lo + hi) / 2;
+        if ((uintptr_t)vk->uploads[mid].host <= a) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    *found = hi >= 0 && a + bytes <= (uintptr_t)vk->uploads[hi].host + vk->uploads[hi].bytes;
+    return *found ? hi : lo;
+}
+
+static VkDeviceAddress upload(fl_vk *vk, const void *p, uint64_t bytes) {
+    bool found;
+    int32_t i = upload_find(vk, p, bytes, &found);
+    if (found) return vk->uploads[i].addr + (uint64_t)((uintptr_t)p - (uintptr_t)vk->uploads[i].host);
+    if (vk->n_up == vk->cap_up) {
+        int32_t cap = vk->cap_up ? 2 * vk->cap_up : 256;
+        fl_vk_upload *u = realloc(vk->uploads, (size_t)cap * sizeof *u);
+        if (!u) {
+            if (!vk->err) vk->err = fl_errorf(FLINT_E_NOMEM, "out of memory");
+            return 0;
+        }
+        vk->uploads = u;
+        vk->cap_up = cap;
+    }
+    void *map;
+    VkDeviceAddress addr = arena_take(vk, bytes, &map);
+    if (!addr) {
+        if (!vk->err) vk->err = FLINT_E_NOMEM;
+        return 0;
+    }
+    if (map) memcpy(map, p, bytes);
+    else if (upload_staged(vk, addr, p, bytes)) return 0;
+    memmove(&vk->uploads[i + 1], &vk->uploads[i], (size_t)(vk->n_up - i) * sizeof *vk->uploads);
+    vk->uploads[i] = (fl_vk_upload){p, bytes, addr};
+    vk->n_up++;
+    return addr;
+}
+
+VkDeviceAddress fl_vk_in(fl_vk *vk, const void *p, uint64_t bytes) {
+    if (!p) return 0;
+    const fl_vk_buf *b = fl_vk_find_act(vk, p, bytes);
+    if (b) return b->addr + (uint64_t)((uintptr_t)p - (uintptr_t)b->map);
+    return upload(vk, p, bytes);
+}
+
+/* ---- the transient buffer ---- */
+
+static void *transient_take(fl_vk *vk, uint64_t bytes, VkDeviceAddress *addr) {
+    bytes = align_up(bytes ? bytes : 1, ALIGN);
+    fl_vk_buf *t = vk->n_transient ? &vk->transient[vk->n_transient - 1] : NULL;
+    if (!t || vk->transient_used + bytes > t->size) {
+        if (vk->n_transient == (int32_t)(sizeof vk->transient / sizeof *vk->transient)) {
+            if (!vk->err) vk->err = fl_errorf(FLINT_E_NOMEM, "vulkan: too many transient buffers in one op");
+            return NULL;
+        }
+        uint64_t size = t ? 2 * t->size : TRANSIENT_MIN;
+        while (size < bytes) size *= 2;
+        t = &vk->transient[vk->n_transient];
+        if (fl_vk_buf_create(vk, size, true, t) || !t->map) {
+            if (t->buf) fl_vk_buf_destroy(vk, t);
+            if (!vk->err) vk->err = fl_errorf(FLINT_E_NOMEM, "vulkan: no host-visible memory for %llu bytes",
+                                              (unsigned long long)bytes);
+            return NULL;
+        }
+        vk->n_transient++;
+        vk->transient_used = 0;
+    }
+    void *p = (char *)t->map + vk->transient_used;
+    *addr = t->addr + vk->transient_used;
+    vk->transient_used += bytes;
+    return p;
+}
+
+VkDeviceAddress fl_vk_args(fl_vk *vk, const void *data, uint64_t bytes) {
+    VkDeviceAddress addr = 0;
+    void *p = transient_take(vk, bytes, &addr);
+    if (p && data) memcpy(p, data, bytes);
+    return p ? addr : 0;
+}
+
+VkDeviceAddress fl_vk_out(fl_vk *vk, void *p, uint64_t bytes) {
+    if (!p) return 0;
+    const fl_vk_buf *b = fl_vk_find_act(vk, p, bytes);
+    if (b) return b->addr + (uint64_t)((uintptr_t)p - (uintptr_t)b->map);
+    if (vk->n_copyout == FL_VK_MAX_COPYOUT) {
+        if (!vk->err) vk->err = fl_errorf(FLINT_E_UNSUPPORTED, "vulkan: too many outputs to host memory in one op");
+        return 0;
+    }
+    VkDeviceAddress addr = 0;
+    void *t = transient_take(vk, bytes, &addr);
+    if (!t) return 0;
+    /* the op may read what it writes (an in-place update): start from p */
+    memcpy(t, p, bytes);
+    vk->copyout[vk->n_copyout++] = (fl_vk_copyout){p, t, bytes};
+    return addr;
+}
+
+void fl_vk_transient_reset(fl_vk *vk) {
+    /* keep the largest (the last), so the next op of this size needs one */
+    for (int32_t i = 0; i + 1 < vk->n_transient; i++) fl_vk_buf_destroy(vk, &vk->transient[i]);
+    if (vk->n_transient > 1) {
+        vk->transient[0] = vk->transient[vk->n_transient - 1];
+        vk->n_transient = 1;
+    }
+    vk->transient_used = 0;
+    vk->n_copyout = 0;
+}
+
+void fl_vk_memory_free(fl_vk *vk) {
+    for (int32_t i = 0; i < vk->n_act; i++) fl_vk_buf_destroy(vk, &vk->act[i]);
+    free(vk->act);
+    for (int32_t i = 0; i < vk->arena.n_chunk; i++) fl_vk_buf_destroy(vk, &vk->arena.chunk[i]);
+    free(vk->arena.chunk);
+    free(vk->uploads);
+    for (int32_t i = 0; i < vk->n_transient; i++) fl_vk_buf_destroy(vk, &vk->transient[i]);
+    if (vk->staging.buf) fl_vk_buf_destroy(vk, &vk->staging);
+}

@@ -1,0 +1,175 @@
+/* vk.h — the Vulkan backend's internals, shared by its files (never by
+ * model code, which sees only backend/backend.h and vulkan/vk_backend.h).
+ *
+ * Addressing: every shader reaches its operands through buffer device
+ * addresses passed as push constants (GL_EXT_buffer_reference), so the
+ * pointer-based op table maps onto the device without descriptor sets.
+ * - Activations, the KV pool and recurrent states come from fl_vk_alloc:
+ *   host-visible device memory, mapped once, so the host pointer model code
+ *   holds and the device address differ by a constant per allocation.
+ * - Any other pointer an op reads is a weight (immutable while the backend
+ *   lives): uploaded to device-local memory on first use, in its stored
+ *   (quantized) form, and found again by its host address.
+ * - An output pointer outside fl_vk_alloc memory (the caller's logits) is
+ *   written through a transient buffer and copied out when the op completes.
+ * - Small per-op arrays (a tile list, offsets) go through the same
+ *   transient buffer (fl_vk_args).
+ *
+ * Execution: an op records its dispatches into the backend's command
+ * buffer (fl_vk_begin, fl_vk_dispatch, which puts a barrier between
+ * dispatches) and fl_vk_submit runs them and waits, so host code may touch
+ * activations between ops. Errors are sticky: an op that cannot report one
+ * (the void ops) keeps it in vk->err and the next op returning a status
+ * reports it. */
+#ifndef FL_VK_H
+#define FL_VK_H
+
+#include <vulkan/vulkan.h>
+
+#include "backend/backend.h"
+#include "vulkan/shaders.h"
+
+/* One device allocation bound to one buffer; map is NULL where the memory
+ * is not host-visible. */
+typedef struct fl_vk_buf {
+    VkBuffer buf;
+    VkDeviceMemory mem;
+    VkDeviceAddress addr;
+    void *map;
+    uint64_t size;
+} fl_vk_buf;
+
+/* A weight range uploaded to the device: host bytes [host, host + bytes)
+ * live at addr. */
+typedef struct fl_vk_upload {
+    const void *host;
+    uint64_t bytes;
+    VkDeviceAddress addr;
+} fl_vk_upload;
+
+/* Bump arena of device-local chunks for uploads. */
+typedef struct fl_vk_arena {
+    fl_vk_buf *chunk;
+    int32_t n_chunk, cap_chunk;
+    uint64_t used; /* bytes taken in the last chunk */
+} fl_vk_arena;
+
+/* A pending copy from the transient buffer to foreign host memory. */
+typedef struct fl_vk_copyout {
+    void *dst;
+    const void *src; /* inside the transient buffer's mapping */
+    uint64_t bytes;
+} fl_vk_copyout;
+
+#define FL_VK_MAX_COPYOUT 16
+
+typedef struct fl_vk {
+    fl_backend base; /* first: fl_backend * <-> fl_vk * */
+    VkInstance inst;
+    VkPhysicalDevice phys;
+    VkDevice dev;
+    VkQueue queue;
+    uint32_t queue_family;
+    VkCommandPool cmd_pool;
+    VkCommandBuffer cmd, upload_cmd;
+    VkFence fence, upload_fence;
+    VkPhysicalDeviceProperties props;
+    uint32_t subgroup_size;
+    VkPhysicalDeviceMemoryProperties mem_props;
+    uint64_t max_alloc; /* maxMemoryAllocationSize */
+
+    VkPipelineLayout layout; /* push constants only */
+    VkPipeline pipe[FL_VK_N_SHADERS];
+    VkShaderModule module[FL_VK_N_SHADERS];
+
+    fl_vk_buf *act; /* fl_vk_alloc's allocations, sorted by mapping address */
+    int32_t n_act, cap_act;
+
+    fl_vk_arena arena;       /* weights */
+    fl_vk_upload *uploads;   /* sorted by host address */
+    int32_t n_up, cap_up;
+    fl_vk_buf staging;       /* host-visible, for uploads where weights are not */
+
+    fl_vk_buf transient[8];  /* host-visible: op arguments, outputs to foreign memory; the last */
+    int32_t n_transient;     /* is filled; more are added as needed, merged into one at submit */
+    uint64_t transient_used; /* bytes of the last, reset by fl_vk_submit */
+    fl_vk_copyout copyout[FL_VK_MAX_COPYOUT];
+    int32_t n_copyout;
+
+    bool recording;
+    int32_t n_dispatch; /* in the command buffer being recorded */
+    flint_status err;   /* sticky: the first failure */
+    char name[256];
+} fl_vk;
+
+static inline fl_vk *fl_vk_of(fl_backend *be) { return (fl_vk *)be; }
+
+/* ---- device.c ---- */
+flint_status fl_vk_device_open(fl_vk *vk, int32_t index);
+void fl_vk_device_close(fl_vk *vk);
+/* vkResult as a flint error naming what failed (a lost device, out of
+ * device memory, ...); sets vk->err when vk is not NULL. */
+flint_status fl_vk_fail(fl_vk *vk, VkResult r, const char *what);
+
+/* ---- memory.c ---- */
+flint_status fl_vk_buf_create(fl_vk *vk, uint64_t size, bool host_visible, fl_vk_buf *out);
+void fl_vk_buf_destroy(fl_vk *vk, fl_vk_buf *b);
+void *fl_vk_alloc(fl_backend *be, size_t bytes);
+void fl_vk_dealloc(fl_backend *be, void *p);
+/* The device address of [p, p + bytes) for an op to read: backend memory
+ * as it is, anything else uploaded once as a weight. 0 on failure (vk->err
+ * set). p NULL gives 0 without error. */
+VkDeviceAddress fl_vk_in(fl_vk *vk, const void *p, uint64_t bytes);
+/* The device address an op writes [p, p + bytes) through: backend memory
+ * as it is, foreign memory through the transient buffer (copied back by
+ * fl_vk_submit). 0 on failure (vk->err set). */
+VkDeviceAddress fl_vk_out(fl_vk *vk, void *p, uint64_t bytes);
+/* data[0..bytes) copied into the transient buffer for the dispatches being
+ * recorded; its device address, 0 on failure (vk->err set). */
+VkDeviceAddress fl_vk_args(fl_vk *vk, const void *data, uint64_t bytes);
+/* Backend memory holding [p, p + bytes), or NULL. */
+const fl_vk_buf *fl_vk_find_act(const fl_vk *vk, const void *p, uint64_t bytes);
+/* After a submit: the transient buffers become one, empty. */
+void fl_vk_transient_reset(fl_vk *vk);
+void fl_vk_memory_free(fl_vk *vk);
+
+/* ---- dispatch.c ---- */
+flint_status fl_vk_pipelines_create(fl_vk *vk);
+void fl_vk_pipelines_destroy(fl_vk *vk);
+/* Starts recording (no-op while recording). */
+void fl_vk_begin(fl_vk *vk);
+/* Records one dispatch of shader with push constants push[0..push_bytes)
+ * (<= 128) over groups; a barrier orders it after earlier dispatches. */
+void fl_vk_dispatch(fl_vk *vk, fl_vk_shader shader, const void *push, uint32_t push_bytes, uint32_t gx, uint32_t gy,
+                    uint32_t gz);
+/* Runs what was recorded, waits, and copies outputs to foreign memory;
+ * returns vk->err (kept: the void ops leave it for the next status). */
+flint_status fl_vk_submit(fl_vk *vk);
+/* vk->err, cleared: what an op returning a status reports. */
+flint_status fl_vk_status(fl_vk *vk);
+/* Workgroups of `per` covering n (at least 1), split into x and y where
+ * n / per exceeds the device's limit on x. */
+void fl_vk_groups(const fl_vk *vk, uint64_t n, uint32_t per, uint32_t *gx, uint32_t *gy);
+
+/* ---- the op files: ops.c, matmul.c, attention.c, delta.c ---- */
+flint_status fl_vk_prepare_weight(fl_backend *be, fl_weight *w);
+void fl_vk_release_weight(fl_backend *be, fl_weight *w);
+flint_status fl_vk_matmul(fl_backend *be, const fl_weight *w, const float *x, float *y, int64_t n);
+flint_status fl_vk_matmul_group(fl_backend *be, const fl_matmul_job *jobs, int32_t n_jobs);
+void fl_vk_rmsnorm(fl_backend *be, float *y, const float *x, const float *w, int64_t n_rows, int64_t dim, float eps);
+void fl_vk_rope(fl_backend *be, float *x, const int32_t *pos, int64_t n_tok, int32_t n_head, int32_t head_dim,
+                const fl_rope_params *p);
+void fl_vk_softmax(fl_backend *be, float *x, int64_t n_rows, int64_t dim);
+void fl_vk_act(fl_backend *be, fl_act act, float *y, const float *x, int64_t n);
+void fl_vk_gated(fl_backend *be, fl_act act, float *y, const float *g, const float *u, int64_t n);
+void fl_vk_add(fl_backend *be, float *y, const float *a, const float *b, int64_t n);
+void fl_vk_mul(fl_backend *be, float *y, const float *a, const float *b, int64_t n);
+void fl_vk_scale(fl_backend *be, float *y, const float *x, float s, int64_t n);
+flint_status fl_vk_attention(fl_backend *be, const fl_attn_params *p, float *out, const float *q, const int32_t *pos_q,
+                             int64_t n_q, const fl_kv_tile *tiles, int64_t n_tiles, int64_t kv_stride);
+void fl_vk_conv_silu(fl_backend *be, float *y, const float *x, const float *w, float *state, int64_t n, int64_t C,
+                     int32_t K);
+flint_status fl_vk_delta_rule(fl_backend *be, const fl_delta_params *p, float *out, const float *q, const float *k,
+                              const float *v, const float *a, const float *b, float *state, int64_t n);
+
+#endif

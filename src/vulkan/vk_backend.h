@@ -1,0 +1,19 @@
+/* vk_backend.h — the Vulkan compute backend (built with make VULKAN=1):
+ * creation on one of the machine's Vulkan devices, and the list of them.
+ * Behind the fl_backend method table (backend/backend.h) like the CPU
+ * backend; vk.h says how it maps the op table onto the device. */
+#ifndef FL_VK_BACKEND_H
+#define FL_VK_BACKEND_H
+
+#include "backend/backend.h"
+#include "flint.h"
+
+/* The devices that can run flint (Vulkan 1.2 with buffer device addresses,
+ * 8/16-bit storage and 64-bit integers), in the order `vulkan:N` counts
+ * them. Writes up to max entries, *n the number found. No loader or no
+ * device is not an error: *n = 0. */
+flint_status fl_vk_list(flint_gpu_info *out, int32_t max, int32_t *n);
+/* device < 0: the first discrete GPU, else integrated, else any. */
+flint_status fl_vk_backend_create(int32_t device, fl_backend **out);
+
+#endif

@@ -67,7 +67,7 @@ VK_TEST_SRC := $(sort $(wildcard tests/vulkan/test_*.c))
 VK_TESTS    := $(VK_TEST_SRC:tests/vulkan/%.c=$(BUILD)/tests/vulkan/%)
 ifeq ($(VULKAN),1)
 VK_SPV  := $(patsubst src/vulkan/shaders/%.comp,$(BUILD)/shaders/%.spv,$(sort $(wildcard src/vulkan/shaders/*.comp)))
-CFLAGS  += -DFLINT_VULKAN
+CFLAGS  += -DFLINT_VULKAN -I$(BUILD)/shaders
 LDLIBS  += -lvulkan
 LIB_OBJ += $(BUILD)/shaders/spirv.o
 
@@ -83,6 +83,13 @@ $(BUILD)/shaders/spirv.S: $(VK_SPV)
 	    printf '.balign 4\n.globl fl_vk_spv_%s\n.hidden fl_vk_spv_%s\nfl_vk_spv_%s:\n.incbin "%s"\n' $$n $$n $$n $$f; \
 	    printf '.globl fl_vk_spv_%s_end\n.hidden fl_vk_spv_%s_end\nfl_vk_spv_%s_end:\n' $$n $$n $$n; done; \
 	    echo '.section .note.GNU-stack,"",%progbits'; } > $@
+
+# the shaders' names for shaders.h, rewritten only when the set changes
+$(BUILD)/shaders/shader_list.h: FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define FL_VK_SHADER_LIST(X)%s\n' "$(foreach f,$(VK_SPV), X($(basename $(notdir $(f)))))" | cmp -s - $@ || \
+	    printf '#define FL_VK_SHADER_LIST(X)%s\n' "$(foreach f,$(VK_SPV), X($(basename $(notdir $(f)))))" > $@
+$(patsubst %.c,$(BUILD)/%.o,$(wildcard src/vulkan/*.c)): $(BUILD)/shaders/shader_list.h
 
 $(BUILD)/shaders/spirv.o: $(BUILD)/shaders/spirv.S
 	$(Q)$(CC) -c -o $@ $<

@@ -1,14 +1,14 @@
 /* shaders.h — the compute shaders (src/vulkan/shaders/NAME.comp), compiled
- * to SPIR-V by glslc at build time and embedded by the generated
- * spirv.S as fl_vk_spv_NAME .. fl_vk_spv_NAME_end. The Makefile compiles
- * every .comp file; a shader missing from this list is a link error. */
+ * to SPIR-V by glslc at build time and embedded by the generated spirv.S
+ * as fl_vk_spv_NAME .. fl_vk_spv_NAME_end. The Makefile writes their
+ * names into shader_list.h (FL_VK_SHADER_LIST): adding a .comp file adds
+ * FL_VK_SHADER_<NAME>. */
 #ifndef FL_VK_SHADERS_H
 #define FL_VK_SHADERS_H
 
 #include <stdint.h>
 
-#define FL_VK_SHADER_LIST(X) \
-    X(elementwise)
+#include "shader_list.h"
 
 typedef enum fl_vk_shader {
 #define FL_VK_ENUM(name) FL_VK_SHADER_##name,

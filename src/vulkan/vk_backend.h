@@ -15,5 +15,7 @@
 flint_status fl_vk_list(flint_gpu_info *out, int32_t max, int32_t *n);
 /* device < 0: the first discrete GPU, else integrated, else any. */
 flint_status fl_vk_backend_create(int32_t device, fl_backend **out);
+/* The name of the device a Vulkan backend runs on. */
+const char *fl_vk_backend_device(const fl_backend *be);
 
 #endif

@@ -229,13 +229,14 @@ static int run_cmd(const char *cmd, char **out, char **err) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* flint run on the bundled model: greedy text on the device equals the
- * CPU's, token for token (the device is exact; the CPU run is asked to be
- * too, so both compute in f32); --verbose names the device; vulkan:99 is
- * refused with the count; info --gpus lists the device. */
+/* flint run on the bundled model: greedy tokens and text on the device
+ * equal the CPU's, token for token (the device is exact; the CPU run is
+ * asked to be too, so both compute in f32); --verbose names the device;
+ * vulkan:99 is refused with the count; info --gpus lists the device; bench
+ * names it. */
 static void check_cli(void) {
     const char *run = FLINT_BIN " run -m models/tiny-gemma3.gguf -p 'The capital of France' --temp 0 -n 24 --exact "
-                                "--ignore-eos --verbose";
+                                "--ignore-eos --verbose --json";
     char cmd[512], *cpu, *gpu, *err;
     snprintf(cmd, sizeof cmd, "%s --gpu cpu", run);
     CHECK_INT_EQ(run_cmd(cmd, &cpu, &err), 0);
@@ -245,8 +246,11 @@ static void check_cli(void) {
     CHECK_INT_EQ(run_cmd(cmd, &gpu, &err), 0);
     CHECK_MSG(strstr(err, "device: vulkan: ") != NULL, "%s", err);
     free(err);
-    printf("  flint run --gpu vulkan: \"%.60s\"\n", gpu);
-    CHECK_MSG(strlen(cpu) > 10 && !strcmp(cpu, gpu), "greedy text differs:\n cpu: %s\n gpu: %s", cpu, gpu);
+    /* {"text":...,"tokens":[...],"finish_reason"...: the same up to the usage */
+    char *cpu_end = strstr(cpu, ",\"usage\""), *gpu_end = strstr(gpu, ",\"usage\"");
+    const int same = cpu_end && gpu_end && cpu_end - cpu == gpu_end - gpu && !memcmp(cpu, gpu, (size_t)(cpu_end - cpu));
+    printf("  flint run --gpu vulkan: %.*s\n", gpu_end ? (int)(gpu_end - gpu) : 0, gpu);
+    CHECK_MSG(same && strstr(cpu, "\"completion_tokens\":24"), "greedy runs differ:\n cpu: %s\n gpu: %s", cpu, gpu);
     free(cpu), free(gpu);
 
     snprintf(cmd, sizeof cmd, FLINT_BIN " run -m models/tiny-gemma3.gguf -p Hi -n 2 --gpu vulkan:99");

@@ -16,6 +16,8 @@
 #include "vulkan/vk.h"
 
 #define BR 16          /* rows per workgroup: attn_tile.comp's BR */
+#define DECODE_ROWS 8  /* attn_decode.comp's RD: it takes at most this many rows */
+#define DECODE_DK 512  /* and key heads up to this dim (its queries sit in shared memory) */
 #define DV_MAX 512     /* value head dims the shaders hold in registers */
 #define TARGET_GROUPS 256 /* workgroups worth splitting the keys for */
 #define MIN_SPLIT_TILES 2 /* a split takes at least this many tiles */
@@ -74,8 +76,10 @@ flint_status fl_vk_attention(fl_backend *be, const fl_attn_params *p, float *out
     flint_status st = check_args(p, out, q, pos_q, n_q, tiles, n_tiles, kv_stride);
     if (st != FLINT_OK || n_q == 0) return st;
 
-    const int64_t G = p->n_head / p->n_head_kv, n_rows = n_q * G, n_rblocks = (n_rows + BR - 1) / BR;
+    const int64_t G = p->n_head / p->n_head_kv, n_rows = n_q * G;
     const int64_t dk = p->head_dim_k, dv = p->head_dim_v;
+    const bool decode = n_rows <= DECODE_ROWS && dk <= DECODE_DK;
+    const int64_t n_rblocks = decode ? 1 : (n_rows + BR - 1) / BR;
     attn_push pc = {.n_head = (uint32_t)p->n_head, .group = (uint32_t)G, .dk = (uint32_t)dk, .dv = (uint32_t)dv,
                     .kv_stride = (uint32_t)kv_stride, .n_rows = (uint32_t)n_rows, .n_tiles = (uint32_t)n_tiles,
                     .n_rblocks = (uint32_t)n_rblocks, .window = p->window, .scale = p->scale,
@@ -119,7 +123,7 @@ flint_status fl_vk_attention(fl_backend *be, const fl_attn_params *p, float *out
 
     uint32_t gx, gy;
     fl_vk_groups(vk, (uint64_t)(n_tasks * n_split), 1, &gx, &gy);
-    fl_vk_dispatch(vk, FL_VK_SHADER_attn_tile, &pc, sizeof pc, gx, gy, 1);
+    fl_vk_dispatch(vk, decode ? FL_VK_SHADER_attn_decode : FL_VK_SHADER_attn_tile, &pc, sizeof pc, gx, gy, 1);
     if (n_split > 1) {
         fl_vk_groups(vk, (uint64_t)(n_rows * p->n_head_kv), 1, &gx, &gy);
         fl_vk_dispatch(vk, FL_VK_SHADER_attn_merge, &pc, sizeof pc, gx, gy, 1);

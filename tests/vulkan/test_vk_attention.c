@@ -18,6 +18,7 @@ typedef struct cache {
     int32_t *pos;
     fl_kv_tile *tiles;
     int32_t max_pos;
+    bool host; /* in malloc'd memory, not the backend's */
 } cache;
 
 static void put(const cache *c, void *base, int64_t idx, float x) {
@@ -29,14 +30,22 @@ static void put(const cache *c, void *base, int64_t idx, float x) {
 /* Positions: block b (in position order) holds the next positions, a hole
  * every 7th position, an empty row where (row * 5 + b) % 11 == 3 and the
  * last block's tail empty. */
-static cache cache_make(vk_pair *vp, fl_attn_params p, int64_t n_tiles, int64_t pad, uint64_t seed) {
-    cache c = {.p = p, .n_tiles = n_tiles, .esz = p.kv_type == FLINT_TYPE_F32 ? 4 : 2};
+static void *mem_alloc(vk_pair *vp, bool host, size_t bytes) {
+    return host ? malloc(bytes) : fl_backend_alloc(vp->gpu, bytes);
+}
+static void mem_free(vk_pair *vp, bool host, void *p) {
+    if (host) free(p);
+    else fl_backend_free(vp->gpu, p);
+}
+
+static cache cache_make(vk_pair *vp, fl_attn_params p, int64_t n_tiles, int64_t pad, uint64_t seed, bool host) {
+    cache c = {.p = p, .n_tiles = n_tiles, .esz = p.kv_type == FLINT_TYPE_F32 ? 4 : 2, .host = host};
     int64_t dmax = p.head_dim_k > p.head_dim_v ? p.head_dim_k : p.head_dim_v;
     c.kv_stride = p.n_head_kv * dmax + pad;
     const int64_t elems = n_tiles * FL_ATTN_TILE * c.kv_stride;
-    c.k = fl_backend_alloc(vp->gpu, (size_t)(elems * c.esz));
-    c.v = fl_backend_alloc(vp->gpu, (size_t)(elems * c.esz));
-    c.pos = fl_backend_alloc(vp->gpu, (size_t)(n_tiles * FL_ATTN_TILE) * sizeof(int32_t));
+    c.k = mem_alloc(vp, host, (size_t)(elems * c.esz));
+    c.v = mem_alloc(vp, host, (size_t)(elems * c.esz));
+    c.pos = mem_alloc(vp, host, (size_t)(n_tiles * FL_ATTN_TILE) * sizeof(int32_t));
     c.tiles = malloc((size_t)n_tiles * sizeof *c.tiles);
     if (!c.k || !c.v || !c.pos || !c.tiles) {
         fprintf(stderr, "cache_make: %s\n", flint_errmsg());
@@ -81,9 +90,9 @@ static void cache_fill_empty(cache *c, bool nan) {
 }
 
 static void cache_free(vk_pair *vp, cache *c) {
-    fl_backend_free(vp->gpu, c->k);
-    fl_backend_free(vp->gpu, c->v);
-    fl_backend_free(vp->gpu, c->pos);
+    mem_free(vp, c->host, c->k);
+    mem_free(vp, c->host, c->v);
+    mem_free(vp, c->host, c->pos);
     free(c->tiles);
 }
 
@@ -102,40 +111,49 @@ static const char *type_name(flint_type t) {
 
 /* Runs one case on both backends and compares. Queries take the last n_q
  * positions of the context (prefill's causal block); query 0 of a block
- * of more than one sits before every key (it sees nothing: zeros). */
-static void run_case(vk_pair *vp, const attn_case *ac, uint64_t seed, bool host_out) {
+ * of more than one sits before every key (it sees nothing: zeros). host:
+ * queries, positions, cache and output in malloc'd memory, and a second
+ * round through the same buffers with new queries and positions (memory
+ * outside the backend's must be read afresh each call). */
+static void run_case(vk_pair *vp, const attn_case *ac, uint64_t seed, bool host) {
     fl_attn_params p = {.n_head = ac->n_head, .n_head_kv = ac->n_head_kv, .head_dim_k = ac->dk,
                         .head_dim_v = ac->dv, .scale = (ac->scale_mul > 0 ? ac->scale_mul : 1.0f) / sqrtf((float)ac->dk),
                         .softcap = ac->softcap, .window = ac->window, .kv_type = ac->kv_type};
-    cache c = cache_make(vp, p, ac->n_tiles, seed % 2 ? 3 : 0, seed);
+    cache c = cache_make(vp, p, ac->n_tiles, seed % 2 ? 3 : 0, seed, host);
     const int64_t nq_el = ac->n_q * ac->n_head * ac->dk, out_el = ac->n_q * ac->n_head * ac->dv;
-    float *q = vk_floats(vp, nq_el), *ref = malloc((size_t)out_el * sizeof *ref);
-    float *out = host_out ? malloc((size_t)out_el * sizeof *out) : vk_floats(vp, out_el);
-    int32_t *pos_q = fl_backend_alloc(vp->gpu, (size_t)ac->n_q * sizeof *pos_q);
-    vk_fill(q, nq_el, seed + 1000, -1, 1);
-    for (int64_t i = 0; i < ac->n_q; i++) pos_q[i] = c.max_pos - (int32_t)(ac->n_q - 1 - i);
-    if (ac->n_q > 1) pos_q[0] = -1;
-    for (int64_t i = 0; i < out_el; i++) out[i] = NAN; /* every output must be written */
-
-    cache_fill_empty(&c, true);
-    flint_status st = vp->gpu->ops->attention(vp->gpu, &p, out, q, pos_q, ac->n_q, c.tiles, ac->n_tiles, c.kv_stride);
-    CHECK_MSG(st == FLINT_OK, "%s", flint_errmsg());
-    cache_fill_empty(&c, false);
-    st = vp->cpu->ops->attention(vp->cpu, &p, ref, q, pos_q, ac->n_q, c.tiles, ac->n_tiles, c.kv_stride);
-    CHECK_MSG(st == FLINT_OK, "cpu: %s", flint_errmsg());
-    CHECK_CLOSE(out, ref, out_el, 2e-6, 1e-5,
-                "heads %d/%d dims %d/%d n_q %lld tiles %lld window %d softcap %g %s%s", ac->n_head, ac->n_head_kv,
-                ac->dk, ac->dv, (long long)ac->n_q, (long long)ac->n_tiles, ac->window, (double)ac->softcap,
-                type_name(ac->kv_type), host_out ? " into host memory" : "");
-    if (ac->n_q > 1) { /* query 0 sees nothing */
-        bool zero = true;
-        for (int64_t e = 0; e < ac->n_head * ac->dv; e++) zero = zero && out[e] == 0.0f;
-        CHECK_MSG(zero, "query without visible keys: dims %d/%d", ac->dk, ac->dv);
+    float *q = mem_alloc(vp, host, (size_t)nq_el * sizeof *q), *out = mem_alloc(vp, host, (size_t)out_el * sizeof *out);
+    int32_t *pos_q = mem_alloc(vp, host, (size_t)ac->n_q * sizeof *pos_q);
+    float *ref = malloc((size_t)out_el * sizeof *ref);
+    if (!q || !out || !pos_q || !ref) {
+        fprintf(stderr, "run_case: out of memory\n");
+        exit(1);
     }
-    if (host_out) free(out);
-    else vk_release(vp, out);
-    vk_release(vp, q);
-    fl_backend_free(vp->gpu, pos_q);
+    for (int round = 0; round < (host ? 2 : 1); round++) {
+        vk_fill(q, nq_el, seed + 1000 + (uint64_t)round, -1, 1);
+        for (int64_t i = 0; i < ac->n_q; i++) pos_q[i] = c.max_pos - (int32_t)(ac->n_q - 1 - i) - 5 * round;
+        if (ac->n_q > 1) pos_q[0] = -1;
+        for (int64_t i = 0; i < out_el; i++) out[i] = NAN; /* every output must be written */
+
+        cache_fill_empty(&c, true);
+        flint_status st =
+            vp->gpu->ops->attention(vp->gpu, &p, out, q, pos_q, ac->n_q, c.tiles, ac->n_tiles, c.kv_stride);
+        CHECK_MSG(st == FLINT_OK, "%s", flint_errmsg());
+        cache_fill_empty(&c, false);
+        st = vp->cpu->ops->attention(vp->cpu, &p, ref, q, pos_q, ac->n_q, c.tiles, ac->n_tiles, c.kv_stride);
+        CHECK_MSG(st == FLINT_OK, "cpu: %s", flint_errmsg());
+        CHECK_CLOSE(out, ref, out_el, 2e-6, 1e-5,
+                    "heads %d/%d dims %d/%d n_q %lld tiles %lld window %d softcap %g %s%s round %d", ac->n_head,
+                    ac->n_head_kv, ac->dk, ac->dv, (long long)ac->n_q, (long long)ac->n_tiles, ac->window,
+                    (double)ac->softcap, type_name(ac->kv_type), host ? " in host memory" : "", round);
+        if (ac->n_q > 1) { /* query 0 sees nothing */
+            bool zero = true;
+            for (int64_t e = 0; e < ac->n_head * ac->dv; e++) zero = zero && out[e] == 0.0f;
+            CHECK_MSG(zero, "query without visible keys: dims %d/%d", ac->dk, ac->dv);
+        }
+    }
+    mem_free(vp, host, out);
+    mem_free(vp, host, q);
+    mem_free(vp, host, pos_q);
     free(ref);
     cache_free(vp, &c);
 }
@@ -183,8 +201,10 @@ static void special_cases(vk_pair *vp) {
         TEST_GROUP("special");
         run_case(vp, &cases[i], 100 + i, false);
     }
-    TEST_GROUP("host output");
+    TEST_GROUP("host memory");
     run_case(vp, &cases[0], 200, true);
+    run_case(vp, &cases[1], 201, true);
+    run_case(vp, &cases[7], 202, true);
 }
 
 static void no_keys(vk_pair *vp) {
@@ -207,7 +227,7 @@ static void bad_args(vk_pair *vp) {
     TEST_GROUP("arguments");
     fl_attn_params good = {.n_head = 4, .n_head_kv = 2, .head_dim_k = 64, .head_dim_v = 64, .scale = 0.125f,
                            .kv_type = FLINT_TYPE_F32};
-    cache c = cache_make(vp, good, 1, 0, 9);
+    cache c = cache_make(vp, good, 1, 0, 9, false);
     float *q = vk_floats(vp, 4 * 64), *out = vk_floats(vp, 4 * 1024);
     int32_t pos_q[1] = {10};
     fl_backend *g = vp->gpu;

@@ -28,20 +28,20 @@ shared float sg_red[MAX_SG * RD];
 shared int posk[BK];
 shared int any_visible;
 
-const uint N_SG = (BK + SUBGROUP_SIZE - 1) / SUBGROUP_SIZE;
-
-// per row r < nr: the workgroup's max (op 0) or sum (op 1) of x[r]
+// per row r < nr: the workgroup's max (op 0) or sum (op 1) of x[r]; the
+// subgroups are counted as they run (gl_NumSubgroups), whatever size the
+// driver reported
 void rows_reduce(inout float x[RD], uint nr, uint op) {
     [[unroll]] for (uint r = 0; r < RD; r++)
         if (r < nr) x[r] = op == 0u ? subgroupMax(x[r]) : subgroupAdd(x[r]);
-    if (N_SG == 1u) return;
+    if (gl_NumSubgroups == 1u) return;
     barrier();
     if (subgroupElect())
         [[unroll]] for (uint r = 0; r < RD; r++) sg_red[gl_SubgroupID * RD + r] = x[r];
     barrier();
     [[unroll]] for (uint r = 0; r < RD; r++) {
         float y = sg_red[r];
-        for (uint i = 1; i < N_SG; i++) y = op == 0u ? max(y, sg_red[i * RD + r]) : y + sg_red[i * RD + r];
+        for (uint i = 1; i < gl_NumSubgroups; i++) y = op == 0u ? max(y, sg_red[i * RD + r]) : y + sg_red[i * RD + r];
         x[r] = y;
     }
 }

@@ -17,16 +17,16 @@ layout(local_size_x = NT) in;
 shared float sg_red[MAX_SG];
 shared float w_sh[NT]; // e^(m_s - M) / L for a batch of NT splits
 
-// the workgroup's max (op 0) or sum (op 1) of x, any subgroup size
+// the workgroup's max (op 0) or sum (op 1) of x, for any subgroup size
+// (counted as they run: gl_NumSubgroups)
 float group_reduce(float x, uint op) {
     x = op == 0u ? subgroupMax(x) : subgroupAdd(x);
-    const uint n_sg = (NT + SUBGROUP_SIZE - 1) / SUBGROUP_SIZE;
-    if (n_sg == 1u) return x;
+    if (gl_NumSubgroups == 1u) return x;
     barrier();
     if (subgroupElect()) sg_red[gl_SubgroupID] = x;
     barrier();
     x = sg_red[0];
-    for (uint i = 1; i < n_sg; i++) x = op == 0u ? max(x, sg_red[i]) : x + sg_red[i];
+    for (uint i = 1; i < gl_NumSubgroups; i++) x = op == 0u ? max(x, sg_red[i]) : x + sg_red[i];
     return x;
 }
 

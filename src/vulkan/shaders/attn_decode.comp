@@ -98,7 +98,8 @@ void main() {
             const uint dn = min(uint(DC), pc.dk - d0);
             for (uint d = 0; d < dn; d++) {
                 float kv = k_sh[t * (DC + 1) + d];
-                [[unroll]] for (uint r = 0; r < RD; r++) s[r] += q_sh[r * pc.dk + d0 + d] * kv;
+                [[unroll]] for (uint r = 0; r < RD; r++)
+                    if (r < nr) s[r] += q_sh[r * pc.dk + d0 + d] * kv;
             }
         }
 
@@ -129,11 +130,14 @@ void main() {
         for (uint j = 0; j < BK; j++) {
             if (posk[j] < 0) continue; // empty: its V may hold anything, NaN included
             const uint vrow = j * pc.kv_stride + kvh * pc.dv;
+            float pj[RD];
+            [[unroll]] for (uint r = 0; r < RD; r++) pj[r] = r < nr ? p_sh[r * BK + j] : 0.0;
             [[unroll]] for (uint i = 0; i < NC; i++) {
                 const uint c = t + BK * i;
                 if (c < pc.dv) {
                     const float v = kv_load(vaddr, vrow + c);
-                    [[unroll]] for (uint r = 0; r < RD; r++) o[r][i] += p_sh[r * BK + j] * v;
+                    [[unroll]] for (uint r = 0; r < RD; r++)
+                        if (r < nr) o[r][i] += pj[r] * v;
                 }
             }
         }

@@ -19,11 +19,12 @@
 #define DV_MAX 512   // attention.c refuses larger value heads
 #define KV_SH 4096   // floats: K chunk [BK][DC + 1] or V chunk [kc][dv]
 #define S_LD (BK + 1)
+#define Q_LD (DC + 1) // padded: the rows of a subgroup read different banks
 
 layout(local_size_x = NT) in;
 
 shared float kv_sh[KV_SH];
-shared float q_sh[BR * DC];
+shared float q_sh[BR * Q_LD];
 shared float s_sh[BR * S_LD];
 shared float red[NT];
 shared int posq[BR];
@@ -78,7 +79,7 @@ void main() {
                 float x = 0.0;
                 if (rw < pc.n_rows && d < pc.dk)
                     x = pc.q.v[((rw / pc.group) * pc.n_head + kvh * pc.group + rw % pc.group) * pc.dk + d];
-                q_sh[e] = x * pc.scale;
+                q_sh[rr * Q_LD + e % DC] = x * pc.scale;
             }
             for (uint e = t; e < BK * DC; e += NT) {
                 uint j = e / DC, d = d0 + e % DC;
@@ -87,7 +88,7 @@ void main() {
             }
             barrier();
             for (uint d = 0; d < DC; d++) {
-                float qv = q_sh[r * DC + d];
+                float qv = q_sh[r * Q_LD + d];
                 [[unroll]] for (uint i = 0; i < 8; i++) s[i] += qv * kv_sh[(lane + 8 * i) * (DC + 1) + d];
             }
         }
@@ -134,13 +135,11 @@ void main() {
                 kv_sh[e] = posk[j0 + jj] >= 0 ? kv_load(vaddr, (j0 + jj) * pc.kv_stride + kvh * pc.dv + c) : 0.0;
             }
             barrier();
-            [[unroll]] for (uint i = 0; i < DV_MAX / 8; i++) {
-                uint c = lane + 8 * i;
-                if (8 * i < pc.dv && c < pc.dv) {
-                    float acc = o[i];
-                    for (uint jj = 0; jj < kn; jj++) acc += s_sh[r * S_LD + j0 + jj] * kv_sh[jj * pc.dv + c];
-                    o[i] = acc;
-                }
+            for (uint jj = 0; jj < kn; jj++) {
+                const float pj = s_sh[r * S_LD + j0 + jj];
+                const uint vb = jj * pc.dv + lane;
+                [[unroll]] for (uint i = 0; i < DV_MAX / 8; i++)
+                    if (8 * i < pc.dv && lane + 8 * i < pc.dv) o[i] += pj * kv_sh[vb + 8 * i];
             }
         }
     }

@@ -194,6 +194,13 @@ static void special_cases(vk_pair *vp) {
         {4, 1, 64, 64, 64, 5, 3, 0, FLINT_TYPE_F32, 0},
         /* a small soft-cap, so that it bends the scores */
         {8, 8, 64, 64, 3, 3, 0, 2.0f, FLINT_TYPE_F32, 0},
+        /* a key head past the decode shader's 512 (MLA's 576): the tiled one */
+        {4, 1, 576, 512, 1, 3, 0, 0, FLINT_TYPE_F16, 0},
+        /* exactly the decode shader's 8 rows, and 9 (the tiled one) */
+        {8, 1, 128, 128, 1, 5, 0, 0, FLINT_TYPE_F16, 0},
+        {3, 1, 64, 64, 3, 5, 50, 0, FLINT_TYPE_BF16, 0},
+        /* sharp scores: the running max moves a lot between tiles */
+        {8, 2, 128, 128, 64, 4, 0, 0, FLINT_TYPE_F32, 8.0f},
         /* many splits in decode: a long context */
         {2, 1, 64, 64, 1, 40, 0, 0, FLINT_TYPE_F16, 0},
     };
@@ -204,7 +211,7 @@ static void special_cases(vk_pair *vp) {
     TEST_GROUP("host memory");
     run_case(vp, &cases[0], 200, true);
     run_case(vp, &cases[1], 201, true);
-    run_case(vp, &cases[7], 202, true);
+    run_case(vp, &cases[11], 202, true);
 }
 
 static void no_keys(vk_pair *vp) {

@@ -32,12 +32,31 @@ bool visible(int pq, int pk) {
     return pk >= 0 && pk <= pq && (pc.window == 0 || pq - pk < pc.window);
 }
 
-// softcap * tanh(s / softcap); tanh saturates to +-1 in f32 past 9, where
-// some implementations' tanh would overflow to NaN
+// tanh to a few f32 ulps everywhere, whatever the driver's tanh does (its
+// precision is only that of an exp formula, which cancels near 0): Taylor
+// through x^17 below 0.55 (remainder < 1e-8), 1 - 2 / (e^2|x| + 1) above,
+// where the result is >= 0.5 and nothing cancels; saturated past 9
+float tanh_f32(float x) {
+    const float a = abs(x);
+    if (a < 0.55) {
+        const float z = x * x;
+        float p = 6404582.0 / 10854718875.0;
+        p = p * z - 929569.0 / 638512875.0;
+        p = p * z + 21844.0 / 6081075.0;
+        p = p * z - 1382.0 / 155925.0;
+        p = p * z + 62.0 / 2835.0;
+        p = p * z - 17.0 / 315.0;
+        p = p * z + 2.0 / 15.0;
+        p = p * z - 1.0 / 3.0;
+        return x + x * z * p;
+    }
+    const float t = 1.0 - 2.0 / (exp(2.0 * min(a, 9.0)) + 1.0);
+    return x < 0.0 ? -t : t;
+}
+
+// softcap * tanh(s / softcap)
 float cap_score(float s) {
-    if (pc.softcap <= 0.0) return s;
-    float x = s / pc.softcap;
-    return pc.softcap * (abs(x) < 9.0 ? tanh(x) : sign(x));
+    return pc.softcap > 0.0 ? pc.softcap * tanh_f32(s / pc.softcap) : s;
 }
 
 // where split `split` of row `row` of KV head kvh keeps m, l, o[dv]

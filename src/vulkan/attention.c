@@ -116,11 +116,14 @@ flint_status fl_vk_attention(fl_backend *be, const fl_attn_params *p, float *out
         return fl_errorf(FLINT_E_UNSUPPORTED, "vulkan: attention partials of %llu floats exceed 32-bit indexing",
                          (unsigned long long)part_floats);
 
+    uint64_t *addr = NULL;
+    if (n_tiles > 0 && !(addr = malloc((size_t)n_tiles * 3 * sizeof *addr)))
+        return fl_errorf(FLINT_E_NOMEM, "out of memory for %lld attention tiles", (long long)n_tiles);
+    /* from here a failure is sticky in vk->err: the dispatches record
+     * nothing and fl_vk_submit drops this op's transient memory */
     pc.q = read_addr(vk, q, (uint64_t)(n_q * p->n_head * dk) * sizeof(float));
     pc.pos_q = read_addr(vk, pos_q, (uint64_t)n_q * sizeof(int32_t));
     if (n_tiles > 0) {
-        uint64_t *addr = malloc((size_t)n_tiles * 3 * sizeof *addr);
-        if (!addr) return fl_errorf(FLINT_E_NOMEM, "out of memory for %lld attention tiles", (long long)n_tiles);
         const uint64_t kb = tile_bytes(kv_stride, p->n_head_kv, dk, p->kv_type);
         const uint64_t vb = tile_bytes(kv_stride, p->n_head_kv, dv, p->kv_type);
         for (int64_t t = 0; t < n_tiles; t++) {
@@ -133,7 +136,6 @@ flint_status fl_vk_attention(fl_backend *be, const fl_attn_params *p, float *out
     }
     pc.out = fl_vk_out(vk, out, (uint64_t)(n_q * p->n_head * dv) * sizeof(float));
     if (n_split > 1) pc.part = fl_vk_args(vk, NULL, part_floats * sizeof(float));
-    if (vk->err) return fl_vk_status(vk);
 
     uint32_t gx, gy;
     fl_vk_groups(vk, (uint64_t)(n_tasks * n_split), 1, &gx, &gy);

@@ -591,6 +591,55 @@ static void test_delta_on(fl_backend *be) {
     free(q), free(k), free(v), free(a), free(b), free(out), free(state), free(ref), free(S), free(x), free(y);
 }
 
+/* copy_rows and store_rows move rows to strided / scattered places and
+ * touch nothing else; store_rows rounds to F16 and BF16 to nearest even
+ * (values whose halves and bfloat16s are written out here). */
+static void test_row_moves(void) {
+    TEST_GROUP("copy_rows");
+    fl_backend *be = backends[0];
+    float x[5 * 9], y[4 * 7];
+    for (int i = 0; i < 5 * 9; i++) x[i] = (float)i;
+    for (int i = 0; i < 4 * 7; i++) y[i] = -1;
+    be->ops->copy_rows(be, y, 7, x + 2, 9, 4, 5); /* rows of 5 from column 2 of x[.][9] into y[.][7] */
+    int bad = 0;
+    for (int r = 0; r < 4; r++)
+        for (int i = 0; i < 7; i++) bad += y[r * 7 + i] != (i < 5 ? (float)(r * 9 + 2 + i) : -1.0f);
+    CHECK_MSG(bad == 0, "%d misplaced values", bad);
+
+    TEST_GROUP("store_rows");
+    /* 1/3: f16 0x3555 (rounds down), bf16 0x3eab (rounds up); 65520 overflows f16 to inf; 1 + 2^-11 is a tie
+     * (even: 0x3c00); -2.5 exact */
+    const float v[4] = {1.0f / 3.0f, 65520.0f, 1.0f + 0x1p-11f, -2.5f};
+    const uint16_t f16[4] = {0x3555, 0x7c00, 0x3c00, 0xc100}, bf16[4] = {0x3eab, 0x4780, 0x3f80, 0xc020};
+    float rows[3][4];
+    for (int r = 0; r < 3; r++)
+        for (int i = 0; i < 4; i++) rows[r][i] = v[i] * (float)(1 << r);
+    uint16_t h[3][6];
+    float f[3][6];
+    for (int t = 0; t < 3; t++) {
+        const flint_type type = t == 0 ? FLINT_TYPE_F16 : t == 1 ? FLINT_TYPE_BF16 : FLINT_TYPE_F32;
+        memset(h, 0xab, sizeof h), memset(f, 0, sizeof f);
+        /* rows land in reverse order, one element in from each destination row's start */
+        void *dst[3];
+        for (int r = 0; r < 3; r++) dst[r] = t < 2 ? (void *)&h[2 - r][1] : (void *)&f[2 - r][1];
+        be->ops->store_rows(be, type, dst, &rows[0][0], 1, 4); /* the first row alone */
+        bad = 0;
+        for (int i = 0; i < 4; i++)
+            bad += t == 0 ? h[2][1 + i] != f16[i] : t == 1 ? h[2][1 + i] != bf16[i] : f[2][1 + i] != v[i];
+        bad += t < 2 ? h[2][0] != 0xabab || h[2][5] != 0xabab || h[1][1] != 0xabab : f[1][1] != 0;
+        CHECK_MSG(bad == 0, "type %d: %d wrong or touched values", t, bad);
+        be->ops->store_rows(be, type, dst, &rows[0][0], 3, 4);
+        bad = 0;
+        for (int r = 0; r < 3; r++)
+            for (int i = 0; i < 4; i++) {
+                const float want = rows[r][i];
+                bad += t == 0 ? h[2 - r][1 + i] != fl_f32_to_f16(want) : t == 1 ? h[2 - r][1 + i] != fl_f32_to_bf16(want)
+                                                                                : f[2 - r][1 + i] != want;
+            }
+        CHECK_MSG(bad == 0, "type %d: %d rows misplaced", t, bad);
+    }
+}
+
 int main(void) {
     static const fl_cpu_isa all[] = {FL_ISA_SCALAR, FL_ISA_AVX2, FL_ISA_AVX512, FL_ISA_NEON};
     for (size_t i = 0; i < 4; i++) {
@@ -610,6 +659,7 @@ int main(void) {
         test_rope();
         test_attention();
         test_delta();
+        test_row_moves();
     }
     for (int i = 0; i < n_backends; i++) backends[i]->ops->free(backends[i]);
     return test_finish("test_cpu_ops");

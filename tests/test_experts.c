@@ -14,11 +14,14 @@
  * misses), loaded into a fresh model it saves the same bytes, a run seeded
  * with it hits from the first token and more often than a cold one, with
  * the resident logits; files of another model, cut, garbage or of the wrong
- * size are refused with a message. */
+ * size are refused with a message. Streamed reads add none of the
+ * expert tensors' pages to the page cache (mincore). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/file.h"
@@ -406,6 +409,75 @@ static void check_per_expert(void) {
     free(ref.logits);
 }
 
+/* Pages of m's expert tensors (whole pages inside them) held by the page
+ * cache now, and how many such pages there are (mmap and mincore read
+ * nothing). */
+static void expert_pages_cached(const flint_model *m, const char *path, size_t *cached, size_t *total) {
+    *cached = *total = 0;
+    int fd = open(path, O_RDONLY);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb)) {
+        if (fd >= 0) close(fd);
+        return;
+    }
+    const size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    uint8_t *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    unsigned char *vec = malloc((size_t)sb.st_size / pg + 1);
+    for (int64_t i = 0; map != MAP_FAILED && vec && i < flint_tensor_count(m); i++) {
+        flint_tensor_info t;
+        if (flint_tensor_get(m, i, &t) || !strstr(t.name, "_exps.")) continue;
+        const size_t first = (t.offset + pg - 1) / pg, end = (t.offset + t.size) / pg; /* whole pages */
+        if (end <= first || mincore(map + first * pg, (end - first) * pg, vec)) continue;
+        for (size_t p = 0; p < end - first; p++) *cached += vec[p] & 1;
+        *total += end - first;
+    }
+    free(vec);
+    if (map != MAP_FAILED) munmap(map, (size_t)sb.st_size);
+    close(fd);
+}
+
+/* Streamed reads never pass through the page cache: O_DIRECT bypasses it
+ * and the mapping's expert regions are not touched. A warm-up token first
+ * faults in the rest of the weights, then the file's pages are dropped
+ * (POSIX_FADV_DONTNEED, after writing back a fresh checkout's dirty pages;
+ * the pages still mapped stay: those that straddle two experts, which the
+ * store leaves mapped), and 12 more tokens read experts from disk: mincore
+ * must find no expert page more than before. */
+static void check_page_cache(const char *path, const fixture *f) {
+    flint_model *m = NULL;
+    flint_context *ctx = NULL;
+    const flint_context_params cp = {.n_ctx = MAX_TOK, .n_threads = 2};
+    float *logits = NULL;
+    flint_status st = flint_model_open(path, &(flint_model_params){.expert_cache = 1}, &m);
+    if (!st) st = flint_context_create(m, &cp, &ctx);
+    if (!st && !(logits = malloc((size_t)flint_context_n_vocab(ctx) * sizeof *logits))) st = FLINT_E_NOMEM;
+    if (!st) st = flint_decode(ctx, 0, f->tok[0], 1, logits, 0);
+    flint_expert_stats warm = {0}, es = {0};
+    flint_model_expert_stats(m, &warm);
+    int fd = open(path, O_RDONLY);
+    CHECK_MSG(fd >= 0 && !fdatasync(fd) && !posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), "%s: dropping its pages",
+              path);
+    if (fd >= 0) close(fd);
+    size_t kept, cached, total;
+    expert_pages_cached(m, path, &kept, &total);
+    for (int32_t i = 1; i < 13 && !st; i++) st = flint_decode(ctx, 0, f->tok[0] + i, 1, logits, 0);
+    CHECK_MSG(!st, "%s streamed: %s", path, flint_errmsg());
+    flint_model_expert_stats(m, &es);
+    expert_pages_cached(m, path, &cached, &total);
+    const unsigned long long reads = es.misses - warm.misses;
+    CHECK_MSG(total > 8 && reads > 0, "%s: %zu whole pages of experts, %llu reads", path, total, reads);
+    if (es.reads_buffered) /* a file system without O_DIRECT: buffered reads go through the cache */
+        printf("  %s: buffered reads (no O_DIRECT here): the page cache is not checked\n", path);
+    else
+        CHECK_MSG(cached == kept, "%s: %zu of %zu expert pages in the page cache after %llu streamed reads, %zu before",
+                  path, cached, total, reads, kept);
+    printf("  %-48s %llu expert reads from disk added %zu pages to the page cache (%zu of %zu were still mapped)\n",
+           path, reads, cached - kept, kept, total);
+    free(logits);
+    flint_context_free(ctx);
+    flint_model_close(m);
+}
+
 int main(void) {
     (void)check_case, (void)load_f32_fixture, (void)check_consistency, (void)check_batch; /* for the family tests */
     TEST_GROUP("streamed = resident");
@@ -430,6 +502,8 @@ int main(void) {
         check_flaky_reads(FIXTURE("qwen35/moe"), &f, true);
         check_read_errors(FIXTURE("qwen35/moe/model-q4_0.gguf"), &f);
         check_truncated(FIXTURE("qwen35/moe/model-q4_0.gguf"));
+        TEST_GROUP("page cache");
+        check_page_cache(FIXTURE("qwen35/moe/model-f32.gguf"), &f);
         TEST_GROUP("threads");
         check_shared_model(FIXTURE("qwen35/moe/model-f32.gguf"), &f);
         free(f.logits);

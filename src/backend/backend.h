@@ -167,6 +167,17 @@ typedef struct fl_backend_ops {
     /* y[i] = x[i] * s */
     void (*scale)(fl_backend *be, float *y, const float *x, float s, int64_t n);
 
+    /* y[r * y_stride + i] = x[r * x_stride + i] for r < n_rows, i < width
+     * (strided rows: a head's half of [q | gate], a slice of each token's
+     * channels); y must not overlap x */
+    void (*copy_rows)(fl_backend *be, float *y, int64_t y_stride, const float *x, int64_t x_stride, int64_t n_rows,
+                      int64_t width);
+    /* row r of x[n_rows][width] f32 to dst[r], converted to type (F32, F16
+     * or BF16, rounded to nearest even): K/V rows into the KV pool's blocks.
+     * dst is a host array of pointers into backend memory. */
+    void (*store_rows)(fl_backend *be, flint_type type, void *const *dst, const float *x, int64_t n_rows,
+                       int64_t width);
+
     flint_status (*attention)(fl_backend *be, const fl_attn_params *p, float *out, const float *q,
                               const int32_t *pos_q, int64_t n_q, const fl_kv_tile *tiles, int64_t n_tiles,
                               int64_t kv_stride);
@@ -179,6 +190,13 @@ typedef struct fl_backend_ops {
                       int32_t K);
     flint_status (*delta_rule)(fl_backend *be, const fl_delta_params *p, float *out, const float *q, const float *k,
                                const float *v, const float *a, const float *b, float *state, int64_t n);
+
+    /* Optional: waits until every op called so far has completed, and
+     * reports the first error of an op that returns none. A device backend
+     * may run ops later than their call (recorded, then submitted here);
+     * host code reads or writes backend memory only after a sync (and
+     * before the next op). NULL: ops complete when they return. */
+    flint_status (*sync)(fl_backend *be);
 } fl_backend_ops;
 
 /* Deterministic (batch-invariant) mode, flint_context_params.deterministic:
@@ -201,6 +219,9 @@ struct fl_backend {
     bool deterministic; /* set by the backend's creator (cpu.h), read-only to model code */
     bool exact;         /* likewise */
 };
+
+/* be->ops->sync where the backend has one (see fl_backend_ops.sync). */
+static inline flint_status fl_backend_sync(fl_backend *be) { return be->ops->sync ? be->ops->sync(be) : FLINT_OK; }
 
 /* Memory ops read and write: the backend's (a GPU's host-visible memory),
  * or 64-byte aligned host memory where it has none (be may be NULL). Any

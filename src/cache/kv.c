@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "quant/dequant.h"
 
 _Static_assert(FL_KV_BLOCK == FL_ATTN_TILE, "a KV block is one attention key tile");
 
@@ -199,14 +198,6 @@ uint64_t fl_kv_pool_bytes(const fl_kv_pool *p) {
     for (int g = 0; g < FL_KV_GROUPS; g++)
         b += (uint64_t)p->g[g].n_blocks * (p->g[g].block_bytes + FL_KV_BLOCK * sizeof(int32_t));
     return b;
-}
-
-void fl_kv_store(const fl_kv_pool *p, void *dst, const float *x, int64_t n) {
-    if (p->type == FLINT_TYPE_F32) memcpy(dst, x, (size_t)n * sizeof(float));
-    else if (p->type == FLINT_TYPE_F16)
-        for (int64_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = fl_f32_to_f16(x[i]);
-    else
-        for (int64_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = fl_f32_to_bf16(x[i]);
 }
 
 /* ---- a sequence ---- */

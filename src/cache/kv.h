@@ -164,8 +164,6 @@ static inline void *fl_kv_row_v(const fl_kv_cache *c, int32_t l, int32_t pos) {
     const fl_kv_pool *p = c->pool;
     return (uint8_t *)fl_kv_row_k(c, l, pos) - p->off_k[l] + p->off_v[l];
 }
-/* dst[0..n) = x in the pool's type (round to nearest even) */
-void fl_kv_store(const fl_kv_pool *p, void *dst, const float *x, int64_t n);
 /* Fills c->tiles with layer l's held blocks in position order; returns
  * their count. */
 int64_t fl_kv_cache_tiles(const fl_kv_cache *c, int32_t l);

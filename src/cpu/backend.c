@@ -16,6 +16,7 @@
 #include "cpu/delta.h"
 #include "cpu/matmul.h"
 #include "cpu/ops.h"
+#include "quant/dequant.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -212,6 +213,28 @@ static void cpu_scale(fl_backend *be, float *y, const float *x, float s, int64_t
     ew_run(cpu(be), &(ew_job){.kind = EW_SCALE, .y = y, .a = x, .s = s, .n = n});
 }
 
+/* Strided row copies and K/V row stores are memory moves of a few rows
+ * (a step's heads or tokens): inline on the caller. */
+static void cpu_copy_rows(fl_backend *be, float *y, int64_t y_stride, const float *x, int64_t x_stride, int64_t n_rows,
+                          int64_t width) {
+    (void)be;
+    for (int64_t r = 0; r < n_rows; r++) memcpy(y + r * y_stride, x + r * x_stride, (size_t)width * sizeof *y);
+}
+
+static void cpu_store_rows(fl_backend *be, flint_type type, void *const *dst, const float *x, int64_t n_rows,
+                           int64_t width) {
+    (void)be;
+    for (int64_t r = 0; r < n_rows; r++) {
+        const float *row = x + r * width;
+        uint16_t *h = dst[r];
+        if (type == FLINT_TYPE_F32) memcpy(dst[r], row, (size_t)width * sizeof *row);
+        else if (type == FLINT_TYPE_F16)
+            for (int64_t i = 0; i < width; i++) h[i] = fl_f32_to_f16(row[i]);
+        else
+            for (int64_t i = 0; i < width; i++) h[i] = fl_f32_to_bf16(row[i]);
+    }
+}
+
 /* row ops: rmsnorm, softmax, rope (rows = tokens) */
 typedef enum row_kind { ROW_RMSNORM, ROW_SOFTMAX, ROW_ROPE } row_kind;
 
@@ -366,6 +389,8 @@ static const fl_backend_ops cpu_ops = {
     .add = cpu_add,
     .mul = cpu_mul,
     .scale = cpu_scale,
+    .copy_rows = cpu_copy_rows,
+    .store_rows = cpu_store_rows,
     .attention = cpu_attention,
     .conv_silu = cpu_conv_silu,
     .delta_rule = cpu_delta_rule,

@@ -1,6 +1,8 @@
-/* blocks.c — shared forward-pass blocks (see blocks.h). The CPU backend
- * keeps activations and the KV cache in host memory, so cache writes and
- * MoE routing (top-k, gathering rows per expert) run here on the host. */
+/* blocks.c — shared forward-pass blocks (see blocks.h). Everything runs
+ * as backend ops but the embedding lookup and MoE routing (top-k, the
+ * expert session, gathering rows per expert and adding their outputs),
+ * which read and write backend memory on the host after a sync
+ * (fl_backend_sync: a device backend may run ops later than their call). */
 #include "model/blocks.h"
 
 #include <math.h>
@@ -11,10 +13,10 @@
 flint_status fl_block_embed(fl_backend *be, const fl_weight *embd, const int32_t *tokens, int32_t n, float scale,
                             float *x) {
     const int64_t k = embd->k;
-    for (int32_t i = 0; i < n; i++) {
-        flint_status st = fl_weight_row_f32(embd, tokens[i], x + i * k);
-        if (st) return st;
-    }
+    flint_status st = fl_backend_sync(be);
+    if (st) return st;
+    for (int32_t i = 0; i < n; i++)
+        if ((st = fl_weight_row_f32(embd, tokens[i], x + i * k))) return st;
     if (scale != 1.0f) be->ops->scale(be, x, x, scale, n * k);
     return FLINT_OK;
 }
@@ -53,10 +55,8 @@ flint_status fl_block_attention(const fl_lm *lm, fl_backend *be, fl_lm_scratch *
     if ((st = op->matmul_group(be, proj, n_proj))) return st;
     if (hp->attn_out_gate) {
         /* the gate goes to s->u */
-        for (int64_t r = 0; r < (int64_t)n * nh; r++) {
-            memcpy(s->q + r * hd, s->g + r * 2 * hd, (size_t)hd * sizeof(float));
-            memcpy(s->u + r * hd, s->g + r * 2 * hd + hd, (size_t)hd * sizeof(float));
-        }
+        op->copy_rows(be, s->q, hd, s->g, 2 * hd, (int64_t)n * nh, hd);
+        op->copy_rows(be, s->u, hd, s->g + hd, 2 * hd, (int64_t)n * nh, hd);
     }
     if (L->q_norm) op->rmsnorm(be, s->q, s->q, L->q_norm, (int64_t)n * nh, hd, eps);
     op->rope(be, s->q, s->pos, n, nh, hd, &rope);
@@ -68,13 +68,17 @@ flint_status fl_block_attention(const fl_lm *lm, fl_backend *be, fl_lm_scratch *
         op->rope(be, s->k, s->pos, n, nkv, hd, &rope);
         /* rows into the sequences' blocks (reserved for the step by
          * fl_lm_forward_batch), converted to the pool's type */
+        void **dk = s->kv_dst, **dv = s->kv_dst + n;
         for (int32_t i = 0, t = 0; i < b->n_spans; i++) {
             const fl_kv_cache *c = b->spans[i].cache;
             for (int32_t j = 0; j < b->spans[i].n; j++, t++) {
-                fl_kv_store(c->pool, fl_kv_row_k(c, l, s->pos[t]), s->k + t * kvd, kvd);
-                fl_kv_store(c->pool, fl_kv_row_v(c, l, s->pos[t]), s->v + t * kvd, kvd);
+                dk[t] = fl_kv_row_k(c, l, s->pos[t]);
+                dv[t] = fl_kv_row_v(c, l, s->pos[t]);
             }
         }
+        const flint_type kv_type = b->spans[0].cache->pool->type;
+        op->store_rows(be, kv_type, dk, s->k, n, kvd);
+        op->store_rows(be, kv_type, dv, s->v, n, kvd);
     }
     fl_attn_params ap = {
         .n_head = nh,
@@ -176,6 +180,7 @@ static flint_status pass_run(fl_backend *be, fl_lm_scratch *s, moe_pass *p, fl_a
         op->gated(be, act, s->g, s->g, s->u, p->g_used);
         st = op->matmul_group(be, p->down, p->n_exp);
     }
+    if (!st) st = fl_backend_sync(be);
     for (int32_t r = 0; !st && r < p->rows; r++)
         memcpy(s->moe_yk + (int64_t)s->moe_rows[r] * H, s->moe_y + (int64_t)r * H, (size_t)H * sizeof(float));
     for (int32_t i = 0; i < p->n_exp; i++)
@@ -242,6 +247,8 @@ flint_status fl_block_moe(fl_backend *be, fl_lm_scratch *s, const fl_experts *ex
     const int32_t E = ex->n_expert;
     const int64_t H = ex->w[FL_EXPERT_DOWN].m;
     op->softmax(be, logits, n, E);
+    flint_status st = fl_backend_sync(be);
+    if (st) return st;
     for (int32_t t = 0; t < n; t++) {
         int32_t *e = s->moe_e + (int64_t)t * k;
         float *w = s->moe_w + (int64_t)t * k, sum = 0;
@@ -256,7 +263,7 @@ flint_status fl_block_moe(fl_backend *be, fl_lm_scratch *s, const fl_experts *ex
     for (int32_t e = 0; e < E; e++)
         if (s->moe_cnt[e]) s->moe_need[n_need++] = e;
     fl_expert_session ses;
-    flint_status st = fl_experts_begin(&ses, ex, s->moe_need, n_need);
+    st = fl_experts_begin(&ses, ex, s->moe_need, n_need);
     if (st) return st;
     if (next && k <= FL_PREFETCH_K) prefetch_next(s, next, k, n);
     st = run_experts(be, s, &ses, k, act, shared, x, n, H);
@@ -298,6 +305,7 @@ flint_status fl_block_logits(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, 
     }
     if (!n_out) return FLINT_OK;
     flint_status st = be->ops->matmul(be, &lm->output, s->xb, logits, n_out);
+    if (!st) st = fl_backend_sync(be);
     if (st || hp->final_softcap <= 0) return st;
     /* logits come back to the host: the soft-cap is applied here */
     const float c = hp->final_softcap;

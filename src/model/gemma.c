@@ -220,7 +220,7 @@ static flint_status per_layer_residual(const fl_lm *lm, fl_backend *be, fl_lm_sc
     const int64_t H = hp->n_embd, P = hp->n_embd_per_layer, LP = (int64_t)hp->n_layer * P;
     flint_status st;
     if ((st = op->matmul(be, &L->ple_gate, s->x, s->g, n))) return st;
-    for (int32_t t = 0; t < n; t++) memcpy(s->u + t * P, s->ple + t * LP + l * P, (size_t)P * sizeof(float));
+    op->copy_rows(be, s->u, P, s->ple + l * P, LP, n, P);
     op->gated(be, FL_ACT_GELU_TANH, s->g, s->g, s->u, n * P);
     if ((st = op->matmul(be, &L->ple_proj, s->g, s->o, n))) return st;
     op->rmsnorm(be, s->o, s->o, L->ple_post_norm, n, H, hp->rms_eps);

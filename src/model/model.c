@@ -151,7 +151,8 @@ flint_status fl_lm_scratch_init(fl_lm_scratch *s, fl_backend *be, const fl_hpara
     s->block = fl_backend_alloc(be, (size_t)total * sizeof(float));
     s->pos = fl_backend_alloc(be, ((size_t)n_batch * (size_t)(1 + K) + (size_t)moe_rows + 3 * (size_t)hp->n_expert) *
                                       sizeof *s->pos);
-    if (!s->block || !s->pos) {
+    s->kv_dst = malloc(2 * (size_t)n_batch * sizeof *s->kv_dst);
+    if (!s->block || !s->pos || !s->kv_dst) {
         fl_lm_scratch_free(s);
         return fl_errorf(FLINT_E_NOMEM, "out of memory for activations of %d tokens", n_batch);
     }
@@ -173,6 +174,7 @@ flint_status fl_lm_scratch_init(fl_lm_scratch *s, fl_backend *be, const fl_hpara
 void fl_lm_scratch_free(fl_lm_scratch *s) {
     fl_backend_free(s->be, s->block);
     fl_backend_free(s->be, s->pos);
+    free(s->kv_dst);
     memset(s, 0, sizeof *s);
 }
 
@@ -228,6 +230,9 @@ flint_status fl_lm_forward_batch(const fl_lm *lm, fl_backend *be, fl_lm_scratch 
         fl_kv_cache_reserve(b->spans[i].cache, b->spans[i].n);
     }
     st = lm->forward(lm, be, s, b, logits);
+    /* the step's ops complete (or fail) before the host touches the caches again */
+    flint_status done = fl_backend_sync(be);
+    if (!st) st = done;
     for (int32_t i = 0; i < b->n_spans; i++)
         if (st) fl_kv_cache_unwind(b->spans[i].cache, b->spans[i].n);
         else fl_kv_cache_advance(b->spans[i].cache, b->spans[i].n);

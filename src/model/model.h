@@ -101,6 +101,7 @@ typedef struct fl_lm_scratch {
     float *ssm_x;                /* [n_batch][2 Kd + Vd] convolved q, k, v channels */
     float *ssm_ab;               /* [n_batch][2 n_v] alpha and beta projections */
     int32_t *pos;                /* [n_batch], then the MoE arrays above (one allocation) */
+    void **kv_dst;               /* [2 n_batch] (host) a layer's K then V row destinations in the KV pool */
     float *block;                /* the one allocation the float arrays are carved from */
 } fl_lm_scratch;
 

@@ -202,12 +202,9 @@ static flint_status deltanet(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, 
     for (int32_t i = 0, t = 0; i < b->n_spans; t += b->spans[i++].n)
         op->conv_silu(be, s->ssm_x + t * C, s->g + t * C, L->ssm_conv, b->spans[i].cache->layers[l].conv,
                       b->spans[i].n, C, hp->ssm_conv_kernel);
-    for (int32_t t = 0; t < n; t++) {
-        const float *c = s->ssm_x + t * C;
-        memcpy(s->q + t * Kd, c, (size_t)Kd * sizeof(float));
-        memcpy(s->k + t * Kd, c + Kd, (size_t)Kd * sizeof(float));
-        memcpy(s->v + t * Vd, c + 2 * Kd, (size_t)Vd * sizeof(float));
-    }
+    op->copy_rows(be, s->q, Kd, s->ssm_x, C, n, Kd);
+    op->copy_rows(be, s->k, Kd, s->ssm_x + Kd, C, n, Kd);
+    op->copy_rows(be, s->v, Vd, s->ssm_x + 2 * Kd, C, n, Vd);
     /* l2norm(x) = rmsnorm(x; eps / d) / sqrt(d); q is further scaled by d^-1/2 */
     op->rmsnorm(be, s->q, s->q, NULL, (int64_t)n * nk, dk, 1e-6f / (float)dk);
     op->rmsnorm(be, s->k, s->k, NULL, (int64_t)n * nk, dk, 1e-6f / (float)dk);

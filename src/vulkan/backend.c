@@ -1,6 +1,6 @@
 /* backend.c — the Vulkan backend object (vk_backend.h): creation on a
  * device, the fl_backend method table, and its end. The ops live in
- * elementwise.c, norm.c, matmul.c, attention.c and delta.c. */
+ * elementwise.c, rows.c, norm.c, matmul.c, attention.c and delta.c. */
 #include <stdlib.h>
 
 #include "base/error.h"
@@ -33,10 +33,19 @@ static const fl_backend_ops vk_ops = {
     .add = fl_vk_add,
     .mul = fl_vk_mul,
     .scale = fl_vk_scale,
+    .copy_rows = fl_vk_copy_rows,
+    .store_rows = fl_vk_store_rows,
     .attention = fl_vk_attention,
     .conv_silu = fl_vk_conv_silu,
     .delta_rule = fl_vk_delta_rule,
+    .sync = fl_vk_sync,
 };
+
+void fl_vk_backend_set_deferred(fl_backend *be, bool on) {
+    fl_vk *vk = fl_vk_of(be);
+    if (!on) fl_vk_flush(vk);
+    vk->deferred = on;
+}
 
 flint_status fl_vk_backend_create(int32_t device, fl_backend **out) {
     *out = NULL;

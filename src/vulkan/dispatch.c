@@ -95,7 +95,15 @@ void fl_vk_dispatch(fl_vk *vk, fl_vk_shader shader, const void *push, uint32_t p
     vk->n_dispatch++;
 }
 
-flint_status fl_vk_submit(fl_vk *vk) {
+flint_status fl_vk_submit(fl_vk *vk) { return vk->deferred ? vk->err : fl_vk_flush(vk); }
+
+flint_status fl_vk_sync(fl_backend *be) {
+    fl_vk *vk = fl_vk_of(be);
+    fl_vk_flush(vk);
+    return fl_vk_status(vk);
+}
+
+flint_status fl_vk_flush(fl_vk *vk) {
     if (vk->recording) {
         vk->recording = false;
         VkResult r = vkEndCommandBuffer(vk->cmd);

@@ -17,10 +17,13 @@
  *
  * Execution: an op records its dispatches into the backend's command
  * buffer (fl_vk_begin, fl_vk_dispatch, which puts a barrier between
- * dispatches) and fl_vk_submit runs them and waits, so host code may touch
- * activations between ops. Errors are sticky: an op that cannot report one
- * (the void ops) keeps it in vk->err and the next op returning a status
- * reports it. */
+ * dispatches) and ends with fl_vk_submit. Immediately (the default) that
+ * runs them and waits, so host code may touch activations between ops; in
+ * deferred mode (fl_vk_backend_set_deferred: what a context uses) a whole
+ * forward step is recorded into one command buffer and runs at the sync
+ * op, where the model's host code waits for it (backend.h). Errors are
+ * sticky: an op that cannot report one (the void ops) keeps it in vk->err
+ * and the next op returning a status, or the sync, reports it. */
 #ifndef FL_VK_H
 #define FL_VK_H
 
@@ -97,6 +100,7 @@ typedef struct fl_vk {
     int32_t n_copyout;
 
     bool recording;
+    bool deferred;      /* ops wait for the sync op */
     int32_t n_dispatch; /* in the command buffer being recorded */
     flint_status err;   /* sticky: the first failure */
     char name[256];
@@ -142,16 +146,22 @@ void fl_vk_begin(fl_vk *vk);
  * (<= 128) over groups; a barrier orders it after earlier dispatches. */
 void fl_vk_dispatch(fl_vk *vk, fl_vk_shader shader, const void *push, uint32_t push_bytes, uint32_t gx, uint32_t gy,
                     uint32_t gz);
-/* Runs what was recorded, waits, and copies outputs to foreign memory;
- * returns vk->err (kept: the void ops leave it for the next status). */
+/* The end of an op: runs what was recorded and waits (fl_vk_flush), or,
+ * in deferred mode, leaves it for the next sync; returns vk->err (kept:
+ * the void ops leave it for the next status). */
 flint_status fl_vk_submit(fl_vk *vk);
+/* Runs what was recorded, waits, and copies outputs to foreign memory;
+ * returns vk->err. */
+flint_status fl_vk_flush(fl_vk *vk);
+/* The sync op: flushes, and reports and clears vk->err. */
+flint_status fl_vk_sync(fl_backend *be);
 /* vk->err, cleared: what an op returning a status reports. */
 flint_status fl_vk_status(fl_vk *vk);
 /* Workgroups of `per` covering n (at least 1), split into x and y where
  * n / per exceeds the device's limit on x. */
 void fl_vk_groups(const fl_vk *vk, uint64_t n, uint32_t per, uint32_t *gx, uint32_t *gy);
 
-/* ---- the op files: ops.c, matmul.c, attention.c, delta.c ---- */
+/* ---- the op files: elementwise.c, rows.c, norm.c, matmul.c, attention.c, delta.c ---- */
 flint_status fl_vk_prepare_weight(fl_backend *be, fl_weight *w);
 void fl_vk_release_weight(fl_backend *be, fl_weight *w);
 flint_status fl_vk_matmul(fl_backend *be, const fl_weight *w, const float *x, float *y, int64_t n);
@@ -165,6 +175,10 @@ void fl_vk_gated(fl_backend *be, fl_act act, float *y, const float *g, const flo
 void fl_vk_add(fl_backend *be, float *y, const float *a, const float *b, int64_t n);
 void fl_vk_mul(fl_backend *be, float *y, const float *a, const float *b, int64_t n);
 void fl_vk_scale(fl_backend *be, float *y, const float *x, float s, int64_t n);
+void fl_vk_copy_rows(fl_backend *be, float *y, int64_t y_stride, const float *x, int64_t x_stride, int64_t n_rows,
+                     int64_t width);
+void fl_vk_store_rows(fl_backend *be, flint_type type, void *const *dst, const float *x, int64_t n_rows,
+                      int64_t width);
 flint_status fl_vk_attention(fl_backend *be, const fl_attn_params *p, float *out, const float *q, const int32_t *pos_q,
                              int64_t n_q, const fl_kv_tile *tiles, int64_t n_tiles, int64_t kv_stride);
 void fl_vk_conv_silu(fl_backend *be, float *y, const float *x, const float *w, float *state, int64_t n, int64_t C,

@@ -17,5 +17,9 @@ flint_status fl_vk_list(flint_gpu_info *out, int32_t max, int32_t *n);
 flint_status fl_vk_backend_create(int32_t device, fl_backend **out);
 /* The name of the device a Vulkan backend runs on. */
 const char *fl_vk_backend_device(const fl_backend *be);
+/* Deferred mode on (what a context runs in): ops are recorded and run
+ * together at the next sync (backend.h), so a forward step is one command
+ * buffer. Off (the default): each op completes before it returns. */
+void fl_vk_backend_set_deferred(fl_backend *be, bool on);
 
 #endif

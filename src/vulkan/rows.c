@@ -1,0 +1,76 @@
+/* rows.c — row moves: strided copies (copy_rows) and K/V rows converted
+ * into the pool at scattered places (store_rows), one dispatch each. */
+#include <stdlib.h>
+
+#include "base/error.h"
+#include "vulkan/vk.h"
+
+typedef struct copy_push {
+    VkDeviceAddress y, x;
+    uint32_t y_stride, x_stride, n_rows, width;
+} copy_push;
+
+void fl_vk_copy_rows(fl_backend *be, float *y, int64_t y_stride, const float *x, int64_t x_stride, int64_t n_rows,
+                     int64_t width) {
+    fl_vk *vk = fl_vk_of(be);
+    if (n_rows <= 0 || width <= 0 || vk->err) return;
+    if ((uint64_t)n_rows * (uint64_t)width > UINT32_MAX || y_stride > UINT32_MAX || x_stride > UINT32_MAX) {
+        vk->err = fl_errorf(FLINT_E_UNSUPPORTED, "vulkan: copy_rows of %lld rows x %lld too large",
+                            (long long)n_rows, (long long)width);
+        return;
+    }
+    const uint64_t span_y = ((uint64_t)(n_rows - 1) * (uint64_t)y_stride + (uint64_t)width) * sizeof(float);
+    const uint64_t span_x = ((uint64_t)(n_rows - 1) * (uint64_t)x_stride + (uint64_t)width) * sizeof(float);
+    copy_push pc = {.x = fl_vk_in(vk, x, span_x),
+                    .y_stride = (uint32_t)y_stride,
+                    .x_stride = (uint32_t)x_stride,
+                    .n_rows = (uint32_t)n_rows,
+                    .width = (uint32_t)width};
+    pc.y = fl_vk_out(vk, y, span_y);
+    if (vk->err) return;
+    uint32_t gx, gy;
+    fl_vk_groups(vk, (uint64_t)n_rows * (uint64_t)width, 256, &gx, &gy);
+    fl_vk_dispatch(vk, FL_VK_SHADER_copy_rows, &pc, sizeof pc, gx, gy, 1);
+    fl_vk_submit(vk);
+}
+
+typedef struct store_push {
+    VkDeviceAddress x, dst;
+    uint32_t n_rows, width, type;
+} store_push;
+
+void fl_vk_store_rows(fl_backend *be, flint_type type, void *const *dst, const float *x, int64_t n_rows,
+                      int64_t width) {
+    fl_vk *vk = fl_vk_of(be);
+    if (n_rows <= 0 || width <= 0 || vk->err) return;
+    const uint32_t code = type == FLINT_TYPE_F32 ? 0 : type == FLINT_TYPE_F16 ? 1 : type == FLINT_TYPE_BF16 ? 2 : 3;
+    if (code == 3 || (uint64_t)n_rows * (uint64_t)width > UINT32_MAX) {
+        vk->err = fl_errorf(FLINT_E_UNSUPPORTED, "vulkan: store_rows of %lld rows x %lld as type %d",
+                            (long long)n_rows, (long long)width, (int)type);
+        return;
+    }
+    const uint64_t row_bytes = (uint64_t)width * (code ? 2 : 4);
+    VkDeviceAddress stack[64], *addr = n_rows <= 64 ? stack : malloc((size_t)n_rows * sizeof *addr);
+    if (!addr) {
+        vk->err = fl_errorf(FLINT_E_NOMEM, "out of memory");
+        return;
+    }
+    for (int64_t r = 0; r < n_rows && !vk->err; r++) {
+        /* the pool is backend memory: a destination outside it is a bug */
+        const fl_vk_buf *b = fl_vk_find_act(vk, dst[r], row_bytes);
+        if (!b) vk->err = fl_errorf(FLINT_E_INVALID_ARG, "vulkan: store_rows: row %lld is not in backend memory",
+                                    (long long)r);
+        else addr[r] = b->addr + (uint64_t)((uintptr_t)dst[r] - (uintptr_t)b->map);
+    }
+    store_push pc = {.x = fl_vk_in(vk, x, (uint64_t)n_rows * (uint64_t)width * sizeof(float)),
+                     .n_rows = (uint32_t)n_rows,
+                     .width = (uint32_t)width,
+                     .type = code};
+    if (!vk->err) pc.dst = fl_vk_args(vk, addr, (uint64_t)n_rows * sizeof *addr);
+    if (addr != stack) free(addr);
+    if (vk->err) return;
+    uint32_t gx, gy;
+    fl_vk_groups(vk, (uint64_t)n_rows * (uint64_t)width, 256, &gx, &gy);
+    fl_vk_dispatch(vk, FL_VK_SHADER_store_rows, &pc, sizeof pc, gx, gy, 1);
+    fl_vk_submit(vk);
+}

@@ -69,7 +69,9 @@ flint_status fl_api_backend_create(const flint_context_params *p, const flint_mo
                          "run yet (it uploads each weight once, where the store reuses its slots for other "
                          "experts); open it with expert_cache 0 (no --expert-cache)", gpu);
     flint_status st = fl_vk_backend_create(index, be);
-    if (!st) snprintf(device, size, "vulkan: %s", fl_vk_backend_device(*be));
-    return st;
+    if (st) return st;
+    fl_vk_backend_set_deferred(*be, true); /* a forward step is one command buffer, run at its syncs */
+    snprintf(device, size, "vulkan: %s", fl_vk_backend_device(*be));
+    return FLINT_OK;
 #endif
 }

@@ -132,8 +132,9 @@ int cli_serve(int argc, char **argv) {
     else if (flint_meta_get_str(m, "tokenizer.chat_template", &text, &len))
         fprintf(stderr, "flint serve: the model file carries no chat template: chat requests use the %s family's\n", tpl);
     srv_set_engine(s, e);
-    fprintf(stderr, "flint serve: ready: model \"%s\", %d slots of %d positions%s%s%s\n", name, (int)parallel,
-            (int)flint_engine_n_ctx(e), deterministic ? ", deterministic" : "", exact ? ", exact" : "", key ? ", API key required" : "");
+    fprintf(stderr, "flint serve: ready: model \"%s\" on %s, %d slots of %d positions%s%s%s\n", name,
+            flint_engine_device(e), (int)parallel, (int)flint_engine_n_ctx(e), deterministic ? ", deterministic" : "",
+            exact ? ", exact" : "", key ? ", API key required" : "");
     int sig = 0;
     sigwait(&stop_signals, &sig);
     fprintf(stderr, "flint serve: %s: cancelling what runs and stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");

@@ -2,7 +2,8 @@
  * backend. Tolerances: RMSNorm 1e-5 relative (the CPU sums squares in f64,
  * the shader in f32 over a tree); RoPE 2e-6 absolute on values within
  * [-2, 2] (the same f32 angles; the shader's sin/cos agree with libm's to
- * about 1.3e-7); softmax 2e-6 relative (exp and the sum's order differ). */
+ * about 1.3e-7); softmax 1e-5 relative (the CPU sums a row in order in f32,
+ * about 1.5e-6 off over 262144 entries; the shader sums over a tree). */
 #include "vk_harness.h"
 
 static void test_rmsnorm(vk_pair *p) {
@@ -117,14 +118,14 @@ static void test_softmax(vk_pair *p) {
         TEST_GROUP("softmax");
         p->gpu->ops->softmax(p->gpu, x, rows, dim);
         p->cpu->ops->softmax(p->cpu, ref, rows, dim);
-        CHECK_CLOSE(x, ref, n, 1e-9, 2e-6, "dim %lld", (long long)dim);
+        CHECK_CLOSE(x, ref, n, 1e-9, 1e-5, "dim %lld", (long long)dim);
         TEST_GROUP("softmax host memory");
         float *host = malloc(n * sizeof *host);
         vk_fill(host, n, 70 + di, -30, 30);
         memcpy(ref, host, n * sizeof *ref);
         p->gpu->ops->softmax(p->gpu, host, rows, dim);
         p->cpu->ops->softmax(p->cpu, ref, rows, dim);
-        CHECK_CLOSE(host, ref, n, 1e-9, 2e-6, "dim %lld", (long long)dim);
+        CHECK_CLOSE(host, ref, n, 1e-9, 1e-5, "dim %lld", (long long)dim);
         free(host);
         vk_release(p, x);
         free(ref);

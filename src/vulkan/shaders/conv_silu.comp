@@ -17,15 +17,17 @@ void main() {
     uint c = group_index() * 64u + gl_LocalInvocationID.x;
     if (c >= pc.C) return;
     const uint K = pc.K;
-    float wt[MAX_TAPS], win[MAX_TAPS]; // win[j]: the input j taps back from the newest, oldest last
+    float wt[MAX_TAPS], win[MAX_TAPS]; // win: the last K - 1 inputs, oldest first
     for (uint j = 0; j < K; j++) wt[j] = pc.w.v[c * K + j];
-    for (uint j = 1; j < K; j++) win[j] = pc.state.v[(K - 1 - j) * pc.C + c];
+    for (uint j = 0; j + 1 < K; j++) win[j] = pc.state.v[j * pc.C + c];
     for (uint t = 0; t < pc.n; t++) {
-        for (uint j = K - 1; j > 0; j--) win[j] = win[j - 1];
-        win[0] = pc.x.v[t * pc.C + c];
+        const float xt = pc.x.v[t * pc.C + c];
         precise float acc = 0.0; // summed oldest tap first, as the CPU does
-        for (uint j = 0; j < K; j++) acc += wt[j] * win[K - 1 - j];
+        for (uint j = 0; j + 1 < K; j++) acc += wt[j] * win[j];
+        acc += wt[K - 1] * xt;
         pc.y.v[t * pc.C + c] = silu(acc);
+        for (uint j = 0; j + 2 < K; j++) win[j] = win[j + 1];
+        if (K > 1) win[K - 2] = xt;
     }
-    for (uint j = 1; j < K; j++) pc.state.v[(K - 1 - j) * pc.C + c] = win[j];
+    for (uint j = 0; j + 1 < K; j++) pc.state.v[j * pc.C + c] = win[j];
 }

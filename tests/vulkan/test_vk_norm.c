@@ -39,6 +39,19 @@ static void test_rmsnorm(vk_pair *p) {
     p->cpu->ops->rmsnorm(p->cpu, ref, x, w_host, 2, 300, 1e-6f);
     CHECK_CLOSE(y, ref, 600, 1e-6, 1e-5, "%s", "dim 300");
     vk_release(p, x), vk_release(p, y);
+    TEST_GROUP("rmsnorm many rows");
+    { /* per-head norms: n_tok x n_head rows, past one dimension of workgroups */
+        const int64_t rows = 70001, dim = 16;
+        float *xr = vk_floats(p, rows * dim), *yr = vk_floats(p, rows * dim), *rr = malloc(rows * dim * sizeof *rr);
+        float *wr = vk_floats(p, dim);
+        vk_fill(xr, rows * dim, 35, -2, 2);
+        vk_fill(wr, dim, 36, 0, 2);
+        p->gpu->ops->rmsnorm(p->gpu, yr, xr, wr, rows, dim, 1e-6f);
+        p->cpu->ops->rmsnorm(p->cpu, rr, xr, wr, rows, dim, 1e-6f);
+        CHECK_CLOSE(yr, rr, rows * dim, 1e-6, 1e-5, "%lld rows", (long long)rows);
+        vk_release(p, xr), vk_release(p, yr), vk_release(p, wr);
+        free(rr);
+    }
     TEST_GROUP("rmsnorm all zero");
     float *z = vk_floats(p, 300);
     p->gpu->ops->rmsnorm(p->gpu, z, z, NULL, 1, 300, 1e-6f);
@@ -106,7 +119,8 @@ static void test_rope(vk_pair *p) {
 static void test_softmax(vk_pair *p) {
     static const int64_t dims[] = {1, 8, 128, 513, 262144};
     for (size_t di = 0; di < sizeof dims / sizeof *dims; di++) {
-        const int64_t dim = dims[di], rows = dim > 100000 ? 2 : dim < 200 ? 33 : 4, n = rows * dim;
+        /* dim 8: a router's rows for many tokens, past one dimension of workgroups */
+        const int64_t dim = dims[di], rows = dim > 100000 ? 2 : dim == 8 ? 70001 : dim < 200 ? 33 : 4, n = rows * dim;
         float *x = vk_floats(p, n), *ref = malloc(n * sizeof *ref);
         vk_fill(x, n, 60 + di, -12, 12);
         if (dim > 1) {

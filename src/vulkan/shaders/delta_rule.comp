@@ -3,16 +3,19 @@
 // recurrence, all n tokens in one dispatch. The columns of a head's state S
 // (d_k x d_v) evolve independently, so a workgroup takes one value head j
 // and COLS of its columns; each invocation keeps ROWS rows of one column in
-// registers (PARTS invocations cover d_k <= PARTS * ROWS). Per token, one
-// shared-memory reduction over the parts gives S^T k, S^T q and k.q of the
-// old state, and then
+// registers (PARTS invocations cover d_k <= PARTS * ROWS). k and q come
+// through shared memory TOKENS tokens at a time; per token, one
+// shared-memory reduction over the parts (one barrier) gives S^T k, S^T q
+// and k.q of the old state, and then
 //   delta = beta (v - e^g S^T k) ;  S = e^g S + k delta^T ;
 //   out = S_new^T q = e^g S^T q + delta (k.q).
 #include "common.glsl"
+#extension GL_EXT_control_flow_attributes : require
 
 #define THREADS 128
 #define ROWS 32
 #define MAX_PARTS 8 // d_k <= 256
+#define TOKENS 8    // tokens whose k and q are staged in shared memory at once
 layout(local_size_x = THREADS) in;
 
 layout(push_constant) uniform Push {
@@ -22,9 +25,11 @@ layout(push_constant) uniform Push {
     uint parts;  // 1, 2, 4 or 8: ceil(d_k / ROWS) rounded up to a power of two
 } pc;
 
-shared float k_sh[MAX_PARTS * ROWS], q_sh[MAX_PARTS * ROWS];
-shared vec2 red[THREADS]; // (S^T k, S^T q) of each invocation's rows
-shared float kq_red[MAX_PARTS];
+shared float k_sh[TOKENS][MAX_PARTS * ROWS], q_sh[TOKENS][MAX_PARTS * ROWS];
+// per token, double-buffered (one barrier a token): (S^T k, S^T q) of each
+// invocation's rows, and k.q over each part's rows
+shared vec2 red[2][THREADS];
+shared float kq_red[2][MAX_PARTS];
 
 float softplus(float x) {
     if (x > 20.0) return x;
@@ -45,44 +50,48 @@ void main() {
     const uint s_at = j * dk * dv;
 
     float s[ROWS];
-    for (uint r = 0; r < ROWS; r++) {
+    [[unroll]] for (uint r = 0; r < ROWS; r++) {
         uint i = part * ROWS + r;
         s[r] = live && i < dk ? pc.state.v[s_at + i * dv + c] : 0.0;
     }
     const float ssm_a = pc.ssm_a.v[j], dt_bias = pc.dt_bias.v[j];
-    for (uint t = 0; t < pc.n; t++) {
-        barrier(); // k_sh, q_sh and red of the previous token are read
-        const uint kq_at = (t * pc.n_k_heads + kh) * dk;
-        for (uint i = l; i < span; i += THREADS) {
-            k_sh[i] = i < dk ? pc.k.v[kq_at + i] : 0.0;
-            q_sh[i] = i < dk ? pc.q.v[kq_at + i] : 0.0;
+    for (uint t0 = 0; t0 < pc.n; t0 += TOKENS) {
+        const uint nt = min(TOKENS, pc.n - t0);
+        barrier(); // the previous block's k and q are read
+        for (uint e = l; e < nt * span; e += THREADS) {
+            const uint tt = e / span, i = e % span, at = ((t0 + tt) * pc.n_k_heads + kh) * dk + i;
+            k_sh[tt][i] = i < dk ? pc.k.v[at] : 0.0;
+            q_sh[tt][i] = i < dk ? pc.q.v[at] : 0.0;
         }
         barrier();
-        float sk = 0.0, sq = 0.0, kq = 0.0;
-        for (uint r = 0; r < ROWS; r++) {
-            uint i = part * ROWS + r;
-            sk += s[r] * k_sh[i];
-            sq += s[r] * q_sh[i];
-            kq += k_sh[i] * q_sh[i];
+        for (uint tt = 0; tt < nt; tt++) {
+            const uint t = t0 + tt, buf = t & 1u;
+            float sk = 0.0, sq = 0.0, kq = 0.0;
+            [[unroll]] for (uint r = 0; r < ROWS; r++) {
+                uint i = part * ROWS + r;
+                sk += s[r] * k_sh[tt][i];
+                sq += s[r] * q_sh[tt][i];
+                kq += k_sh[tt][i] * q_sh[tt][i];
+            }
+            red[buf][l] = vec2(sk, sq);
+            if (col == 0u) kq_red[buf][part] = kq;
+            barrier();
+            vec2 tot = vec2(0.0);
+            kq = 0.0;
+            for (uint p = 0; p < pc.parts; p++) {
+                tot += red[buf][p * cols + col];
+                kq += kq_red[buf][p];
+            }
+            const uint ab = t * pc.n_v_heads + j;
+            const float decay = exp(ssm_a * softplus(pc.a.v[ab] + dt_bias));
+            const float beta = 1.0 / (1.0 + exp(-pc.b.v[ab]));
+            const uint vo = ab * dv + c;
+            const float delta = live ? beta * (pc.v.v[vo] - decay * tot.x) : 0.0;
+            [[unroll]] for (uint r = 0; r < ROWS; r++) s[r] = decay * s[r] + k_sh[tt][part * ROWS + r] * delta;
+            if (live && part == 0u) pc.out_.v[vo] = decay * tot.y + delta * kq;
         }
-        red[l] = vec2(sk, sq);
-        if (col == 0u) kq_red[part] = kq;
-        barrier();
-        vec2 tot = vec2(0.0);
-        kq = 0.0;
-        for (uint p = 0; p < pc.parts; p++) {
-            tot += red[p * cols + col];
-            kq += kq_red[p];
-        }
-        const uint ab = t * pc.n_v_heads + j;
-        const float decay = exp(ssm_a * softplus(pc.a.v[ab] + dt_bias));
-        const float beta = 1.0 / (1.0 + exp(-pc.b.v[ab]));
-        const uint vo = ab * dv + c;
-        const float delta = live ? beta * (pc.v.v[vo] - decay * tot.x) : 0.0;
-        for (uint r = 0; r < ROWS; r++) s[r] = decay * s[r] + k_sh[part * ROWS + r] * delta;
-        if (live && part == 0u) pc.out_.v[vo] = decay * tot.y + delta * kq;
     }
-    for (uint r = 0; r < ROWS; r++) {
+    [[unroll]] for (uint r = 0; r < ROWS; r++) {
         uint i = part * ROWS + r;
         if (live && i < dk) pc.state.v[s_at + i * dv + c] = s[r];
     }

@@ -74,6 +74,7 @@ static const rope_case rope_cases[] = {
     {256, 256, 0, 2, 1e6f, 1, false, 262000},    /* near the longest contexts */
     {256, 64, 256, 2, 1e6f, 0, false, 5000},     /* Gemma 4 proportional: exp_dims = head_dim */
     {512, 128, 512, 1, 1e6f, 0, true, 100000},   /* ... with freq_factors, 1e30 past the rotated ones */
+    {512, 512, 512, 2, 1e6f, 0, true, 100000},   /* Gemma 4 global layers as its GGUF writes them */
     {512, 512, 0, 1, 10000, 0, true, 12},
     {128, 96, 0, 2, 500000, 0.5f, true, 99999},
 };
@@ -86,8 +87,8 @@ static void test_rope(vk_pair *p) {
         int32_t *pos = malloc(n_tok * sizeof *pos); /* host memory, new every call */
         for (int64_t t = 0; t < n_tok; t++) pos[t] = c->pos0 + 7 * (int32_t)t;
         for (int32_t i = 0; i < c->n_rot / 2; i++) ff[i] = 1.0f + 0.25f * (float)(i % 5); /* llama3-like divisors */
-        if (c->factors && c->exp_dims) /* Gemma 4 GGUF: the unrotated half of the pairs get 1e30 */
-            for (int32_t i = c->n_rot / 4; i < c->n_rot / 2; i++) ff[i] = 1e30f;
+        if (c->factors && c->exp_dims) /* Gemma 4 GGUF: pairs past the rotated quarter get 1e30 */
+            for (int32_t i = c->n_rot / 8; i < c->n_rot / 2; i++) ff[i] = 1e30f;
         vk_fill(x, n, 40 + ci, -2, 2);
         memcpy(ref, x, n * sizeof *ref);
         const fl_rope_params rp = {.n_rot = c->n_rot, .exp_dims = c->exp_dims, .base = c->base,

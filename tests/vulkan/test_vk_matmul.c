@@ -191,6 +191,15 @@ static void test_split(vk_pair *p) {
     free(ref);
 }
 
+/* More weight rows than a dispatch's x dimension takes on most devices
+ * (65535): the decode kernel's workgroups spill into y (fl_vk_groups). */
+static void test_wide(vk_pair *p) {
+    TEST_GROUP("wide");
+    const fl_weight *w = keep(make_weight(FLINT_TYPE_Q8_0, 70000, 32, 0, 0, 5));
+    compare(p, w, 1, 6);
+    compare(p, w, 3, 7);
+}
+
 /* q, k, v-like jobs of three types sharing x, in one group, against the
  * CPU's products one by one. */
 static void test_group(vk_pair *p) {
@@ -311,6 +320,7 @@ int main(void) {
     vk_pair p = vk_pair_open();
     test_types(&p);
     test_split(&p);
+    test_wide(&p);
     test_group(&p);
     test_host_output(&p);
     test_deterministic(&p);

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "base/checked.h"
 #include "base/error.h"
 #include "quant/dequant.h"
 #include "quant/types.h"
@@ -87,7 +88,7 @@ static flint_status check_weight(const fl_weight *w) {
         return fl_errorf(FLINT_E_INVALID_ARG, "vulkan matmul %s: row_bytes %llu < %llu for k=%lld", name,
                          (unsigned long long)w->row_bytes, (unsigned long long)need, (long long)w->k);
     /* the F32 rows of a type without a shader are 4k bytes */
-    if (w->row_bytes > UINT32_MAX || (uint64_t)w->k * 4 > UINT32_MAX)
+    if (w->row_bytes > UINT32_MAX || (uint64_t)w->k > UINT32_MAX / sizeof(float))
         return fl_errorf(FLINT_E_UNSUPPORTED, "vulkan matmul %s: rows of k=%lld are too long for the shaders", name,
                          (long long)w->k);
     return FLINT_OK;
@@ -104,7 +105,10 @@ static flint_status check_job(const fl_matmul_job *j, int32_t i) {
     if (j->n < 0) return fl_errorf(FLINT_E_INVALID_ARG, "vulkan matmul: job %d has negative n %lld", i, (long long)j->n);
     if (j->n > 0 && j->w->m > 0 && (!j->x || !j->y))
         return fl_errorf(FLINT_E_INVALID_ARG, "vulkan matmul: job %d has a NULL x or y", i);
-    if ((uint64_t)j->w->m > UINT32_MAX || (uint64_t)j->n > UINT32_MAX)
+    uint64_t xb, yb;
+    if ((uint64_t)j->w->m > UINT32_MAX || (uint64_t)j->n > UINT32_MAX ||
+        !fl_mul_u64((uint64_t)j->n, (uint64_t)j->w->k * sizeof(float), &xb) ||
+        !fl_mul_u64((uint64_t)j->n, (uint64_t)j->w->m * sizeof(float), &yb))
         return fl_errorf(FLINT_E_UNSUPPORTED, "vulkan matmul: job %d's m=%lld or n=%lld is too large", i,
                          (long long)j->w->m, (long long)j->n);
     return FLINT_OK;

@@ -287,6 +287,9 @@ static void test_errors(vk_pair *p) {
     bad.w.row_bytes = 20;
     CHECK_FAILS(g->ops->matmul_group(g, jobs, 2), FLINT_E_INVALID_ARG, "row_bytes");
     bad.w.row_bytes = 36;
+    bad.w.k = 1ll << 31, bad.w.row_bytes = (1ull << 31) / 32 * 18; /* rows past the shaders' 32-bit sizes */
+    CHECK_FAILS(g->ops->matmul_group(g, jobs, 2), FLINT_E_UNSUPPORTED, "too long");
+    bad.w.k = 64, bad.w.row_bytes = 36;
     /* a type nothing reads */
     flint_type none = FLINT_TYPE_COUNT;
     for (int t = 0; t < FLINT_TYPE_COUNT && none == FLINT_TYPE_COUNT; t++) {

@@ -32,6 +32,7 @@
 #include "vulkan/vk.h"
 
 #define VEC_MAX_N 8 /* x rows per z slice of mm_vec; above this (outside deterministic mode) mm_tile */
+#define VEC_ROWS 4  /* mm_vec's weight rows per workgroup */
 #define TILE 64     /* mm_tile's rows of W and of x per workgroup */
 
 /* mm_weights.glsl's push constants */
@@ -200,7 +201,7 @@ static void record_job(fl_vk *vk, const fl_matmul_job *j) {
         }
         if (vk->err) return;
         uint32_t gx, gy;
-        fl_vk_groups(vk, (uint64_t)nr, vec ? 1 : TILE, &gx, &gy);
+        fl_vk_groups(vk, (uint64_t)nr, vec ? VEC_ROWS : TILE, &gx, &gy);
         for (int64_t c0 = 0; c0 < j->n; c0 += slice) {
             const int64_t nc = j->n - c0 < slice ? j->n - c0 : slice;
             pc.x = x + (uint64_t)c0 * (uint64_t)w->k * sizeof(float);

@@ -14,7 +14,7 @@
  * bytes' address (fl_vk_in_as) and run by the F32 shaders.
  *
  * Kernels: n <= 8 x rows (decode), or every n in deterministic mode so
- * that a row's y does not depend on n: mm_vec, one weight row per
+ * that a row's y does not depend on n: mm_vec, 4 weight rows per
  * workgroup and 8 x rows per z slice; larger n (prefill): mm_tile, 64 x 64
  * tiles of y through shared memory. Both multiply f32 x with the reference
  * dequantization in f32 (backend.h's exact mode). Cooperative matrices

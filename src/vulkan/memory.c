@@ -207,10 +207,15 @@ static int32_t upload_find(const fl_vk *vk, const void *p, uint64_t bytes, bool 
     return *found ? hi : lo;
 }
 
-static VkDeviceAddress upload(fl_vk *vk, const void *p, uint64_t bytes) {
+/* The device copy of data[0..bytes) recorded under the host range [key,
+ * key + key_bytes): found again by any range inside it. A range already
+ * recorded gives its address; data NULL looks up only (0 if absent, no
+ * error). */
+static VkDeviceAddress upload(fl_vk *vk, const void *key, uint64_t key_bytes, const void *data, uint64_t bytes) {
     bool found;
-    int32_t i = upload_find(vk, p, bytes, &found);
-    if (found) return vk->uploads[i].addr + (uint64_t)((uintptr_t)p - (uintptr_t)vk->uploads[i].host);
+    int32_t i = upload_find(vk, key, key_bytes, &found);
+    if (found) return vk->uploads[i].addr + (uint64_t)((uintptr_t)key - (uintptr_t)vk->uploads[i].host);
+    if (!data) return 0;
     if (vk->n_up == vk->cap_up) {
         int32_t cap = vk->cap_up ? 2 * vk->cap_up : 256;
         fl_vk_upload *u = realloc(vk->uploads, (size_t)cap * sizeof *u);
@@ -227,10 +232,10 @@ static VkDeviceAddress upload(fl_vk *vk, const void *p, uint64_t bytes) {
         if (!vk->err) vk->err = FLINT_E_NOMEM;
         return 0;
     }
-    if (map) memcpy(map, p, bytes);
-    else if (upload_staged(vk, addr, p, bytes)) return 0;
+    if (map) memcpy(map, data, bytes);
+    else if (upload_staged(vk, addr, data, bytes)) return 0;
     memmove(&vk->uploads[i + 1], &vk->uploads[i], (size_t)(vk->n_up - i) * sizeof *vk->uploads);
-    vk->uploads[i] = (fl_vk_upload){p, bytes, addr};
+    vk->uploads[i] = (fl_vk_upload){key, key_bytes, addr};
     vk->n_up++;
     return addr;
 }
@@ -239,7 +244,11 @@ VkDeviceAddress fl_vk_in(fl_vk *vk, const void *p, uint64_t bytes) {
     if (!p) return 0;
     const fl_vk_buf *b = fl_vk_find_act(vk, p, bytes);
     if (b) return b->addr + (uint64_t)((uintptr_t)p - (uintptr_t)b->map);
-    return upload(vk, p, bytes);
+    return upload(vk, p, bytes, p, bytes);
+}
+
+VkDeviceAddress fl_vk_in_as(fl_vk *vk, const void *key, uint64_t key_bytes, const void *data, uint64_t bytes) {
+    return key ? upload(vk, key, key_bytes, data, bytes) : 0;
 }
 
 /* ---- the transient buffer ---- */

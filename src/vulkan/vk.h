@@ -124,6 +124,12 @@ void fl_vk_dealloc(fl_backend *be, void *p);
  * as it is, anything else uploaded once as a weight. 0 on failure (vk->err
  * set). p NULL gives 0 without error. */
 VkDeviceAddress fl_vk_in(fl_vk *vk, const void *p, uint64_t bytes);
+/* A weight uploaded in another form than its stored one (dequantized
+ * rows): data[0..bytes) uploaded once and recorded under the host range
+ * [key, key + key_bytes) (the stored bytes), so that a later call finds it
+ * by key alone; with data NULL, only that look-up (0 if not yet uploaded,
+ * without error). 0 on failure (vk->err set). */
+VkDeviceAddress fl_vk_in_as(fl_vk *vk, const void *key, uint64_t key_bytes, const void *data, uint64_t bytes);
 /* The device address an op writes [p, p + bytes) through: backend memory
  * as it is, foreign memory through the transient buffer (copied back by
  * fl_vk_submit). 0 on failure (vk->err set). */

@@ -1,0 +1,147 @@
+/* test_vk_delta.c — the Gated DeltaNet ops on the device against the CPU
+ * backend: conv_silu over several calls in a row (the state carries), and
+ * the delta rule at Qwen3.5-like shapes, tiled and grouped, over runs of
+ * 1 to 70 tokens in a row. The CPU runs the recurrence in deterministic
+ * mode (what the shader computes: agreement to f32 rounding, 1e-5) and the
+ * chunked form for runs of 16+ tokens otherwise (1e-4). Weights come from
+ * the backend's memory: an upload is found again by its host address, so a
+ * freed and reused host array would read stale. */
+#include "vk_harness.h"
+
+static void test_conv(vk_pair *p) {
+    static const struct { int64_t C; int32_t K; } shapes[] = {{37, 4}, {1029, 4}, {8, 2}, {5, 1}, {65, 7}};
+    static const int64_t runs[] = {1, 3, 1, 9, 2, 1};
+    for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
+        const int64_t C = shapes[si].C;
+        const int32_t K = shapes[si].K;
+        float *w = vk_floats(p, C * K), *st = vk_floats(p, (K - 1) * C + 1), *st_ref = malloc((K * C) * sizeof *st_ref);
+        vk_fill(w, C * K, 80 + si, -1, 1);
+        vk_fill(st, (K - 1) * C, 90 + si, -2, 2);
+        memcpy(st_ref, st, (K - 1) * C * sizeof *st);
+        for (size_t r = 0; r < sizeof runs / sizeof *runs; r++) {
+            const int64_t n = runs[r];
+            float *x = vk_floats(p, n * C), *y = vk_floats(p, n * C), *ref = malloc(n * C * sizeof *ref);
+            vk_fill(x, n * C, 100 + 10 * si + r, -3, 3);
+            TEST_GROUP("conv_silu");
+            p->gpu->ops->conv_silu(p->gpu, y, x, w, st, n, C, K);
+            p->cpu->ops->conv_silu(p->cpu, ref, x, w, st_ref, n, C, K);
+            CHECK_CLOSE(y, ref, n * C, 1e-6, 1e-5, "C %lld K %d call %zu (n %lld)", (long long)C, K, r, (long long)n);
+            TEST_GROUP("conv_silu state");
+            CHECK_CLOSE(st, st_ref, (K - 1) * C, 0, 0, "C %lld K %d call %zu", (long long)C, K, r);
+            vk_release(p, x), vk_release(p, y);
+            free(ref);
+        }
+        vk_release(p, st), vk_release(p, w);
+        free(st_ref);
+    }
+}
+
+typedef struct delta_case {
+    int32_t n_k_heads, n_v_heads, d_k, d_v;
+    bool tiled;
+} delta_case;
+
+static const delta_case cases[] = {
+    {2, 4, 128, 128, true}, {2, 4, 128, 128, false}, {2, 2, 128, 128, false},
+    {1, 3, 16, 24, false},  {3, 6, 40, 200, true},   {1, 1, 256, 64, false},
+};
+
+/* q and k rows L2-normed (q then scaled by d_k^-1/2), as the model gives them */
+static void fill_qk(float *x, int64_t rows, int32_t d, uint64_t seed, float scale) {
+    vk_fill(x, rows * d, seed, -1, 1);
+    for (int64_t r = 0; r < rows; r++) {
+        double ss = 0;
+        for (int32_t i = 0; i < d; i++) ss += (double)x[r * d + i] * x[r * d + i];
+        const float s = (float)(scale / sqrt(ss + 1e-12));
+        for (int32_t i = 0; i < d; i++) x[r * d + i] *= s;
+    }
+}
+
+/* Largest |x| over n, so that tolerances scale with the outputs. */
+static double peak(const float *x, int64_t n) {
+    double m = 0;
+    for (int64_t i = 0; i < n; i++) m = fabs(x[i]) > m ? fabs(x[i]) : m;
+    return m;
+}
+
+static void test_delta(vk_pair *p, bool chunked) {
+    static const int64_t runs[] = {1, 5, 16, 70, 1};
+    fl_cpu_backend_set_deterministic(p->cpu, !chunked);
+    const double rtol = chunked ? 1e-4 : 1e-5;
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+        const delta_case *c = &cases[ci];
+        const int32_t nk = c->n_k_heads, nv = c->n_v_heads, dk = c->d_k, dv = c->d_v;
+        const int64_t ns = (int64_t)nv * dk * dv;
+        float *ssm_a = vk_floats(p, nv), *dt_bias = vk_floats(p, nv);
+        for (int32_t j = 0; j < nv; j++) {
+            ssm_a[j] = -expf(-1.0f + 2.0f * (float)j / (float)nv); /* -exp(A_log) */
+            dt_bias[j] = 0.5f - 0.3f * (float)j;
+        }
+        const fl_delta_params dp = {nk, nv, dk, dv, c->tiled, ssm_a, dt_bias};
+        float *st = vk_floats(p, ns), *st_ref = malloc(ns * sizeof *st_ref);
+        vk_fill(st, ns, 200 + ci, -0.05f, 0.05f);
+        memcpy(st_ref, st, ns * sizeof *st);
+        for (size_t r = 0; r < sizeof runs / sizeof *runs; r++) {
+            const int64_t n = runs[r];
+            const uint64_t seed = 1000 * ci + 10 * r + (chunked ? 5 : 0);
+            float *q = vk_floats(p, n * nk * dk), *k = vk_floats(p, n * nk * dk), *v = vk_floats(p, n * nv * dv);
+            float *a = vk_floats(p, n * nv), *b = vk_floats(p, n * nv), *out = vk_floats(p, n * nv * dv);
+            float *ref = malloc(n * nv * dv * sizeof *ref);
+            fill_qk(q, n * nk, dk, seed + 1, 1.0f / sqrtf((float)dk));
+            fill_qk(k, n * nk, dk, seed + 2, 1.0f);
+            vk_fill(v, n * nv * dv, seed + 3, -1, 1);
+            vk_fill(a, n * nv, seed + 4, -4, 2);
+            vk_fill(b, n * nv, seed + 5, -3, 3);
+            if (n == 5) { /* softplus past 20 (the state nearly forgotten) and far below 0 (kept) */
+                a[0] = 30, a[nv] = -30, a[2 * nv + nv - 1] = 21;
+                b[1] = -40, b[nv + 1] = 40;
+            }
+            TEST_GROUP(chunked ? "delta_rule vs chunked" : "delta_rule vs recurrence");
+            flint_status sg = p->gpu->ops->delta_rule(p->gpu, &dp, out, q, k, v, a, b, st, n);
+            flint_status sc = p->cpu->ops->delta_rule(p->cpu, &dp, ref, q, k, v, a, b, st_ref, n);
+            CHECK_MSG(sg == FLINT_OK && sc == FLINT_OK, "status %s / %s: %s", flint_status_name(sg),
+                      flint_status_name(sc), flint_errmsg());
+            CHECK_CLOSE(out, ref, n * nv * dv, rtol * peak(ref, n * nv * dv), rtol,
+                        "heads %d/%d %dx%d %s, call %zu (n %lld)", nk, nv, dk, dv, c->tiled ? "tiled" : "grouped", r,
+                        (long long)n);
+            TEST_GROUP(chunked ? "delta_rule state vs chunked" : "delta_rule state vs recurrence");
+            CHECK_CLOSE(st, st_ref, ns, rtol * peak(st_ref, ns), rtol, "heads %d/%d %dx%d %s, call %zu", nk, nv, dk,
+                        dv, c->tiled ? "tiled" : "grouped", r);
+            vk_release(p, q), vk_release(p, k), vk_release(p, v), vk_release(p, a), vk_release(p, b);
+            vk_release(p, out);
+            free(ref);
+        }
+        vk_release(p, st), vk_release(p, ssm_a), vk_release(p, dt_bias);
+        free(st_ref);
+    }
+    fl_cpu_backend_set_deterministic(p->cpu, false);
+}
+
+static void test_delta_args(vk_pair *p) {
+    TEST_GROUP("delta_rule arguments");
+    float one[1] = {0}, ssm_a[4] = {-1, -1, -1, -1}, dt[4] = {0};
+    float *buf = vk_floats(p, 4 * 512 * 512);
+    CHECK_FAILS(p->gpu->ops->delta_rule(p->gpu, &(fl_delta_params){2, 3, 16, 16, false, ssm_a, dt}, buf, buf, buf,
+                                        buf, one, one, buf, 1),
+                FLINT_E_INVALID_ARG, "3 value heads over 2 key heads");
+    CHECK_FAILS(p->gpu->ops->delta_rule(p->gpu, &(fl_delta_params){0, 4, 16, 16, false, ssm_a, dt}, buf, buf, buf,
+                                        buf, one, one, buf, 1),
+                FLINT_E_INVALID_ARG, "delta rule");
+    CHECK_FAILS(p->gpu->ops->delta_rule(p->gpu, &(fl_delta_params){1, 1, 512, 16, false, ssm_a, dt}, buf, buf, buf,
+                                        buf, one, one, buf, 1),
+                FLINT_E_UNSUPPORTED, "key heads of 512");
+    CHECK_FAILS(p->gpu->ops->delta_rule(p->gpu, &(fl_delta_params){1, 1, 16, 0, false, ssm_a, dt}, buf, buf, buf,
+                                        buf, one, one, buf, 1),
+                FLINT_E_INVALID_ARG, "16 x 0");
+    vk_release(p, buf);
+}
+
+int main(void) {
+    vk_pair p = vk_pair_open();
+    test_conv(&p);
+    test_delta(&p, false);
+    test_delta(&p, true);
+    test_delta_args(&p);
+    vk_pair_close(&p);
+    return test_finish("test_vk_delta");
+}

@@ -1,7 +1,9 @@
 #!/bin/sh
 # gpu-check.sh — everything a session lent a real GPU for a few minutes
 # runs, in one go: the build's packages, `make VULKAN=1`, the Vulkan tests
-# (make test-vulkan), `flint info --gpus`, then prefill and decode speed of
+# (make test-vulkan), `flint info --gpus`, greedy tokens of one GGUF on the
+# GPU against the CPU's exact mode (what the device computes), then
+# prefill and decode speed of
 # one GGUF on the GPU (flint bench --gpu vulkan) beside the CPU (the same
 # bench without --gpu) and, when LLAMA_BENCH names a llama.cpp Vulkan
 # build's llama-bench, llama.cpp on the same file with every layer on the
@@ -51,6 +53,15 @@ $flint info --gpus
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+step "greedy tokens on $model: --gpu vulkan against the CPU's --exact"
+for dev in vulkan cpu; do
+    $flint run -m "$model" -p "The capital of France is" --temp 0 -n 32 --ignore-eos --exact --gpu $dev --json \
+        2>/dev/null | sed -nE 's/.*"tokens":\[([0-9,]*)\].*/\1/p' | tr ',' '\n' > "$out/tokens-$dev.txt"
+done
+n=$(wc -l < "$out/tokens-cpu.txt")
+same=$(paste -d' ' "$out/tokens-vulkan.txt" "$out/tokens-cpu.txt" | awk '$1 != $2 { exit } { k++ } END { print k + 0 }')
+echo "the first $same of $n greedy tokens agree"
+[ "$n" -gt 0 ] || { echo "gpu-check: no tokens from flint run" >&2; exit 1; }
 step "flint bench --gpu vulkan on $model (-p $pp -n $tg -r $reps)"
 $flint bench -m "$model" -p "$pp" -n "$tg" -r "$reps" --gpu vulkan --json | tee "$out/vulkan.jsonl"
 step "flint bench on the CPU"

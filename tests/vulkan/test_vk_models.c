@@ -238,12 +238,15 @@ static void check_cli(void) {
     const char *run = FLINT_BIN " run -m models/tiny-gemma3.gguf -p 'The capital of France' --temp 0 -n 24 --exact "
                                 "--ignore-eos --verbose --json";
     char cmd[512], *cpu, *gpu, *err;
+    int rc; /* apart: CHECK_INT_EQ evaluates its arguments twice when it fails */
     snprintf(cmd, sizeof cmd, "%s --gpu cpu", run);
-    CHECK_INT_EQ(run_cmd(cmd, &cpu, &err), 0);
+    rc = run_cmd(cmd, &cpu, &err);
+    CHECK_INT_EQ(rc, 0);
     CHECK_MSG(strstr(err, "device: cpu\n") != NULL, "%s", err);
     free(err);
     snprintf(cmd, sizeof cmd, "%s --gpu vulkan", run);
-    CHECK_INT_EQ(run_cmd(cmd, &gpu, &err), 0);
+    rc = run_cmd(cmd, &gpu, &err);
+    CHECK_INT_EQ(rc, 0);
     CHECK_MSG(strstr(err, "device: vulkan: ") != NULL, "%s", err);
     free(err);
     /* {"text":...,"tokens":[...],"finish_reason"...: the same up to the usage */
@@ -254,7 +257,8 @@ static void check_cli(void) {
     free(cpu), free(gpu);
 
     snprintf(cmd, sizeof cmd, FLINT_BIN " run -m models/tiny-gemma3.gguf -p Hi -n 2 --gpu vulkan:99");
-    CHECK_INT_EQ(run_cmd(cmd, &gpu, &err), 1);
+    rc = run_cmd(cmd, &gpu, &err);
+    CHECK_INT_EQ(rc, 1);
     int32_t n = 0;
     flint_gpu_list(NULL, 0, &n);
     char want[128];
@@ -262,11 +266,12 @@ static void check_cli(void) {
     CHECK_MSG(strstr(err, want) != NULL, "%s", err);
     free(gpu), free(err);
 
-    CHECK_INT_EQ(run_cmd(FLINT_BIN " info --gpus", &gpu, &err), 0);
+    rc = run_cmd(FLINT_BIN " info --gpus", &gpu, &err);
+    CHECK_INT_EQ(rc, 0);
     CHECK_MSG(!strncmp(gpu, "vulkan:0  ", 10) && strstr(gpu, "subgroup size "), "%s", gpu);
     free(gpu), free(err);
-    CHECK_INT_EQ(run_cmd(FLINT_BIN " bench -m models/tiny-gemma3.gguf -p 8 -n 4 -r 1 --gpu vulkan --json", &gpu,
-                         &err), 0);
+    rc = run_cmd(FLINT_BIN " bench -m models/tiny-gemma3.gguf -p 8 -n 4 -r 1 --gpu vulkan --json", &gpu, &err);
+    CHECK_INT_EQ(rc, 0);
     CHECK_MSG(strstr(gpu, "\"test\": \"tg4\"") && strstr(gpu, "\"device\": \"vulkan: "), "%s%s", gpu, err);
     free(gpu), free(err);
 }

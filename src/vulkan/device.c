@@ -74,11 +74,18 @@ static int32_t compute_queue_family(VkPhysicalDevice pd) {
     return -1;
 }
 
-/* Whether a device can run flint's shaders. */
+/* Whether a device can run flint's shaders: besides the features below,
+ * subgroup adds, maxima and elections in compute shaders (the matmul and
+ * attention reductions). */
 static bool qualifies(VkPhysicalDevice pd) {
     VkPhysicalDeviceProperties p;
     vkGetPhysicalDeviceProperties(pd, &p);
     if (p.apiVersion < VK_API_VERSION_1_2 || compute_queue_family(pd) < 0) return false;
+    VkPhysicalDeviceSubgroupProperties sg = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+    VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sg};
+    vkGetPhysicalDeviceProperties2(pd, &p2);
+    const VkSubgroupFeatureFlags ops = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+    if ((sg.supportedOperations & ops) != ops || !(sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT)) return false;
     vk_features f;
     features_chain(&f);
     vkGetPhysicalDeviceFeatures2(pd, &f.f2);
@@ -181,7 +188,7 @@ flint_status fl_vk_device_open(fl_vk *vk, int32_t index) {
     if ((r = qualifying(vk->inst, pd, 64, &n)) != VK_SUCCESS) return fl_vk_fail(NULL, r, "listing devices");
     if (!n)
         return fl_errorf(FLINT_E_UNSUPPORTED, "vulkan: no device with Vulkan 1.2, buffer device addresses, 8/16-bit "
-                                              "storage and 64-bit integers (flint info --gpus lists them)");
+                                              "storage, 64-bit integers and subgroup arithmetic in compute shaders");
     if (index >= (int32_t)n)
         return fl_errorf(FLINT_E_INVALID_ARG, "vulkan: device %d does not exist: this machine has %u (0 to %u)", index,
                          n, n - 1);

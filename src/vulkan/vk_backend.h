@@ -9,7 +9,8 @@
 #include "flint.h"
 
 /* The devices that can run flint (Vulkan 1.2 with buffer device addresses,
- * 8/16-bit storage and 64-bit integers), in the order `vulkan:N` counts
+ * 8/16-bit storage, 64-bit integers and subgroup arithmetic in compute
+ * shaders), in the order `vulkan:N` counts
  * them. Writes up to max entries, *n the number found. No loader or no
  * device is not an error: *n = 0. */
 flint_status fl_vk_list(flint_gpu_info *out, int32_t max, int32_t *n);

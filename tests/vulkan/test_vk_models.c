@@ -11,7 +11,8 @@
  * states live in the device's memory). The device's logits are compared
  * with the CPU backend's on the same context params (F16 K/V, exact), the
  * refusals are checked, and the CLI: `flint run --gpu vulkan` writes the
- * CPU's greedy text, `--gpu vulkan:99` names the device count. */
+ * CPU's greedy text, `--gpu vulkan:99` names the device count, info --gpus
+ * lists the device (or says there is none, with no driver to load). */
 #define _POSIX_C_SOURCE 200809L
 #include <sys/wait.h>
 
@@ -269,6 +270,14 @@ static void check_cli(void) {
     rc = run_cmd(FLINT_BIN " info --gpus", &gpu, &err);
     CHECK_INT_EQ(rc, 0);
     CHECK_MSG(!strncmp(gpu, "vulkan:0  ", 10) && strstr(gpu, "subgroup size "), "%s", gpu);
+    free(gpu), free(err);
+    /* a machine without a Vulkan driver (the loader pointed at none) */
+    rc = run_cmd("VK_ICD_FILENAMES=/nonexistent.json " FLINT_BIN " info --gpus", &gpu, &err);
+    CHECK_MSG(rc == 0 && !strcmp(gpu, "no Vulkan device found\n"), "%d: %s", rc, gpu);
+    free(gpu), free(err);
+    rc = run_cmd("VK_ICD_FILENAMES=/nonexistent.json " FLINT_BIN " run -m models/tiny-gemma3.gguf -p Hi --gpu vulkan",
+                 &gpu, &err);
+    CHECK_MSG(rc == 1 && strstr(err, "flint run: vulkan: no Vulkan driver could be loaded"), "%d: %s", rc, err);
     free(gpu), free(err);
     rc = run_cmd(FLINT_BIN " bench -m models/tiny-gemma3.gguf -p 8 -n 4 -r 1 --gpu vulkan --json", &gpu, &err);
     CHECK_INT_EQ(rc, 0);

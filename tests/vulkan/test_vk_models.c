@@ -3,14 +3,16 @@
  * transformers references as test_gemma.c, test_qwen35.c and
  * test_exact.c check the CPU: every family (Gemma 1-4, Gemma 4 MoE,
  * Qwen3.5 dense and MoE), GGUF F32 and F16, an HF folder, and quantized
- * GGUFs (Q8_0, Q4_0, Q4_K: the device computes in f32 on the dequantized
+ * GGUFs (Q8_0, Q4_0, Q4_K, Q6_K: the device computes in f32 on the dequantized
  * weights, as exact mode does, so they are held to transformers on the
  * dequantized weights at the F32 bound). Each model runs two sequences
  * together in one flint_decode_batch: their prompts in steps of 32 tokens,
  * then single-token decode steps of both (the KV pool and the recurrent
  * states live in the device's memory). The device's logits are compared
- * with the CPU backend's on the same context params (F16 K/V, exact), the
- * refusals are checked, and the CLI: `flint run --gpu vulkan` writes the
+ * with the CPU backend's on the same context params (F16 K/V, exact);
+ * forks from a snapshot (a recurrent state saved from and restored into
+ * the device's memory) and rewinds (a shared block copied) go on as the
+ * reference does; the refusals are checked, and the CLI: `flint run --gpu vulkan` writes the
  * CPU's greedy text, `--gpu vulkan:99` names the device count, info --gpus
  * lists the device (or says there is none, with no driver to load). */
 #define _POSIX_C_SOURCE 200809L
@@ -186,6 +188,57 @@ static void check_vs_cpu(const char *dir_name, const char *file) {
     free(f.logits);
 }
 
+/* The fixture's longest sequence decoded to 60 positions on the device with a
+ * snapshot at 40; sequence 1 forked from it at 40 (Qwen3.5: the recurrent
+ * state restored from the snapshot; Gemma: blocks shared, the partly
+ * filled one copied) and continued, and sequence 0 rewound to 40 where it
+ * can be (attention-only models) and continued: both continuations give
+ * the reference's logits of positions 40..59 within 1e-4. */
+static void check_fork(const char *dir_name, int rewind) {
+    char dir[256], path[320];
+    snprintf(dir, sizeof dir, "%s/%s", FIXTURE_DIR, dir_name);
+    snprintf(path, sizeof path, "%s/model-f32.gguf", dir);
+    fixture f;
+    flint_model *m = NULL;
+    flint_context *ctx = NULL;
+    int ok = load_fixture(dir, &f);
+    int32_t q = 0;
+    int64_t at = 0; /* its first logits row in the reference */
+    for (int32_t i = 1; ok && i < f.n_seq; i++)
+        if (f.len[i] > f.len[q]) q = i;
+    for (int32_t i = 0; ok && i < q; i++) at += f.len[i];
+    if (!ok || f.len[q] < 60 || open_ctx(path, "vulkan", FLINT_KV_F32, 0, &m, &ctx)) {
+        CHECK_MSG(0, "%s: no sequence of 60 tokens, or %s", path, flint_errmsg());
+        flint_context_free(ctx);
+        flint_model_close(m);
+        free(f.logits);
+        return;
+    }
+    const int64_t V = flint_context_n_vocab(ctx);
+    const int32_t *tok = f.tok[q];
+    const float *ref = f.logits + (at + 40) * V;
+    float *out = malloc((size_t)(20 * V) * sizeof *out);
+    int32_t reused = -1;
+    CHECK(flint_decode(ctx, 0, tok, 40, out, 0) == FLINT_OK && flint_seq_snapshot(ctx, 0) == FLINT_OK);
+    CHECK(flint_decode(ctx, 0, tok + 40, 20, out, 0) == FLINT_OK);
+    CHECK(flint_seq_fork(ctx, 1, 0, 40, &reused) == FLINT_OK && reused == 40);
+    CHECK(flint_decode(ctx, 1, tok + 40, 20, out, 1) == FLINT_OK);
+    double d = max_rel_diff(ref, out, 20 * V);
+    printf("  %-44s forked at 40 from a snapshot: max|d|/max|ref| %.2e\n", path, d);
+    CHECK_MSG(d < 1e-4, "%s: continuing a fork: %.3g", path, d);
+    if (rewind) {
+        CHECK(flint_seq_truncate(ctx, 0, 40) == FLINT_OK);
+        CHECK(flint_decode(ctx, 0, tok + 40, 20, out, 1) == FLINT_OK);
+        d = max_rel_diff(ref, out, 20 * V);
+        printf("  %-44s rewound to 40: max|d|/max|ref| %.2e\n", path, d);
+        CHECK_MSG(d < 1e-4, "%s: continuing after a rewind: %.3g", path, d);
+    }
+    free(out);
+    flint_context_free(ctx);
+    flint_model_close(m);
+    free(f.logits);
+}
+
 /* What the device refuses for now, and a device that does not exist. */
 static void check_refusals(void) {
     const char *path = FIXTURE("qwen35/moe/model-q8_0.gguf");
@@ -292,6 +345,9 @@ int main(void) {
     TEST_GROUP("device vs CPU");
     check_vs_cpu("gemma3/a", "model-q4_0.gguf");
     check_vs_cpu("qwen35/moe", "model-q8_0.gguf");
+    TEST_GROUP("forks and rewinds");
+    check_fork("qwen35/moe", 0);
+    check_fork("gemma3/a", 1);
     TEST_GROUP("refusals");
     check_refusals();
     TEST_GROUP("cli");

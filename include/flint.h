@@ -268,7 +268,15 @@ typedef struct flint_context_params {
                            states both) */
     const char *gpu;    /* NULL, "" or "cpu": the CPU; "vulkan": the first discrete GPU, else
                            integrated, else any Vulkan device; "vulkan:N": device N of
-                           flint_gpu_list (a build with VULKAN=1; else FLINT_E_UNSUPPORTED) */
+                           flint_gpu_list. Anything else: FLINT_E_INVALID_ARG naming it.
+                           FLINT_E_UNSUPPORTED: a Vulkan device in a build without VULKAN=1
+                           or on a machine without one (vulkan:N past the last: INVALID_ARG
+                           with the count); and, for now, on a Vulkan device, deterministic
+                           mode (its batch invariance is not proven) and a model opened with
+                           expert_cache != 0 (the store reuses its slots for other experts,
+                           the device uploads each weight once, by address). The device's
+                           matmuls are always exact (f32 on dequantized weights); n_threads
+                           does not apply to it. */
 } flint_context_params;
 
 /* A GPU device flint can run on. */
@@ -294,6 +302,8 @@ FLINT_API void flint_context_free(flint_context *ctx);
 /* Logits per position (the embedding rows, padding included). */
 FLINT_API int32_t flint_context_n_vocab(const flint_context *ctx);
 FLINT_API int32_t flint_context_n_ctx(const flint_context *ctx);
+/* What runs the context: "cpu" or "vulkan: DEVICE NAME". */
+FLINT_API const char *flint_context_device(const flint_context *ctx);
 /* The context the model was trained for (0 when the file does not say). */
 FLINT_API int32_t flint_context_n_ctx_train(const flint_context *ctx);
 /* Layers whose state is recurrent (Gated DeltaNet): 0 for attention-only models. */
@@ -544,6 +554,8 @@ typedef struct flint_engine_params {
     const char *chat_template; /* NULL: the file's; "gemma", "gemma4" or "chatml": that family's
                               (flint_chat_template_set) */
     int32_t exact;        /* f32 activations against the dequantized weights (flint_context_params) */
+    const char *gpu;      /* the device: NULL or "cpu", "vulkan", "vulkan:N" (flint_context_params.gpu,
+                             with its refusals) */
 } flint_engine_params;
 
 typedef enum flint_finish_reason {
@@ -627,6 +639,8 @@ FLINT_API flint_status flint_engine_create(flint_model *model, const flint_engin
 FLINT_API void flint_engine_free(flint_engine *engine);
 FLINT_API const flint_tokenizer *flint_engine_tokenizer(const flint_engine *engine);
 FLINT_API int32_t flint_engine_n_ctx(const flint_engine *engine);
+/* What runs the engine's context: "cpu" or "vulkan: DEVICE NAME" (flint_context_device). */
+FLINT_API const char *flint_engine_device(const flint_engine *engine);
 /* The context the model was trained for (0 when the file does not say). */
 FLINT_API int32_t flint_engine_n_ctx_train(const flint_engine *engine);
 /* Checks and queues a request (its strings and arrays are copied). Errors

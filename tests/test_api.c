@@ -1,6 +1,7 @@
 /* test_api.c — the public API (include/flint.h) over both file formats:
  * metadata and tensor queries on files made by the gguf and safetensors
- * Python packages, and the error contract (status + message). */
+ * Python packages, the choice of backend (params.gpu), and the error
+ * contract (status + message). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,7 +136,50 @@ static void test_errors(void) {
     CHECK_FAILS(flint_dequantize(FLINT_TYPE_Q4_0, y, y, 31), FLINT_E_INVALID_ARG, "31");
 }
 
+/* params.gpu: "cpu" (and NULL, "") run on the CPU and say so; a value
+ * naming no device is refused naming it; in a build without VULKAN=1,
+ * "vulkan" and "vulkan:N" are refused saying how to get them, and the
+ * engine passes its gpu through (tests/vulkan/ holds the device's side). */
+static void test_gpu_choice(void) {
+    TEST_GROUP("gpu choice");
+    flint_model *m = NULL;
+    flint_context *ctx = NULL;
+    CHECK(flint_model_open("models/tiny-gemma3.gguf", NULL, &m) == FLINT_OK);
+    const char *cpu[3] = {NULL, "", "cpu"};
+    for (int i = 0; i < 3; i++) {
+        flint_context_params cp = {.n_ctx = 16, .n_threads = 1, .gpu = cpu[i]};
+        CHECK(flint_context_create(m, &cp, &ctx) == FLINT_OK);
+        CHECK_STR_EQ(flint_context_device(ctx), "cpu");
+        flint_context_free(ctx);
+        ctx = NULL;
+    }
+    const char *bad[] = {"gpu", "CPU", "vulkan:", "vulkan:-1", "vulkan:1x", "vulkan0", "vulkan:12345678", "cuda"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        flint_context_params cp = {.n_ctx = 16, .gpu = bad[i]};
+        char want[64];
+        snprintf(want, sizeof want, "gpu '%s' names no device", bad[i]);
+        CHECK_FAILS(flint_context_create(m, &cp, &ctx), FLINT_E_INVALID_ARG, want);
+        CHECK(ctx == NULL);
+    }
+#ifndef FLINT_VULKAN
+    flint_context_params cp = {.n_ctx = 16, .gpu = "vulkan:0"};
+    CHECK_FAILS(flint_context_create(m, &cp, &ctx), FLINT_E_UNSUPPORTED, "build flint with make VULKAN=1");
+    flint_engine *e = NULL;
+    flint_engine_params ep = {.n_ctx = 16, .gpu = "vulkan"};
+    CHECK_FAILS(flint_engine_create(m, &ep, &e), FLINT_E_UNSUPPORTED, "gpu 'vulkan': this build has no GPU backend");
+    CHECK(e == NULL);
+    ep.gpu = "cpu";
+    CHECK(flint_engine_create(m, &ep, &e) == FLINT_OK);
+    CHECK_STR_EQ(flint_engine_device(e), "cpu");
+    flint_engine_free(e);
+    int32_t n = -1;
+    CHECK(flint_gpu_list(NULL, 0, &n) == FLINT_OK && n == 0);
+#endif
+    flint_model_close(m);
+}
+
 int main(void) {
+    test_gpu_choice();
     test_gguf_model();
     test_hf_folder();
     test_chat_template_override();

@@ -3,7 +3,8 @@
  * bundled model, `flint bench --json`, perplexity against llama.cpp's,
  * chat through a pipe, --exact (each command's help, and flint logits
  * against a reference), an MLX folder (info, run, and flint logits against
- * mlx-lm's), and the exit codes and messages for bad invocations. */
+ * mlx-lm's), --gpu and info --gpus in a build without a GPU backend, and
+ * the exit codes and messages for bad invocations. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -431,7 +432,54 @@ static void test_expert_cache(void) {
     free(out);
 }
 
+/* --gpu on every command that runs a model; in this build (no VULKAN=1)
+ * vulkan is refused saying how to get it, a value that names no device is
+ * refused naming it, and info --gpus says there is no GPU backend
+ * (tests/vulkan/test_vk_models.c runs the Vulkan build's side). */
+static void test_gpu(void) {
+    TEST_GROUP("gpu");
+    const char *cmds[] = {"run", "chat", "bench", "perplexity", "logits", "serve"};
+    char cmd[512], *out;
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        snprintf(cmd, sizeof cmd, FLINT_BIN " %s --help", cmds[i]);
+        CHECK_INT_EQ(run(cmd, &out), 0);
+        CHECK_MSG(strstr(out, "--gpu DEVICE") && strstr(out, "vulkan:N"), "flint %s --help has no --gpu", cmds[i]);
+        free(out);
+    }
+    const char *m = "models/tiny-gemma3.gguf";
+    snprintf(cmd, sizeof cmd, FLINT_BIN " run -m %s -p Hi -n 2 --gpu nonsense", m);
+    CHECK_MSG(run(cmd, &out) == 1 && strstr(out, "flint run: gpu 'nonsense' names no device"), "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, FLINT_BIN " logits -m %s --tokens 2,3 --gpu vulkan:1x", m);
+    CHECK_MSG(run(cmd, &out) == 1 && strstr(out, "gpu 'vulkan:1x' names no device"), "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, FLINT_BIN " bench -m %s -p 4 -n 2 -r 1 --no-floor --gpu cpu --json", m);
+    CHECK_MSG(run(cmd, &out) == 0 && strstr(out, "\"device\": \"cpu\""), "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, FLINT_BIN " run -m %s -p Hi -n 2 --temp 0 --verbose", m);
+    CHECK_MSG(run(cmd, &out) == 0 && strstr(out, "\ndevice: cpu\n"), "%s", out);
+    free(out);
+#ifndef FLINT_VULKAN
+    const char *gpu_cmds[] = {"run -p Hi", "bench -p 4 -n 2 -r 1 --no-floor", "perplexity -f README.md",
+                              "logits --tokens 2,3"};
+    for (size_t i = 0; i < sizeof gpu_cmds / sizeof gpu_cmds[0]; i++) {
+        snprintf(cmd, sizeof cmd, FLINT_BIN " %s -m %s --gpu vulkan", gpu_cmds[i], m);
+        CHECK_MSG(run(cmd, &out) == 1 && strstr(out, "gpu 'vulkan': this build has no GPU backend; build flint with "
+                                                      "make VULKAN=1"),
+                  "%s: %s", cmd, out);
+        free(out);
+    }
+    CHECK_INT_EQ(run(FLINT_BIN " info --gpus", &out), 0);
+    CHECK_MSG(!strcmp(out, "no GPU backend in this build (make VULKAN=1)\n"), "%s", out);
+    free(out);
+#endif
+    CHECK_INT_EQ(run(FLINT_BIN " info", &out), 2);
+    CHECK_MSG(strstr(out, "flint info: missing -m MODEL (or --gpus)") != NULL, "%s", out);
+    free(out);
+}
+
 int main(void) {
+    test_gpu();
     test_expert_cache();
     test_exact();
     test_mlx_folder();

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/gpu.h"
 #include "api/model_file.h"
 #include "base/error.h"
 #include "base/fpenv.h"
-#include "cpu/cpu.h"
 #include "model/model.h"
 
 struct flint_context {
@@ -23,6 +23,7 @@ struct flint_context {
     int32_t *step_tokens;  /* [n_batch] */
     fl_span *step_spans;   /* [n_batch] */
     bool *seq_used;        /* [n_seq] */
+    char device[288];      /* "cpu" or "vulkan: NAME" */
 };
 
 flint_status flint_context_create(flint_model *model, const flint_context_params *params, flint_context **out) {
@@ -38,17 +39,16 @@ flint_status flint_context_create(flint_model *model, const flint_context_params
     if (p.exact && p.kv_type == FLINT_KV_DEFAULT) p.kv_type = FLINT_KV_F32;
     flint_context *c = calloc(1, sizeof *c);
     if (!c) return fl_errorf(FLINT_E_NOMEM, "out of memory");
-    flint_status st = fl_lm_load(&c->lm, model, fl_model_file_path(model));
+    /* the backend first: a device that cannot run refuses before the load */
+    flint_status st = fl_api_backend_create(&p, model, &c->be, c->device, sizeof c->device);
+    if (!st) st = fl_lm_load(&c->lm, model, fl_model_file_path(model));
     if (!st) {
         int32_t train = c->lm.hp.n_ctx_train > 0 ? c->lm.hp.n_ctx_train : 4096;
         c->n_ctx = p.n_ctx ? p.n_ctx : (train < 4096 ? train : 4096);
         c->n_seq = p.n_seq ? p.n_seq : 1;
         int32_t n_batch = p.n_batch ? p.n_batch : 512;
         if (n_batch > c->n_ctx) n_batch = c->n_ctx;
-        st = fl_cpu_backend_create(p.n_threads, FL_ISA_AUTO, &c->be);
-        if (!st) fl_cpu_backend_set_deterministic(c->be, p.deterministic != 0);
-        if (!st) fl_cpu_backend_set_exact(c->be, p.exact != 0);
-        if (!st) st = fl_lm_scratch_init(&c->scratch, &c->lm.hp, n_batch);
+        st = fl_lm_scratch_init(&c->scratch, c->be, &c->lm.hp, n_batch);
         if (!st) {
             c->caches = calloc((size_t)c->n_seq, sizeof *c->caches);
             c->step_tokens = malloc((size_t)n_batch * sizeof *c->step_tokens);
@@ -59,7 +59,7 @@ flint_status flint_context_create(flint_model *model, const flint_context_params
             if (!c->caches || !c->step_tokens || !c->step_spans || !c->seq_used || !c->plan_past || !c->plan_first)
                 st = fl_errorf(FLINT_E_NOMEM, "out of memory");
         }
-        if (!st) st = fl_kv_pool_init(&c->pool, &c->lm.hp, p.kv_type, c->n_seq, c->n_ctx, n_batch, p.kv_bytes);
+        if (!st) st = fl_kv_pool_init(&c->pool, c->be, &c->lm.hp, p.kv_type, c->n_seq, c->n_ctx, n_batch, p.kv_bytes);
         for (int32_t i = 0; i < c->n_seq && !st; i++) st = fl_kv_cache_init(&c->caches[i], &c->pool, &c->lm.hp);
     }
     if (st) {
@@ -81,13 +81,14 @@ void flint_context_free(flint_context *c) {
     free(c->step_spans);
     free(c->seq_used);
     fl_lm_scratch_free(&c->scratch);
-    if (c->be) c->be->ops->free(c->be);
+    if (c->be) c->be->ops->free(c->be); /* after the scratch and the pool: its memory */
     fl_lm_free(&c->lm);
     free(c);
 }
 
 int32_t flint_context_n_vocab(const flint_context *c) { return c ? c->lm.hp.n_vocab : 0; }
 int32_t flint_context_n_ctx(const flint_context *c) { return c ? c->n_ctx : 0; }
+const char *flint_context_device(const flint_context *c) { return c ? c->device : ""; }
 int32_t flint_context_n_ctx_train(const flint_context *c) { return c ? c->lm.hp.n_ctx_train : 0; }
 
 int32_t flint_context_n_recurrent_layers(const flint_context *c) {

@@ -49,9 +49,10 @@ static int group_of_layer(const fl_hparams *hp, int32_t l) {
     return L->sliding && hp->sliding_window > 0 ? FL_KV_SLIDING : FL_KV_GLOBAL;
 }
 
-flint_status fl_kv_pool_init(fl_kv_pool *p, const fl_hparams *hp, int32_t kv_type, int32_t n_seq, int32_t n_ctx,
-                             int32_t n_batch, int64_t kv_bytes) {
+flint_status fl_kv_pool_init(fl_kv_pool *p, fl_backend *be, const fl_hparams *hp, int32_t kv_type, int32_t n_seq,
+                             int32_t n_ctx, int32_t n_batch, int64_t kv_bytes) {
     memset(p, 0, sizeof *p);
+    p->be = be;
     if (n_ctx <= 0 || n_batch <= 0 || n_seq <= 0 || kv_bytes < 0)
         return fl_errorf(FLINT_E_INVALID_ARG, "KV pool: context %d, batch %d, %d sequences, %lld bytes", n_ctx,
                          n_batch, n_seq, (long long)kv_bytes);
@@ -152,8 +153,8 @@ flint_status fl_kv_pool_init(fl_kv_pool *p, const fl_hparams *hp, int32_t kv_typ
                              group_name[g]);
         }
         size_t bytes = (size_t)G->n_blocks * G->block_bytes;
-        G->data = aligned_alloc(64, bytes);
-        G->pos = malloc((size_t)G->n_blocks * FL_KV_BLOCK * sizeof *G->pos);
+        G->data = fl_backend_alloc(be, bytes);
+        G->pos = fl_backend_alloc(be, (size_t)G->n_blocks * FL_KV_BLOCK * sizeof *G->pos);
         G->ref = calloc((size_t)G->n_blocks, sizeof *G->ref);
         G->free_ids = malloc((size_t)G->n_blocks * sizeof *G->free_ids);
         if (!G->data || !G->pos || !G->ref || !G->free_ids) {
@@ -170,8 +171,8 @@ flint_status fl_kv_pool_init(fl_kv_pool *p, const fl_hparams *hp, int32_t kv_typ
 
 void fl_kv_pool_free(fl_kv_pool *p) {
     for (int g = 0; g < FL_KV_GROUPS; g++) {
-        free(p->g[g].data);
-        free(p->g[g].pos);
+        fl_backend_free(p->be, p->g[g].data);
+        fl_backend_free(p->be, p->g[g].pos);
         free(p->g[g].ref);
         free(p->g[g].free_ids);
     }
@@ -203,6 +204,13 @@ uint64_t fl_kv_pool_bytes(const fl_kv_pool *p) {
 
 static bool has_group(const fl_kv_cache *c, int g) { return c->table[g] != NULL; }
 
+/* n floats of the backend's memory, zero */
+static float *zeros(fl_backend *be, int64_t n) {
+    float *f = fl_backend_alloc(be, (size_t)n * sizeof *f);
+    if (f) memset(f, 0, (size_t)n * sizeof *f);
+    return f;
+}
+
 flint_status fl_kv_cache_init(fl_kv_cache *c, fl_kv_pool *pool, const fl_hparams *hp) {
     memset(c, 0, sizeof *c);
     c->pool = pool;
@@ -226,8 +234,8 @@ flint_status fl_kv_cache_init(fl_kv_cache *c, fl_kv_pool *pool, const fl_hparams
         int64_t channels = 2 * (int64_t)hp->ssm_n_k_heads * hp->ssm_d_k + (int64_t)hp->ssm_n_v_heads * hp->ssm_d_v;
         kl->n_conv = (hp->ssm_conv_kernel - 1) * channels;
         kl->n_ssm = (int64_t)hp->ssm_n_v_heads * hp->ssm_d_k * hp->ssm_d_v;
-        kl->conv = calloc((size_t)(kl->n_conv > 0 ? kl->n_conv : 1), sizeof(float));
-        kl->ssm = calloc((size_t)kl->n_ssm, sizeof(float));
+        kl->conv = zeros(pool->be, kl->n_conv > 0 ? kl->n_conv : 1);
+        kl->ssm = zeros(pool->be, kl->n_ssm);
         ok = kl->conv && kl->ssm;
         c->bytes += (uint64_t)(kl->n_conv + kl->n_ssm) * sizeof(float);
     }
@@ -272,11 +280,11 @@ void fl_kv_cache_reset(fl_kv_cache *c) {
 void fl_kv_cache_free(fl_kv_cache *c) {
     if (c->layers) fl_kv_cache_reset(c);
     for (int32_t l = 0; l < c->n_layer && c->layers; l++) {
-        free(c->layers[l].conv);
-        free(c->layers[l].ssm);
+        fl_backend_free(c->pool->be, c->layers[l].conv);
+        fl_backend_free(c->pool->be, c->layers[l].ssm);
     }
     for (int32_t i = 0; i < FLINT_MAX_SNAPSHOTS; i++) {
-        free(c->snap[i].state);
+        if (c->snap[i].state) fl_backend_free(c->pool->be, c->snap[i].state);
         free(c->snap[i].pin);
     }
     for (int g = 0; g < FL_KV_GROUPS; g++) free(c->table[g]);
@@ -540,7 +548,7 @@ flint_status fl_kv_snapshot_take(fl_kv_cache *c) {
         if (cost < best) best = cost, s = &c->snap[i];
     }
     if (p->n_state > 0 && !s->state) {
-        s->state = malloc((size_t)p->n_state * sizeof(float));
+        s->state = fl_backend_alloc(p->be, (size_t)p->n_state * sizeof(float));
         if (!s->state) return fl_errorf(FLINT_E_NOMEM, "out of memory for a snapshot of the recurrent state");
     }
     snap_drop(c, s);

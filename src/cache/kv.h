@@ -30,7 +30,11 @@
  * Memory: the pool (blocks and their positions) is allocated once by
  * fl_kv_pool_init and the recurrent states by fl_kv_cache_init; nothing in
  * the decode path allocates. Snapshot states are allocated when a slot is
- * first used (fl_kv_snapshot_take, never during decode) and reused. */
+ * first used (fl_kv_snapshot_take, never during decode) and reused. What
+ * the backend's ops read or write — block data and positions, the
+ * recurrent states and the snapshots of them — is the backend's memory
+ * (fl_backend_alloc: a GPU's host-visible memory, or host memory); the
+ * bookkeeping (references, tables, free lists) is the host's. */
 #ifndef FL_CACHE_KV_H
 #define FL_CACHE_KV_H
 
@@ -48,14 +52,15 @@ enum { FL_KV_GLOBAL = 0, FL_KV_SLIDING = 1, FL_KV_GROUPS = 2 };
 typedef struct fl_kv_group {
     int64_t n_blocks;     /* 0: the model has no layer of this kind */
     uint64_t block_bytes; /* K and V rows of every owning layer for FL_KV_BLOCK positions */
-    uint8_t *data;        /* [n_blocks][block_bytes], 64-byte aligned */
-    int32_t *pos;         /* [n_blocks][FL_KV_BLOCK] position of each row, -1: empty */
+    uint8_t *data;        /* [n_blocks][block_bytes], 64-byte aligned (backend memory) */
+    int32_t *pos;         /* [n_blocks][FL_KV_BLOCK] position of each row, -1: empty (backend memory) */
     int32_t *ref;         /* [n_blocks] references (tables and snapshots); 0: free */
     int32_t *free_ids;    /* [n_blocks] a stack of the free ids */
     int64_t n_free;
 } fl_kv_group;
 
 typedef struct fl_kv_pool {
+    fl_backend *be;        /* whose memory holds data, pos and the states (NULL: the host's) */
     flint_type type;       /* F16, BF16 or F32 */
     int32_t elt;           /* bytes per element */
     int32_t n_layer;
@@ -78,9 +83,10 @@ typedef struct fl_kv_pool {
  * tokens at a time: kv_bytes 0 gives every sequence room to reach n_ctx
  * (its window, for sliding layers); otherwise kv_bytes is split between
  * the groups (sliding first, up to that same room). kv_type is a
- * flint_kv_type. */
-flint_status fl_kv_pool_init(fl_kv_pool *p, const fl_hparams *hp, int32_t kv_type, int32_t n_seq, int32_t n_ctx,
-                             int32_t n_batch, int64_t kv_bytes);
+ * flint_kv_type. be: the backend whose ops read the pool (NULL: host
+ * memory); it must outlive the pool and every cache of it. */
+flint_status fl_kv_pool_init(fl_kv_pool *p, fl_backend *be, const fl_hparams *hp, int32_t kv_type, int32_t n_seq,
+                             int32_t n_ctx, int32_t n_batch, int64_t kv_bytes);
 void fl_kv_pool_free(fl_kv_pool *p);
 int64_t fl_kv_pool_blocks_total(const fl_kv_pool *p);
 int64_t fl_kv_pool_blocks_free(const fl_kv_pool *p);

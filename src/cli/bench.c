@@ -7,7 +7,8 @@
  * run ("pp512 @ d4096"), else runs start empty — median and spread over r
  * runs, and decode's ratio to the bandwidth floor (S tokens per read of the
  * weights: S x the read bandwidth measured with the same threads / weight
- * bytes per token; the KV cache read at depth is not in the floor). */
+ * bytes per token; the KV cache read at depth is not in the floor; none
+ * on a GPU, --gpu). The device that ran is named first (JSON: "device"). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "cli/bench_parallel.h"
 #include "cli/cli.h"
 #include "cli/experts.h"
+#include "cli/gpu.h"
 #include "cli/gen.h"
 #include "flint.h"
 
@@ -81,7 +83,7 @@ int cli_bench(int argc, char **argv) {
     int32_t pp = 512, tg = 128, depth = 0, reps = 5, threads = 0, seqs = 1;
     int json = 0, no_floor = 0, deterministic = 0, exact = 0;
     int32_t parallel = 0, shared_prefix = 0;
-    const char *kv = NULL;
+    const char *kv = NULL, *gpu = NULL;
     cli_experts_opts experts = {0};
     const cli_opt opts[] = {
         CLI_MODEL_OPT(path),
@@ -103,6 +105,7 @@ int cli_bench(int argc, char **argv) {
         {"--kv-type", NULL, CLI_OPT_STRING, &kv, .meta = "f16|bf16|f32", .help = "how K and V are stored (default: f16; f32 with --exact)"},
         {"--no-floor", NULL, CLI_OPT_FLAG, &no_floor,
          .help = "skip the read-bandwidth probe (1 GiB read 5 times) and the floor columns"},
+        CLI_GPU_OPT(gpu),
         CLI_EXPERT_OPTS(experts),
     };
     const cli_cmd cmd = {"bench", "Prefill and decode tokens/s as llama-bench measures them, and decode's ratio\n"
@@ -121,7 +124,7 @@ int cli_bench(int argc, char **argv) {
             fprintf(stderr, "flint bench: %s\n", flint_errmsg());
             return 1;
         }
-        bench_parallel_args pa = {path, parallel, pp, tg, shared_prefix, reps, threads, kv_type, json, deterministic, exact};
+        bench_parallel_args pa = {path, gpu, parallel, pp, tg, shared_prefix, reps, threads, kv_type, json, deterministic, exact};
         int prc = cli_bench_parallel(pm, &pa);
         cli_experts_save(pm, &experts);
         flint_model_close(pm);
@@ -140,7 +143,8 @@ int cli_bench(int argc, char **argv) {
                                .n_threads = threads,
                                .kv_type = kv_type,
                                .deterministic = deterministic,
-                               .exact = exact};
+                               .exact = exact,
+                               .gpu = gpu};
     int32_t *tok = malloc((size_t)(n_max + 1) * sizeof *tok);
     double *tps = malloc((size_t)reps * sizeof *tps);
     flint_batch_seq *step = malloc((size_t)seqs * sizeof *step);
@@ -152,6 +156,9 @@ int cli_bench(int argc, char **argv) {
         goto done;
     }
     cli_experts_line(m, stderr);
+    /* the floor is the CPU's: a GPU's memory bandwidth is another story */
+    const char *device = flint_context_device(ctx);
+    if (strcmp(device, "cpu") != 0) no_floor = 1;
     flint_expert_stats es0, es1;
     flint_model_expert_stats(m, &es0);
     /* streamed experts: the disk's floor beside memory's (read first: the
@@ -164,6 +171,7 @@ int cli_bench(int argc, char **argv) {
     double bytes = (double)flint_context_weight_bytes(ctx);
     int nt = fl_pool_threads(pool);
     if (!json) {
+        printf("device: %s\n\n", device);
         printf("| model | size | threads | test | t/s | floor t/s | ratio to floor |\n");
         printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     }
@@ -191,6 +199,7 @@ int cli_bench(int argc, char **argv) {
             printf("{\"model\": \"%s\", \"threads\": %d, \"depth\": %d, \"test\": \"%s\", \"tokens_per_s\": %.3f, "
                    "\"stddev\": %.3f, \"weight_bytes\": %.0f",
                    name, nt, depth, test, med, sqrt(var), bytes);
+            cli_device_json(stdout, device);
             if (!no_floor) printf(", \"read_bandwidth_gbs\": %.2f", bw / 1e9);
             if (!is_pp && !no_floor)
                 printf(", \"floor_tokens_per_s\": %.3f, \"floor_ratio\": %.4f", floor_tps, med / floor_tps);

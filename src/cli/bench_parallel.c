@@ -15,6 +15,7 @@
 
 #include "base/clock.h"
 #include "cli/bench_parallel.h"
+#include "cli/gpu.h"
 #include "flint.h"
 
 typedef struct track {
@@ -137,7 +138,8 @@ int cli_bench_parallel(flint_model *m, const bench_parallel_args *a) {
     const int32_t n = a->parallel, p = a->prompt, g = a->gen, S = a->shared_prefix;
     const int64_t per_round = n + (S > 0);
     flint_engine_params ep = {.n_slots = n, .n_ctx = p + g + 1, .n_threads = a->threads, .n_cache = S > 0 ? 1 : -1,
-                              .kv_type = a->kv_type, .deterministic = a->deterministic, .exact = a->exact};
+                              .kv_type = a->kv_type, .deterministic = a->deterministic, .exact = a->exact,
+                              .gpu = a->gpu};
     flint_engine *e = NULL;
     round r = {.lock = PTHREAD_MUTEX_INITIALIZER};
     int32_t **prompts = calloc((size_t)n, sizeof *prompts);
@@ -194,8 +196,10 @@ int cli_bench_parallel(flint_model *m, const bench_parallel_args *a) {
         if (S > 0)
             printf(", \"shared_prefix\": %d, \"ttft_cold_ms\": %.2f, \"cached_tokens_mean\": %.1f", S, c50,
                    (double)cached / ((double)n * a->reps));
+        cli_device_json(stdout, flint_engine_device(e));
         printf("}\n");
     } else {
+        printf("device: %s\n\n", flint_engine_device(e));
         printf("| model | parallel | prompt | gen | aggregate t/s | TTFT p50 / p99 ms | ITL p50 / p99 ms | KV peak "
                "MiB |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         printf("| %s | %d | %d | %d | %.2f | %.1f / %.1f | %.1f / %.1f | %.1f |\n", name, n, p, g, agg, t50, t99, i50,

@@ -6,6 +6,7 @@
 
 typedef struct bench_parallel_args {
     const char *path;
+    const char *gpu; /* --gpu */
     int32_t parallel, prompt, gen, shared_prefix, reps, threads, kv_type;
     int json, deterministic, exact;
 } bench_parallel_args;

@@ -13,6 +13,7 @@
 #include "cli/model_arg.h"
 #include "cli/cli.h"
 #include "cli/experts.h"
+#include "cli/gpu.h"
 #include "cli/gen.h"
 #include "flint.h"
 
@@ -57,7 +58,7 @@ static const char help_text[] = "/reset  forget the conversation (the system mes
                                 "Ctrl-C stops the reply being written.\n";
 
 int cli_chat(int argc, char **argv) {
-    const char *path = NULL, *system = NULL, *kv = NULL;
+    const char *path = NULL, *system = NULL, *kv = NULL, *gpu = NULL;
     cli_experts_opts experts = {0};
     int32_t threads = 0, n_ctx = 0, n_reply = 512;
     int think = 0, no_think = 0, verbose = 0, exact = 0;
@@ -75,6 +76,7 @@ int cli_chat(int argc, char **argv) {
         {"--kv-type", NULL, CLI_OPT_STRING, &kv, .meta = "f16|bf16|f32", .help = "how K and V are stored (default: f16; f32 with --exact)"},
         {"--exact", NULL, CLI_OPT_FLAG, &exact, .help = "f32 activations against the dequantized weights (slower; see docs/PERF.md)"},
         {"--verbose", NULL, CLI_OPT_FLAG, &verbose, .help = "prompt sizes, cache reuse and speed on stderr"},
+        CLI_GPU_OPT(gpu),
         CLI_EXPERT_OPTS(experts),
     };
     const cli_cmd cmd = {"chat", "An interactive chat with the model's chat template; /help lists the commands.",
@@ -95,7 +97,7 @@ int cli_chat(int argc, char **argv) {
     char *line = NULL;
     size_t line_cap = 0;
     flint_engine_params ep = {.n_slots = 1, .n_ctx = n_ctx, .n_threads = threads, .n_cache = 1, .kv_type = kv_type,
-                              .exact = exact};
+                              .exact = exact, .gpu = gpu};
     if (cli_model_open(path, &experts, &m) || flint_engine_create(m, &ep, &e)) goto fail;
     cli_experts_line(m, stderr);
     if (!flint_chat_template_name(flint_engine_tokenizer(e))) {

@@ -168,6 +168,7 @@ void cli_result_report(const cli_result *r, FILE *f, flint_engine *e) {
     if (e) {
         flint_engine_stats s;
         flint_engine_stats_get(e, &s);
+        fprintf(f, "device: %s\n", flint_engine_device(e));
         fprintf(f, "KV pool: %.1f KiB in use, %lld of %lld blocks free; context %d\n", (double)s.kv_bytes_used / 1024.0,
                 (long long)s.kv_blocks_free, (long long)s.kv_blocks_total, flint_engine_n_ctx(e));
     }

@@ -53,7 +53,8 @@ flint_status cli_collect(flint_engine *e, uint64_t id, FILE *stream, volatile si
 void cli_result_free(cli_result *res);
 /* {"text", "tokens", "finish_reason", "usage", "timings", "logprobs"?} on one line. */
 void cli_result_json(const cli_result *res, FILE *f);
-/* The speed line (and with an engine, memory) on f; an error's message. */
+/* The speed line (and with an engine, the device and memory) on f; an
+ * error's message. */
 void cli_result_report(const cli_result *res, FILE *f, flint_engine *verbose);
 const char *cli_finish_name(flint_finish_reason r);
 

@@ -1,7 +1,8 @@
 /* info.c — `flint info -m PATH [--tensors]`: what a model file holds,
  * read through the public API only: architecture, hyperparameters,
  * tokenizer summary, tensor count and bytes per type, and optionally every
- * tensor (name, type, shape, offset). Reads no tensor data. */
+ * tensor (name, type, shape, offset). Reads no tensor data. `flint info
+ * --gpus`: the GPU devices --gpu can name. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "cli/args.h"
 #include "cli/model_arg.h"
 #include "cli/cli.h"
+#include "cli/gpu.h"
 #include "flint.h"
 
 static void print_bytes(uint64_t n) {
@@ -144,15 +146,25 @@ static void print_tensors(const flint_model *m, int list) {
 
 int cli_info(int argc, char **argv) {
     const char *path = NULL;
-    int list = 0;
-    const cli_opt opts[] = {
+    int list = 0, gpus = 0;
+    cli_opt opts[] = {
         CLI_MODEL_OPT(path),
         {"--tensors", NULL, CLI_OPT_FLAG, &list,
          .help = "list every tensor: name, type, shape (fastest dimension first), offset, bytes"},
+        {"--gpus", NULL, CLI_OPT_FLAG, &gpus,
+         .help = "list the GPU devices --gpu can name (index, name, kind, memory, subgroup size); no -m needed"},
     };
+    opts[0].required = 0; /* --gpus alone opens no model */
     const cli_cmd cmd = {"info", NULL, opts, CLI_N_OPTS(opts)};
     int parsed = cli_args_parse(&cmd, argc, argv);
     if (parsed) return parsed == 1 ? 0 : 2;
+    if (gpus && !path) return cli_gpus_print(stdout);
+    if (!path) {
+        fprintf(stderr, "flint info: missing -m MODEL (or --gpus)\n");
+        cli_args_usage(&cmd, stderr);
+        return 2;
+    }
+    if (gpus && cli_gpus_print(stdout)) return 1;
     flint_model *m;
     if (cli_model_open(path, NULL, &m) != FLINT_OK) {
         fprintf(stderr, "flint info: %s\n", flint_errmsg());

@@ -10,6 +10,7 @@
 #include "cli/model_arg.h"
 #include "cli/cli.h"
 #include "cli/experts.h"
+#include "cli/gpu.h"
 #include "flint.h"
 
 /* Parses "2,651,9" into a new array. */
@@ -34,7 +35,7 @@ static int parse_ids(const char *s, int32_t **out, int32_t *n) {
 }
 
 int cli_logits(int argc, char **argv) {
-    const char *path = NULL, *tokens = NULL, *out_path = NULL;
+    const char *path = NULL, *tokens = NULL, *out_path = NULL, *gpu = NULL;
     cli_experts_opts experts = {0};
     int32_t threads = 0;
     int exact = 0;
@@ -46,6 +47,7 @@ int cli_logits(int argc, char **argv) {
          .help = "write float32 logits [n_tokens][n_vocab] there (default: print the top 5 per position)"},
         {"-t", NULL, CLI_OPT_INT32, &threads, 1, 1024, .help = "threads, by default one per physical core"},
         {"--exact", NULL, CLI_OPT_FLAG, &exact, .help = "f32 activations against the dequantized weights (slower; see docs/PERF.md)"},
+        CLI_GPU_OPT(gpu),
         CLI_EXPERT_OPTS(experts),
     };
     const cli_cmd cmd = {"logits", "The logits of every position for the given token ids.", opts, CLI_N_OPTS(opts)};
@@ -58,7 +60,7 @@ int cli_logits(int argc, char **argv) {
     }
     flint_model *m = NULL;
     flint_context *ctx = NULL;
-    flint_context_params cp = {.n_ctx = n, .n_batch = n < 512 ? n : 512, .n_threads = threads, .exact = exact};
+    flint_context_params cp = {.n_ctx = n, .n_batch = n < 512 ? n : 512, .n_threads = threads, .exact = exact, .gpu = gpu};
     float *logits = NULL;
     int rc = 1;
     if (cli_model_open(path, &experts, &m) || flint_context_create(m, &cp, &ctx)) goto fail;

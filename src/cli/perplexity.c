@@ -15,6 +15,7 @@
 #include "cli/model_arg.h"
 #include "cli/cli.h"
 #include "cli/experts.h"
+#include "cli/gpu.h"
 #include "flint.h"
 #include "tokenizer/tokenizer.h"
 
@@ -27,7 +28,7 @@ static double nll(const float *logits, int32_t n_vocab, int32_t target) {
 }
 
 int cli_perplexity(int argc, char **argv) {
-    const char *path = NULL, *file = NULL;
+    const char *path = NULL, *file = NULL, *gpu = NULL;
     cli_experts_opts experts = {0};
     int32_t n_ctx = 512, max_chunks = -1, threads = 0;
     int exact = 0;
@@ -38,6 +39,7 @@ int cli_perplexity(int argc, char **argv) {
         {"--chunks", NULL, CLI_OPT_INT32, &max_chunks, 0, 1 << 30, .help = "score at most N chunks, by default all"},
         {"-t", NULL, CLI_OPT_INT32, &threads, 1, 1024, .help = "threads, by default one per physical core"},
         {"--exact", NULL, CLI_OPT_FLAG, &exact, .help = "f32 activations against the dequantized weights (slower; see docs/PERF.md)"},
+        CLI_GPU_OPT(gpu),
         CLI_EXPERT_OPTS(experts),
     };
     const cli_cmd cmd = {"perplexity",
@@ -65,7 +67,7 @@ int cli_perplexity(int argc, char **argv) {
         fprintf(stderr, "flint perplexity: %s has %zu tokens, fewer than one chunk of %d\n", file, ids.n, n_ctx);
         goto done;
     }
-    flint_context_params cp = {.n_ctx = n_ctx, .n_batch = n_ctx, .n_threads = threads, .exact = exact};
+    flint_context_params cp = {.n_ctx = n_ctx, .n_batch = n_ctx, .n_threads = threads, .exact = exact, .gpu = gpu};
     if (flint_context_create(m, &cp, &ctx)) goto fail;
     cli_experts_line(m, stderr);
     int32_t V = flint_context_n_vocab(ctx);

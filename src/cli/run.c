@@ -12,11 +12,12 @@
 #include "cli/model_arg.h"
 #include "cli/cli.h"
 #include "cli/experts.h"
+#include "cli/gpu.h"
 #include "cli/gen.h"
 #include "flint.h"
 
 int cli_run(int argc, char **argv) {
-    const char *path = NULL, *prompt = NULL, *file = NULL, *system = NULL, *kv = NULL;
+    const char *path = NULL, *prompt = NULL, *file = NULL, *system = NULL, *kv = NULL, *gpu = NULL;
     cli_experts_opts experts = {0};
     cli_strings stops = {0};
     int32_t n_gen = 128, threads = 0, n_ctx = 0, top_logprobs = -1;
@@ -45,6 +46,7 @@ int cli_run(int argc, char **argv) {
         {"--exact", NULL, CLI_OPT_FLAG, &exact, .help = "f32 activations against the dequantized weights (slower; see docs/PERF.md)"},
         {"--json", NULL, CLI_OPT_FLAG, &json, .help = "one JSON object at the end instead of streamed text"},
         {"--verbose", NULL, CLI_OPT_FLAG, &verbose, .help = "memory and cache use on stderr"},
+        CLI_GPU_OPT(gpu),
         CLI_EXPERT_OPTS(experts),
     };
     const cli_cmd cmd = {"run", "Generates from a prompt, streaming the text to stdout.", opts, CLI_N_OPTS(opts)};
@@ -67,7 +69,7 @@ int cli_run(int argc, char **argv) {
     if (cli_model_open(path, &experts, &m)) goto fail;
     /* n_cache 1: the finished request's sequence stays, so --verbose reports its K/V */
     flint_engine_params ep = {.n_slots = 1, .n_ctx = n_ctx, .n_threads = threads, .n_cache = 1,
-                              .kv_type = kv_type, .deterministic = deterministic, .exact = exact};
+                              .kv_type = kv_type, .deterministic = deterministic, .exact = exact, .gpu = gpu};
     if (!n_ctx && n_gen > 0 && cli_default_ctx(m, text, chat, n_gen, &ep.n_ctx)) goto fail;
     if (flint_engine_create(m, &ep, &e)) goto fail;
     cli_experts_line(m, stderr);

@@ -13,6 +13,7 @@
 #include "cli/model_arg.h"
 #include "cli/cli.h"
 #include "cli/experts.h"
+#include "cli/gpu.h"
 #include "cli/gen.h"
 #include "flint.h"
 #include "server/server.h"
@@ -39,7 +40,7 @@ static char *read_key_file(const char *path) {
 
 int cli_serve(int argc, char **argv) {
     const char *path = NULL, *host = "127.0.0.1", *key = NULL, *key_file = NULL, *alias = NULL, *kv = NULL;
-    const char *chat_template = NULL;
+    const char *chat_template = NULL, *gpu = NULL;
     cli_experts_opts experts = {0};
     int32_t port = 8080, parallel = 4, n_ctx = 0, threads = 0, timeout = 600, idle = 30, read_timeout = 30, max_queue = 64;
     int32_t step_tokens = 512;
@@ -72,6 +73,7 @@ int cli_serve(int argc, char **argv) {
         {"--max-body", NULL, CLI_OPT_INT64, &max_body, 1024, 1 << 30, .help = "bytes of a request body"},
         {"--max-messages", NULL, CLI_OPT_INT32, &max_messages, 1, 1 << 20, .help = "messages of a chat request"},
         {"--max-connections", NULL, CLI_OPT_INT32, &max_conn, 1, 65536, .help = "connections at once"},
+        CLI_GPU_OPT(gpu),
         CLI_EXPERT_OPTS(experts),
     };
     const cli_cmd cmd = {"serve", "An OpenAI-compatible HTTP server: /v1/chat/completions, /v1/completions, "
@@ -118,7 +120,7 @@ int cli_serve(int argc, char **argv) {
     if (cli_model_open(path, &experts, &m)) goto fail;
     flint_engine_params ep = {.n_slots = parallel, .n_ctx = n_ctx, .n_threads = threads, .max_queue = max_queue, .step_tokens = step_tokens,
                               .kv_type = kv_type, .deterministic = deterministic,
-                              .chat_template = chat_template, .exact = exact};
+                              .chat_template = chat_template, .exact = exact, .gpu = gpu};
     if (flint_engine_create(m, &ep, &e)) goto fail;
     cli_experts_line(m, stderr);
     cli_warn_ctx(e, "serve");
@@ -130,8 +132,9 @@ int cli_serve(int argc, char **argv) {
     else if (flint_meta_get_str(m, "tokenizer.chat_template", &text, &len))
         fprintf(stderr, "flint serve: the model file carries no chat template: chat requests use the %s family's\n", tpl);
     srv_set_engine(s, e);
-    fprintf(stderr, "flint serve: ready: model \"%s\", %d slots of %d positions%s%s%s\n", name, (int)parallel,
-            (int)flint_engine_n_ctx(e), deterministic ? ", deterministic" : "", exact ? ", exact" : "", key ? ", API key required" : "");
+    fprintf(stderr, "flint serve: ready: model \"%s\" on %s, %d slots of %d positions%s%s%s\n", name,
+            flint_engine_device(e), (int)parallel, (int)flint_engine_n_ctx(e), deterministic ? ", deterministic" : "",
+            exact ? ", exact" : "", key ? ", API key required" : "");
     int sig = 0;
     sigwait(&stop_signals, &sig);
     fprintf(stderr, "flint serve: %s: cancelling what runs and stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");

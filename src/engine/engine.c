@@ -523,7 +523,8 @@ flint_status flint_engine_create(flint_model *model, const flint_engine_params *
                                .kv_type = p.kv_type,
                                .kv_bytes = p.kv_bytes,
                                .deterministic = p.deterministic,
-                               .exact = p.exact};
+                               .exact = p.exact,
+                               .gpu = p.gpu};
     /* a model without a tokenizer still runs prompts given as token ids */
     flint_status st = flint_tokenizer_load(model, &e->tok);
     if (st == FLINT_E_NOT_FOUND) st = FLINT_OK;
@@ -599,6 +600,7 @@ void flint_engine_free(flint_engine *e) {
 
 const flint_tokenizer *flint_engine_tokenizer(const flint_engine *e) { return e ? e->tok : NULL; }
 int32_t flint_engine_n_ctx(const flint_engine *e) { return e ? e->n_ctx : 0; }
+const char *flint_engine_device(const flint_engine *e) { return e ? flint_context_device(e->ctx) : ""; }
 int32_t flint_engine_n_ctx_train(const flint_engine *e) { return e ? flint_context_n_ctx_train(e->ctx) : 0; }
 
 flint_status flint_engine_submit(flint_engine *e, const flint_request *r, uint64_t *id) {

@@ -112,8 +112,9 @@ void fl_lm_free(fl_lm *lm) {
 
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
-flint_status fl_lm_scratch_init(fl_lm_scratch *s, const fl_hparams *hp, int32_t n_batch) {
+flint_status fl_lm_scratch_init(fl_lm_scratch *s, fl_backend *be, const fl_hparams *hp, int32_t n_batch) {
     memset(s, 0, sizeof *s);
+    s->be = be;
     if (n_batch <= 0) return fl_errorf(FLINT_E_INVALID_ARG, "batch of %d tokens", n_batch);
     const int64_t H = hp->n_embd, P = hp->n_embd_per_layer, K = hp->n_expert_used;
     const int64_t Kd = (int64_t)hp->ssm_n_k_heads * hp->ssm_d_k, Vd = (int64_t)hp->ssm_n_v_heads * hp->ssm_d_v;
@@ -147,8 +148,9 @@ flint_status fl_lm_scratch_init(fl_lm_scratch *s, const fl_hparams *hp, int32_t 
                               &s->ssm_ab};
     int64_t total = 0;
     for (int i = 0; i < N_SLOTS; i++) total += widths[i] * n_batch;
-    s->block = malloc((size_t)total * sizeof(float));
-    s->pos = malloc(((size_t)n_batch * (size_t)(1 + K) + (size_t)moe_rows + 3 * (size_t)hp->n_expert) * sizeof *s->pos);
+    s->block = fl_backend_alloc(be, (size_t)total * sizeof(float));
+    s->pos = fl_backend_alloc(be, ((size_t)n_batch * (size_t)(1 + K) + (size_t)moe_rows + 3 * (size_t)hp->n_expert) *
+                                      sizeof *s->pos);
     s->kv_dst = malloc(2 * (size_t)n_batch * sizeof *s->kv_dst);
     if (!s->block || !s->pos || !s->kv_dst) {
         fl_lm_scratch_free(s);
@@ -170,8 +172,8 @@ flint_status fl_lm_scratch_init(fl_lm_scratch *s, const fl_hparams *hp, int32_t 
 }
 
 void fl_lm_scratch_free(fl_lm_scratch *s) {
-    free(s->block);
-    free(s->pos);
+    fl_backend_free(s->be, s->block);
+    fl_backend_free(s->be, s->pos);
     free(s->kv_dst);
     memset(s, 0, sizeof *s);
 }

@@ -79,9 +79,11 @@ typedef struct fl_lm {
     uint64_t weight_bytes;     /* bytes of every matrix and vector read per token (MoE: only the used experts) */
 } fl_lm;
 
-/* Activations for one forward over up to n_batch tokens; allocated once.
+/* Activations for one forward over up to n_batch tokens; allocated once,
+ * in the backend's memory (fl_backend_alloc: the ops read and write them).
  * Widths are the largest any layer needs. */
 typedef struct fl_lm_scratch {
+    fl_backend *be; /* whose memory block and pos are (NULL: the host's) */
     int32_t n_batch;
     float *x, *xb, *q, *k, *v, *att, *o, *g, *u; /* [n_batch][...] */
     float *ple;                  /* [n_batch][n_layer*P] */
@@ -98,7 +100,7 @@ typedef struct fl_lm_scratch {
     int32_t moe_rows_max;        /* max(n_batch, n_expert_used + 1); g and u hold as many rows of the experts' width */
     float *ssm_x;                /* [n_batch][2 Kd + Vd] convolved q, k, v channels */
     float *ssm_ab;               /* [n_batch][2 n_v] alpha and beta projections */
-    int32_t *pos;                /* [n_batch] */
+    int32_t *pos;                /* [n_batch], then the MoE arrays above (one allocation) */
     void **kv_dst;               /* [2 n_batch] (host) a layer's K then V row destinations in the KV pool */
     float *block;                /* the one allocation the float arrays are carved from */
 } fl_lm_scratch;
@@ -106,7 +108,9 @@ typedef struct fl_lm_scratch {
 flint_status fl_lm_load(fl_lm *lm, const flint_model *file, const char *path);
 void fl_lm_free(fl_lm *lm);
 
-flint_status fl_lm_scratch_init(fl_lm_scratch *s, const fl_hparams *hp, int32_t n_batch);
+/* be: the backend whose ops use the scratch (NULL: host memory); it must
+ * outlive the scratch. */
+flint_status fl_lm_scratch_init(fl_lm_scratch *s, fl_backend *be, const fl_hparams *hp, int32_t n_batch);
 void fl_lm_scratch_free(fl_lm_scratch *s);
 
 typedef enum fl_span_out { FL_OUT_NONE, FL_OUT_LAST, FL_OUT_ALL } fl_span_out;

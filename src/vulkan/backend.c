@@ -64,3 +64,5 @@ flint_status fl_vk_backend_create(int32_t device, fl_backend **out) {
     *out = &vk->base;
     return FLINT_OK;
 }
+
+const char *fl_vk_backend_device(const fl_backend *be) { return ((const fl_vk *)be)->name; }

@@ -1,0 +1,356 @@
+/* test_vk_models.c — the model fixtures end to end on the Vulkan device
+ * (flint_context_params.gpu = "vulkan"), against the committed
+ * transformers references as test_gemma.c, test_qwen35.c and
+ * test_exact.c check the CPU: every family (Gemma 1-4, Gemma 4 MoE,
+ * Qwen3.5 dense and MoE), GGUF F32 and F16, an HF folder, and quantized
+ * GGUFs (Q8_0, Q4_0, Q4_K, Q6_K: the device computes in f32 on the dequantized
+ * weights, as exact mode does, so they are held to transformers on the
+ * dequantized weights at the F32 bound). Each model runs two sequences
+ * together in one flint_decode_batch: their prompts in steps of 32 tokens,
+ * then single-token decode steps of both (the KV pool and the recurrent
+ * states live in the device's memory). The device's logits are compared
+ * with the CPU backend's on the same context params (F16 K/V, exact);
+ * forks from a snapshot (a recurrent state saved from and restored into
+ * the device's memory) and rewinds (a shared block copied) go on as the
+ * reference does; the refusals are checked, and the CLI: `flint run --gpu vulkan` writes the
+ * CPU's greedy text, `--gpu vulkan:99` names the device count, info --gpus
+ * lists the device (or says there is none, with no driver to load). */
+#define _POSIX_C_SOURCE 200809L
+#include <sys/wait.h>
+
+#include "base/file.h"
+#include "model_fixture.h"
+
+/* decode steps after each prompt */
+#define DECODE_STEPS 6
+
+typedef struct vk_model_case {
+    const char *dir;    /* under FIXTURE_DIR */
+    const char *file;   /* in dir; NULL: the HF folder itself */
+    const char *logits; /* the reference in dir */
+    double tol;         /* max |d| / max |ref| per position */
+} vk_model_case;
+
+/* F32 weights (GGUF and HF): 1e-4, the CPU tests' bound; F16 weights 1e-2
+ * as there; quantized: 1e-4 against transformers on the gguf package's
+ * dequantization (test_exact.c's bound in exact mode). */
+static const vk_model_case cases[] = {
+    {"gemma1/a", "model-f32.gguf", "logits.bin", 1e-4},
+    {"gemma2/a", "model-f32.gguf", "logits.bin", 1e-4},
+    {"gemma2/b", NULL, "logits.bin", 1e-4},
+    {"gemma3/a", "model-f32.gguf", "logits.bin", 1e-4},
+    {"gemma3/a", NULL, "logits.bin", 1e-4},
+    {"gemma3/a", "model-f16.gguf", "logits.bin", 1e-2},
+    {"gemma3/a", "model-q8_0.gguf", "logits-q8_0.bin", 1e-4},
+    {"gemma3/a", "model-q4_0.gguf", "logits-q4_0.bin", 1e-4},
+    {"exact/gemma3", "model-q4_k.gguf", "logits-q4_k.bin", 1e-4},
+    {"exact/gemma3", "model-q6_k.gguf", "logits-q6_k.bin", 1e-4},
+    {"gemma4/a", "model-f32.gguf", "logits.bin", 1e-4},
+    {"gemma4/b", "model-f32.gguf", "logits.bin", 1e-4},
+    {"qwen35/dense", "model-f32.gguf", "logits.bin", 1e-4},
+    {"qwen35/dense", NULL, "logits.bin", 1e-4},
+    {"qwen35/moe", "model-f32.gguf", "logits.bin", 1e-4},
+    {"qwen35/moe", "model-q8_0.gguf", "logits-q8_0.bin", 1e-4},
+};
+
+static flint_status open_ctx(const char *path, const char *gpu, int32_t kv_type, int32_t exact, flint_model **m,
+                             flint_context **ctx) {
+    flint_context_params cp = {.n_ctx = MAX_TOK, .n_batch = 32, .n_seq = 2, .n_threads = 2, .kv_type = kv_type,
+                               .exact = exact, .gpu = gpu};
+    *m = NULL, *ctx = NULL;
+    flint_status st = flint_model_open(path, NULL, m);
+    if (!st) st = flint_context_create(*m, &cp, ctx);
+    return st;
+}
+
+/* Sequences a and b of f through ctx together: one batch of both prompts
+ * (every row's logits), then DECODE_STEPS batches of one token each. Their
+ * logits land in out_a / out_b [len][V] (rows of the fixture's order). */
+static int run_pair(flint_context *ctx, const fixture *f, int32_t a, int32_t b, float *out_a, float *out_b,
+                    float *scratch) {
+    const int64_t V = flint_context_n_vocab(ctx);
+    const int32_t pa = f->len[a] - DECODE_STEPS, pb = f->len[b] - DECODE_STEPS;
+    if (pa < 1 || pb < 1) {
+        CHECK_MSG(0, "sequences %d and %d hold %d and %d tokens: too few", a, b, f->len[a], f->len[b]);
+        return 0;
+    }
+    flint_status st = flint_seq_reset(ctx, 0);
+    if (!st) st = flint_seq_reset(ctx, 1);
+    flint_batch_seq prompt[2] = {{0, f->tok[a], pa, 1}, {1, f->tok[b], pb, 1}};
+    if (!st) st = flint_decode_batch(ctx, prompt, 2, scratch);
+    if (!st) {
+        memcpy(out_a, scratch, (size_t)(pa * V) * sizeof *scratch);
+        memcpy(out_b, scratch + pa * V, (size_t)(pb * V) * sizeof *scratch);
+    }
+    for (int32_t j = 0; j < DECODE_STEPS && !st; j++) {
+        flint_batch_seq step[2] = {{0, f->tok[a] + pa + j, 1, 0}, {1, f->tok[b] + pb + j, 1, 0}};
+        st = flint_decode_batch(ctx, step, 2, scratch);
+        memcpy(out_a + (pa + j) * V, scratch, (size_t)V * sizeof *scratch);
+        memcpy(out_b + (pb + j) * V, scratch + V, (size_t)V * sizeof *scratch);
+    }
+    CHECK_MSG(st == FLINT_OK, "decoding sequences %d and %d: %s", a, b, flint_errmsg());
+    return st == FLINT_OK;
+}
+
+/* Every sequence of the fixture, in pairs, on ctx: its logits [seq][len][V]
+ * back to back as the fixture stores them, into out. */
+static int run_fixture(flint_context *ctx, const fixture *f, float *out) {
+    const int64_t V = flint_context_n_vocab(ctx);
+    float *scratch = malloc((size_t)(2 * MAX_TOK * V) * sizeof *scratch);
+    int64_t at[MAX_SEQ + 1] = {0};
+    for (int32_t q = 0; q < f->n_seq; q++) at[q + 1] = at[q] + f->len[q] * V;
+    int ok = scratch != NULL;
+    for (int32_t q = 0; q < f->n_seq && ok; q += 2) {
+        const int32_t other = q + 1 < f->n_seq ? q + 1 : 0; /* an odd count pairs the last with the first */
+        ok = run_pair(ctx, f, q, other, out + at[q], out + at[other], scratch);
+    }
+    free(scratch);
+    return ok;
+}
+
+/* Worst max|d| / max|ref| over the positions of every sequence, and top-1 agreement. */
+static double compare(const fixture *f, const float *got, const float *ref, int64_t V, double *top1) {
+    double worst = 0;
+    int64_t agree = 0, positions = 0;
+    for (int32_t q = 0; q < f->n_seq; q++)
+        for (int32_t t = 0; t < f->len[q]; t++, got += V, ref += V) {
+            worst = fmax(worst, max_rel_diff(ref, got, V));
+            agree += argmax(got, V) == argmax(ref, V);
+            positions++;
+        }
+    *top1 = (double)agree / (double)positions;
+    return worst;
+}
+
+static void check_vk_case(const vk_model_case *c) {
+    char dir[256], path[320];
+    snprintf(dir, sizeof dir, "%s/%s", FIXTURE_DIR, c->dir);
+    if (c->file) snprintf(path, sizeof path, "%s/%s", dir, c->file);
+    else snprintf(path, sizeof path, "%s", dir);
+    fixture f;
+    if (!load_fixture_logits(dir, c->logits, &f)) {
+        CHECK_MSG(0, "%s/%s: fixture files", dir, c->logits);
+        return;
+    }
+    flint_model *m;
+    flint_context *ctx;
+    if (open_ctx(path, "vulkan", FLINT_KV_F32, 0, &m, &ctx)) {
+        CHECK_MSG(0, "%s: %s", path, flint_errmsg());
+    } else {
+        const int64_t V = flint_context_n_vocab(ctx);
+        float *out = malloc((size_t)f.n_logits * sizeof *out);
+        if (f.n_logits % V == 0 && run_fixture(ctx, &f, out)) {
+            double top1, worst = compare(&f, out, f.logits, V, &top1);
+            printf("  %-44s %-16s max|d|/max|ref| %.2e  top-1 %.4f\n", path, c->logits, worst, top1);
+            CHECK_MSG(worst < c->tol, "%s on the device: max|d|/max|ref| %.3g (bound %.g)", path, worst, c->tol);
+        }
+        free(out);
+    }
+    flint_context_free(ctx);
+    flint_model_close(m);
+    free(f.logits);
+}
+
+/* The same context params on the device and on the CPU (K/V in F16, exact
+ * matmuls): max|d|/max|ref| between the two within 1e-3 (both round K and
+ * V to F16; a value either side of a rounding boundary moves by 2^-11). */
+static void check_vs_cpu(const char *dir_name, const char *file) {
+    char dir[256], path[320];
+    snprintf(dir, sizeof dir, "%s/%s", FIXTURE_DIR, dir_name);
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    fixture f;
+    if (!load_fixture(dir, &f)) {
+        CHECK_MSG(0, "%s: fixture files", dir);
+        return;
+    }
+    float *out[2] = {malloc((size_t)f.n_logits * sizeof(float)), malloc((size_t)f.n_logits * sizeof(float))};
+    const char *gpu[2] = {"vulkan", "cpu"};
+    int ok = 1;
+    int64_t V = 0;
+    for (int i = 0; i < 2 && ok; i++) {
+        flint_model *m;
+        flint_context *ctx;
+        ok = open_ctx(path, gpu[i], FLINT_KV_F16, 1, &m, &ctx) == FLINT_OK;
+        CHECK_MSG(ok, "%s on %s: %s", path, gpu[i], flint_errmsg());
+        if (ok) {
+            V = flint_context_n_vocab(ctx);
+            ok = run_fixture(ctx, &f, out[i]);
+        }
+        flint_context_free(ctx);
+        flint_model_close(m);
+    }
+    if (ok) {
+        double top1, d = compare(&f, out[0], out[1], V, &top1);
+        printf("  %-44s device vs CPU (F16 K/V, exact): max|d|/max|ref| %.2e  top-1 %.4f\n", path, d, top1);
+        CHECK_MSG(d < 1e-3, "%s: the device's logits differ from the CPU's by %.3g", path, d);
+    }
+    free(out[0]), free(out[1]);
+    free(f.logits);
+}
+
+/* The fixture's longest sequence decoded to 60 positions on the device with a
+ * snapshot at 40; sequence 1 forked from it at 40 (Qwen3.5: the recurrent
+ * state restored from the snapshot; Gemma: blocks shared, the partly
+ * filled one copied) and continued, and sequence 0 rewound to 40 where it
+ * can be (attention-only models) and continued: both continuations give
+ * the reference's logits of positions 40..59 within 1e-4. */
+static void check_fork(const char *dir_name, int rewind) {
+    char dir[256], path[320];
+    snprintf(dir, sizeof dir, "%s/%s", FIXTURE_DIR, dir_name);
+    snprintf(path, sizeof path, "%s/model-f32.gguf", dir);
+    fixture f;
+    flint_model *m = NULL;
+    flint_context *ctx = NULL;
+    int ok = load_fixture(dir, &f);
+    int32_t q = 0;
+    int64_t at = 0; /* its first logits row in the reference */
+    for (int32_t i = 1; ok && i < f.n_seq; i++)
+        if (f.len[i] > f.len[q]) q = i;
+    for (int32_t i = 0; ok && i < q; i++) at += f.len[i];
+    if (!ok || f.len[q] < 60 || open_ctx(path, "vulkan", FLINT_KV_F32, 0, &m, &ctx)) {
+        CHECK_MSG(0, "%s: no sequence of 60 tokens, or %s", path, flint_errmsg());
+        flint_context_free(ctx);
+        flint_model_close(m);
+        free(f.logits);
+        return;
+    }
+    const int64_t V = flint_context_n_vocab(ctx);
+    const int32_t *tok = f.tok[q];
+    const float *ref = f.logits + (at + 40) * V;
+    float *out = malloc((size_t)(20 * V) * sizeof *out);
+    int32_t reused = -1;
+    CHECK(flint_decode(ctx, 0, tok, 40, out, 0) == FLINT_OK && flint_seq_snapshot(ctx, 0) == FLINT_OK);
+    CHECK(flint_decode(ctx, 0, tok + 40, 20, out, 0) == FLINT_OK);
+    CHECK(flint_seq_fork(ctx, 1, 0, 40, &reused) == FLINT_OK && reused == 40);
+    CHECK(flint_decode(ctx, 1, tok + 40, 20, out, 1) == FLINT_OK);
+    double d = max_rel_diff(ref, out, 20 * V);
+    printf("  %-44s forked at 40 from a snapshot: max|d|/max|ref| %.2e\n", path, d);
+    CHECK_MSG(d < 1e-4, "%s: continuing a fork: %.3g", path, d);
+    if (rewind) {
+        CHECK(flint_seq_truncate(ctx, 0, 40) == FLINT_OK);
+        CHECK(flint_decode(ctx, 0, tok + 40, 20, out, 1) == FLINT_OK);
+        d = max_rel_diff(ref, out, 20 * V);
+        printf("  %-44s rewound to 40: max|d|/max|ref| %.2e\n", path, d);
+        CHECK_MSG(d < 1e-4, "%s: continuing after a rewind: %.3g", path, d);
+    }
+    free(out);
+    flint_context_free(ctx);
+    flint_model_close(m);
+    free(f.logits);
+}
+
+/* What the device refuses for now, and a device that does not exist. */
+static void check_refusals(void) {
+    const char *path = FIXTURE("qwen35/moe/model-q8_0.gguf");
+    flint_model *m = NULL;
+    flint_context *ctx = NULL;
+    flint_model_params mp = {.expert_cache = 1024};
+    flint_context_params cp = {.n_ctx = 64, .gpu = "vulkan"};
+    CHECK(flint_model_open(path, &mp, &m) == FLINT_OK);
+    CHECK_FAILS(flint_context_create(m, &cp, &ctx), FLINT_E_UNSUPPORTED, "streams its experts");
+    flint_model_close(m);
+    CHECK(flint_model_open(path, NULL, &m) == FLINT_OK);
+    cp.deterministic = 1;
+    CHECK_FAILS(flint_context_create(m, &cp, &ctx), FLINT_E_UNSUPPORTED, "deterministic");
+    cp.deterministic = 0;
+    cp.gpu = "vulkan:99";
+    CHECK_FAILS(flint_context_create(m, &cp, &ctx), FLINT_E_INVALID_ARG, "device 99 does not exist");
+    cp.gpu = "vulkan:";
+    CHECK_FAILS(flint_context_create(m, &cp, &ctx), FLINT_E_INVALID_ARG, "names no device");
+    cp.gpu = "vulkan";
+    CHECK(flint_context_create(m, &cp, &ctx) == FLINT_OK && !strncmp(flint_context_device(ctx), "vulkan: ", 8));
+    flint_context_free(ctx);
+    flint_model_close(m);
+}
+
+/* Runs cmd; its status, stdout in *out and stderr in *err (malloc'ed). */
+static int run_cmd(const char *cmd, char **out, char **err) {
+    char full[1024];
+    const char *err_file = FLINT_BIN ".test_vk_models.stderr";
+    snprintf(full, sizeof full, "%s 2>%s", cmd, err_file);
+    FILE *p = popen(full, "r");
+    size_t n = 0, cap = 1 << 16;
+    char *buf = malloc(cap);
+    if (!p || !buf) abort();
+    size_t k;
+    while ((k = fread(buf + n, 1, cap - n - 1, p)) > 0) n += k;
+    buf[n] = '\0';
+    int st = pclose(p);
+    uint64_t len;
+    if (fl_read_file(err_file, 1 << 20, err, &len)) *err = strdup("");
+    remove(err_file);
+    *out = buf;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* flint run on the bundled model: greedy tokens and text on the device
+ * equal the CPU's, token for token (the device is exact; the CPU run is
+ * asked to be too, so both compute in f32); --verbose names the device;
+ * vulkan:99 is refused with the count; info --gpus lists the device; bench
+ * names it. */
+static void check_cli(void) {
+    const char *run = FLINT_BIN " run -m models/tiny-gemma3.gguf -p 'The capital of France' --temp 0 -n 24 --exact "
+                                "--ignore-eos --verbose --json";
+    char cmd[512], *cpu, *gpu, *err;
+    int rc; /* apart: CHECK_INT_EQ evaluates its arguments twice when it fails */
+    snprintf(cmd, sizeof cmd, "%s --gpu cpu", run);
+    rc = run_cmd(cmd, &cpu, &err);
+    CHECK_INT_EQ(rc, 0);
+    CHECK_MSG(strstr(err, "device: cpu\n") != NULL, "%s", err);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s --gpu vulkan", run);
+    rc = run_cmd(cmd, &gpu, &err);
+    CHECK_INT_EQ(rc, 0);
+    CHECK_MSG(strstr(err, "device: vulkan: ") != NULL, "%s", err);
+    free(err);
+    /* {"text":...,"tokens":[...],"finish_reason"...: the same up to the usage */
+    char *cpu_end = strstr(cpu, ",\"usage\""), *gpu_end = strstr(gpu, ",\"usage\"");
+    const int same = cpu_end && gpu_end && cpu_end - cpu == gpu_end - gpu && !memcmp(cpu, gpu, (size_t)(cpu_end - cpu));
+    printf("  flint run --gpu vulkan: %.*s\n", gpu_end ? (int)(gpu_end - gpu) : 0, gpu);
+    CHECK_MSG(same && strstr(cpu, "\"completion_tokens\":24"), "greedy runs differ:\n cpu: %s\n gpu: %s", cpu, gpu);
+    free(cpu), free(gpu);
+
+    snprintf(cmd, sizeof cmd, FLINT_BIN " run -m models/tiny-gemma3.gguf -p Hi -n 2 --gpu vulkan:99");
+    rc = run_cmd(cmd, &gpu, &err);
+    CHECK_INT_EQ(rc, 1);
+    int32_t n = 0;
+    flint_gpu_list(NULL, 0, &n);
+    char want[128];
+    snprintf(want, sizeof want, "device 99 does not exist: this machine has %d", n);
+    CHECK_MSG(strstr(err, want) != NULL, "%s", err);
+    free(gpu), free(err);
+
+    rc = run_cmd(FLINT_BIN " info --gpus", &gpu, &err);
+    CHECK_INT_EQ(rc, 0);
+    CHECK_MSG(!strncmp(gpu, "vulkan:0  ", 10) && strstr(gpu, "subgroup size "), "%s", gpu);
+    free(gpu), free(err);
+    /* a machine without a Vulkan driver (the loader pointed at none) */
+    rc = run_cmd("VK_ICD_FILENAMES=/nonexistent.json " FLINT_BIN " info --gpus", &gpu, &err);
+    CHECK_MSG(rc == 0 && !strcmp(gpu, "no Vulkan device found\n"), "%d: %s", rc, gpu);
+    free(gpu), free(err);
+    rc = run_cmd("VK_ICD_FILENAMES=/nonexistent.json " FLINT_BIN " run -m models/tiny-gemma3.gguf -p Hi --gpu vulkan",
+                 &gpu, &err);
+    CHECK_MSG(rc == 1 && strstr(err, "flint run: vulkan: no Vulkan driver could be loaded"), "%d: %s", rc, err);
+    free(gpu), free(err);
+    rc = run_cmd(FLINT_BIN " bench -m models/tiny-gemma3.gguf -p 8 -n 4 -r 1 --gpu vulkan --json", &gpu, &err);
+    CHECK_INT_EQ(rc, 0);
+    CHECK_MSG(strstr(gpu, "\"test\": \"tg4\"") && strstr(gpu, "\"device\": \"vulkan: "), "%s%s", gpu, err);
+    free(gpu), free(err);
+}
+
+int main(void) {
+    (void)check_case, (void)load_f32_fixture, (void)check_consistency, (void)check_batch, (void)runner_open;
+    TEST_GROUP("transformers logits on the device");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_vk_case(&cases[i]);
+    TEST_GROUP("device vs CPU");
+    check_vs_cpu("gemma3/a", "model-q4_0.gguf");
+    check_vs_cpu("qwen35/moe", "model-q8_0.gguf");
+    TEST_GROUP("forks and rewinds");
+    check_fork("qwen35/moe", 0);
+    check_fork("gemma3/a", 1);
+    TEST_GROUP("refusals");
+    check_refusals();
+    TEST_GROUP("cli");
+    check_cli();
+    return test_finish("test_vk_models");
+}

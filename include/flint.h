@@ -304,6 +304,11 @@ FLINT_API int32_t flint_context_n_vocab(const flint_context *ctx);
 FLINT_API int32_t flint_context_n_ctx(const flint_context *ctx);
 /* What runs the context: "cpu" or "vulkan: DEVICE NAME". */
 FLINT_API const char *flint_context_device(const flint_context *ctx);
+/* The read bandwidth of the GPU memory the context keeps its weights in,
+ * bytes per second: the best of reps reads of a device buffer of about
+ * `bytes` (decode's floor on the GPU). 0 for a context on the CPU (flint
+ * bench measures the host's with its threads) or if the probe failed. */
+FLINT_API double flint_context_read_bandwidth(flint_context *ctx, uint64_t bytes, int32_t reps);
 /* The context the model was trained for (0 when the file does not say). */
 FLINT_API int32_t flint_context_n_ctx_train(const flint_context *ctx);
 /* Layers whose state is recurrent (Gated DeltaNet): 0 for attention-only models. */

@@ -7,7 +7,8 @@
 # one GGUF on the GPU (flint bench --gpu vulkan) beside the CPU (the same
 # bench without --gpu) and, when LLAMA_BENCH names a llama.cpp Vulkan
 # build's llama-bench, llama.cpp on the same file with every layer on the
-# GPU (-ngl 99); then a table of tokens/s and the ratios.
+# GPU (-ngl 99); then a table of tokens/s and the ratios, decode's to the
+# device memory's read bandwidth floor (measured by bench in the same run).
 #
 # It downloads nothing: the model is the first argument or $FLINT_REAL_MODEL
 # (the real Gemma 3 270M Q4_K_M GGUF), else ~/.cache/flint's copy if
@@ -88,14 +89,18 @@ device=$(sed -nE 's/.*"device": "([^"]*)".*/\1/p' "$out/vulkan.jsonl" | head -n 
 echo "model: $model"
 echo "device: $device"
 echo
-echo "| test | flint vulkan t/s | flint cpu t/s | llama.cpp -ngl 99 t/s | vulkan / cpu | vulkan / llama.cpp |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+bw=$(sed -nE 's/.*"read_bandwidth_gbs": ([0-9.]+).*/\1/p' "$out/vulkan.jsonl" | head -n 1)
+echo "device memory read bandwidth: ${bw:--} GB/s (decode's floor: that over the weight bytes per token)"
+echo
+echo "| test | flint vulkan t/s | ratio to floor | flint cpu t/s | llama.cpp -ngl 99 t/s | vulkan / cpu | vulkan / llama.cpp |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 for t in "pp$pp p" "tg$tg g"; do
     set -- $t
     v=$(flint_tps "$out/vulkan.jsonl" "$1")
+    f=$(sed -nE "s/.*\"test\": \"$1\".*\"floor_ratio\": ([0-9.]+).*/\1/p" "$out/vulkan.jsonl" | head -n 1)
     c=$(flint_tps "$out/cpu.jsonl" "$1")
     l=$(llama_tps "$out/llama.jsonl" "$2")
-    echo "| $1 | ${v:--} | ${c:--} | ${l:--} | $(ratio "$v" "$c") | $(ratio "$v" "$l") |"
+    echo "| $1 | ${v:--} | ${f:--} | ${c:--} | ${l:--} | $(ratio "$v" "$c") | $(ratio "$v" "$l") |"
 done
 echo
 echo "gpu-check: done in $(($(date +%s) - start)) s"

@@ -89,6 +89,9 @@ void flint_context_free(flint_context *c) {
 int32_t flint_context_n_vocab(const flint_context *c) { return c ? c->lm.hp.n_vocab : 0; }
 int32_t flint_context_n_ctx(const flint_context *c) { return c ? c->n_ctx : 0; }
 const char *flint_context_device(const flint_context *c) { return c ? c->device : ""; }
+double flint_context_read_bandwidth(flint_context *c, uint64_t bytes, int32_t reps) {
+    return c && c->be->ops->read_bandwidth ? c->be->ops->read_bandwidth(c->be, bytes, reps) : 0;
+}
 int32_t flint_context_n_ctx_train(const flint_context *c) { return c ? c->lm.hp.n_ctx_train : 0; }
 
 int32_t flint_context_n_recurrent_layers(const flint_context *c) {

@@ -197,6 +197,12 @@ typedef struct fl_backend_ops {
      * host code reads or writes backend memory only after a sync (and
      * before the next op). NULL: ops complete when they return. */
     flint_status (*sync)(fl_backend *be);
+
+    /* Optional: the read bandwidth of the memory the backend keeps weights
+     * in, bytes per second (best of reps reads of a buffer of about
+     * `bytes`; 0 on failure): decode's floor on a device. NULL: the host's
+     * (cpu/membw.h, measured by the caller on its own threads). */
+    double (*read_bandwidth)(fl_backend *be, uint64_t bytes, int32_t reps);
 } fl_backend_ops;
 
 /* Deterministic (batch-invariant) mode, flint_context_params.deterministic:

@@ -7,10 +7,12 @@
  * run ("pp512 @ d4096"), else runs start empty — median and spread over r
  * runs, and decode's ratio to the bandwidth floor (S tokens per read of the
  * weights: S x the read bandwidth measured with the same threads / weight
- * bytes per token; the KV cache read at depth is not in the floor; none
- * on a GPU, --gpu). The device that ran is named first (JSON: "device"). */
+ * bytes per token; the KV cache read at depth is not in the floor; on a
+ * GPU, --gpu, the device memory's read bandwidth). The device that ran is
+ * named first (JSON: "device"). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,9 +158,10 @@ int cli_bench(int argc, char **argv) {
         goto done;
     }
     cli_experts_line(m, stderr);
-    /* the floor is the CPU's: a GPU's memory bandwidth is another story */
+    /* the floor: the bandwidth of the memory the weights are read from —
+     * the host's, measured on the bench's threads, or the GPU's */
     const char *device = flint_context_device(ctx);
-    if (strcmp(device, "cpu") != 0) no_floor = 1;
+    const bool on_gpu = strcmp(device, "cpu") != 0;
     flint_expert_stats es0, es1;
     flint_model_expert_stats(m, &es0);
     /* streamed experts: the disk's floor beside memory's (read first: the
@@ -167,7 +170,10 @@ int cli_bench(int argc, char **argv) {
     int32_t V = flint_context_n_vocab(ctx);
     if (!(logits = malloc((size_t)V * (size_t)seqs * sizeof *logits))) goto done;
     bench_random_tokens(tok, n_max + 1, V, 12345);
-    double bw = no_floor ? 0 : fl_cpu_read_bandwidth(pool, 1ull << 30, 5);
+    double bw = no_floor ? 0
+                : on_gpu ? flint_context_read_bandwidth(ctx, 1ull << 30, 5)
+                         : fl_cpu_read_bandwidth(pool, 1ull << 30, 5);
+    if (bw <= 0) no_floor = 1;
     double bytes = (double)flint_context_weight_bytes(ctx);
     int nt = fl_pool_threads(pool);
     if (!json) {
@@ -214,7 +220,9 @@ int cli_bench(int argc, char **argv) {
         if (es1.streamed && !json) report_experts(&es0, &es1, expert_tokens, med, disk_bw, json);
     }
     if (!json && !no_floor)
-        printf("\nread bandwidth %.2f GB/s (%d threads, streaming read of 1 GiB, best of 5)\n", bw / 1e9, nt);
+        printf(on_gpu ? "\nread bandwidth %.2f GB/s (the device's memory, read of up to 1 GiB, best of 5)\n"
+                   : "\nread bandwidth %.2f GB/s (%d threads, streaming read of 1 GiB, best of 5)\n",
+               bw / 1e9, nt);
     if (!json && disk_bw > 0) printf("disk read bandwidth %.2f GB/s (O_DIRECT sequential read of the model file)\n", disk_bw / 1e9);
     rc = 0;
 done:

@@ -39,6 +39,7 @@ static const fl_backend_ops vk_ops = {
     .conv_silu = fl_vk_conv_silu,
     .delta_rule = fl_vk_delta_rule,
     .sync = fl_vk_sync,
+    .read_bandwidth = fl_vk_read_bandwidth,
 };
 
 void fl_vk_backend_set_deferred(fl_backend *be, bool on) {

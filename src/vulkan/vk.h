@@ -167,7 +167,8 @@ flint_status fl_vk_status(fl_vk *vk);
  * n / per exceeds the device's limit on x. */
 void fl_vk_groups(const fl_vk *vk, uint64_t n, uint32_t per, uint32_t *gx, uint32_t *gy);
 
-/* ---- the op files: elementwise.c, rows.c, norm.c, matmul.c, attention.c, delta.c ---- */
+/* ---- the op files: elementwise.c, rows.c, norm.c, matmul.c, attention.c, delta.c, membw.c ---- */
+double fl_vk_read_bandwidth(fl_backend *be, uint64_t bytes, int32_t reps);
 flint_status fl_vk_prepare_weight(fl_backend *be, fl_weight *w);
 void fl_vk_release_weight(fl_backend *be, fl_weight *w);
 flint_status fl_vk_matmul(fl_backend *be, const fl_weight *w, const float *x, float *y, int64_t n);

@@ -19,6 +19,8 @@
 #include <sys/wait.h>
 
 #include "base/file.h"
+#include "base/pool.h"
+#include "cpu/membw.h"
 #include "model_fixture.h"
 
 /* decode steps after each prompt */
@@ -154,6 +156,35 @@ static void check_vk_case(const vk_model_case *c) {
 /* The same context params on the device and on the CPU (K/V in F16, exact
  * matmuls): max|d|/max|ref| between the two within 1e-3 (both round K and
  * V to F16; a value either side of a rounding boundary moves by 2^-11). */
+/* The device's read bandwidth (bench's floor on a GPU): positive on the
+ * device, 0 on the CPU backend; on a CPU device (lavapipe reads host
+ * memory) within a wide band around the host's own probe, which catches a
+ * clock or unit that is off by orders of magnitude. */
+static void check_bandwidth(void) {
+    flint_model *m = NULL;
+    flint_context *gpu = NULL, *cpu = NULL;
+    fl_pool *pool = NULL;
+    flint_gpu_info info;
+    int32_t n_gpu = 0;
+    if (flint_model_open("models/tiny-gemma3.gguf", NULL, &m) ||
+        flint_context_create(m, &(flint_context_params){.n_ctx = 64, .gpu = "vulkan"}, &gpu) ||
+        flint_context_create(m, &(flint_context_params){.n_ctx = 64}, &cpu) || fl_pool_create(0, &pool) ||
+        flint_gpu_list(&info, 1, &n_gpu)) {
+        CHECK_MSG(0, "bandwidth: %s", flint_errmsg());
+    } else {
+        const double dev = flint_context_read_bandwidth(gpu, 256u << 20, 3), host = fl_cpu_read_bandwidth(pool, 256u << 20, 3);
+        CHECK_MSG(dev > 0 && flint_context_read_bandwidth(cpu, 256u << 20, 3) == 0, "device %.3g B/s", dev);
+        if (!strcmp(info.kind, "cpu"))
+            CHECK_MSG(dev > 0.02 * host && dev < 5 * host, "lavapipe reads %.2f GB/s, the host %.2f GB/s", dev / 1e9,
+                      host / 1e9);
+        printf("  read bandwidth: %s %.2f GB/s, host %.2f GB/s\n", info.name, dev / 1e9, host / 1e9);
+    }
+    fl_pool_free(pool);
+    flint_context_free(gpu);
+    flint_context_free(cpu);
+    flint_model_close(m);
+}
+
 static void check_vs_cpu(const char *dir_name, const char *file) {
     char dir[256], path[320];
     snprintf(dir, sizeof dir, "%s/%s", FIXTURE_DIR, dir_name);
@@ -335,6 +366,8 @@ static void check_cli(void) {
     rc = run_cmd(FLINT_BIN " bench -m models/tiny-gemma3.gguf -p 8 -n 4 -r 1 --gpu vulkan --json", &gpu, &err);
     CHECK_INT_EQ(rc, 0);
     CHECK_MSG(strstr(gpu, "\"test\": \"tg4\"") && strstr(gpu, "\"device\": \"vulkan: "), "%s%s", gpu, err);
+    /* decode's floor on the device: its memory's read bandwidth */
+    CHECK_MSG(strstr(gpu, "\"read_bandwidth_gbs\": ") && strstr(gpu, "\"floor_ratio\": "), "%s", gpu);
     free(gpu), free(err);
 }
 
@@ -342,6 +375,8 @@ int main(void) {
     (void)check_case, (void)load_f32_fixture, (void)check_consistency, (void)check_batch, (void)runner_open;
     TEST_GROUP("transformers logits on the device");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_vk_case(&cases[i]);
+    TEST_GROUP("read bandwidth");
+    check_bandwidth();
     TEST_GROUP("device vs CPU");
     check_vs_cpu("gemma3/a", "model-q4_0.gguf");
     check_vs_cpu("qwen35/moe", "model-q8_0.gguf");

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/check.h"
 #include "base/error.h"
 #include "cpu/ops.h"
 
@@ -257,27 +258,12 @@ static void merge_splits(const job *jb) {
 flint_status fl_cpu_attn_run(fl_cpu_attn *a, fl_pool *pool, const fl_cpu_kernels *k, const fl_attn_params *p,
                              float *out, const float *q, const int32_t *pos_q, int64_t n_q, const fl_kv_tile *tiles,
                              int64_t n_tiles, int64_t kv_stride) {
-    if (!p || p->n_head <= 0 || p->n_head_kv <= 0 || p->n_head % p->n_head_kv != 0)
-        return fl_errorf(FLINT_E_INVALID_ARG, "attention: %d query heads over %d KV heads",
-                         p ? p->n_head : 0, p ? p->n_head_kv : 0);
-    if (p->head_dim_k <= 0 || p->head_dim_v <= 0 || p->window < 0 || n_q < 0 || n_tiles < 0)
-        return fl_errorf(FLINT_E_INVALID_ARG, "attention: head dims %d/%d, window %d, %lld queries, %lld key tiles",
-                         p->head_dim_k, p->head_dim_v, p->window, (long long)n_q, (long long)n_tiles);
-    if (p->kv_type != FLINT_TYPE_F32 && p->kv_type != FLINT_TYPE_F16 && p->kv_type != FLINT_TYPE_BF16)
-        return fl_errorf(FLINT_E_UNSUPPORTED, "attention: KV cache type %d (F32, F16 or BF16 only)", (int)p->kv_type);
-    const int64_t n_kv = n_tiles * BK;
-    int64_t need_k = (int64_t)p->n_head_kv * p->head_dim_k, need_v = (int64_t)p->n_head_kv * p->head_dim_v;
-    if (n_kv > 0 && (kv_stride < need_k || kv_stride < need_v))
-        return fl_errorf(FLINT_E_INVALID_ARG, "attention: kv_stride %lld is shorter than a KV row (%lld/%lld)",
-                         (long long)kv_stride, (long long)need_k, (long long)need_v);
-    if (n_q == 0) return FLINT_OK;
-    if (!out || !q || !pos_q || (n_kv > 0 && !tiles)) return fl_errorf(FLINT_E_INVALID_ARG, "attention: NULL buffer");
-    for (int64_t t = 0; t < n_tiles; t++)
-        if (!tiles[t].k || !tiles[t].v || !tiles[t].pos)
-            return fl_errorf(FLINT_E_INVALID_ARG, "attention: key tile %lld has a NULL buffer", (long long)t);
-    flint_status st = grow_scratch(a, p->head_dim_k, p->head_dim_v);
+    flint_status st = fl_check_attention(p, out, q, pos_q, n_q, tiles, n_tiles, kv_stride);
+    if (st != FLINT_OK || n_q == 0) return st;
+    st = grow_scratch(a, p->head_dim_k, p->head_dim_v);
     if (st != FLINT_OK) return st;
 
+    const int64_t n_kv = n_tiles * BK;
     job jb = {.a = a, .k = k, .p = p, .out = out, .q = q, .pos_q = pos_q, .tiles = tiles, .n_q = n_q,
               .n_kv = n_kv, .kv_stride = kv_stride};
     jb.group = p->n_head / p->n_head_kv;

@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/check.h"
 #include "base/error.h"
 #include "cpu/matmul_kernels.h"
 #include "quant/types.h"
@@ -296,44 +297,11 @@ static void gemm_exact_f32(const fl_mm_job *job, int64_t r0, int64_t r1, void *s
 
 /* ---- argument checks ---- */
 
-static flint_status check_weight(const fl_weight *w) {
-    const fl_type_info *t = fl_type_get(w->type);
-    const char *name = t ? t->name : "(unknown)";
-    if (!t) return fl_errorf(FLINT_E_INVALID_ARG, "matmul: weight type %d is not a flint type", (int)w->type);
-    if (w->m < 0 || w->k <= 0) {
-        return fl_errorf(FLINT_E_INVALID_ARG, "matmul %s: bad shape m=%lld k=%lld", name, (long long)w->m,
-                         (long long)w->k);
-    }
-    if (w->m > 0 && !w->data) return fl_errorf(FLINT_E_INVALID_ARG, "matmul %s: NULL weight data", name);
-    if (fl_mlx_mode_of(w->type) != FL_MLX_NONE) {
-        flint_status st = fl_mlx_check(w->type, w->group_size, w->scale_type);
-        if (st) return fl_error_prefix(st, "matmul");
-        if (w->k % w->group_size != 0) {
-            return fl_errorf(FLINT_E_INVALID_ARG, "matmul %s: k=%lld is not a multiple of the group size %d",
-                             name, (long long)w->k, (int)w->group_size);
-        }
-        if (w->m > 0 && (!w->scales || (fl_mlx_mode_of(w->type) == FL_MLX_AFFINE && !w->biases)))
-            return fl_errorf(FLINT_E_INVALID_ARG, "matmul %s: NULL scales or biases", name);
-    } else if (!t->can_dequant) {
-        return fl_errorf(FLINT_E_UNSUPPORTED, "matmul: weight type %s is not supported", name);
-    }
-    uint64_t need;
-    if (!fl_type_row_bytes(w->type, (uint64_t)w->k, &need)) {
-        return fl_errorf(FLINT_E_INVALID_ARG, "matmul %s: k=%lld is not a multiple of the block size %d", name,
-                         (long long)w->k, (int)t->block_size);
-    }
-    if (w->row_bytes < need) {
-        return fl_errorf(FLINT_E_INVALID_ARG, "matmul %s: row_bytes %llu < %llu for k=%lld", name,
-                         (unsigned long long)w->row_bytes, (unsigned long long)need, (long long)w->k);
-    }
-    return FLINT_OK;
-}
-
 /* ---- planning a call ---- */
 
 static flint_status check_job(const fl_matmul_job *j) {
     if (!j->w) return fl_errorf(FLINT_E_INVALID_ARG, "matmul: NULL weight");
-    flint_status st = check_weight(j->w);
+    flint_status st = fl_check_weight(j->w);
     if (st != FLINT_OK) return st;
     if (j->n < 0) return fl_errorf(FLINT_E_INVALID_ARG, "matmul: negative n %lld", (long long)j->n);
     if (j->n > 0 && j->w->m > 0 && (!j->x || !j->y)) return fl_errorf(FLINT_E_INVALID_ARG, "matmul: NULL x or y");

@@ -15,6 +15,7 @@
  * argument array; the partials live in transient device memory. */
 #include <stdlib.h>
 
+#include "backend/check.h"
 #include "base/error.h"
 #include "vulkan/vk.h"
 
@@ -34,25 +35,12 @@ typedef struct attn_push {
 } attn_push;
 _Static_assert(sizeof(attn_push) <= 128, "push constants are 128 bytes");
 
+/* The backends' checks (backend/check.h), then what the shaders cannot
+ * take: value heads past DV_MAX, sizes past 32-bit indexing. */
 static flint_status check_args(const fl_attn_params *p, float *out, const float *q, const int32_t *pos_q,
                                int64_t n_q, const fl_kv_tile *tiles, int64_t n_tiles, int64_t kv_stride) {
-    if (!p || p->n_head <= 0 || p->n_head_kv <= 0 || p->n_head % p->n_head_kv != 0)
-        return fl_errorf(FLINT_E_INVALID_ARG, "attention: %d query heads over %d KV heads", p ? p->n_head : 0,
-                         p ? p->n_head_kv : 0);
-    if (p->head_dim_k <= 0 || p->head_dim_v <= 0 || p->window < 0 || n_q < 0 || n_tiles < 0)
-        return fl_errorf(FLINT_E_INVALID_ARG, "attention: head dims %d/%d, window %d, %lld queries, %lld key tiles",
-                         p->head_dim_k, p->head_dim_v, p->window, (long long)n_q, (long long)n_tiles);
-    if (p->kv_type != FLINT_TYPE_F32 && p->kv_type != FLINT_TYPE_F16 && p->kv_type != FLINT_TYPE_BF16)
-        return fl_errorf(FLINT_E_UNSUPPORTED, "attention: KV cache type %d (F32, F16 or BF16 only)", (int)p->kv_type);
-    const int64_t need_k = (int64_t)p->n_head_kv * p->head_dim_k, need_v = (int64_t)p->n_head_kv * p->head_dim_v;
-    if (n_tiles > 0 && (kv_stride < need_k || kv_stride < need_v))
-        return fl_errorf(FLINT_E_INVALID_ARG, "attention: kv_stride %lld is shorter than a KV row (%lld/%lld)",
-                         (long long)kv_stride, (long long)need_k, (long long)need_v);
-    if (n_q == 0) return FLINT_OK;
-    if (!out || !q || !pos_q || (n_tiles > 0 && !tiles)) return fl_errorf(FLINT_E_INVALID_ARG, "attention: NULL buffer");
-    for (int64_t t = 0; t < n_tiles; t++)
-        if (!tiles[t].k || !tiles[t].v || !tiles[t].pos)
-            return fl_errorf(FLINT_E_INVALID_ARG, "attention: key tile %lld has a NULL buffer", (long long)t);
+    flint_status st = fl_check_attention(p, out, q, pos_q, n_q, tiles, n_tiles, kv_stride);
+    if (st || n_q == 0) return st;
     if (p->head_dim_v > DV_MAX)
         return fl_errorf(FLINT_E_UNSUPPORTED, "vulkan: attention with value head dim %d (at most %d)", p->head_dim_v,
                          DV_MAX);

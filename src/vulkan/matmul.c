@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "backend/check.h"
 #include "base/checked.h"
 #include "base/error.h"
 #include "quant/dequant.h"
@@ -59,35 +60,12 @@ static bool kernels_of(flint_type type, kernels *out) {
 #undef K
 }
 
-/* A weight the shaders can take, else an error naming the problem (the
- * CPU backend's rules, plus the 32-bit sizes of the push constants). */
+/* A weight the shaders can take: the backends' checks (backend/check.h),
+ * then the 32-bit sizes of the push constants. */
 static flint_status check_weight(const fl_weight *w) {
-    const fl_type_info *t = fl_type_get(w->type);
-    if (!t) return fl_errorf(FLINT_E_INVALID_ARG, "vulkan matmul: weight type %d is not a flint type", (int)w->type);
-    const char *name = t->name;
-    if (w->m < 0 || w->k <= 0)
-        return fl_errorf(FLINT_E_INVALID_ARG, "vulkan matmul %s: bad shape m=%lld k=%lld", name, (long long)w->m,
-                         (long long)w->k);
-    if (w->m > 0 && !w->data) return fl_errorf(FLINT_E_INVALID_ARG, "vulkan matmul %s: NULL weight data", name);
-    const bool mlx = fl_mlx_mode_of(w->type) != FL_MLX_NONE;
-    if (mlx) {
-        flint_status st = fl_mlx_check(w->type, w->group_size, w->scale_type);
-        if (st) return fl_error_prefix(st, "vulkan matmul");
-        if (w->k % w->group_size)
-            return fl_errorf(FLINT_E_INVALID_ARG, "vulkan matmul %s: k=%lld is not a multiple of the group size %d",
-                             name, (long long)w->k, (int)w->group_size);
-        if (w->m > 0 && (!w->scales || (fl_mlx_mode_of(w->type) == FL_MLX_AFFINE && !w->biases)))
-            return fl_errorf(FLINT_E_INVALID_ARG, "vulkan matmul %s: NULL scales or biases", name);
-    } else if (!t->can_dequant) {
-        return fl_errorf(FLINT_E_UNSUPPORTED, "vulkan matmul: weight type %s is not supported", name);
-    }
-    uint64_t need;
-    if (!fl_type_row_bytes(w->type, (uint64_t)w->k, &need))
-        return fl_errorf(FLINT_E_INVALID_ARG, "vulkan matmul %s: k=%lld is not a multiple of the block size %d", name,
-                         (long long)w->k, (int)t->block_size);
-    if (w->row_bytes < need)
-        return fl_errorf(FLINT_E_INVALID_ARG, "vulkan matmul %s: row_bytes %llu < %llu for k=%lld", name,
-                         (unsigned long long)w->row_bytes, (unsigned long long)need, (long long)w->k);
+    flint_status st = fl_check_weight(w);
+    if (st) return st;
+    const char *name = fl_type_get(w->type)->name;
     /* the F32 rows of a type without a shader are 4k bytes */
     if (w->row_bytes > UINT32_MAX || (uint64_t)w->k > UINT32_MAX / sizeof(float))
         return fl_errorf(FLINT_E_UNSUPPORTED, "vulkan matmul %s: rows of k=%lld are too long for the shaders", name,

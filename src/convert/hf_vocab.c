@@ -40,9 +40,11 @@ typedef struct vocab {
     fl_meta *owner;   /* the plan's metadata owns the strings made here */
 } vocab;
 
+#define MAX_TOKENS (1 << 24) /* token ids are int32; far above any real vocabulary */
+
 static flint_status vocab_init(vocab *v, int64_t n, fl_cv_plan *p, const char *path) {
     *v = (vocab){.n = n, .owner = &p->kv};
-    if (n <= 0 || n > (1 << 24)) return fl_errorf(FLINT_E_FORMAT, "%s: %lld tokens", path, (long long)n);
+    if (n <= 0 || n > MAX_TOKENS) return fl_errorf(FLINT_E_FORMAT, "%s: %lld tokens", path, (long long)n);
     v->text = calloc((size_t)n, sizeof *v->text), v->len = calloc((size_t)n, sizeof *v->len);
     v->score = calloc((size_t)n, sizeof *v->score), v->type = calloc((size_t)n, sizeof *v->type);
     return v->text && v->len && v->score && v->type ? FLINT_OK : fl_errorf(FLINT_E_NOMEM, "out of memory");
@@ -305,6 +307,9 @@ static flint_status gemma4(const char *dir, const char *path, json_t *tok, const
         return fl_errorf(FLINT_E_UNSUPPORTED, "%s: not a byte-fallback BPE tokenizer with a Sequence decoder, as Gemma 4's is",
                          path);
     int64_t base = (int64_t)json_object_size(json_object_get(model, "vocab")), ids = id_space(tok), n = base;
+    if (ids > MAX_TOKENS)
+        return fl_errorf(FLINT_E_FORMAT, "%s: token id %lld is past the %d ids a vocabulary may hold", path,
+                         (long long)ids - 1, MAX_TOKENS);
     json_t *cfg = NULL;
     flint_status st = fl_cv_load_json(dir, "tokenizer_config.json", &cfg);
     const char **text = st ? NULL : calloc((size_t)(ids > 0 ? ids : 1), sizeof *text);

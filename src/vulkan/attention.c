@@ -54,17 +54,6 @@ static flint_status check_args(const fl_attn_params *p, float *out, const float 
     return FLINT_OK;
 }
 
-/* The device address of [p, p + bytes) for this op to read. Unlike
- * fl_vk_in, memory outside the backend's is copied for this call, never
- * uploaded once as a weight: queries, positions and a KV cache in host
- * memory change between calls (a KV pool in backend memory is read in
- * place, as it should be). */
-static VkDeviceAddress read_addr(fl_vk *vk, const void *p, uint64_t bytes) {
-    const fl_vk_buf *b = fl_vk_find_act(vk, p, bytes);
-    if (b) return b->addr + (uint64_t)((uintptr_t)p - (uintptr_t)b->map);
-    return fl_vk_args(vk, p, bytes);
-}
-
 /* bytes of one tile's K or V array that the shaders read */
 static uint64_t tile_bytes(int64_t kv_stride, int64_t n_head_kv, int64_t head_dim, flint_type t) {
     const uint64_t esz = t == FLINT_TYPE_F32 ? 4 : 2;
@@ -109,15 +98,15 @@ flint_status fl_vk_attention(fl_backend *be, const fl_attn_params *p, float *out
         return fl_errorf(FLINT_E_NOMEM, "out of memory for %lld attention tiles", (long long)n_tiles);
     /* from here a failure is sticky in vk->err: the dispatches record
      * nothing and fl_vk_submit drops this op's transient memory */
-    pc.q = read_addr(vk, q, (uint64_t)(n_q * p->n_head * dk) * sizeof(float));
-    pc.pos_q = read_addr(vk, pos_q, (uint64_t)n_q * sizeof(int32_t));
+    pc.q = fl_vk_read(vk, q, (uint64_t)(n_q * p->n_head * dk) * sizeof(float));
+    pc.pos_q = fl_vk_read(vk, pos_q, (uint64_t)n_q * sizeof(int32_t));
     if (n_tiles > 0) {
         const uint64_t kb = tile_bytes(kv_stride, p->n_head_kv, dk, p->kv_type);
         const uint64_t vb = tile_bytes(kv_stride, p->n_head_kv, dv, p->kv_type);
         for (int64_t t = 0; t < n_tiles; t++) {
-            addr[3 * t] = read_addr(vk, tiles[t].k, kb);
-            addr[3 * t + 1] = read_addr(vk, tiles[t].v, vb);
-            addr[3 * t + 2] = read_addr(vk, tiles[t].pos, FL_ATTN_TILE * sizeof(int32_t));
+            addr[3 * t] = fl_vk_read(vk, tiles[t].k, kb);
+            addr[3 * t + 1] = fl_vk_read(vk, tiles[t].v, vb);
+            addr[3 * t + 2] = fl_vk_read(vk, tiles[t].pos, FL_ATTN_TILE * sizeof(int32_t));
         }
         pc.tiles = fl_vk_args(vk, addr, (uint64_t)n_tiles * 3 * sizeof *addr);
         free(addr);

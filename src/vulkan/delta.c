@@ -34,10 +34,7 @@ void fl_vk_conv_silu(fl_backend *be, float *y, const float *x, const float *w, f
     /* K = 1 keeps no state: any address will do */
     pc.state = K > 1 ? fl_vk_out(vk, state, (uint64_t)((K - 1) * C) * sizeof(float)) : pc.y;
     if (vk->err) return;
-    uint32_t gx, gy;
-    fl_vk_groups(vk, (uint64_t)C, 64, &gx, &gy);
-    fl_vk_dispatch(vk, FL_VK_SHADER_conv_silu, &pc, sizeof pc, gx, gy, 1);
-    fl_vk_submit(vk);
+    fl_vk_run(vk, FL_VK_SHADER_conv_silu, &pc, sizeof pc, (uint64_t)C, 64);
 }
 
 typedef struct delta_push {
@@ -80,9 +77,6 @@ flint_status fl_vk_delta_rule(fl_backend *be, const fl_delta_params *p, float *o
     pc.state = fl_vk_out(vk, state, (uint64_t)ns * sizeof(float));
     if (vk->err) return fl_vk_status(vk);
     const uint32_t cols = 128 / parts, col_blocks = ((uint32_t)p->d_v + cols - 1) / cols;
-    uint32_t gx, gy;
-    fl_vk_groups(vk, (uint64_t)p->n_v_heads * col_blocks, 1, &gx, &gy);
-    fl_vk_dispatch(vk, FL_VK_SHADER_delta_rule, &pc, sizeof pc, gx, gy, 1);
-    fl_vk_submit(vk);
+    fl_vk_run(vk, FL_VK_SHADER_delta_rule, &pc, sizeof pc, (uint64_t)p->n_v_heads * col_blocks, 1);
     return fl_vk_status(vk);
 }

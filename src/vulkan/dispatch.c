@@ -95,6 +95,13 @@ void fl_vk_dispatch(fl_vk *vk, fl_vk_shader shader, const void *push, uint32_t p
     vk->n_dispatch++;
 }
 
+void fl_vk_run(fl_vk *vk, fl_vk_shader shader, const void *push, uint32_t push_bytes, uint64_t n, uint32_t per) {
+    uint32_t gx, gy;
+    fl_vk_groups(vk, n, per, &gx, &gy);
+    fl_vk_dispatch(vk, shader, push, push_bytes, gx, gy, 1);
+    fl_vk_submit(vk);
+}
+
 flint_status fl_vk_submit(fl_vk *vk) { return vk->deferred ? vk->err : fl_vk_flush(vk); }
 
 flint_status fl_vk_sync(fl_backend *be) {

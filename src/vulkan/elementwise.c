@@ -18,10 +18,7 @@ static void run(fl_backend *be, uint32_t op, fl_act act, float *y, const float *
     if (b) pc.b = fl_vk_in(vk, b, bytes);
     pc.y = fl_vk_out(vk, y, bytes);
     if (vk->err) return;
-    uint32_t gx, gy;
-    fl_vk_groups(vk, (uint64_t)n, 256, &gx, &gy);
-    fl_vk_dispatch(vk, FL_VK_SHADER_elementwise, &pc, sizeof pc, gx, gy, 1);
-    fl_vk_submit(vk);
+    fl_vk_run(vk, FL_VK_SHADER_elementwise, &pc, sizeof pc, (uint64_t)n, 256);
 }
 
 void fl_vk_add(fl_backend *be, float *y, const float *a, const float *b, int64_t n) {

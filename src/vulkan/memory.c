@@ -240,11 +240,15 @@ static VkDeviceAddress upload(fl_vk *vk, const void *key, uint64_t key_bytes, co
     return addr;
 }
 
+VkDeviceAddress fl_vk_act_addr(const fl_vk *vk, const void *p, uint64_t bytes) {
+    const fl_vk_buf *b = p ? fl_vk_find_act(vk, p, bytes) : NULL;
+    return b ? b->addr + (uint64_t)((uintptr_t)p - (uintptr_t)b->map) : 0;
+}
+
 VkDeviceAddress fl_vk_in(fl_vk *vk, const void *p, uint64_t bytes) {
     if (!p) return 0;
-    const fl_vk_buf *b = fl_vk_find_act(vk, p, bytes);
-    if (b) return b->addr + (uint64_t)((uintptr_t)p - (uintptr_t)b->map);
-    return upload(vk, p, bytes, p, bytes);
+    const VkDeviceAddress a = fl_vk_act_addr(vk, p, bytes);
+    return a ? a : upload(vk, p, bytes, p, bytes);
 }
 
 VkDeviceAddress fl_vk_in_as(fl_vk *vk, const void *key, uint64_t key_bytes, const void *data, uint64_t bytes) {
@@ -286,10 +290,16 @@ VkDeviceAddress fl_vk_args(fl_vk *vk, const void *data, uint64_t bytes) {
     return p ? addr : 0;
 }
 
+VkDeviceAddress fl_vk_read(fl_vk *vk, const void *p, uint64_t bytes) {
+    if (!p) return 0;
+    const VkDeviceAddress a = fl_vk_act_addr(vk, p, bytes);
+    return a ? a : fl_vk_args(vk, p, bytes);
+}
+
 VkDeviceAddress fl_vk_out(fl_vk *vk, void *p, uint64_t bytes) {
     if (!p) return 0;
-    const fl_vk_buf *b = fl_vk_find_act(vk, p, bytes);
-    if (b) return b->addr + (uint64_t)((uintptr_t)p - (uintptr_t)b->map);
+    const VkDeviceAddress a = fl_vk_act_addr(vk, p, bytes);
+    if (a) return a;
     if (vk->n_copyout == FL_VK_MAX_COPYOUT) {
         if (!vk->err) vk->err = fl_errorf(FLINT_E_UNSUPPORTED, "vulkan: too many outputs to host memory in one op");
         return 0;

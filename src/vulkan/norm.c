@@ -36,10 +36,7 @@ void fl_vk_rmsnorm(fl_backend *be, float *y, const float *x, const float *w, int
     /* in place: x is what y's address holds (foreign memory is copied there) */
     pc.x = y == x ? pc.y : fl_vk_in(vk, x, bytes);
     if (vk->err) return;
-    uint32_t gx, gy;
-    fl_vk_groups(vk, (uint64_t)n_rows, 1, &gx, &gy);
-    fl_vk_dispatch(vk, FL_VK_SHADER_rmsnorm, &pc, sizeof pc, gx, gy, 1);
-    fl_vk_submit(vk);
+    fl_vk_run(vk, FL_VK_SHADER_rmsnorm, &pc, sizeof pc, (uint64_t)n_rows, 1);
 }
 
 typedef struct softmax_push {
@@ -54,10 +51,7 @@ void fl_vk_softmax(fl_backend *be, float *x, int64_t n_rows, int64_t dim) {
                        .n_rows = (uint32_t)n_rows,
                        .dim = (uint32_t)dim};
     if (vk->err) return;
-    uint32_t gx, gy;
-    fl_vk_groups(vk, (uint64_t)n_rows, 1, &gx, &gy);
-    fl_vk_dispatch(vk, FL_VK_SHADER_softmax, &pc, sizeof pc, gx, gy, 1);
-    fl_vk_submit(vk);
+    fl_vk_run(vk, FL_VK_SHADER_softmax, &pc, sizeof pc, (uint64_t)n_rows, 1);
 }
 
 typedef struct rope_push {
@@ -85,16 +79,12 @@ void fl_vk_rope(fl_backend *be, float *x, const int32_t *pos, int64_t n_tok, int
         if (p->freq_factors) f[i] /= p->freq_factors[i];
     }
     rope_push pc = {.x = fl_vk_out(vk, x, (uint64_t)(n_tok * n_head * head_dim) * sizeof(float)),
-                    /* positions may be host memory that changes between calls: copied, never uploaded */
-                    .pos = fl_vk_args(vk, pos, (uint64_t)n_tok * sizeof *pos),
+                    .pos = fl_vk_read(vk, pos, (uint64_t)n_tok * sizeof *pos),
                     .freq = fl_vk_args(vk, f, (uint64_t)half * sizeof *f),
                     .n_tok = (uint32_t)n_tok,
                     .n_head = (uint32_t)n_head,
                     .head_dim = (uint32_t)head_dim,
                     .half_rot = (uint32_t)half};
     if (vk->err) return;
-    uint32_t gx, gy;
-    fl_vk_groups(vk, (uint64_t)(n_tok * n_head * half), 256, &gx, &gy);
-    fl_vk_dispatch(vk, FL_VK_SHADER_rope, &pc, sizeof pc, gx, gy, 1);
-    fl_vk_submit(vk);
+    fl_vk_run(vk, FL_VK_SHADER_rope, &pc, sizeof pc, (uint64_t)(n_tok * n_head * half), 256);
 }

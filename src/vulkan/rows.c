@@ -28,10 +28,7 @@ void fl_vk_copy_rows(fl_backend *be, float *y, int64_t y_stride, const float *x,
                     .width = (uint32_t)width};
     pc.y = fl_vk_out(vk, y, span_y);
     if (vk->err) return;
-    uint32_t gx, gy;
-    fl_vk_groups(vk, (uint64_t)n_rows * (uint64_t)width, 256, &gx, &gy);
-    fl_vk_dispatch(vk, FL_VK_SHADER_copy_rows, &pc, sizeof pc, gx, gy, 1);
-    fl_vk_submit(vk);
+    fl_vk_run(vk, FL_VK_SHADER_copy_rows, &pc, sizeof pc, (uint64_t)n_rows * (uint64_t)width, 256);
 }
 
 typedef struct store_push {
@@ -57,10 +54,9 @@ void fl_vk_store_rows(fl_backend *be, flint_type type, void *const *dst, const f
     }
     for (int64_t r = 0; r < n_rows && !vk->err; r++) {
         /* the pool is backend memory: a destination outside it is a bug */
-        const fl_vk_buf *b = fl_vk_find_act(vk, dst[r], row_bytes);
-        if (!b) vk->err = fl_errorf(FLINT_E_INVALID_ARG, "vulkan: store_rows: row %lld is not in backend memory",
-                                    (long long)r);
-        else addr[r] = b->addr + (uint64_t)((uintptr_t)dst[r] - (uintptr_t)b->map);
+        if (!(addr[r] = fl_vk_act_addr(vk, dst[r], row_bytes)))
+            vk->err = fl_errorf(FLINT_E_INVALID_ARG, "vulkan: store_rows: row %lld is not in backend memory",
+                                (long long)r);
     }
     store_push pc = {.x = fl_vk_in(vk, x, (uint64_t)n_rows * (uint64_t)width * sizeof(float)),
                      .n_rows = (uint32_t)n_rows,
@@ -69,8 +65,5 @@ void fl_vk_store_rows(fl_backend *be, flint_type type, void *const *dst, const f
     if (!vk->err) pc.dst = fl_vk_args(vk, addr, (uint64_t)n_rows * sizeof *addr);
     if (addr != stack) free(addr);
     if (vk->err) return;
-    uint32_t gx, gy;
-    fl_vk_groups(vk, (uint64_t)n_rows * (uint64_t)width, 256, &gx, &gy);
-    fl_vk_dispatch(vk, FL_VK_SHADER_store_rows, &pc, sizeof pc, gx, gy, 1);
-    fl_vk_submit(vk);
+    fl_vk_run(vk, FL_VK_SHADER_store_rows, &pc, sizeof pc, (uint64_t)n_rows * (uint64_t)width, 256);
 }

@@ -120,6 +120,9 @@ flint_status fl_vk_buf_create(fl_vk *vk, uint64_t size, bool host_visible, fl_vk
 void fl_vk_buf_destroy(fl_vk *vk, fl_vk_buf *b);
 void *fl_vk_alloc(fl_backend *be, size_t bytes);
 void fl_vk_dealloc(fl_backend *be, void *p);
+/* The device address of backend memory holding [p, p + bytes); 0 if p is
+ * not backend memory. */
+VkDeviceAddress fl_vk_act_addr(const fl_vk *vk, const void *p, uint64_t bytes);
 /* The device address of [p, p + bytes) for an op to read: backend memory
  * as it is, anything else uploaded once as a weight. 0 on failure (vk->err
  * set). p NULL gives 0 without error. */
@@ -130,6 +133,11 @@ VkDeviceAddress fl_vk_in(fl_vk *vk, const void *p, uint64_t bytes);
  * by key alone; with data NULL, only that look-up (0 if not yet uploaded,
  * without error). 0 on failure (vk->err set). */
 VkDeviceAddress fl_vk_in_as(fl_vk *vk, const void *key, uint64_t key_bytes, const void *data, uint64_t bytes);
+/* The device address of [p, p + bytes) for this op to read: backend
+ * memory as it is, anything else copied for this op (fl_vk_args), never
+ * kept as a weight: for inputs that may be host memory changing between
+ * calls (queries, positions, a host KV cache). */
+VkDeviceAddress fl_vk_read(fl_vk *vk, const void *p, uint64_t bytes);
 /* The device address an op writes [p, p + bytes) through: backend memory
  * as it is, foreign memory through the transient buffer (copied back by
  * fl_vk_submit). 0 on failure (vk->err set). */
@@ -152,6 +160,9 @@ void fl_vk_begin(fl_vk *vk);
  * (<= 128) over groups; a barrier orders it after earlier dispatches. */
 void fl_vk_dispatch(fl_vk *vk, fl_vk_shader shader, const void *push, uint32_t push_bytes, uint32_t gx, uint32_t gy,
                     uint32_t gz);
+/* An op of one dispatch: workgroups of `per` covering n (fl_vk_groups),
+ * then the op's end (fl_vk_submit). */
+void fl_vk_run(fl_vk *vk, fl_vk_shader shader, const void *push, uint32_t push_bytes, uint64_t n, uint32_t per);
 /* The end of an op: runs what was recorded and waits (fl_vk_flush), or,
  * in deferred mode, leaves it for the next sync; returns vk->err (kept:
  * the void ops leave it for the next status). */

@@ -373,6 +373,18 @@ static void test_mlx_folder(void) {
     free(ref);
 }
 
+/* Every command that runs a model has both strings in its --help. */
+static void model_commands_help(const char *a, const char *b) {
+    const char *cmds[] = {"run", "chat", "bench", "perplexity", "logits", "serve"};
+    char cmd[512], *out;
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        snprintf(cmd, sizeof cmd, FLINT_BIN " %s --help", cmds[i]);
+        CHECK_INT_EQ(run(cmd, &out), 0);
+        CHECK_MSG(strstr(out, a) && strstr(out, b), "flint %s --help lacks %s or %s", cmds[i], a, b);
+        free(out);
+    }
+}
+
 /* --expert-cache and --expert-histogram on every command that loads a
  * model; `flint logits` streaming with one slot per layer writes the
  * resident run's bytes, says so on stderr (resident MoE models say so too,
@@ -381,15 +393,8 @@ static void test_mlx_folder(void) {
  * and a file that is not one is refused naming it. */
 static void test_expert_cache(void) {
     TEST_GROUP("expert cache");
-    const char *cmds[] = {"run", "chat", "bench", "perplexity", "logits", "serve"};
+    model_commands_help("--expert-cache", "--expert-histogram");
     char cmd[512], *out;
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        snprintf(cmd, sizeof cmd, FLINT_BIN " %s --help", cmds[i]);
-        CHECK_INT_EQ(run(cmd, &out), 0);
-        CHECK_MSG(strstr(out, "--expert-cache") && strstr(out, "--expert-histogram"),
-                  "flint %s --help has no --expert-cache or --expert-histogram", cmds[i]);
-        free(out);
-    }
     const char *m = "tests/fixtures/qwen35/moe/model-q8_0.gguf", *toks = "5,17,99,3,250,41,7,7,180,64,12,33";
     const char *hist = "build/tests/experts-hist.bin";
     remove(hist);
@@ -438,14 +443,8 @@ static void test_expert_cache(void) {
  * (tests/vulkan/test_vk_models.c runs the Vulkan build's side). */
 static void test_gpu(void) {
     TEST_GROUP("gpu");
-    const char *cmds[] = {"run", "chat", "bench", "perplexity", "logits", "serve"};
+    model_commands_help("--gpu DEVICE", "vulkan:N");
     char cmd[512], *out;
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        snprintf(cmd, sizeof cmd, FLINT_BIN " %s --help", cmds[i]);
-        CHECK_INT_EQ(run(cmd, &out), 0);
-        CHECK_MSG(strstr(out, "--gpu DEVICE") && strstr(out, "vulkan:N"), "flint %s --help has no --gpu", cmds[i]);
-        free(out);
-    }
     const char *m = "models/tiny-gemma3.gguf";
     snprintf(cmd, sizeof cmd, FLINT_BIN " run -m %s -p Hi -n 2 --gpu nonsense", m);
     CHECK_MSG(run(cmd, &out) == 1 && strstr(out, "flint run: gpu 'nonsense' names no device"), "%s", out);

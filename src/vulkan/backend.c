@@ -2,6 +2,7 @@
  * device, the fl_backend method table, and its end. The ops live in
  * elementwise.c, rows.c, norm.c, matmul.c, attention.c and delta.c. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/error.h"
 #include "vulkan/vk.h"
@@ -10,6 +11,7 @@
 static void vk_free(fl_backend *be) {
     fl_vk *vk = fl_vk_of(be);
     if (vk->dev) vkDeviceWaitIdle(vk->dev);
+    fl_vk_replay_free(vk);
     fl_vk_memory_free(vk);
     fl_vk_pipelines_destroy(vk);
     fl_vk_device_close(vk);
@@ -48,6 +50,14 @@ void fl_vk_backend_set_deferred(fl_backend *be, bool on) {
     vk->deferred = on;
 }
 
+void fl_vk_backend_set_replay(fl_backend *be, bool on) { fl_vk_of(be)->replay.enabled = on; }
+
+void fl_vk_backend_replay_counts(const fl_backend *be, uint64_t *recorded, uint64_t *replayed) {
+    const fl_vk *vk = (const fl_vk *)be;
+    *recorded = vk->replay.recordings;
+    *replayed = vk->replay.replays;
+}
+
 flint_status fl_vk_backend_create(int32_t device, fl_backend **out) {
     *out = NULL;
     fl_vk *vk = calloc(1, sizeof *vk);
@@ -56,6 +66,10 @@ flint_status fl_vk_backend_create(int32_t device, fl_backend **out) {
     /* the shaders compute in f32 on dequantized weights (backend.h's exact
      * mode), each output row on its own */
     vk->base.exact = true;
+    fl_vk_log_clear(&vk->log);
+    /* FLINT_VK_REPLAY=0 records every segment afresh (measurements) */
+    const char *replay = getenv("FLINT_VK_REPLAY");
+    vk->replay.enabled = !(replay && !strcmp(replay, "0"));
     flint_status st = fl_vk_device_open(vk, device);
     if (!st) st = fl_vk_pipelines_create(vk);
     if (st) {

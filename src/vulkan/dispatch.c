@@ -1,5 +1,6 @@
 /* dispatch.c — compute pipelines from the embedded SPIR-V, and recording
- * and submitting dispatches (vk.h). Every pipeline shares one layout: 128
+ * and submitting dispatches (vk.h; replay.c keeps the command buffers
+ * they are recorded into). Every pipeline shares one layout: 128
  * bytes of push constants (the operands' device addresses and sizes), no
  * descriptor sets. */
 #include <stdio.h>
@@ -63,36 +64,9 @@ void fl_vk_pipelines_destroy(fl_vk *vk) {
     if (vk->layout) vkDestroyPipelineLayout(vk->dev, vk->layout, NULL);
 }
 
-void fl_vk_begin(fl_vk *vk) {
-    if (vk->recording) return;
-    const VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-                                         .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
-    VkResult r = vkBeginCommandBuffer(vk->cmd, &bi);
-    if (r != VK_SUCCESS) {
-        fl_vk_fail(vk, r, "beginning a command buffer");
-        return;
-    }
-    vk->recording = true;
-    vk->n_dispatch = 0;
-}
-
 void fl_vk_dispatch(fl_vk *vk, fl_vk_shader shader, const void *push, uint32_t push_bytes, uint32_t gx, uint32_t gy,
                     uint32_t gz) {
-    if (vk->err) return;
-    fl_vk_begin(vk);
-    if (!vk->recording) return;
-    if (vk->n_dispatch) {
-        /* each dispatch may read what the one before wrote */
-        const VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-                                    .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
-                                    .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT};
-        vkCmdPipelineBarrier(vk->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1,
-                             &mb, 0, NULL, 0, NULL);
-    }
-    vkCmdBindPipeline(vk->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, vk->pipe[shader]);
-    vkCmdPushConstants(vk->cmd, vk->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes, push);
-    vkCmdDispatch(vk->cmd, gx, gy, gz);
-    vk->n_dispatch++;
+    if (!vk->err) fl_vk_log_dispatch(vk, shader, push, push_bytes, gx, gy, gz);
 }
 
 void fl_vk_run(fl_vk *vk, fl_vk_shader shader, const void *push, uint32_t push_bytes, uint64_t n, uint32_t per) {
@@ -111,19 +85,18 @@ flint_status fl_vk_sync(fl_backend *be) {
 }
 
 flint_status fl_vk_flush(fl_vk *vk) {
-    if (vk->recording) {
-        vk->recording = false;
-        VkResult r = vkEndCommandBuffer(vk->cmd);
-        if (r == VK_SUCCESS && !vk->err && vk->n_dispatch) {
+    if (vk->log.n_op && !vk->err) {
+        VkCommandBuffer cmd = fl_vk_replay_command(vk);
+        if (cmd) {
             const VkSubmitInfo si = {
-                .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &vk->cmd};
-            r = vkQueueSubmit(vk->queue, 1, &si, vk->fence);
+                .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cmd};
+            VkResult r = vkQueueSubmit(vk->queue, 1, &si, vk->fence);
             if (r == VK_SUCCESS) r = vkWaitForFences(vk->dev, 1, &vk->fence, VK_TRUE, UINT64_MAX);
             vkResetFences(vk->dev, 1, &vk->fence);
+            if (r != VK_SUCCESS) fl_vk_fail(vk, r, "running a command buffer");
         }
-        vkResetCommandBuffer(vk->cmd, 0);
-        if (r != VK_SUCCESS) fl_vk_fail(vk, r, "running a command buffer");
     }
+    fl_vk_log_clear(&vk->log);
     if (!vk->err)
         for (int32_t i = 0; i < vk->n_copyout; i++) memcpy(vk->copyout[i].dst, vk->copyout[i].src, vk->copyout[i].bytes);
     fl_vk_transient_reset(vk);

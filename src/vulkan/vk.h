@@ -15,15 +15,20 @@
  * - Small per-op arrays (a tile list, offsets) go through the same
  *   transient buffer (fl_vk_args).
  *
- * Execution: an op records its dispatches into the backend's command
- * buffer (fl_vk_begin, fl_vk_dispatch, which puts a barrier between
- * dispatches) and ends with fl_vk_submit. Immediately (the default) that
+ * Execution: an op records its dispatches (fl_vk_dispatch: a barrier
+ * orders each after the one before) and ends with fl_vk_submit. Immediately (the default) that
  * runs them and waits, so host code may touch activations between ops; in
  * deferred mode (fl_vk_backend_set_deferred: what a context uses) a whole
  * forward step is recorded into one command buffer and runs at the sync
  * op, where the model's host code waits for it (backend.h). Errors are
  * sticky: an op that cannot report one (the void ops) keeps it in vk->err
- * and the next op returning a status, or the sync, reports it. */
+ * and the next op returning a status, or the sync, reports it.
+ *
+ * Replay: recording logs the dispatches; the flush runs a command buffer
+ * recorded earlier from a byte-equal log, or records one (replay.c). This
+ * is sound because a command buffer here holds nothing but pipelines,
+ * push constants (addresses and sizes) and group counts: the data the
+ * addresses point at is written by the host before each run. */
 #ifndef FL_VK_H
 #define FL_VK_H
 
@@ -66,6 +71,36 @@ typedef struct fl_vk_copyout {
 
 #define FL_VK_MAX_COPYOUT 16
 
+/* Replay (replay.c): the dispatches of the segment being recorded, as a
+ * log — each one's shader, push constants (back to back in push) and
+ * group counts — and recorded command buffers found again by their log. */
+typedef struct fl_vk_op {
+    uint32_t shader, push_bytes;
+    uint32_t g[3];
+} fl_vk_op;
+
+typedef struct fl_vk_log {
+    fl_vk_op *op;
+    uint8_t *push;
+    int64_t n_op, cap_op, n_push, cap_push;
+    uint64_t hash; /* of the ops and push constants so far (FNV-1a) */
+} fl_vk_log;
+
+#define FL_VK_REPLAY_SLOTS 64 /* recorded command buffers kept: the distinct segments of a few step shapes */
+
+typedef struct fl_vk_replay_slot {
+    VkCommandBuffer cmd;
+    fl_vk_log log; /* what cmd was recorded from */
+    uint64_t used; /* the replay clock when last run; 0: empty */
+} fl_vk_replay_slot;
+
+typedef struct fl_vk_replay {
+    fl_vk_replay_slot slot[FL_VK_REPLAY_SLOTS];
+    uint64_t clock;
+    uint64_t recordings, replays; /* segments recorded, and run from a recording */
+    bool enabled;                 /* off: every segment is recorded afresh (tests, measurements) */
+} fl_vk_replay;
+
 typedef struct fl_vk {
     fl_backend base; /* first: fl_backend * <-> fl_vk * */
     VkInstance inst;
@@ -74,7 +109,7 @@ typedef struct fl_vk {
     VkQueue queue;
     uint32_t queue_family;
     VkCommandPool cmd_pool;
-    VkCommandBuffer cmd, upload_cmd;
+    VkCommandBuffer cmd, upload_cmd; /* cmd: one-off work (the bandwidth probe) */
     VkFence fence, upload_fence;
     VkPhysicalDeviceProperties props;
     uint32_t subgroup_size;
@@ -99,9 +134,9 @@ typedef struct fl_vk {
     fl_vk_copyout copyout[FL_VK_MAX_COPYOUT];
     int32_t n_copyout;
 
-    bool recording;
-    bool deferred;      /* ops wait for the sync op */
-    int32_t n_dispatch; /* in the command buffer being recorded */
+    fl_vk_log log;       /* the dispatches recorded since the last flush */
+    fl_vk_replay replay; /* command buffers recorded from earlier logs */
+    bool deferred;       /* ops wait for the sync op */
     flint_status err;   /* sticky: the first failure */
     char name[256];
 } fl_vk;
@@ -154,8 +189,6 @@ void fl_vk_memory_free(fl_vk *vk);
 /* ---- dispatch.c ---- */
 flint_status fl_vk_pipelines_create(fl_vk *vk);
 void fl_vk_pipelines_destroy(fl_vk *vk);
-/* Starts recording (no-op while recording). */
-void fl_vk_begin(fl_vk *vk);
 /* Records one dispatch of shader with push constants push[0..push_bytes)
  * (<= 128) over groups; a barrier orders it after earlier dispatches. */
 void fl_vk_dispatch(fl_vk *vk, fl_vk_shader shader, const void *push, uint32_t push_bytes, uint32_t gx, uint32_t gy,
@@ -177,6 +210,17 @@ flint_status fl_vk_status(fl_vk *vk);
 /* Workgroups of `per` covering n (at least 1), split into x and y where
  * n / per exceeds the device's limit on x. */
 void fl_vk_groups(const fl_vk *vk, uint64_t n, uint32_t per, uint32_t *gx, uint32_t *gy);
+
+/* ---- replay.c ---- */
+/* Appends a dispatch to vk->log (vk->err set when out of memory). */
+void fl_vk_log_dispatch(fl_vk *vk, fl_vk_shader shader, const void *push, uint32_t push_bytes, uint32_t gx,
+                        uint32_t gy, uint32_t gz);
+void fl_vk_log_clear(fl_vk_log *log);
+/* A command buffer holding vk->log's dispatches: a recorded one whose log
+ * is equal, else one recorded now (into the least recently used slot);
+ * VK_NULL_HANDLE on failure (vk->err set). */
+VkCommandBuffer fl_vk_replay_command(fl_vk *vk);
+void fl_vk_replay_free(fl_vk *vk);
 
 /* ---- the op files: elementwise.c, rows.c, norm.c, matmul.c, attention.c, delta.c, membw.c ---- */
 double fl_vk_read_bandwidth(fl_backend *be, uint64_t bytes, int32_t reps);

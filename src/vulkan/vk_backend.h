@@ -22,5 +22,12 @@ const char *fl_vk_backend_device(const fl_backend *be);
  * together at the next sync (backend.h), so a forward step is one command
  * buffer. Off (the default): each op completes before it returns. */
 void fl_vk_backend_set_deferred(fl_backend *be, bool on);
+/* Replay of recorded command buffers (on by default): a segment whose
+ * dispatches equal an earlier one's runs that one's command buffer instead
+ * of recording its own (vk.h). Off, every segment is recorded afresh: for
+ * tests and measurements. */
+void fl_vk_backend_set_replay(fl_backend *be, bool on);
+/* Segments recorded, and segments run from an earlier recording, so far. */
+void fl_vk_backend_replay_counts(const fl_backend *be, uint64_t *recorded, uint64_t *replayed);
 
 #endif

@@ -272,9 +272,10 @@ typedef struct flint_context_params {
                            FLINT_E_UNSUPPORTED: a Vulkan device in a build without VULKAN=1
                            or on a machine without one (vulkan:N past the last: INVALID_ARG
                            with the count); and, for now, on a Vulkan device, deterministic
-                           mode (its batch invariance is not proven) and a model opened with
-                           expert_cache != 0 (the store reuses its slots for other experts,
-                           the device uploads each weight once, by address). The device's
+                           mode (its batch invariance is not proven). A model opened with
+                           expert_cache != 0 streams its experts into host memory the device
+                           reads in place (VK_EXT_external_memory_host; UNSUPPORTED on a
+                           device without it). The device's
                            matmuls are always exact (f32 on dequantized weights); n_threads
                            does not apply to it. */
 } flint_context_params;

@@ -42,6 +42,7 @@ flint_status flint_context_create(flint_model *model, const flint_context_params
     /* the backend first: a device that cannot run refuses before the load */
     flint_status st = fl_api_backend_create(&p, model, &c->be, c->device, sizeof c->device);
     if (!st) st = fl_lm_load(&c->lm, model, fl_model_file_path(model));
+    if (!st) st = fl_api_backend_import_store(c->be, model);
     if (!st) {
         int32_t train = c->lm.hp.n_ctx_train > 0 ? c->lm.hp.n_ctx_train : 4096;
         c->n_ctx = p.n_ctx ? p.n_ctx : (train < 4096 ? train : 4096);

@@ -9,6 +9,7 @@
 
 #include "api/model_file.h"
 #include "base/error.h"
+#include "experts/store.h"
 #include "cpu/cpu.h"
 #ifdef FLINT_VULKAN
 #include "vulkan/vk_backend.h"
@@ -63,15 +64,24 @@ flint_status fl_api_backend_create(const flint_context_params *p, const flint_mo
         return fl_errorf(FLINT_E_UNSUPPORTED, "gpu '%s': deterministic mode runs on the CPU only (the Vulkan "
                                               "backend's batch invariance is not proven yet); drop it or use the CPU",
                          gpu);
-    if (fl_model_file_store(model))
-        return fl_errorf(FLINT_E_UNSUPPORTED,
-                         "gpu '%s': the model streams its experts (expert_cache), which the Vulkan backend cannot "
-                         "run yet (it uploads each weight once, where the store reuses its slots for other "
-                         "experts); open it with expert_cache 0 (no --expert-cache)", gpu);
+    (void)model;
     flint_status st = fl_vk_backend_create(index, be);
     if (st) return st;
     fl_vk_backend_set_deferred(*be, true); /* a forward step is one command buffer, run at its syncs */
     snprintf(device, size, "vulkan: %s", fl_vk_backend_device(*be));
     return FLINT_OK;
 #endif
+}
+
+flint_status fl_api_backend_import_store(fl_backend *be, const flint_model *model) {
+    fl_expert_store *st = fl_model_file_store(model);
+    if (!st || !be->ops->import_host) return FLINT_OK;
+    for (int32_t l = 0; l < fl_store_n_layers(st); l++) {
+        void *p;
+        size_t bytes;
+        fl_store_slots(st, l, &p, &bytes);
+        flint_status s = p ? be->ops->import_host(be, p, bytes) : FLINT_OK;
+        if (s) return fl_error_prefix(s, "streamed experts (open the model without an expert cache)");
+    }
+    return FLINT_OK;
 }

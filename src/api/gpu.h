@@ -15,5 +15,10 @@
  * machine lacks, and for what the GPU backend cannot run yet. */
 flint_status fl_api_backend_create(const flint_context_params *p, const flint_model *model, fl_backend **be,
                                    char *device, size_t size);
+/* After the model's load: the expert store's slots (streamed experts)
+ * imported into a backend that has import_host, so its ops read the
+ * experts where the store's reads put them. FLINT_OK with no store or no
+ * such op; the backend's error where it cannot import host memory. */
+flint_status fl_api_backend_import_store(fl_backend *be, const flint_model *model);
 
 #endif

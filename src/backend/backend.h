@@ -133,6 +133,12 @@ typedef struct fl_backend_ops {
     void *(*alloc)(fl_backend *be, size_t bytes);
     void (*dealloc)(fl_backend *be, void *p);
 
+    /* Optional: host memory [p, p + bytes) that the host rewrites between
+     * steps — the expert store's slots — becomes memory the ops read in
+     * place (never taken for a weight and kept), until the backend is
+     * freed. NULL: the ops read host memory as it is (the CPU). */
+    flint_status (*import_host)(fl_backend *be, void *p, size_t bytes);
+
     /* Optional: repack or upload w once before use (fills w->backend_data);
      * release_weight frees it. NULL when the backend reads weights in place. */
     flint_status (*prepare_weight)(fl_backend *be, fl_weight *w);

@@ -273,6 +273,14 @@ static void preload(fl_store_layer *sl) {
     sl->n_need = 0;
 }
 
+int32_t fl_store_n_layers(const fl_expert_store *st) { return st->n_layers; }
+
+void fl_store_slots(const fl_expert_store *st, int32_t l, void **p, size_t *bytes) {
+    const fl_store_layer *sl = l >= 0 && l < st->n_layers && st->committed ? st->layers[l] : NULL;
+    *p = sl ? sl->mem : NULL;
+    *bytes = sl ? (size_t)sl->n_slot * sl->slot_bytes : 0;
+}
+
 flint_status fl_store_commit(fl_expert_store *st) {
     flint_status s = FLINT_OK;
     pthread_mutex_lock(&st->reg);

@@ -43,6 +43,11 @@ void fl_store_free(fl_expert_store *st);
 flint_status fl_store_layer_get(fl_expert_store *st, int32_t l, const fl_experts *ex, fl_store_layer **out);
 /* Sizes and allocates the slots once every layer is registered (idempotent). */
 flint_status fl_store_commit(fl_expert_store *st);
+/* Layer l's slots once committed: [*p, *p + *bytes), FL_IO_ALIGN-aligned
+ * in place and size (NULL, 0: a layer without experts, or l past the
+ * last). What a device backend imports to read the experts in place. */
+void fl_store_slots(const fl_expert_store *st, int32_t l, void **p, size_t *bytes);
+int32_t fl_store_n_layers(const fl_expert_store *st);
 
 flint_status fl_store_begin(fl_store_layer *sl, const int32_t *need, int32_t n_need);
 flint_status fl_store_next(fl_store_layer *sl, int32_t *e, const uint8_t *const **base, int32_t max, int32_t *n);

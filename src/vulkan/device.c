@@ -74,6 +74,17 @@ static int32_t compute_queue_family(VkPhysicalDevice pd) {
     return -1;
 }
 
+static bool has_extension(VkPhysicalDevice pd, const char *name) {
+    uint32_t n = 0;
+    if (vkEnumerateDeviceExtensionProperties(pd, NULL, &n, NULL) != VK_SUCCESS || !n) return false;
+    VkExtensionProperties *e = malloc((size_t)n * sizeof *e);
+    bool found = false;
+    if (e && vkEnumerateDeviceExtensionProperties(pd, NULL, &n, e) == VK_SUCCESS)
+        for (uint32_t i = 0; i < n && !found; i++) found = !strcmp(e[i].extensionName, name);
+    free(e);
+    return found;
+}
+
 /* Whether a device can run flint's shaders: besides the features below,
  * subgroup adds, maxima and elections in compute shaders (the matmul and
  * attention reductions). */
@@ -221,15 +232,32 @@ flint_status fl_vk_device_open(fl_vk *vk, int32_t index) {
                                          .queueFamilyIndex = vk->queue_family,
                                          .queueCount = 1,
                                          .pQueuePriorities = &prio};
+    /* host memory read in place (the expert store's slots) where the device can */
+    const char *ext[1];
+    uint32_t n_ext = 0;
+    if (has_extension(vk->phys, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME)) {
+        VkPhysicalDeviceExternalMemoryHostPropertiesEXT hp = {
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT};
+        VkPhysicalDeviceProperties2 hp2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &hp};
+        vkGetPhysicalDeviceProperties2(vk->phys, &hp2);
+        vk->host_import_align = hp.minImportedHostPointerAlignment ? hp.minImportedHostPointerAlignment : 4096;
+        ext[n_ext++] = VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME;
+    }
     const VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
                                     .pNext = &want.f2,
                                     .queueCreateInfoCount = 1,
-                                    .pQueueCreateInfos = &qci};
+                                    .pQueueCreateInfos = &qci,
+                                    .enabledExtensionCount = n_ext,
+                                    .ppEnabledExtensionNames = ext};
     if ((r = vkCreateDevice(vk->phys, &dci, NULL, &vk->dev)) != VK_SUCCESS) {
         vk->dev = VK_NULL_HANDLE;
         return fl_vk_fail(NULL, r, "creating the device");
     }
     vkGetDeviceQueue(vk->dev, vk->queue_family, 0, &vk->queue);
+    if (vk->host_import_align)
+        vk->host_pointer_props =
+            (PFN_vkGetMemoryHostPointerPropertiesEXT)vkGetDeviceProcAddr(vk->dev, "vkGetMemoryHostPointerPropertiesEXT");
+    if (!vk->host_pointer_props) vk->host_import_align = 0;
 
     const VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
                                          .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,

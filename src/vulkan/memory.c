@@ -79,7 +79,7 @@ flint_status fl_vk_buf_create(fl_vk *vk, uint64_t size, bool host_visible, fl_vk
 }
 
 void fl_vk_buf_destroy(fl_vk *vk, fl_vk_buf *b) {
-    if (b->map) vkUnmapMemory(vk->dev, b->mem);
+    if (b->map && !b->imported) vkUnmapMemory(vk->dev, b->mem);
     if (b->buf) vkDestroyBuffer(vk->dev, b->buf, NULL);
     if (b->mem) vkFreeMemory(vk->dev, b->mem, NULL);
     memset(b, 0, sizeof *b);
@@ -87,15 +87,28 @@ void fl_vk_buf_destroy(fl_vk *vk, fl_vk_buf *b) {
 
 /* ---- backend allocations (activations, KV pool, recurrent state) ---- */
 
-void *fl_vk_alloc(fl_backend *be, size_t bytes) {
-    fl_vk *vk = fl_vk_of(be);
+/* Keeps b among the backend allocations (sorted by host address); false
+ * when out of memory. */
+static bool act_insert(fl_vk *vk, const fl_vk_buf *b) {
     if (vk->n_act == vk->cap_act) {
         int32_t cap = vk->cap_act ? 2 * vk->cap_act : 16;
         fl_vk_buf *a = realloc(vk->act, (size_t)cap * sizeof *a);
-        if (!a) return NULL;
+        if (!a) return false;
         vk->act = a;
         vk->cap_act = cap;
     }
+    int32_t i = vk->n_act;
+    while (i > 0 && (uintptr_t)vk->act[i - 1].map > (uintptr_t)b->map) {
+        vk->act[i] = vk->act[i - 1];
+        i--;
+    }
+    vk->act[i] = *b;
+    vk->n_act++;
+    return true;
+}
+
+void *fl_vk_alloc(fl_backend *be, size_t bytes) {
+    fl_vk *vk = fl_vk_of(be);
     fl_vk_buf b;
     if (fl_vk_buf_create(vk, bytes ? bytes : 1, true, &b)) return NULL;
     if (!b.map) {
@@ -103,14 +116,63 @@ void *fl_vk_alloc(fl_backend *be, size_t bytes) {
         fl_errorf(FLINT_E_UNSUPPORTED, "vulkan: %s has no host-visible memory", vk->name);
         return NULL;
     }
-    int32_t i = vk->n_act;
-    while (i > 0 && (uintptr_t)vk->act[i - 1].map > (uintptr_t)b.map) {
-        vk->act[i] = vk->act[i - 1];
-        i--;
+    if (!act_insert(vk, &b)) {
+        fl_vk_buf_destroy(vk, &b);
+        fl_errorf(FLINT_E_NOMEM, "out of memory");
+        return NULL;
     }
-    vk->act[i] = b;
-    vk->n_act++;
     return b.map;
+}
+
+flint_status fl_vk_import_host(fl_backend *be, void *p, size_t bytes) {
+    fl_vk *vk = fl_vk_of(be);
+    const uint64_t al = vk->host_import_align;
+    if (!al)
+        return fl_errorf(FLINT_E_UNSUPPORTED, "vulkan: %s cannot read host memory in place "
+                         "(VK_EXT_external_memory_host)", vk->name);
+    if (!p || !bytes || (uintptr_t)p % al || bytes % al)
+        return fl_errorf(FLINT_E_INVALID_ARG, "vulkan: host memory to import at %p of %zu bytes is not aligned to "
+                         "%llu bytes", p, bytes, (unsigned long long)al);
+    if (fl_vk_find_act(vk, p, 1) || fl_vk_find_act(vk, (char *)p + bytes - 1, 1))
+        return fl_errorf(FLINT_E_INVALID_ARG, "vulkan: host memory at %p is already backend memory", p);
+    const VkExternalMemoryHandleTypeFlagBits host = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+    VkMemoryHostPointerPropertiesEXT props = {.sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT};
+    VkResult r = vk->host_pointer_props(vk->dev, host, p, &props);
+    if (r != VK_SUCCESS) return fl_vk_fail(NULL, r, "importing host memory");
+    const int32_t type = memory_type(vk, props.memoryTypeBits, 0);
+    if (type < 0) return fl_errorf(FLINT_E_UNSUPPORTED, "vulkan: %s offers no memory type for host memory", vk->name);
+    fl_vk_buf b = {.map = p, .size = bytes, .imported = true};
+    const VkExternalMemoryBufferCreateInfo ext = {.sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO,
+                                                  .handleTypes = host};
+    const VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+                                    .pNext = &ext,
+                                    .size = bytes,
+                                    .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
+                                             VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT,
+                                    .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
+    const VkImportMemoryHostPointerInfoEXT imp = {.sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT,
+                                                  .handleType = host,
+                                                  .pHostPointer = p};
+    const VkMemoryAllocateFlagsInfo flags = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_FLAGS_INFO,
+                                             .pNext = &imp,
+                                             .flags = VK_MEMORY_ALLOCATE_DEVICE_ADDRESS_BIT};
+    const VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+                                      .pNext = &flags,
+                                      .allocationSize = bytes,
+                                      .memoryTypeIndex = (uint32_t)type};
+    if ((r = vkCreateBuffer(vk->dev, &bci, NULL, &b.buf)) != VK_SUCCESS ||
+        (r = vkAllocateMemory(vk->dev, &mai, NULL, &b.mem)) != VK_SUCCESS ||
+        (r = vkBindBufferMemory(vk->dev, b.buf, b.mem, 0)) != VK_SUCCESS) {
+        fl_vk_buf_destroy(vk, &b);
+        return fl_vk_fail(NULL, r, "importing host memory");
+    }
+    const VkBufferDeviceAddressInfo ai = {.sType = VK_STRUCTURE_TYPE_BUFFER_DEVICE_ADDRESS_INFO, .buffer = b.buf};
+    b.addr = vkGetBufferDeviceAddress(vk->dev, &ai);
+    if (!act_insert(vk, &b)) {
+        fl_vk_buf_destroy(vk, &b);
+        return fl_errorf(FLINT_E_NOMEM, "out of memory");
+    }
+    return FLINT_OK;
 }
 
 void fl_vk_dealloc(fl_backend *be, void *p) {

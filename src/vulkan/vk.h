@@ -7,6 +7,8 @@
  * - Activations, the KV pool and recurrent states come from fl_vk_alloc:
  *   host-visible device memory, mapped once, so the host pointer model code
  *   holds and the device address differ by a constant per allocation.
+ *   Host memory imported with fl_vk_import_host (the expert store's slots,
+ *   rewritten by its reads between steps) is found the same way.
  * - Any other pointer an op reads is a weight (immutable while the backend
  *   lives): uploaded to device-local memory on first use, in its stored
  *   (quantized) form, and found again by its host address.
@@ -45,6 +47,7 @@ typedef struct fl_vk_buf {
     VkDeviceAddress addr;
     void *map;
     uint64_t size;
+    bool imported; /* host memory the device reads in place (map is the host's, not a mapping) */
 } fl_vk_buf;
 
 /* A weight range uploaded to the device: host bytes [host, host + bytes)
@@ -115,6 +118,8 @@ typedef struct fl_vk {
     uint32_t subgroup_size;
     VkPhysicalDeviceMemoryProperties mem_props;
     uint64_t max_alloc; /* maxMemoryAllocationSize */
+    uint64_t host_import_align; /* VK_EXT_external_memory_host's alignment; 0: host memory cannot be imported */
+    PFN_vkGetMemoryHostPointerPropertiesEXT host_pointer_props;
 
     VkPipelineLayout layout; /* push constants only */
     VkPipeline pipe[FL_VK_N_SHADERS];
@@ -155,6 +160,9 @@ flint_status fl_vk_buf_create(fl_vk *vk, uint64_t size, bool host_visible, fl_vk
 void fl_vk_buf_destroy(fl_vk *vk, fl_vk_buf *b);
 void *fl_vk_alloc(fl_backend *be, size_t bytes);
 void fl_vk_dealloc(fl_backend *be, void *p);
+/* The backend's import_host op (backend.h): [p, p + bytes) of host memory
+ * becomes backend memory, read in place; fl_vk_dealloc forgets it. */
+flint_status fl_vk_import_host(fl_backend *be, void *p, size_t bytes);
 /* The device address of backend memory holding [p, p + bytes); 0 if p is
  * not backend memory. */
 VkDeviceAddress fl_vk_act_addr(const fl_vk *vk, const void *p, uint64_t bytes);

@@ -12,7 +12,7 @@
  * workgroups ("flash decoding"): each writes its partial max, sum and
  * weighted V, and a second dispatch merges them. The tile list (device
  * addresses of each tile's K, V and positions) goes to the device as an
- * argument array; the partials live in transient device memory. */
+ * argument array; the partials live in the segment's device-local scratch. */
 #include <stdlib.h>
 
 #include "backend/check.h"
@@ -112,7 +112,7 @@ flint_status fl_vk_attention(fl_backend *be, const fl_attn_params *p, float *out
         free(addr);
     }
     pc.out = fl_vk_out(vk, out, (uint64_t)(n_q * p->n_head * dv) * sizeof(float));
-    if (n_split > 1) pc.part = fl_vk_args(vk, NULL, part_floats * sizeof(float));
+    if (n_split > 1) pc.part = fl_vk_scratch(vk, part_floats * sizeof(float));
 
     uint32_t gx, gy;
     fl_vk_groups(vk, (uint64_t)(n_tasks * n_split), 1, &gx, &gy);

@@ -68,6 +68,7 @@ flint_status fl_vk_backend_create(int32_t device, fl_backend **out) {
      * mode), each output row on its own */
     vk->base.exact = true;
     fl_vk_log_clear(&vk->log);
+    vk->transient.host_visible = true;
     /* FLINT_VK_REPLAY=0 records every segment afresh (measurements) */
     const char *replay = getenv("FLINT_VK_REPLAY");
     vk->replay.enabled = !(replay && !strcmp(replay, "0"));

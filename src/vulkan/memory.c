@@ -319,35 +319,45 @@ VkDeviceAddress fl_vk_in_as(fl_vk *vk, const void *key, uint64_t key_bytes, cons
 
 /* ---- the transient buffer ---- */
 
-static void *transient_take(fl_vk *vk, uint64_t bytes, VkDeviceAddress *addr) {
+/* bytes from the bump b: the host's pointer to them (NULL where b is not
+ * host-visible) and their device address in *addr (0 on failure, vk->err
+ * set). */
+static void *bump_take(fl_vk *vk, fl_vk_bump *b, uint64_t bytes, VkDeviceAddress *addr) {
+    *addr = 0;
     bytes = align_up(bytes ? bytes : 1, ALIGN);
-    fl_vk_buf *t = vk->n_transient ? &vk->transient[vk->n_transient - 1] : NULL;
-    if (!t || vk->transient_used + bytes > t->size) {
-        if (vk->n_transient == (int32_t)(sizeof vk->transient / sizeof *vk->transient)) {
-            if (!vk->err) vk->err = fl_errorf(FLINT_E_NOMEM, "vulkan: too many transient buffers in one op");
+    fl_vk_buf *t = b->n ? &b->buf[b->n - 1] : NULL;
+    if (!t || b->used + bytes > t->size) {
+        if (b->n == (int32_t)(sizeof b->buf / sizeof *b->buf)) {
+            if (!vk->err) vk->err = fl_errorf(FLINT_E_NOMEM, "vulkan: too many transient buffers in one segment");
             return NULL;
         }
         uint64_t size = t ? 2 * t->size : TRANSIENT_MIN;
         while (size < bytes) size *= 2;
-        t = &vk->transient[vk->n_transient];
-        if (fl_vk_buf_create(vk, size, true, t) || !t->map) {
+        t = &b->buf[b->n];
+        if (fl_vk_buf_create(vk, size, b->host_visible, t) || (b->host_visible && !t->map)) {
             if (t->buf) fl_vk_buf_destroy(vk, t);
-            if (!vk->err) vk->err = fl_errorf(FLINT_E_NOMEM, "vulkan: no host-visible memory for %llu bytes",
-                                              (unsigned long long)bytes);
+            if (!vk->err) vk->err = fl_errorf(FLINT_E_NOMEM, "vulkan: no %s memory for %llu bytes",
+                                              b->host_visible ? "host-visible" : "device", (unsigned long long)bytes);
             return NULL;
         }
-        vk->n_transient++;
-        vk->transient_used = 0;
+        b->n++;
+        b->used = 0;
     }
-    void *p = (char *)t->map + vk->transient_used;
-    *addr = t->addr + vk->transient_used;
-    vk->transient_used += bytes;
+    void *p = t->map ? (char *)t->map + b->used : NULL;
+    *addr = t->addr + b->used;
+    b->used += bytes;
     return p;
+}
+
+VkDeviceAddress fl_vk_scratch(fl_vk *vk, uint64_t bytes) {
+    VkDeviceAddress addr;
+    bump_take(vk, &vk->scratch, bytes, &addr);
+    return addr;
 }
 
 VkDeviceAddress fl_vk_args(fl_vk *vk, const void *data, uint64_t bytes) {
     VkDeviceAddress addr = 0;
-    void *p = transient_take(vk, bytes, &addr);
+    void *p = bump_take(vk, &vk->transient, bytes, &addr);
     if (p && data) memcpy(p, data, bytes);
     return p ? addr : 0;
 }
@@ -367,7 +377,7 @@ VkDeviceAddress fl_vk_out(fl_vk *vk, void *p, uint64_t bytes) {
         return 0;
     }
     VkDeviceAddress addr = 0;
-    void *t = transient_take(vk, bytes, &addr);
+    void *t = bump_take(vk, &vk->transient, bytes, &addr);
     if (!t) return 0;
     /* the op may read what it writes (an in-place update): start from p */
     memcpy(t, p, bytes);
@@ -375,14 +385,19 @@ VkDeviceAddress fl_vk_out(fl_vk *vk, void *p, uint64_t bytes) {
     return addr;
 }
 
-void fl_vk_transient_reset(fl_vk *vk) {
-    /* keep the largest (the last), so the next op of this size needs one */
-    for (int32_t i = 0; i + 1 < vk->n_transient; i++) fl_vk_buf_destroy(vk, &vk->transient[i]);
-    if (vk->n_transient > 1) {
-        vk->transient[0] = vk->transient[vk->n_transient - 1];
-        vk->n_transient = 1;
+static void bump_reset(fl_vk *vk, fl_vk_bump *b) {
+    /* keep the largest (the last), so the next segment of this size needs one */
+    for (int32_t i = 0; i + 1 < b->n; i++) fl_vk_buf_destroy(vk, &b->buf[i]);
+    if (b->n > 1) {
+        b->buf[0] = b->buf[b->n - 1];
+        b->n = 1;
     }
-    vk->transient_used = 0;
+    b->used = 0;
+}
+
+void fl_vk_transient_reset(fl_vk *vk) {
+    bump_reset(vk, &vk->transient);
+    bump_reset(vk, &vk->scratch);
     vk->n_copyout = 0;
 }
 
@@ -392,6 +407,7 @@ void fl_vk_memory_free(fl_vk *vk) {
     for (int32_t i = 0; i < vk->arena.n_chunk; i++) fl_vk_buf_destroy(vk, &vk->arena.chunk[i]);
     free(vk->arena.chunk);
     free(vk->uploads);
-    for (int32_t i = 0; i < vk->n_transient; i++) fl_vk_buf_destroy(vk, &vk->transient[i]);
+    for (int32_t i = 0; i < vk->transient.n; i++) fl_vk_buf_destroy(vk, &vk->transient.buf[i]);
+    for (int32_t i = 0; i < vk->scratch.n; i++) fl_vk_buf_destroy(vk, &vk->scratch.buf[i]);
     if (vk->staging.buf) fl_vk_buf_destroy(vk, &vk->staging);
 }

@@ -65,6 +65,17 @@ typedef struct fl_vk_arena {
     uint64_t used; /* bytes taken in the last chunk */
 } fl_vk_arena;
 
+/* Memory taken per segment (between flushes) and dropped after it: the
+ * last buffer is filled; more are added as needed, the largest kept at
+ * the flush, so a segment's pieces lie at the same addresses as the last
+ * one's of the same sizes (replay.c depends on it). */
+typedef struct fl_vk_bump {
+    fl_vk_buf buf[8];
+    int32_t n;
+    uint64_t used; /* bytes of the last */
+    bool host_visible;
+} fl_vk_bump;
+
 /* A pending copy from the transient buffer to foreign host memory. */
 typedef struct fl_vk_copyout {
     void *dst;
@@ -133,9 +144,8 @@ typedef struct fl_vk {
     int32_t n_up, cap_up;
     fl_vk_buf staging;       /* host-visible, for uploads where weights are not */
 
-    fl_vk_buf transient[8];  /* host-visible: op arguments, outputs to foreign memory; the last */
-    int32_t n_transient;     /* is filled; more are added as needed, merged into one at submit */
-    uint64_t transient_used; /* bytes of the last, reset by fl_vk_submit */
+    fl_vk_bump transient;    /* host-visible: op arguments, outputs to foreign memory */
+    fl_vk_bump scratch;      /* device-local: what only the device reads and writes (attention partials) */
     fl_vk_copyout copyout[FL_VK_MAX_COPYOUT];
     int32_t n_copyout;
 
@@ -190,7 +200,10 @@ VkDeviceAddress fl_vk_out(fl_vk *vk, void *p, uint64_t bytes);
 VkDeviceAddress fl_vk_args(fl_vk *vk, const void *data, uint64_t bytes);
 /* Backend memory holding [p, p + bytes), or NULL. */
 const fl_vk_buf *fl_vk_find_act(const fl_vk *vk, const void *p, uint64_t bytes);
-/* After a submit: the transient buffers become one, empty. */
+/* bytes of device-local memory for this segment's dispatches to pass data
+ * between them (never read by the host); 0 on failure (vk->err set). */
+VkDeviceAddress fl_vk_scratch(fl_vk *vk, uint64_t bytes);
+/* After a submit: the transient and scratch buffers become one each, empty. */
 void fl_vk_transient_reset(fl_vk *vk);
 void fl_vk_memory_free(fl_vk *vk);
 

@@ -22,5 +22,8 @@ const char *fl_vk_backend_device(const fl_backend *be);
  * together at the next sync (backend.h), so a forward step is one command
  * buffer. Off (the default): each op completes before it returns. */
 void fl_vk_backend_set_deferred(fl_backend *be, bool on);
+/* Sync ops run so far by every Vulkan backend of the process (a test's
+ * count of host round trips). */
+uint64_t fl_vk_backend_syncs(void);
 
 #endif

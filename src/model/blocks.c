@@ -286,8 +286,9 @@ flint_status fl_block_moe(fl_backend *be, fl_lm_scratch *s, const fl_experts *ex
     const int64_t H = ex->w[FL_EXPERT_DOWN].m;
     op->softmax(be, logits, n, E);
     /* resident experts on a backend with the MoE ops (the CPU has none:
-     * its host path below is tuned for streaming) */
-    if (op->moe_route && op->moe_matmul && op->moe_combine && !ex->stream)
+     * its host path below is tuned for streaming), with scratch sized for
+     * them (fl_lm_scratch_init on this backend) */
+    if (op->moe_route && op->moe_matmul && op->moe_combine && !ex->stream && s->be == be)
         return moe_on_device(be, s, ex, k, expert_scale, act, shared, logits, x, out, n);
     flint_status st = fl_backend_sync(be);
     if (st) return st;

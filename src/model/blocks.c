@@ -273,7 +273,8 @@ static flint_status moe_on_device(fl_backend *be, fl_lm_scratch *s, const fl_exp
         op->gated(be, act, s->g, s->g, s->u, rows * F);
         st = op->moe_matmul(be, ws + (size_t)FL_EXPERT_DOWN * E, E, s->moe_e, n, k, true, s->g, s->moe_yk);
     }
-    if (!st) st = op->moe_combine(be, out, s->moe_yk, s->moe_e, s->moe_w, n, k, H, shared_y, shared ? shared->scale : NULL);
+    if (!st)
+        st = op->moe_combine(be, out, s->moe_yk, s->moe_e, s->moe_w, n, k, H, shared_y, shared ? shared->scale : NULL);
     free(ws);
     return st;
 }

@@ -143,7 +143,8 @@ flint_status fl_lm_scratch_init(fl_lm_scratch *s, fl_backend *be, const fl_hpara
      * ssm_x ssm_ab */
     enum { N_SLOTS = 18 };
     int64_t widths[N_SLOTS] = {H, H, max64(qd, Kd), max64(kvd, Kd), max64(kvd, Vd), max64(qd, Vd), H,
-                               g_width * gu_mult, u_width * gu_mult, 2 * (int64_t)hp->n_layer * P, 2 * (int64_t)hp->n_expert,
+                               g_width * gu_mult, u_width * gu_mult, 2 * (int64_t)hp->n_layer * P,
+                               2 * (int64_t)hp->n_expert,
                                moe ? H * moe_mult : 0, moe ? H * moe_mult : 0, moe ? H : 0, K, moe ? H * (K + 1) : 0, C,
                                recurrent ? 2 * hp->ssm_n_v_heads : 0};
     float **slots[N_SLOTS] = {&s->x, &s->xb, &s->q, &s->k, &s->v, &s->att, &s->o, &s->g, &s->u, &s->ple,

@@ -37,10 +37,10 @@
 #define TILE 64     /* mm_tile's rows of W and of x per workgroup */
 
 bool fl_vk_mm_kernels_of(flint_type type, fl_vk_mm_kernels *out) {
-#define K(t, name)                                                                                          \
-    case FLINT_TYPE_##t:                                                                                    \
-        *out = (fl_vk_mm_kernels){FL_VK_SHADER_mm_vec_##name, FL_VK_SHADER_mm_tile_##name, FL_VK_SHADER_mm_vec_id_##name, \
-                         FL_VK_SHADER_mm_tile_id_##name};                                                   \
+#define K(t, name)                                                                          \
+    case FLINT_TYPE_##t:                                                                    \
+        *out = (fl_vk_mm_kernels){FL_VK_SHADER_mm_vec_##name, FL_VK_SHADER_mm_tile_##name,  \
+                                  FL_VK_SHADER_mm_vec_id_##name, FL_VK_SHADER_mm_tile_id_##name}; \
         return true;
     switch (type) {
         K(F32, f32) K(F16, f16) K(BF16, bf16) K(Q8_0, q8_0) K(Q4_0, q4_0) K(Q4_1, q4_1) K(Q5_0, q5_0)
@@ -92,7 +92,7 @@ int64_t fl_vk_mm_range_rows(const fl_vk *vk, const fl_weight *w) {
 }
 
 VkDeviceAddress fl_vk_mm_range_addr(fl_vk *vk, const fl_weight *w, int64_t r0, int64_t nr, VkDeviceAddress *scales,
-                                  VkDeviceAddress *biases) {
+                                    VkDeviceAddress *biases) {
     const uint8_t *data = (const uint8_t *)w->data + (uint64_t)r0 * w->row_bytes;
     const uint64_t bytes = (uint64_t)nr * w->row_bytes;
     *scales = *biases = 0;
@@ -130,7 +130,8 @@ flint_status fl_vk_prepare_weight(fl_backend *be, fl_weight *w) {
     if (st) return st;
     const int64_t per = fl_vk_mm_range_rows(vk, w);
     VkDeviceAddress s, b;
-    for (int64_t r0 = 0; r0 < w->m && !vk->err; r0 += per) fl_vk_mm_range_addr(vk, w, r0, w->m - r0 < per ? w->m - r0 : per, &s, &b);
+    for (int64_t r0 = 0; r0 < w->m && !vk->err; r0 += per)
+        fl_vk_mm_range_addr(vk, w, r0, w->m - r0 < per ? w->m - r0 : per, &s, &b);
     return fl_vk_status(vk);
 }
 

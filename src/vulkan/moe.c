@@ -103,8 +103,8 @@ static flint_status check_experts(const fl_vk *vk, const fl_weight *ws, int32_t 
         }
         if (w->type != w0->type || w->m != w0->m || w->k != w0->k || w->row_bytes != w0->row_bytes ||
             w->group_size != w0->group_size || w->scale_type != w0->scale_type || !w->biases != !w0->biases)
-            return fl_errorf(FLINT_E_INVALID_ARG, "vulkan moe_matmul: expert %d's weight differs from expert 0's in type or shape",
-                             (int)e);
+            return fl_errorf(FLINT_E_INVALID_ARG,
+                             "vulkan moe_matmul: expert %d's weight differs from expert 0's in type or shape", (int)e);
         if (w->m > UINT32_MAX || fl_vk_mm_range_rows(vk, w) < w->m)
             return fl_errorf(FLINT_E_UNSUPPORTED,
                              "vulkan moe_matmul: an expert's %lld rows do not fit one device allocation",
@@ -174,8 +174,8 @@ flint_status fl_vk_moe_matmul(fl_backend *be, const fl_weight *ws, int32_t n_exp
     return fl_vk_status(vk);
 }
 
-flint_status fl_vk_moe_combine(fl_backend *be, float *out, const float *y, const int32_t *ids, const float *w, int64_t n,
-                               int32_t k, int64_t H, const float *shared, const float *scale) {
+flint_status fl_vk_moe_combine(fl_backend *be, float *out, const float *y, const int32_t *ids, const float *w,
+                               int64_t n, int32_t k, int64_t H, const float *shared, const float *scale) {
     fl_vk *vk = fl_vk_of(be);
     uint64_t rows, nh, yb;
     if (n < 0 || k < 1 || H < 1)

@@ -232,7 +232,7 @@ flint_status fl_vk_moe_route(fl_backend *be, const float *p, int64_t n, int32_t 
                              int32_t *ids, float *w);
 flint_status fl_vk_moe_matmul(fl_backend *be, const fl_weight *ws, int32_t n_expert, const int32_t *ids, int64_t n,
                               int32_t k, bool x_per_choice, const float *x, float *y);
-flint_status fl_vk_moe_combine(fl_backend *be, float *out, const float *y, const int32_t *ids, const float *w, int64_t n,
-                               int32_t k, int64_t H, const float *shared, const float *scale);
+flint_status fl_vk_moe_combine(fl_backend *be, float *out, const float *y, const int32_t *ids, const float *w,
+                               int64_t n, int32_t k, int64_t H, const float *shared, const float *scale);
 
 #endif

@@ -197,6 +197,32 @@ typedef struct fl_backend_ops {
     flint_status (*delta_rule)(fl_backend *be, const fl_delta_params *p, float *out, const float *q, const float *k,
                                const float *v, const float *a, const float *b, float *state, int64_t n);
 
+    /* Optional, all three or none: a MoE layer's routing and experts in the
+     * backend's memory (NULL: the model routes on the host, model/blocks.c,
+     * which also streams experts). Row r = t * k + j of ids, w and y is
+     * token t's choice j; every array is backend memory.
+     * moe_route: for each token t of p[n][n_expert] (the softmax's output),
+     * ids[t][0..k) = the k largest p[t][e], descending, ties to the lower
+     * e (a value is taken only if greater than -inf: NaN never; a choice
+     * left without one gets id -1), and w[t][j] = p[t][ids[t][j]] / (the
+     * sum of the k, added in choice order), times scale[ids[t][j]] when
+     * scale is given. n_expert <= 1024, k <= min(32, n_expert).
+     * moe_matmul: y[r] = ws[ids[r]] . x[x_per_choice ? r : r / k] for the
+     * n * k rows r (a row whose id is outside [0, n_expert) is not
+     * written); ws[0..n_expert) are one matrix of each expert, all of one
+     * type and shape (fl_experts_view's views of resident experts), as
+     * matmul computes them. y [n * k][m] must not overlap x.
+     * moe_combine: out[t][i] = the sum over t's choices in ascending
+     * expert order of w[t][j] * y[t * k + j][i] (ids < 0 skipped), then
+     * + scale[t] * shared[t][i] when shared is given (the host path's
+     * order, so its bits). out must not overlap y or shared. */
+    flint_status (*moe_route)(fl_backend *be, const float *p, int64_t n, int32_t n_expert, int32_t k,
+                              const float *scale, int32_t *ids, float *w);
+    flint_status (*moe_matmul)(fl_backend *be, const fl_weight *ws, int32_t n_expert, const int32_t *ids, int64_t n,
+                               int32_t k, bool x_per_choice, const float *x, float *y);
+    flint_status (*moe_combine)(fl_backend *be, float *out, const float *y, const int32_t *ids, const float *w,
+                                int64_t n, int32_t k, int64_t H, const float *shared, const float *scale);
+
     /* Optional: waits until every op called so far has completed, and
      * reports the first error of an op that returns none. A device backend
      * may run ops later than their call (recorded, then submitted here);

@@ -1,13 +1,16 @@
 /* blocks.c — shared forward-pass blocks (see blocks.h). Everything runs
- * as backend ops but the embedding lookup and MoE routing (top-k, the
- * expert session, gathering rows per expert and adding their outputs),
- * which read and write backend memory on the host after a sync
- * (fl_backend_sync: a device backend may run ops later than their call). */
+ * as backend ops but the embedding lookup and, on a backend without the
+ * MoE ops (the CPU), MoE routing (top-k, the expert session, gathering
+ * rows per expert and adding their outputs), which read and write backend
+ * memory on the host after a sync (fl_backend_sync: a device backend may
+ * run ops later than their call). */
 #include "model/blocks.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/error.h"
 #include "quant/dequant.h"
 
 flint_status fl_block_embed(fl_backend *be, const fl_weight *embd, const int32_t *tokens, int32_t n, float scale,
@@ -240,6 +243,42 @@ static void prefetch_next(fl_lm_scratch *s, const fl_moe_next *next, int32_t k, 
     fl_experts_prefetch(next->ex, s->moe_hint, n_hint);
 }
 
+/* The MoE block as backend ops (backend.h's moe_route, moe_matmul,
+ * moe_combine): no sync, no host access to backend memory. The shared
+ * expert runs first as an MLP into its rows of s->moe_yk (s->g and s->u
+ * are then free for the routed experts' n k rows). */
+static flint_status moe_on_device(fl_backend *be, fl_lm_scratch *s, const fl_experts *ex, int32_t k,
+                                  const float *expert_scale, fl_act act, const fl_moe_shared *shared,
+                                  const float *probs, const float *x, float *out, int32_t n) {
+    const fl_backend_ops *op = be->ops;
+    const int32_t E = ex->n_expert;
+    const int64_t H = ex->w[FL_EXPERT_DOWN].m, F = ex->w[FL_EXPERT_GATE].m, rows = (int64_t)n * k;
+    /* each matrix's views of every expert: ws[m * E + e] */
+    fl_weight *ws = malloc((size_t)E * FL_EXPERT_MATRICES * sizeof *ws);
+    if (!ws) return fl_errorf(FLINT_E_NOMEM, "out of memory for the views of %d experts", E);
+    for (int32_t e = 0; e < E; e++) {
+        const uint8_t *base[FL_EXPERT_MAX_RANGES];
+        fl_weight w[FL_EXPERT_MATRICES];
+        for (int32_t r = 0; r < ex->n_range; r++) base[r] = ex->ranges[(size_t)e * ex->n_range + r].mapped;
+        fl_experts_view(ex, base, w);
+        for (int m = 0; m < FL_EXPERT_MATRICES; m++) ws[(size_t)m * E + e] = w[m];
+    }
+    float *shared_y = shared ? s->moe_yk + rows * H : NULL;
+    flint_status st = FLINT_OK;
+    if (shared) st = fl_block_mlp(be, s, shared->gate, shared->up, shared->down, act, x, shared_y, n);
+    if (!st) st = op->moe_route(be, probs, n, E, k, expert_scale, s->moe_e, s->moe_w);
+    if (!st) st = op->moe_matmul(be, ws + (size_t)FL_EXPERT_GATE * E, E, s->moe_e, n, k, false, x, s->g);
+    if (!st) st = op->moe_matmul(be, ws + (size_t)FL_EXPERT_UP * E, E, s->moe_e, n, k, false, x, s->u);
+    if (!st) {
+        op->gated(be, act, s->g, s->g, s->u, rows * F);
+        st = op->moe_matmul(be, ws + (size_t)FL_EXPERT_DOWN * E, E, s->moe_e, n, k, true, s->g, s->moe_yk);
+    }
+    if (!st)
+        st = op->moe_combine(be, out, s->moe_yk, s->moe_e, s->moe_w, n, k, H, shared_y, shared ? shared->scale : NULL);
+    free(ws);
+    return st;
+}
+
 flint_status fl_block_moe(fl_backend *be, fl_lm_scratch *s, const fl_experts *ex, int32_t k, const float *expert_scale,
                           fl_act act, const fl_moe_shared *shared, const fl_moe_next *next, float *logits,
                           const float *x, float *out, int32_t n) {
@@ -247,6 +286,11 @@ flint_status fl_block_moe(fl_backend *be, fl_lm_scratch *s, const fl_experts *ex
     const int32_t E = ex->n_expert;
     const int64_t H = ex->w[FL_EXPERT_DOWN].m;
     op->softmax(be, logits, n, E);
+    /* resident experts on a backend with the MoE ops (the CPU has none:
+     * its host path below is tuned for streaming), with scratch sized for
+     * them (fl_lm_scratch_init on this backend) */
+    if (op->moe_route && op->moe_matmul && op->moe_combine && !ex->stream && s->be == be)
+        return moe_on_device(be, s, ex, k, expert_scale, act, shared, logits, x, out, n);
     flint_status st = fl_backend_sync(be);
     if (st) return st;
     for (int32_t t = 0; t < n; t++) {

@@ -41,7 +41,11 @@ typedef struct fl_moe_shared {
  * first, the others as their reads land: waves when the batch routes to
  * more than the cache holds); each expert's output is kept per (token,
  * choice) and a token's are added in expert order, so the sums are the
- * same bits as resident. */
+ * same bits as resident. On a backend with the MoE ops (backend.h) and
+ * resident experts, all of it runs as those ops, without a sync: the
+ * shared expert as an MLP, then routing, the experts' products over every
+ * (token, choice) row at once (s->g, s->u, s->moe_yk) and the sum in the
+ * same order. */
 /* The next MoE layer's experts and its router's logits [n][n_expert] on
  * this layer's input: once this layer's reads are queued, the top k of
  * each token are read ahead (streamed experts, FLINT_EXPERT_PREFETCH=1). */

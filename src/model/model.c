@@ -136,11 +136,15 @@ flint_status fl_lm_scratch_init(fl_lm_scratch *s, fl_backend *be, const fl_hpara
     /* a MoE pass gathers up to moe_rows rows into moe_x, g, u and moe_y:
      * at least every expert one token uses, and the shared one */
     const int64_t moe_rows = moe ? max64(n_batch, K + 1) : n_batch, moe_mult = (moe_rows + n_batch - 1) / n_batch;
+    /* a backend with the MoE ops (blocks.c) runs every (token, choice) row
+     * of the experts at once through g and u */
+    const int64_t gu_mult = moe && be && be->ops->moe_matmul ? max64(moe_mult, K) : moe_mult;
     /* x xb q k v att o g u | ple (token part and projection) | moe_logits moe_x moe_y moe_out moe_w moe_yk |
      * ssm_x ssm_ab */
     enum { N_SLOTS = 18 };
     int64_t widths[N_SLOTS] = {H, H, max64(qd, Kd), max64(kvd, Kd), max64(kvd, Vd), max64(qd, Vd), H,
-                               g_width * moe_mult, u_width * moe_mult, 2 * (int64_t)hp->n_layer * P, 2 * (int64_t)hp->n_expert,
+                               g_width * gu_mult, u_width * gu_mult, 2 * (int64_t)hp->n_layer * P,
+                               2 * (int64_t)hp->n_expert,
                                moe ? H * moe_mult : 0, moe ? H * moe_mult : 0, moe ? H : 0, K, moe ? H * (K + 1) : 0, C,
                                recurrent ? 2 * hp->ssm_n_v_heads : 0};
     float **slots[N_SLOTS] = {&s->x, &s->xb, &s->q, &s->k, &s->v, &s->att, &s->o, &s->g, &s->u, &s->ple,

@@ -97,7 +97,8 @@ typedef struct fl_lm_scratch {
     int32_t *moe_rows;           /* [moe_rows_max] the (token, choice) of each row of a MoE pass */
     int32_t *moe_cnt, *moe_need; /* [n_expert] tokens routed to each expert; the experts routed to */
     int32_t *moe_hint;           /* [n_expert] the next layer's likely experts (read ahead) */
-    int32_t moe_rows_max;        /* max(n_batch, n_expert_used + 1); g and u hold as many rows of the experts' width */
+    int32_t moe_rows_max;        /* max(n_batch, n_expert_used + 1); g and u hold as many rows of the experts' width
+                                    (n_batch * n_expert_used on a backend with the MoE ops) */
     float *ssm_x;                /* [n_batch][2 Kd + Vd] convolved q, k, v channels */
     float *ssm_ab;               /* [n_batch][2 n_v] alpha and beta projections */
     int32_t *pos;                /* [n_batch], then the MoE arrays above (one allocation) */

@@ -1,6 +1,7 @@
 /* backend.c — the Vulkan backend object (vk_backend.h): creation on a
  * device, the fl_backend method table, and its end. The ops live in
- * elementwise.c, rows.c, norm.c, matmul.c, attention.c and delta.c. */
+ * elementwise.c, rows.c, norm.c, matmul.c, attention.c, delta.c and
+ * moe.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,9 @@ static const fl_backend_ops vk_ops = {
     .attention = fl_vk_attention,
     .conv_silu = fl_vk_conv_silu,
     .delta_rule = fl_vk_delta_rule,
+    .moe_route = fl_vk_moe_route,
+    .moe_matmul = fl_vk_moe_matmul,
+    .moe_combine = fl_vk_moe_combine,
     .sync = fl_vk_sync,
     .read_bandwidth = fl_vk_read_bandwidth,
 };

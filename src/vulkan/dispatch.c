@@ -3,6 +3,7 @@
  * they are recorded into). Every pipeline shares one layout: 128
  * bytes of push constants (the operands' device addresses and sizes), no
  * descriptor sets. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -78,8 +79,13 @@ void fl_vk_run(fl_vk *vk, fl_vk_shader shader, const void *push, uint32_t push_b
 
 flint_status fl_vk_submit(fl_vk *vk) { return vk->deferred ? vk->err : fl_vk_flush(vk); }
 
+static atomic_uint_fast64_t n_syncs; /* every backend's, for tests (vk_backend.h) */
+
+uint64_t fl_vk_backend_syncs(void) { return atomic_load(&n_syncs); }
+
 flint_status fl_vk_sync(fl_backend *be) {
     fl_vk *vk = fl_vk_of(be);
+    atomic_fetch_add(&n_syncs, 1);
     fl_vk_flush(vk);
     return fl_vk_status(vk);
 }

@@ -36,21 +36,11 @@
 #define VEC_ROWS 4  /* mm_vec's weight rows per workgroup */
 #define TILE 64     /* mm_tile's rows of W and of x per workgroup */
 
-/* mm_weights.glsl's push constants */
-typedef struct mm_push {
-    VkDeviceAddress w, scales, biases, x, y;
-    uint32_t m, k, n, ldy, row_bytes, srow_bytes, group, stype;
-} mm_push;
-
-typedef struct kernels {
-    fl_vk_shader vec, tile;
-} kernels;
-
-/* The shaders of type; false for a type without (run as F32 rows). */
-static bool kernels_of(flint_type type, kernels *out) {
-#define K(t, name)                                                       \
-    case FLINT_TYPE_##t:                                                 \
-        *out = (kernels){FL_VK_SHADER_mm_vec_##name, FL_VK_SHADER_mm_tile_##name}; \
+bool fl_vk_mm_kernels_of(flint_type type, fl_vk_mm_kernels *out) {
+#define K(t, name)                                                                          \
+    case FLINT_TYPE_##t:                                                                    \
+        *out = (fl_vk_mm_kernels){FL_VK_SHADER_mm_vec_##name, FL_VK_SHADER_mm_tile_##name,  \
+                                  FL_VK_SHADER_mm_vec_id_##name, FL_VK_SHADER_mm_tile_id_##name}; \
         return true;
     switch (type) {
         K(F32, f32) K(F16, f16) K(BF16, bf16) K(Q8_0, q8_0) K(Q4_0, q4_0) K(Q4_1, q4_1) K(Q5_0, q5_0)
@@ -60,9 +50,7 @@ static bool kernels_of(flint_type type, kernels *out) {
 #undef K
 }
 
-/* A weight the shaders can take: the backends' checks (backend/check.h),
- * then the 32-bit sizes of the push constants. */
-static flint_status check_weight(const fl_weight *w) {
+flint_status fl_vk_mm_check_weight(const fl_weight *w) {
     flint_status st = fl_check_weight(w);
     if (st) return st;
     const char *name = fl_type_get(w->type)->name;
@@ -75,7 +63,7 @@ static flint_status check_weight(const fl_weight *w) {
 
 static flint_status check_job(const fl_matmul_job *j, int32_t i) {
     if (!j->w) return fl_errorf(FLINT_E_INVALID_ARG, "vulkan matmul: job %d has a NULL weight", i);
-    flint_status st = check_weight(j->w);
+    flint_status st = fl_vk_mm_check_weight(j->w);
     if (st) {
         char job[32];
         snprintf(job, sizeof job, "job %d", (int)i);
@@ -93,27 +81,23 @@ static flint_status check_job(const fl_matmul_job *j, int32_t i) {
     return FLINT_OK;
 }
 
-/* Bytes of one row as uploaded: stored, or 4k for F32 rows. */
-static uint64_t device_row_bytes(const fl_weight *w) {
-    kernels kn;
-    return kernels_of(w->type, &kn) ? w->row_bytes : (uint64_t)w->k * sizeof(float);
+uint64_t fl_vk_mm_row_bytes(const fl_weight *w) {
+    fl_vk_mm_kernels kn;
+    return fl_vk_mm_kernels_of(w->type, &kn) ? w->row_bytes : (uint64_t)w->k * sizeof(float);
 }
 
-/* Rows per upload: as many as the device's largest allocation holds. */
-static int64_t range_rows(const fl_vk *vk, const fl_weight *w) {
-    const uint64_t rows = vk->max_alloc / device_row_bytes(w);
+int64_t fl_vk_mm_range_rows(const fl_vk *vk, const fl_weight *w) {
+    const uint64_t rows = vk->max_alloc / fl_vk_mm_row_bytes(w);
     return rows < 1 ? 1 : rows > (uint64_t)w->m ? w->m : (int64_t)rows;
 }
 
-/* Device addresses of rows [r0, r0 + nr) of w (and of their scales and
- * biases), uploaded on first use. 0 with vk->err set on failure. */
-static VkDeviceAddress range_addr(fl_vk *vk, const fl_weight *w, int64_t r0, int64_t nr, VkDeviceAddress *scales,
-                                  VkDeviceAddress *biases) {
+VkDeviceAddress fl_vk_mm_range_addr(fl_vk *vk, const fl_weight *w, int64_t r0, int64_t nr, VkDeviceAddress *scales,
+                                    VkDeviceAddress *biases) {
     const uint8_t *data = (const uint8_t *)w->data + (uint64_t)r0 * w->row_bytes;
     const uint64_t bytes = (uint64_t)nr * w->row_bytes;
     *scales = *biases = 0;
-    kernels kn;
-    if (kernels_of(w->type, &kn)) {
+    fl_vk_mm_kernels kn;
+    if (fl_vk_mm_kernels_of(w->type, &kn)) {
         const uint64_t sb = fl_weight_scale_row_bytes(w);
         if (sb) {
             *scales = fl_vk_in(vk, (const uint8_t *)w->scales + (uint64_t)r0 * sb, (uint64_t)nr * sb);
@@ -142,11 +126,12 @@ static VkDeviceAddress range_addr(fl_vk *vk, const fl_weight *w, int64_t r0, int
 flint_status fl_vk_prepare_weight(fl_backend *be, fl_weight *w) {
     fl_vk *vk = fl_vk_of(be);
     if (!w) return fl_errorf(FLINT_E_INVALID_ARG, "vulkan prepare_weight: NULL weight");
-    flint_status st = check_weight(w);
+    flint_status st = fl_vk_mm_check_weight(w);
     if (st) return st;
-    const int64_t per = range_rows(vk, w);
+    const int64_t per = fl_vk_mm_range_rows(vk, w);
     VkDeviceAddress s, b;
-    for (int64_t r0 = 0; r0 < w->m && !vk->err; r0 += per) range_addr(vk, w, r0, w->m - r0 < per ? w->m - r0 : per, &s, &b);
+    for (int64_t r0 = 0; r0 < w->m && !vk->err; r0 += per)
+        fl_vk_mm_range_addr(vk, w, r0, w->m - r0 < per ? w->m - r0 : per, &s, &b);
     return fl_vk_status(vk);
 }
 
@@ -157,21 +142,21 @@ void fl_vk_release_weight(fl_backend *be, fl_weight *w) { (void)be, (void)w; }
  * that the device's z limit allows. */
 static void record_job(fl_vk *vk, const fl_matmul_job *j) {
     const fl_weight *w = j->w;
-    kernels kn;
-    const bool native = kernels_of(w->type, &kn);
-    if (!native) kernels_of(FLINT_TYPE_F32, &kn);
+    fl_vk_mm_kernels kn;
+    const bool native = fl_vk_mm_kernels_of(w->type, &kn);
+    if (!native) fl_vk_mm_kernels_of(FLINT_TYPE_F32, &kn);
     const bool vec = j->n <= VEC_MAX_N || vk->base.deterministic;
     const uint32_t per_z = vec ? VEC_MAX_N : TILE;
     const uint64_t max_z = vk->props.limits.maxComputeWorkGroupCount[2];
     const int64_t slice = (int64_t)(max_z * per_z); /* x rows per dispatch */
     const VkDeviceAddress x = fl_vk_in(vk, j->x, (uint64_t)j->n * (uint64_t)w->k * sizeof(float));
     const VkDeviceAddress y = fl_vk_out(vk, j->y, (uint64_t)j->n * (uint64_t)w->m * sizeof(float));
-    const int64_t per = range_rows(vk, w);
+    const int64_t per = fl_vk_mm_range_rows(vk, w);
     for (int64_t r0 = 0; r0 < w->m && !vk->err; r0 += per) {
         const int64_t nr = w->m - r0 < per ? w->m - r0 : per;
-        mm_push pc = {.m = (uint32_t)nr, .k = (uint32_t)w->k, .ldy = (uint32_t)w->m,
-                      .row_bytes = (uint32_t)device_row_bytes(w)};
-        pc.w = range_addr(vk, w, r0, nr, &pc.scales, &pc.biases);
+        fl_vk_mm_push pc = {.m = (uint32_t)nr, .k = (uint32_t)w->k, .ldy = (uint32_t)w->m,
+                      .row_bytes = (uint32_t)fl_vk_mm_row_bytes(w)};
+        pc.w = fl_vk_mm_range_addr(vk, w, r0, nr, &pc.scales, &pc.biases);
         if (native && pc.scales) {
             pc.srow_bytes = (uint32_t)fl_weight_scale_row_bytes(w);
             pc.group = (uint32_t)w->group_size;

@@ -243,6 +243,31 @@ void fl_vk_log_clear(fl_vk_log *log);
 VkCommandBuffer fl_vk_replay_command(fl_vk *vk);
 void fl_vk_replay_free(fl_vk *vk);
 
+/* ---- matmul.c: the weights and shaders of the products, shared with moe.c ---- */
+/* mm_weights.glsl's push constants (the expert shaders add fl_vk_moe_push's) */
+typedef struct fl_vk_mm_push {
+    VkDeviceAddress w, scales, biases, x, y;
+    uint32_t m, k, n, ldy, row_bytes, srow_bytes, group, stype;
+} fl_vk_mm_push;
+/* The product shaders of a weight type: dense decode and prefill, and the
+ * experts' (MM_EXPERT). */
+typedef struct fl_vk_mm_kernels {
+    fl_vk_shader vec, tile, vec_id, tile_id;
+} fl_vk_mm_kernels;
+/* The shaders of type; false for a type without (run as F32 rows). */
+bool fl_vk_mm_kernels_of(flint_type type, fl_vk_mm_kernels *out);
+/* A weight the shaders can take: the backends' checks (backend/check.h),
+ * then the 32-bit sizes of the push constants. */
+flint_status fl_vk_mm_check_weight(const fl_weight *w);
+/* Bytes of one row as uploaded: stored, or 4k for F32 rows. */
+uint64_t fl_vk_mm_row_bytes(const fl_weight *w);
+/* Rows per upload: as many as the device's largest allocation holds. */
+int64_t fl_vk_mm_range_rows(const fl_vk *vk, const fl_weight *w);
+/* Device addresses of rows [r0, r0 + nr) of w (and of their scales and
+ * biases), uploaded on first use. 0 with vk->err set on failure. */
+VkDeviceAddress fl_vk_mm_range_addr(fl_vk *vk, const fl_weight *w, int64_t r0, int64_t nr, VkDeviceAddress *scales,
+                                    VkDeviceAddress *biases);
+
 /* ---- the op files: elementwise.c, rows.c, norm.c, matmul.c, attention.c, delta.c, membw.c ---- */
 double fl_vk_read_bandwidth(fl_backend *be, uint64_t bytes, int32_t reps);
 flint_status fl_vk_prepare_weight(fl_backend *be, fl_weight *w);
@@ -268,5 +293,11 @@ void fl_vk_conv_silu(fl_backend *be, float *y, const float *x, const float *w, f
                      int32_t K);
 flint_status fl_vk_delta_rule(fl_backend *be, const fl_delta_params *p, float *out, const float *q, const float *k,
                               const float *v, const float *a, const float *b, float *state, int64_t n);
+flint_status fl_vk_moe_route(fl_backend *be, const float *p, int64_t n, int32_t n_expert, int32_t k, const float *scale,
+                             int32_t *ids, float *w);
+flint_status fl_vk_moe_matmul(fl_backend *be, const fl_weight *ws, int32_t n_expert, const int32_t *ids, int64_t n,
+                              int32_t k, bool x_per_choice, const float *x, float *y);
+flint_status fl_vk_moe_combine(fl_backend *be, float *out, const float *y, const int32_t *ids, const float *w,
+                               int64_t n, int32_t k, int64_t H, const float *shared, const float *scale);
 
 #endif

@@ -29,5 +29,8 @@ void fl_vk_backend_set_deferred(fl_backend *be, bool on);
 void fl_vk_backend_set_replay(fl_backend *be, bool on);
 /* Segments recorded, and segments run from an earlier recording, so far. */
 void fl_vk_backend_replay_counts(const fl_backend *be, uint64_t *recorded, uint64_t *replayed);
+/* Sync ops run so far by every Vulkan backend of the process (a test's
+ * count of host round trips). */
+uint64_t fl_vk_backend_syncs(void);
 
 #endif

@@ -12,7 +12,8 @@
  * with the CPU backend's on the same context params (F16 K/V, exact);
  * forks from a snapshot (a recurrent state saved from and restored into
  * the device's memory) and rewinds (a shared block copied) go on as the
- * reference does; the refusals are checked, and the CLI: `flint run --gpu vulkan` writes the
+ * reference does; the MoE blocks run without host round trips (syncs
+ * counted against the dense models'); the refusals are checked, and the CLI: `flint run --gpu vulkan` writes the
  * CPU's greedy text, `--gpu vulkan:99` names the device count, info --gpus
  * lists the device (or says there is none, with no driver to load). */
 #define _POSIX_C_SOURCE 200809L
@@ -22,6 +23,7 @@
 #include "base/pool.h"
 #include "cpu/membw.h"
 #include "model_fixture.h"
+#include "vulkan/vk_backend.h"
 
 /* decode steps after each prompt */
 #define DECODE_STEPS 6
@@ -270,6 +272,45 @@ static void check_fork(const char *dir_name, int rewind) {
     free(f.logits);
 }
 
+/* Host round trips of a step: the device syncs of a 40-token prompt (one
+ * batch: more tokens than the 8 experts, the grouped expert products) and
+ * of each of 4 decode steps. */
+static int count_syncs(const char *dir_name, uint64_t *prompt, uint64_t *step) {
+    char path[320];
+    snprintf(path, sizeof path, "%s/%s/model-f32.gguf", FIXTURE_DIR, dir_name);
+    flint_model *m = NULL;
+    flint_context *ctx = NULL;
+    flint_context_params cp = {.n_ctx = MAX_TOK, .n_batch = 64, .n_threads = 2, .gpu = "vulkan"};
+    int32_t tok[44];
+    for (int32_t i = 0; i < 44; i++) tok[i] = 1 + (i * 7) % 50;
+    float *out = NULL;
+    int ok = flint_model_open(path, NULL, &m) == FLINT_OK && flint_context_create(m, &cp, &ctx) == FLINT_OK &&
+             (out = malloc((size_t)flint_context_n_vocab(ctx) * sizeof *out));
+    uint64_t s0 = fl_vk_backend_syncs();
+    ok = ok && flint_decode(ctx, 0, tok, 40, out, 0) == FLINT_OK;
+    *prompt = fl_vk_backend_syncs() - s0;
+    s0 = fl_vk_backend_syncs();
+    for (int32_t i = 40; i < 44 && ok; i++) ok = flint_decode(ctx, 0, tok + i, 1, out, 0) == FLINT_OK;
+    *step = (fl_vk_backend_syncs() - s0) / 4;
+    CHECK_MSG(ok, "%s: %s", path, flint_errmsg());
+    free(out);
+    flint_context_free(ctx);
+    flint_model_close(m);
+    return ok;
+}
+
+/* The MoE blocks run on the device (backend.h's MoE ops): a MoE model's
+ * step syncs the device no more often than its dense sibling's (the host
+ * path syncs at least twice per MoE layer). */
+static void check_moe_syncs(const char *moe, const char *dense) {
+    uint64_t mp, ms, dp, ds;
+    if (!count_syncs(moe, &mp, &ms) || !count_syncs(dense, &dp, &ds)) return;
+    printf("  syncs: %s prompt %llu, per token %llu; %s prompt %llu, per token %llu\n", moe, (unsigned long long)mp,
+           (unsigned long long)ms, dense, (unsigned long long)dp, (unsigned long long)ds);
+    CHECK_MSG(mp <= dp && ms <= ds && ms >= 1, "%s syncs %llu / %llu times, %s %llu / %llu", moe,
+              (unsigned long long)mp, (unsigned long long)ms, dense, (unsigned long long)dp, (unsigned long long)ds);
+}
+
 /* What the device refuses for now, and a device that does not exist. */
 static void check_refusals(void) {
     const char *path = FIXTURE("qwen35/moe/model-q8_0.gguf");
@@ -376,6 +417,9 @@ int main(void) {
     TEST_GROUP("device vs CPU");
     check_vs_cpu("gemma3/a", "model-q4_0.gguf");
     check_vs_cpu("qwen35/moe", "model-q8_0.gguf");
+    TEST_GROUP("MoE on the device");
+    check_moe_syncs("qwen35/moe", "qwen35/dense");
+    check_moe_syncs("gemma4/b", "gemma4/a");
     TEST_GROUP("forks and rewinds");
     check_fork("qwen35/moe", 0);
     check_fork("gemma3/a", 1);

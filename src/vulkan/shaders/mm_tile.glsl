@@ -6,7 +6,9 @@
 // rows and each x element read once per 64 weight rows. Dispatch: x over
 // weight-row tiles (spilling into y past the device's limit, group_index),
 // z over tiles of x rows. Included by mm_tile_<type>.comp after
-// mm_weights.glsl.
+// mm_weights.glsl. MM_EXPERT (mm_tile_id_<type>.comp): z is the expert,
+// whose workgroups step through its rows (moe_group.comp's lists) in tiles
+// of 64; an expert without rows exits at once.
 #define TM 64u
 #define TN 64u
 #define BK 32u
@@ -15,13 +17,22 @@ layout(local_size_x = 256) in;
 shared float ws[TM][BK + 1u]; // +1: no bank conflicts on column reads
 shared float xs[TN][BK + 1u];
 
-void main() {
-    const uint t = gl_LocalInvocationID.x, r0 = group_index() * TM, c0 = gl_WorkGroupID.z * TN;
-    if (r0 >= pc.m) return; // the whole workgroup
+#ifdef MM_EXPERT
+shared uint tile_rows[TN]; // the y rows (token, choice) of this tile
+uint tile_row(uint c0, uint c) { return tile_rows[c]; }
+#else
+uint tile_row(uint c0, uint c) { return c0 + c; }
+#endif
+
+// y's rows of this workgroup's weight rows [r0, r0 + 64) and x rows
+// tile_row(c0, 0..nc) (nc <= 64)
+void tile(uint r0, uint c0, uint nc) {
+    const uint t = gl_LocalInvocationID.x;
     const uint lr = t / 4u, lp = t % 4u; // loading: tile row, piece of 8 within the 32
     const uint tx = t % 16u, ty = t / 16u; // computing: rows tx + 16i, x rows ty + 16j
-    const bool w_ok = r0 + lr < pc.m, x_ok = c0 + lr < pc.n;
-    const uint64_t row = pc.w + uint64_t(r0 + lr) * pc.row_bytes;
+    const bool w_ok = r0 + lr < pc.m, x_ok = lr < nc;
+    const uint xr = x_ok ? tile_row(c0, lr) : 0u;
+    const uint64_t row = mm_w + uint64_t(r0 + lr) * pc.row_bytes;
     float acc[4][4];
     for (uint i = 0u; i < 4u; i++)
         for (uint j = 0u; j < 4u; j++) acc[i][j] = 0.0;
@@ -32,7 +43,7 @@ void main() {
         else for (uint i = 0u; i < 8u; i++) w[i] = 0.0;
         for (uint i = 0u; i < 8u; i++) {
             ws[lr][8u * lp + i] = w[i];
-            xs[lr][8u * lp + i] = x_ok ? x_at(c0 + lr, 8u * p + i) : 0.0;
+            xs[lr][8u * lp + i] = x_ok ? x_at(xr, 8u * p + i) : 0.0;
         }
         barrier();
         for (uint kk = 0u; kk < BK; kk++) {
@@ -45,11 +56,33 @@ void main() {
         barrier();
     }
     for (uint j = 0u; j < 4u; j++) {
-        const uint c = c0 + ty + 16u * j;
-        if (c >= pc.n) continue;
+        const uint c = ty + 16u * j;
+        if (c >= nc) continue;
+        const uint yr = tile_row(c0, c);
         for (uint i = 0u; i < 4u; i++) {
             const uint r = r0 + tx + 16u * i;
-            if (r < pc.m) y_put(c, r, acc[i][j]);
+            if (r < pc.m) y_put(yr, r, acc[i][j]);
         }
     }
+}
+
+void main() {
+    const uint r0 = group_index() * TM;
+    if (r0 >= pc.m) return; // the whole workgroup
+#ifdef MM_EXPERT
+    const uint e = gl_WorkGroupID.z;
+    Uints g = Uints(pc.groups);
+    const uint cnt = g.v[e], off = g.v[pc.n_expert + e];
+    if (cnt == 0u || !mm_select(int(e))) return; // the whole workgroup
+    for (uint c0 = 0u; c0 < cnt; c0 += TN) {
+        barrier(); // the previous tile's rows are read
+        if (gl_LocalInvocationID.x < TN && c0 + gl_LocalInvocationID.x < cnt)
+            tile_rows[gl_LocalInvocationID.x] = g.v[2u * pc.n_expert + off + c0 + gl_LocalInvocationID.x];
+        barrier();
+        tile(r0, c0, min(TN, cnt - c0));
+    }
+#else
+    const uint c0 = gl_WorkGroupID.z * TN;
+    tile(r0, c0, min(TN, pc.n - c0));
+#endif
 }

@@ -6,6 +6,8 @@
 // loaded once for the ROWS rows); the partial sums meet through a subgroup
 // reduction and shared memory across subgroups (correct for any
 // SUBGROUP_SIZE). Included by mm_vec_<type>.comp after mm_weights.glsl.
+// MM_EXPERT (mm_vec_id_<type>.comp): one row (token, choice) per z, times
+// the weight of its own expert.
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
 
@@ -19,7 +21,13 @@ shared float partial[WG][ROWS * NC]; // [subgroup][row, column]; at most WG subg
 void main() {
     const uint r0 = group_index() * ROWS, t = gl_LocalInvocationID.x;
     if (r0 >= pc.m) return; // the whole workgroup: no barrier is skipped by some only
-    const uint nr = min(ROWS, pc.m - r0), c0 = gl_WorkGroupID.z * NC, nc = min(NC, pc.n - c0);
+#ifdef MM_EXPERT
+    const uint c0 = pc.row0 + gl_WorkGroupID.z, nc = 1u;
+    if (c0 >= pc.n || !mm_select(Ints(pc.ids).v[c0])) return; // the whole workgroup
+#else
+    const uint c0 = gl_WorkGroupID.z * NC, nc = min(NC, pc.n - c0);
+#endif
+    const uint nr = min(ROWS, pc.m - r0);
     float acc[ROWS][NC];
     for (uint rr = 0u; rr < ROWS; rr++)
         for (uint c = 0u; c < NC; c++) acc[rr][c] = 0.0;
@@ -27,7 +35,7 @@ void main() {
     for (uint p = t; p < pieces; p += WG) {
         float w[ROWS][8];
         for (uint rr = 0u; rr < ROWS; rr++) {
-            if (rr < nr) dequant8(pc.w + uint64_t(r0 + rr) * pc.row_bytes, r0 + rr, p, w[rr]);
+            if (rr < nr) dequant8(mm_w + uint64_t(r0 + rr) * pc.row_bytes, r0 + rr, p, w[rr]);
             else for (uint i = 0u; i < 8u; i++) w[rr][i] = 0.0;
         }
         for (uint c = 0u; c < NC; c++) { // constant bounds: acc stays in registers

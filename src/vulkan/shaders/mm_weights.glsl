@@ -9,6 +9,11 @@
 // TYPE_Q5_K, TYPE_Q6_K, TYPE_MLX4, TYPE_MLX8. Rows of the block types hold
 // whole blocks (k a multiple of the block); the float types take any k,
 // elements at or past k reading as 0.
+//
+// MM_EXPERT (the mm_*_id_<type>.comp shaders, vulkan/moe.c): the products
+// of MoE experts, y[r] = W[ids[r]] . x[r or r / kc] over rows r = (token,
+// choice); each workgroup reads its expert's addresses from a table
+// (mm_select) and the push constants' w, scales, biases are unused.
 
 layout(push_constant) uniform Push {
     uint64_t w;      // row 0 of this dispatch's rows (stored bytes)
@@ -22,7 +27,19 @@ layout(push_constant) uniform Push {
     uint srow_bytes; // MLX: of a row of scales (and of biases)
     uint group;      // MLX: group size (32, 64, 128)
     uint stype;      // MLX: scale type, 0 F32, 1 F16, 30 BF16 (flint_type)
+#ifdef MM_EXPERT
+    uint64_t table;  // [n_expert][3] each expert's w, scales, biases
+    uint64_t ids;    // int [n] the expert of each row (token, choice)
+    uint64_t groups; // prefill: uint counts[n_expert], offsets[n_expert], rows[n] (moe_group.comp)
+    uint kc;         // choices per token
+    uint per_choice; // 1: x has a row per (token, choice), 0: per token
+    uint n_expert;
+    uint row0;       // decode: the first row of this dispatch
+#endif
 } pc;
+
+// this workgroup's weight (the push constants', or its expert's: mm_select)
+uint64_t mm_w = pc.w, mm_scales = pc.scales, mm_biases = pc.biases;
 
 float f16_at(uint64_t a) { return unpackHalf2x16(uint(U16s(a).v[0])).x; }
 // the two bytes of a 2-aligned u16 as (low, high)
@@ -186,7 +203,7 @@ float mlx_scale(uint64_t a, uint g) {
 void dequant8(uint64_t row, uint r, uint p, out float w[8]) {
     uint g = 8u * p / pc.group;
     uint64_t so = uint64_t(r) * pc.srow_bytes;
-    float s = mlx_scale(pc.scales + so, g), bi = mlx_scale(pc.biases + so, g);
+    float s = mlx_scale(mm_scales + so, g), bi = mlx_scale(mm_biases + so, g);
 #if defined(TYPE_MLX4)
     uint q = Uints(row).v[p];
     for (uint i = 0u; i < 8u; i++) {
@@ -205,6 +222,20 @@ void dequant8(uint64_t row, uint r, uint p, out float w[8]) {
 #error "mm_weights.glsl: no TYPE_ defined"
 #endif
 
-// x[c][e] (0 past k)
-float x_at(uint c, uint e) { return e < pc.k ? Floats(pc.x + 4ul * (uint64_t(c) * pc.k + e)).v[0] : 0.0; }
+#ifdef MM_EXPERT
+layout(buffer_reference, std430, buffer_reference_align = 8) buffer U64s { uint64_t v[]; };
+// expert e's weight for this workgroup; false for an id out of range
+bool mm_select(int e) {
+    if (e < 0 || uint(e) >= pc.n_expert) return false;
+    U64s t = U64s(pc.table + 24ul * uint(e));
+    mm_w = t.v[0], mm_scales = t.v[1], mm_biases = t.v[2];
+    return true;
+}
+uint x_row(uint c) { return pc.per_choice != 0u ? c : c / pc.kc; }
+#else
+uint x_row(uint c) { return c; }
+#endif
+
+// x[c][e] (0 past k); c is y's row (a (token, choice) for MM_EXPERT)
+float x_at(uint c, uint e) { return e < pc.k ? Floats(pc.x + 4ul * (uint64_t(x_row(c)) * pc.k + e)).v[0] : 0.0; }
 void y_put(uint c, uint r, float v) { Floats(pc.y + 4ul * (uint64_t(c) * pc.ldy + r)).v[0] = v; }

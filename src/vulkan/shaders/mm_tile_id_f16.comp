@@ -1,0 +1,7 @@
+#version 450
+// mm_tile_id_f16.comp — the prefill (tiled) products of MoE experts for F16 weights.
+#include "common.glsl"
+#define MM_EXPERT
+#define TYPE_F16
+#include "mm_weights.glsl"
+#include "mm_tile.glsl"

@@ -1,0 +1,7 @@
+#version 450
+// mm_tile_id_q4_1.comp — the prefill (tiled) products of MoE experts for Q4_1 weights.
+#include "common.glsl"
+#define MM_EXPERT
+#define TYPE_Q4_1
+#include "mm_weights.glsl"
+#include "mm_tile.glsl"

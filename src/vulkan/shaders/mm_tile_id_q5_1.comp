@@ -1,0 +1,7 @@
+#version 450
+// mm_tile_id_q5_1.comp — the prefill (tiled) products of MoE experts for Q5_1 weights.
+#include "common.glsl"
+#define MM_EXPERT
+#define TYPE_Q5_1
+#include "mm_weights.glsl"
+#include "mm_tile.glsl"

@@ -1,0 +1,7 @@
+#version 450
+// mm_vec_id_q5_0.comp — the decode (matrix-vector) products of MoE experts for Q5_0 weights.
+#include "common.glsl"
+#define MM_EXPERT
+#define TYPE_Q5_0
+#include "mm_weights.glsl"
+#include "mm_vec.glsl"

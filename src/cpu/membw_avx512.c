@@ -21,7 +21,12 @@ static uint64_t read_avx512(const void *p, size_t n) {
     }
     a0 = _mm512_add_epi64(_mm512_add_epi64(_mm512_add_epi64(a0, a1), _mm512_add_epi64(a2, a3)),
                           _mm512_add_epi64(_mm512_add_epi64(a4, a5), _mm512_add_epi64(a6, a7)));
-    return (uint64_t)_mm512_reduce_add_epi64(a0);
+    /* summed as unsigned: the intrinsic's reduction adds signed lanes, which
+     * may overflow (undefined behaviour) on arbitrary data */
+    uint64_t lane[8], sum = 0;
+    _mm512_storeu_si512(lane, a0);
+    for (int i = 0; i < 8; i++) sum += lane[i];
+    return sum;
 }
 
 fl_membw_read_fn fl_membw_read_avx512(void) { return read_avx512; }

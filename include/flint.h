@@ -271,8 +271,8 @@ typedef struct flint_context_params {
                            flint_gpu_list. Anything else: FLINT_E_INVALID_ARG naming it.
                            FLINT_E_UNSUPPORTED: a Vulkan device in a build without VULKAN=1
                            or on a machine without one (vulkan:N past the last: INVALID_ARG
-                           with the count); and, for now, on a Vulkan device, deterministic
-                           mode (its batch invariance is not proven). A model opened with
+                           with the count). Deterministic mode holds on the device too. A
+                           model opened with
                            expert_cache != 0 streams its experts into host memory the device
                            reads in place (VK_EXT_external_memory_host; UNSUPPORTED on a
                            device without it). The device's

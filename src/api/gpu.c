@@ -60,13 +60,10 @@ flint_status fl_api_backend_create(const flint_context_params *p, const flint_mo
     return fl_errorf(FLINT_E_UNSUPPORTED, "gpu '%s': this build has no GPU backend; build flint with make VULKAN=1",
                      gpu);
 #else
-    if (p->deterministic)
-        return fl_errorf(FLINT_E_UNSUPPORTED, "gpu '%s': deterministic mode runs on the CPU only (the Vulkan "
-                                              "backend's batch invariance is not proven yet); drop it or use the CPU",
-                         gpu);
     (void)model;
     flint_status st = fl_vk_backend_create(index, be);
     if (st) return st;
+    fl_vk_backend_set_deterministic(*be, p->deterministic != 0);
     fl_vk_backend_set_deferred(*be, true); /* a forward step is one command buffer, run at its syncs */
     snprintf(device, size, "vulkan: %s", fl_vk_backend_device(*be));
     return FLINT_OK;

@@ -69,7 +69,10 @@ flint_status fl_vk_attention(fl_backend *be, const fl_attn_params *p, float *out
 
     const int64_t G = p->n_head / p->n_head_kv, n_rows = n_q * G;
     const int64_t dk = p->head_dim_k, dv = p->head_dim_v;
-    const bool decode = n_rows <= DECODE_ROWS && dk <= DECODE_DK;
+    /* deterministic mode: one kernel, keys never split, so a query's
+     * arithmetic depends on nothing but its own row and the cache */
+    const bool det = vk->base.deterministic;
+    const bool decode = !det && n_rows <= DECODE_ROWS && dk <= DECODE_DK;
     const int64_t n_rblocks = decode ? 1 : (n_rows + BR - 1) / BR;
     attn_push pc = {.n_head = (uint32_t)p->n_head, .group = (uint32_t)G, .dk = (uint32_t)dk, .dv = (uint32_t)dv,
                     .kv_stride = (uint32_t)kv_stride, .n_rows = (uint32_t)n_rows, .n_tiles = (uint32_t)n_tiles,
@@ -80,7 +83,7 @@ flint_status fl_vk_attention(fl_backend *be, const fl_attn_params *p, float *out
     /* split the keys when the (KV head, row block) workgroups are few */
     const int64_t n_tasks = p->n_head_kv * n_rblocks;
     int64_t n_split = 1;
-    if (n_tasks < TARGET_GROUPS && n_tiles >= 2 * MIN_SPLIT_TILES) {
+    if (!det && n_tasks < TARGET_GROUPS && n_tiles >= 2 * MIN_SPLIT_TILES) {
         n_split = (TARGET_GROUPS + n_tasks - 1) / n_tasks;
         if (n_split > n_tiles / MIN_SPLIT_TILES) n_split = n_tiles / MIN_SPLIT_TILES;
     }

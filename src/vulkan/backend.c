@@ -55,6 +55,8 @@ void fl_vk_backend_set_deferred(fl_backend *be, bool on) {
     vk->deferred = on;
 }
 
+void fl_vk_backend_set_deterministic(fl_backend *be, bool on) { be->deterministic = on; }
+
 void fl_vk_backend_set_replay(fl_backend *be, bool on) { fl_vk_of(be)->replay.enabled = on; }
 
 void fl_vk_backend_replay_counts(const fl_backend *be, uint64_t *recorded, uint64_t *replayed) {

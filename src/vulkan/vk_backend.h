@@ -22,6 +22,10 @@ const char *fl_vk_backend_device(const fl_backend *be);
  * together at the next sync (backend.h), so a forward step is one command
  * buffer. Off (the default): each op completes before it returns. */
 void fl_vk_backend_set_deferred(fl_backend *be, bool on);
+/* Deterministic (batch-invariant) mode (backend.h): one matmul kernel for
+ * every n, attention's keys never split, the delta rule's recurrence for
+ * every run. Off by default. */
+void fl_vk_backend_set_deterministic(fl_backend *be, bool on);
 /* Replay of recorded command buffers (on by default): a segment whose
  * dispatches equal an earlier one's runs that one's command buffer instead
  * of recording its own (vk.h). Off, every segment is recorded afresh: for

@@ -318,9 +318,6 @@ static void check_refusals(void) {
     flint_context *ctx = NULL;
     flint_context_params cp = {.n_ctx = 64, .gpu = "vulkan"};
     CHECK(flint_model_open(path, NULL, &m) == FLINT_OK);
-    cp.deterministic = 1;
-    CHECK_FAILS(flint_context_create(m, &cp, &ctx), FLINT_E_UNSUPPORTED, "deterministic");
-    cp.deterministic = 0;
     cp.gpu = "vulkan:99";
     CHECK_FAILS(flint_context_create(m, &cp, &ctx), FLINT_E_INVALID_ARG, "device 99 does not exist");
     cp.gpu = "vulkan:";

@@ -36,7 +36,7 @@
 #define DELTA_MAX_DK 256 /* ... times its 8 parts */
 #define CHUNK 32           /* delta_chunk.glsl's C */
 #define CHUNK_S_FLOATS 4096 /* delta_chunk_state.comp's S_FLOATS: d_k x cols of state in shared memory */
-#define CHUNK_MAX_COLS 64  /* ... and its MAX_COLS */
+#define CHUNK_MAX_COLS 32  /* ... and its MAX_COLS */
 #define CHUNKED_MIN 32     /* runs from this many tokens take the chunked form (measured: delta.c's header) */
 #define SCRATCH_FLOATS (8u << 20) /* the chunked form's scratch: runs needing more go in segments */
 
@@ -120,8 +120,8 @@ static uint32_t chunk_cols(const fl_delta_params *p) {
     if ((uint64_t)p->n_v_heads * chunk_floats(p) > UINT32_MAX) return 0;
     uint32_t cols = CHUNK_MAX_COLS;
     while (cols > 0 && cols * (uint32_t)p->d_k > CHUNK_S_FLOATS) cols /= 2;
-    while (cols > 1 && cols / 2 >= (uint32_t)p->d_v) cols /= 2;
-    return cols;
+    while (cols > 4 && cols / 2 >= (uint32_t)p->d_v) cols /= 2;
+    return cols >= 4 ? cols : 0; /* its blocks take 4 columns */
 }
 
 /* The chunked form from CHUNKED_MIN tokens where the shapes fit it;

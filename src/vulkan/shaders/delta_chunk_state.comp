@@ -8,7 +8,7 @@
 //   V' = U - W S                                 (C x cols, shared)
 //   O  = e^G (Q S) + M V'                        (to out)
 //   S  = e^G_N S + sum_s e^(G_N - G_s) k_s V'_s^T
-// The products are register-blocked: an invocation computes 2 x 2 outputs
+// The products are register-blocked: an invocation computes 2 x 4 outputs
 // (t, c) of V' and O (rows of W, Q and M are read by the invocations
 // of a row pair alike: broadcasts) and 4 x 4 elements (i, c) of S, so
 // each load feeds several multiply-adds.
@@ -29,7 +29,7 @@ void main() {
     const uint j = g / col_blocks, c0 = (g % col_blocks) * cols, l = gl_LocalInvocationID.x;
     const uint kh = key_head(j), dk = pc.d_k, dv = pc.d_v, ldq = pc.n_k_heads * dk, ldv = pc.n_v_heads * dv;
     const uint s_at = j * dk * dv, chunks = n_chunks();
-    const uint pairs = cols / 2u, quads = cols / 4u; // column pairs (V', O), quads (S)
+    const uint quads = cols / 4u; // column quads of a block
 
     for (uint e = l; e < dk * cols; e += THREADS) {
         const uint i = e / cols, col = c0 + e % cols;
@@ -45,14 +45,15 @@ void main() {
             wN[l] = exp(pc.scratch.v[G0 + N - 1u] - Gt);
         }
         barrier(); // S loaded or updated; eG and wN written
-        // V' = U - W S and O = e^G Q S, rows t and t + 1, columns c and c + 1
-        for (uint bk = l; bk < C / 2u * pairs; bk += THREADS) {
-            const uint t = 2u * (bk / pairs), c = 2u * (bk % pairs);
+        // V' = U - W S and O = e^G Q S, rows t and t + 1, columns c..c+3
+        for (uint bk = l; bk < C / 2u * quads; bk += THREADS) {
+            const uint t = 2u * (bk / quads), c = 4u * (bk % quads);
             if (t >= N) continue;
             const uint t1 = min(t + 1u, N - 1u); // row t + 1 where it exists (else t again, discarded)
-            vec2 x0 = vec2(0.0), x1 = vec2(0.0), y0 = vec2(0.0), y1 = vec2(0.0);
+            vec4 x0 = vec4(0.0), x1 = vec4(0.0), y0 = vec4(0.0), y1 = vec4(0.0);
             for (uint i = 0u; i < dk; i++) {
-                const vec2 s = vec2(S[i * cols + c], S[i * cols + c + 1u]);
+                const uint e = i * cols + c;
+                const vec4 s = vec4(S[e], S[e + 1u], S[e + 2u], S[e + 3u]);
                 x0 += pc.scratch.v[W0 + t * dk + i] * s;
                 x1 += pc.scratch.v[W0 + t1 * dk + i] * s;
                 y0 += pc.q.v[qk0 + t * ldq + i] * s;
@@ -60,8 +61,8 @@ void main() {
             }
             for (uint r = 0u; r < 2u; r++) {
                 const uint tr = t + r;
-                const vec2 x = r == 0u ? x0 : x1, y = r == 0u ? y0 : y1;
-                for (uint h = 0u; h < 2u; h++) {
+                const vec4 x = r == 0u ? x0 : x1, y = r == 0u ? y0 : y1;
+                for (uint h = 0u; h < 4u; h++) {
                     const bool live = tr < N && c0 + c + h < dv;
                     Vp[tr * cols + c + h] = live ? pc.scratch.v[U0 + tr * dv + c0 + c + h] - x[h] : 0.0;
                     if (live) pc.out_.v[o0 + tr * ldv + c + h] = eG[tr] * y[h];
@@ -70,18 +71,19 @@ void main() {
         }
         barrier(); // V' complete
         // O += M V' (the same blocks: each invocation adds to what it wrote)
-        for (uint bk = l; bk < C / 2u * pairs; bk += THREADS) {
-            const uint t = 2u * (bk / pairs), c = 2u * (bk % pairs);
+        for (uint bk = l; bk < C / 2u * quads; bk += THREADS) {
+            const uint t = 2u * (bk / quads), c = 4u * (bk % quads);
             if (t >= N) continue;
             const uint t1 = min(t + 1u, N - 1u);
-            vec2 a0 = vec2(0.0), a1 = vec2(0.0);
+            vec4 a0 = vec4(0.0), a1 = vec4(0.0);
             for (uint s = 0u; s <= t1; s++) { // M is 0 above its diagonal
-                const vec2 v = vec2(Vp[s * cols + c], Vp[s * cols + c + 1u]);
+                const uint e = s * cols + c;
+                const vec4 v = vec4(Vp[e], Vp[e + 1u], Vp[e + 2u], Vp[e + 3u]);
                 a0 += pc.scratch.v[M0 + t * C + s] * v;
                 a1 += pc.scratch.v[M0 + t1 * C + s] * v;
             }
             for (uint r = 0u; r < 2u; r++)
-                for (uint h = 0u; h < 2u; h++)
+                for (uint h = 0u; h < 4u; h++)
                     if (t + r < N && c0 + c + h < dv) pc.out_.v[o0 + (t + r) * ldv + c + h] += (r == 0u ? a0 : a1)[h];
         }
         // S = e^G_N S + sum_s (e^(G_N - G_s) k_s) V'_s^T, rows i..i+3, columns c..c+3

@@ -38,7 +38,7 @@
 #define CHUNK_S_FLOATS 4096 /* delta_chunk_state.comp's S_FLOATS: d_k x cols of state in shared memory */
 #define CHUNK_MAX_COLS 32  /* ... and its MAX_COLS */
 #define CHUNKED_MIN 32     /* runs from this many tokens take the chunked form (measured: delta.c's header) */
-#define SCRATCH_FLOATS (8u << 20) /* the chunked form's scratch: runs needing more go in segments */
+#define SCRATCH_FLOATS (2u << 20) /* the chunked form's scratch (8 MiB): runs needing more go in segments */
 
 typedef struct conv_push {
     VkDeviceAddress y, x, w, state;

@@ -216,6 +216,20 @@ static void test_chunked(vk_pair *p) {
             }
         vk_release(p, ssm_a), vk_release(p, dt_bias);
     }
+    /* 64 value heads of 128 x 128: a chunk of all heads takes 0.59 M floats of scratch, so a run of 200 tokens
+     * goes in segments of 3 chunks (delta.c's SCRATCH_FLOATS), the state carried between them */
+    const int32_t nk = 16, nv = 64, d = 128;
+    const int64_t ns = (int64_t)nv * d * d;
+    float *ssm_a = vk_floats(p, nv), *dt_bias = vk_floats(p, nv), *st = vk_floats(p, ns);
+    float *st_chk = malloc(ns * sizeof *st_chk), *st_rec = malloc(ns * sizeof *st_rec);
+    vk_fill(ssm_a, nv, 400, -2.5f, -0.3f);
+    vk_fill(dt_bias, nv, 401, -1, 1);
+    vk_fill(st, ns, 402, -0.05f, 0.05f);
+    memcpy(st_chk, st, ns * sizeof *st), memcpy(st_rec, st, ns * sizeof *st);
+    const fl_delta_params dp = {nk, nv, d, d, true, ssm_a, dt_bias};
+    chunk_call(p, &dp, &regimes[0], st, st_chk, st_rec, 200, 9000, "heads 16/64 128x128 tiled, in segments");
+    vk_release(p, st), vk_release(p, ssm_a), vk_release(p, dt_bias);
+    free(st_chk), free(st_rec);
 }
 
 static double now_ms(void) {

@@ -7,7 +7,6 @@
 //   M [C][C]    = (q_t.k_s) e^(G_t - G_s), s <= t (0 above the diagonal)
 //   G [C]       the cumulative log decay within the chunk
 // and delta_chunk_state.comp carries the state through the chunks.
-#include "delta_gates.glsl"
 
 #define THREADS 256
 #define C 32u // tokens per chunk

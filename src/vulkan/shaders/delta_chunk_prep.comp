@@ -11,6 +11,7 @@
 // W = T (beta e^G K), U = T (beta V) to scratch (delta_chunk.glsl).
 #include "common.glsl"
 #include "delta_chunk.glsl"
+#include "delta_gates.glsl"
 
 #define KT 32u // d_k per staged tile
 layout(local_size_x = THREADS) in;

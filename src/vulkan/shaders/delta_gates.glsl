@@ -1,6 +1,6 @@
-// delta_gates.glsl — a token's gates in the gated delta rule (backend.h),
-// shared by delta_rule.comp and the chunked form (delta_chunk.glsl):
-// log decay g = ssm_a softplus(a + dt_bias) and beta = sigmoid(b).
+// delta_gates.glsl — the softplus in a token's log decay in the gated
+// delta rule (backend.h: g = ssm_a softplus(a + dt_bias)), shared by
+// delta_rule.comp and delta_chunk_prep.comp.
 float softplus(float x) {
     if (x > 20.0) return x;
     // log1p(e^x) without losing e^x where it is far below 1

@@ -3,12 +3,14 @@
 // everything within a chunk that does not depend on the state, for all
 // chunks at once (one workgroup per (value head, chunk)). The gates and
 // their cumulative sum G; K K^T and Q K^T over tiles of d_k staged in
-// shared memory (each invocation holds C * C / THREADS entries); then
+// shared memory (each invocation a 2 x 2 block: C * C / 4 == THREADS); then
 //   P_ts = -beta_t (k_t.k_s) e^(G_t - G_s), s < t   (A = -P)
 //   M_ts = (q_t.k_s) e^(G_t - G_s), s <= t          (to scratch)
 // T = (I - P)^-1 by forward substitution, one invocation per column of T
 // (column u solves (I - P) x = e_u: no barrier inside), and the products
-// W = T (beta e^G K), U = T (beta V) to scratch (delta_chunk.glsl).
+// W = T (beta e^G K), U = T (beta V) to scratch (delta_chunk.glsl). No
+// cross-invocation reductions: nothing depends on the subgroup size.
+// Shared memory: 17 KiB.
 #include "common.glsl"
 #include "delta_chunk.glsl"
 #include "delta_gates.glsl"

@@ -11,7 +11,8 @@
 // The products are register-blocked: an invocation computes 2 x 4 outputs
 // (t, c) of V' and O (rows of W, Q and M are read by the invocations
 // of a row pair alike: broadcasts) and 4 x 4 elements (i, c) of S, so
-// each load feeds several multiply-adds.
+// each load feeds several multiply-adds; no subgroup operations. Shared
+// memory: 21 KiB (S_FLOATS + C * MAX_COLS floats).
 #include "common.glsl"
 #include "delta_chunk.glsl"
 

@@ -238,7 +238,7 @@ static double now_ms(void) {
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* Best of 3 runs of each device form at Qwen3.5's 16 value heads (and 16
+/* Best of 5 runs of each device form at Qwen3.5's 16 value heads (and 16
  * key heads) of 128 x 128, over several run lengths. */
 static void bench(vk_pair *p) {
     static const int64_t lens[] = {8, 16, 32, 64, 128, 512};
@@ -252,19 +252,18 @@ static void bench(vk_pair *p) {
     fill_qk(k, n_max * nh, d, 3, 1.0f);
     vk_fill(v, n_max * nh * d, 4, -1, 1), vk_fill(a, n_max * nh, 5, -4, 2), vk_fill(b, n_max * nh, 6, -3, 3);
     const fl_delta_params dp = {nh, nh, d, d, false, ssm_a, dt_bias};
-    printf("delta rule, %d heads of %d x %d, ms (best of 3)\n%6s %10s %10s\n", nh, d, d, "n", "recurrent", "chunked");
+    printf("delta rule, %d heads of %d x %d, ms (best of 5)\n%6s %10s %10s\n", nh, d, d, "n", "recurrent", "chunked");
     for (size_t li = 0; li < sizeof lens / sizeof *lens; li++) {
         double best[2] = {INFINITY, INFINITY};
-        for (int form = 0; form < 2; form++) {
-            setenv("FLINT_VK_DELTA", form ? "chunked" : "recurrent", 1);
-            for (int rep = 0; rep < 4; rep++) { /* the first compiles the shaders */
+        for (int rep = 0; rep < 6; rep++) /* the forms alternate (a shared machine's load shifts); the first */
+            for (int form = 0; form < 2; form++) { /* round compiles the shaders */
+                setenv("FLINT_VK_DELTA", form ? "chunked" : "recurrent", 1);
                 memset(st, 0, ns * sizeof *st);
                 const double t = now_ms();
                 p->gpu->ops->delta_rule(p->gpu, &dp, out, q, k, v, a, b, st, lens[li]);
                 const double ms = now_ms() - t;
                 if (rep > 0 && ms < best[form]) best[form] = ms;
             }
-        }
         printf("%6lld %10.2f %10.2f\n", (long long)lens[li], best[0], best[1]);
     }
     unsetenv("FLINT_VK_DELTA");

@@ -20,14 +20,14 @@
  * (fewer sequential steps, twice the intra-chunk parallel work).
  * The scratch is transient memory (as attention's partials), at most
  * SCRATCH_FLOATS a call: longer runs go in segments sharing it.
- * Measured on lavapipe (2 shared cores) at Qwen3.5's 16 value heads of
- * 128 x 128, ms recurrence / chunked (FLINT_VK_DELTA_BENCH=1
- * test_vk_delta): n = 8: 37 / 42, 16: 65 / 67, 32: 162 / 123, 128: 661 /
- * 466, 512: 2695 / 1845. Both forms do the same multiply-adds (3 d_k d_v
- * a token); the chunked form gains on a CPU by its register blocking
- * alone, hence CHUNKED_MIN = 32. On a GPU the recurrence's n dependent
- * steps over n_v_heads x d_v / 32 workgroups leave most of the device
- * idle, while the first pass's n_v_heads x n / 32 workgroups fill it and
+ * Measured on lavapipe (2 cores shared with other work) at Qwen3.5's 16
+ * value heads of 128 x 128, ms recurrence / chunked, the forms alternating,
+ * best of 5 (FLINT_VK_DELTA_BENCH=1 test_vk_delta): n = 8: 31 / 38, 16: 77
+ * / 54, 32: 153 / 111, 128: 635 / 457, 512: 2630 / 1918. Both forms do the
+ * same multiply-adds (3 d_k d_v a token); the chunked form gains on a CPU
+ * by its register blocking alone, from a chunk of 16: CHUNKED_MIN. On a
+ * GPU the recurrence's n dependent steps over n_v_heads x d_v / 32
+ * workgroups leave most of the device idle, while the first pass's n_v_heads x n / 32 workgroups fill it and
  * the second has n / 32 steps of small matrix products: it should win
  * from fewer tokens there (unmeasured). FLINT_VK_DELTA=recurrent|chunked
  * forces a form (benchmarks, tests). */
@@ -43,7 +43,7 @@
 #define CHUNK 32           /* delta_chunk.glsl's C */
 #define CHUNK_S_FLOATS 4096 /* delta_chunk_state.comp's S_FLOATS: d_k x cols of state in shared memory */
 #define CHUNK_MAX_COLS 32  /* ... and its MAX_COLS */
-#define CHUNKED_MIN 32     /* runs from this many tokens take the chunked form (measured: above) */
+#define CHUNKED_MIN 16     /* runs from this many tokens take the chunked form (measured: above) */
 #define SCRATCH_FLOATS (2u << 20) /* the chunked form's scratch (8 MiB): runs needing more go in segments */
 
 typedef struct conv_push {

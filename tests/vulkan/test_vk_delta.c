@@ -5,7 +5,7 @@
  *   shapes, tiled and grouped, over runs of 1 to 70 tokens in a row,
  *   against the CPU's recurrence (deterministic mode: agreement to f32
  *   rounding, 1e-5) and its chunked form (runs of 16+ tokens, 1e-4);
- * - the device's chunked form (runs of 32+ tokens without the variable)
+ * - the device's chunked form (runs of 16+ tokens without the variable)
  *   over runs of 63, 64, 65, 130 and 200 tokens and of 100, 70 and 1 in a
  *   row, head dims 16 to 128 and unequal, GQA tiled and grouped, in three
  *   decay regimes, against both CPU forms, each with its own state.
@@ -147,7 +147,7 @@ static const delta_case chunk_cases[] = {
 };
 
 /* One call of n tokens on the device (its chosen form: the chunked one
- * from 32 tokens) and on the CPU in both forms, each form carrying its own
+ * from 16 tokens) and on the CPU in both forms, each form carrying its own
  * state; checks out and the state against each. */
 static void chunk_call(vk_pair *p, const fl_delta_params *dp, const decay_regime *rg, float *st, float *st_chk,
                        float *st_rec, int64_t n, uint64_t seed, const char *what) {

@@ -57,9 +57,16 @@ static const vk_model_case cases[] = {
     {"qwen35/moe", "model-q8_0.gguf", "logits-q8_0.bin", 1e-4},
 };
 
-static flint_status open_ctx(const char *path, const char *gpu, int32_t kv_type, int32_t exact, flint_model **m,
-                             flint_context **ctx) {
-    flint_context_params cp = {.n_ctx = MAX_TOK, .n_batch = 32, .n_seq = 2, .n_threads = 2, .kv_type = kv_type,
+/* Run again with prompts in steps of 128 tokens: delta-rule runs of up to
+ * 94 tokens (the chunked form over several chunks). */
+static const vk_model_case long_prefill[] = {
+    {"qwen35/dense", "model-f32.gguf", "logits.bin", 1e-4},
+    {"qwen35/moe", "model-f32.gguf", "logits.bin", 1e-4},
+};
+
+static flint_status open_ctx(const char *path, const char *gpu, int32_t kv_type, int32_t exact, int32_t n_batch,
+                             flint_model **m, flint_context **ctx) {
+    flint_context_params cp = {.n_ctx = MAX_TOK, .n_batch = n_batch ? n_batch : 32, .n_seq = 2, .n_threads = 2, .kv_type = kv_type,
                                .exact = exact, .gpu = gpu};
     *m = NULL, *ctx = NULL;
     flint_status st = flint_model_open(path, NULL, m);
@@ -126,7 +133,7 @@ static double compare(const fixture *f, const float *got, const float *ref, int6
     return worst;
 }
 
-static void check_vk_case(const vk_model_case *c) {
+static void check_vk_case(const vk_model_case *c, int32_t n_batch) {
     char dir[256], path[320];
     snprintf(dir, sizeof dir, "%s/%s", FIXTURE_DIR, c->dir);
     if (c->file) snprintf(path, sizeof path, "%s/%s", dir, c->file);
@@ -138,14 +145,14 @@ static void check_vk_case(const vk_model_case *c) {
     }
     flint_model *m;
     flint_context *ctx;
-    if (open_ctx(path, "vulkan", FLINT_KV_F32, 0, &m, &ctx)) {
+    if (open_ctx(path, "vulkan", FLINT_KV_F32, 0, n_batch, &m, &ctx)) {
         CHECK_MSG(0, "%s: %s", path, flint_errmsg());
     } else {
         const int64_t V = flint_context_n_vocab(ctx);
         float *out = malloc((size_t)f.n_logits * sizeof *out);
         if (f.n_logits % V == 0 && run_fixture(ctx, &f, out)) {
             double top1, worst = compare(&f, out, f.logits, V, &top1);
-            printf("  %-44s %-16s max|d|/max|ref| %.2e  top-1 %.4f\n", path, c->logits, worst, top1);
+            printf("  %-44s %-16s batch %3d max|d|/max|ref| %.2e  top-1 %.4f\n", path, c->logits, n_batch ? n_batch : 32, worst, top1);
             CHECK_MSG(worst < c->tol, "%s on the device: max|d|/max|ref| %.3g (bound %.g)", path, worst, c->tol);
         }
         free(out);
@@ -203,7 +210,7 @@ static void check_vs_cpu(const char *dir_name, const char *file) {
     for (int i = 0; i < 2 && ok; i++) {
         flint_model *m;
         flint_context *ctx;
-        ok = open_ctx(path, gpu[i], FLINT_KV_F16, 1, &m, &ctx) == FLINT_OK;
+        ok = open_ctx(path, gpu[i], FLINT_KV_F16, 1, 0, &m, &ctx) == FLINT_OK;
         CHECK_MSG(ok, "%s on %s: %s", path, gpu[i], flint_errmsg());
         if (ok) {
             V = flint_context_n_vocab(ctx);
@@ -240,7 +247,7 @@ static void check_fork(const char *dir_name, int rewind) {
     for (int32_t i = 1; ok && i < f.n_seq; i++)
         if (f.len[i] > f.len[q]) q = i;
     for (int32_t i = 0; ok && i < q; i++) at += f.len[i];
-    if (!ok || f.len[q] < 60 || open_ctx(path, "vulkan", FLINT_KV_F32, 0, &m, &ctx)) {
+    if (!ok || f.len[q] < 60 || open_ctx(path, "vulkan", FLINT_KV_F32, 0, 0, &m, &ctx)) {
         CHECK_MSG(0, "%s: no sequence of 60 tokens, or %s", path, flint_errmsg());
         flint_context_free(ctx);
         flint_model_close(m);
@@ -408,7 +415,8 @@ static void check_cli(void) {
 int main(void) {
     (void)check_case, (void)load_f32_fixture, (void)check_consistency, (void)check_batch, (void)runner_open;
     TEST_GROUP("transformers logits on the device");
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_vk_case(&cases[i]);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_vk_case(&cases[i], 0);
+    for (size_t i = 0; i < sizeof long_prefill / sizeof long_prefill[0]; i++) check_vk_case(&long_prefill[i], 128);
     TEST_GROUP("read bandwidth");
     check_bandwidth();
     TEST_GROUP("device vs CPU");

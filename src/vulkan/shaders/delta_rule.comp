@@ -10,6 +10,7 @@
 //   delta = beta (v - e^g S^T k) ;  S = e^g S + k delta^T ;
 //   out = S_new^T q = e^g S^T q + delta (k.q).
 #include "common.glsl"
+#include "delta_gates.glsl"
 #extension GL_EXT_control_flow_attributes : require
 
 #define THREADS 128
@@ -30,13 +31,6 @@ shared float k_sh[TOKENS][MAX_PARTS * ROWS], q_sh[TOKENS][MAX_PARTS * ROWS];
 // invocation's rows, and k.q over each part's rows
 shared vec2 red[2][THREADS];
 shared float kq_red[2][MAX_PARTS];
-
-float softplus(float x) {
-    if (x > 20.0) return x;
-    // log1p(e^x) without losing e^x where it is far below 1
-    float e = exp(x), u = 1.0 + e;
-    return u == 1.0 ? e : log(u) * (e / (u - 1.0));
-}
 
 void main() {
     const uint cols = THREADS / pc.parts, col_blocks = (pc.d_v + cols - 1) / cols;

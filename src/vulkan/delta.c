@@ -10,7 +10,7 @@
  *   on the state, for every (value head, chunk) at once: the decay
  *   cumsums, K K^T and Q K^T, the triangular solve T = (I + A)^-1 by
  *   forward substitution, W = T (beta e^G K), U = T (beta V), into scratch
- *   (transient device memory); shaders/delta_chunk_state.comp then carries
+ *   (the segment's device-local scratch); shaders/delta_chunk_state.comp then carries
  *   the state through the chunks, a workgroup per (value head, block of
  *   columns) with its d_k x cols of state in shared memory, three barriers
  *   a chunk: V' = U - W S, O = e^G Q S + M V', S = e^G_N S + K_w^T V'.
@@ -18,8 +18,10 @@
  * CHUNK = 32 and 16 KiB of state tile keep both passes within lavapipe's
  * 32 KiB of shared memory; a GPU with 48+ KiB could take chunks of 64
  * (fewer sequential steps, twice the intra-chunk parallel work).
- * The scratch is transient memory (as attention's partials), at most
- * SCRATCH_FLOATS a call: longer runs go in segments sharing it.
+ * The scratch is the segment's device-local scratch (fl_vk_scratch, as
+ * attention's partials), at most SCRATCH_FLOATS a call: longer runs go in
+ * segments sharing it. Deterministic mode takes the recurrence for every
+ * run.
  * Measured on lavapipe (2 cores shared with other work) at Qwen3.5's 16
  * value heads of 128 x 128, ms recurrence / chunked, the forms alternating,
  * best of 5 (FLINT_VK_DELTA_BENCH=1 test_vk_delta): n = 8: 31 / 38, 16: 77
@@ -130,11 +132,12 @@ static uint32_t chunk_cols(const fl_delta_params *p) {
     return cols >= 4 ? cols : 0; /* its blocks take 4 columns */
 }
 
-/* The chunked form from CHUNKED_MIN tokens where the shapes fit it;
- * FLINT_VK_DELTA=recurrent or =chunked forces one (benchmarks, tests). */
-static bool use_chunked(int64_t n, uint32_t cols) {
+/* The chunked form from CHUNKED_MIN tokens where the shapes fit it, never
+ * in deterministic mode (a token's output would depend on how the run was
+ * cut); FLINT_VK_DELTA=recurrent or =chunked forces one (benchmarks, tests). */
+static bool use_chunked(const fl_vk *vk, int64_t n, uint32_t cols) {
     const char *force = getenv("FLINT_VK_DELTA");
-    if (cols == 0) return false;
+    if (cols == 0 || vk->base.deterministic) return false;
     if (force && !strcmp(force, "recurrent")) return false;
     if (force && !strcmp(force, "chunked")) return true;
     return n >= CHUNKED_MIN;
@@ -156,7 +159,7 @@ static void chunked(fl_vk *vk, const fl_delta_params *p, float *out, const float
     const uint64_t per_chunk = (uint64_t)p->n_v_heads * chunk_floats(p), chunks = ((uint64_t)n + CHUNK - 1) / CHUNK;
     uint64_t seg_chunks = SCRATCH_FLOATS / per_chunk;
     seg_chunks = seg_chunks < 1 ? 1 : seg_chunks < chunks ? seg_chunks : chunks;
-    const VkDeviceAddress scratch = fl_vk_args(vk, NULL, seg_chunks * per_chunk * sizeof(float));
+    const VkDeviceAddress scratch = fl_vk_scratch(vk, seg_chunks * per_chunk * sizeof(float));
     if (vk->err) return;
     const uint64_t ldq = (uint64_t)p->n_k_heads * (uint64_t)p->d_k * sizeof(float);
     const uint64_t ldv = (uint64_t)p->n_v_heads * (uint64_t)p->d_v * sizeof(float);
@@ -206,7 +209,7 @@ flint_status fl_vk_delta_rule(fl_backend *be, const fl_delta_params *p, float *o
                          "elements in an operand)", (long long)n, p->n_v_heads, p->d_v);
     if (n == 0 || vk->err) return fl_vk_status(vk);
     const uint32_t cols = chunk_cols(p);
-    if (use_chunked(n, cols)) chunked(vk, p, out, q, k, v, a, b, state, n, cols);
+    if (use_chunked(vk, n, cols)) chunked(vk, p, out, q, k, v, a, b, state, n, cols);
     else recurrent(vk, p, out, q, k, v, a, b, state, n);
     fl_vk_submit(vk);
     return fl_vk_status(vk);

@@ -6,7 +6,9 @@
 #include <stddef.h>
 
 #include "backend/backend.h"
+#include "backend/placement.h"
 #include "flint.h"
+#include "model/model.h"
 
 /* The backend p->gpu names for model: the CPU's (with p's threads,
  * deterministic and exact modes) or a Vulkan device's. Writes "cpu" or
@@ -15,5 +17,16 @@
  * machine lacks, and for what the GPU backend cannot run yet. */
 flint_status fl_api_backend_create(const flint_context_params *p, const flint_model *model, fl_backend **be,
                                    char *device, size_t size);
+
+/* Where lm's layers run with p on be (what fl_api_backend_create made): the
+ * last p->gpu_layers on be, or with 0 (auto) as many as fit the device's
+ * memory beside the scratch (scratch_bytes, already there) and the K/V of
+ * n_seq sequences of n_ctx; the others on a new CPU backend (pl->host,
+ * freed by the caller when it is not be). On the CPU: everything on be.
+ * Appends ", N/M layers" to device[] when not every layer is on be. */
+flint_status fl_api_place(const flint_context_params *p, const fl_lm *lm, fl_backend *be, uint64_t scratch_bytes,
+                          int32_t n_seq, int32_t n_ctx, fl_placement *pl, char *device, size_t size);
+/* Bytes of weights be uploaded (0 for a backend that reads them in place). */
+uint64_t fl_api_gpu_weight_bytes(const fl_backend *be);
 
 #endif

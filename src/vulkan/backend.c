@@ -67,3 +67,19 @@ flint_status fl_vk_backend_create(int32_t device, fl_backend **out) {
 }
 
 const char *fl_vk_backend_device(const fl_backend *be) { return ((const fl_vk *)be)->name; }
+
+uint64_t fl_vk_backend_memory(const fl_backend *be) {
+    const VkPhysicalDeviceMemoryProperties *m = &((const fl_vk *)be)->mem_props;
+    uint64_t best = 0;
+    for (uint32_t i = 0; i < m->memoryHeapCount; i++)
+        if ((m->memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) && m->memoryHeaps[i].size > best)
+            best = m->memoryHeaps[i].size;
+    return best;
+}
+
+uint64_t fl_vk_backend_weight_bytes(const fl_backend *be) {
+    const fl_vk *vk = (const fl_vk *)be;
+    uint64_t b = 0;
+    for (int32_t i = 0; i < vk->n_up; i++) b += vk->uploads[i].bytes;
+    return b;
+}

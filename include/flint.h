@@ -669,7 +669,8 @@ FLINT_API flint_status flint_engine_create(flint_model *model, const flint_engin
 FLINT_API void flint_engine_free(flint_engine *engine);
 FLINT_API const flint_tokenizer *flint_engine_tokenizer(const flint_engine *engine);
 FLINT_API int32_t flint_engine_n_ctx(const flint_engine *engine);
-/* What runs the engine's context: "cpu" or "vulkan: DEVICE NAME" (flint_context_device). */
+/* What runs the engine's context: "cpu" or "vulkan: DEVICE NAME" (with
+ * ", N/M layers" when split; flint_context_device). */
 FLINT_API const char *flint_engine_device(const flint_engine *engine);
 /* The context the model was trained for (0 when the file does not say). */
 FLINT_API int32_t flint_engine_n_ctx_train(const flint_engine *engine);

@@ -65,7 +65,8 @@ flint_status flint_context_create(flint_model *model, const flint_context_params
             if (!c->caches || !c->step_tokens || !c->step_spans || !c->seq_used || !c->plan_past || !c->plan_first)
                 st = fl_errorf(FLINT_E_NOMEM, "out of memory");
         }
-        if (!st) st = fl_kv_pool_init(&c->pool, &c->place, &c->lm.hp, p.kv_type, c->n_seq, c->n_ctx, n_batch, p.kv_bytes);
+        if (!st)
+            st = fl_kv_pool_init(&c->pool, &c->place, &c->lm.hp, p.kv_type, c->n_seq, c->n_ctx, n_batch, p.kv_bytes);
         for (int32_t i = 0; i < c->n_seq && !st; i++) st = fl_kv_cache_init(&c->caches[i], &c->pool, &c->lm.hp);
     }
     if (st) {

@@ -52,6 +52,12 @@ static int group_of_layer(const fl_hparams *hp, int32_t l) {
     return L->sliding && hp->sliding_window > 0 ? FL_KV_SLIDING : FL_KV_GLOBAL;
 }
 
+/* Floats of one recurrent layer's state: its conv inputs and delta state. */
+static int64_t state_floats(const fl_hparams *hp) {
+    const int64_t channels = 2 * (int64_t)hp->ssm_n_k_heads * hp->ssm_d_k + (int64_t)hp->ssm_n_v_heads * hp->ssm_d_v;
+    return (hp->ssm_conv_kernel - 1) * channels + (int64_t)hp->ssm_n_v_heads * hp->ssm_d_k * hp->ssm_d_v;
+}
+
 /* Each layer's part: its backend's, and the device's for a layer whose
  * K/V a device layer reads. */
 static void place_layers(fl_kv_pool *p, const fl_placement *pl, const fl_hparams *hp) {
@@ -99,8 +105,7 @@ flint_status fl_kv_pool_init(fl_kv_pool *p, const fl_placement *pl, const fl_hpa
         const fl_layer_hparams *L = &hp->layer[l];
         p->group[l] = -1;
         if (L->recurrent) {
-            int64_t channels = 2 * (int64_t)hp->ssm_n_k_heads * hp->ssm_d_k + (int64_t)hp->ssm_n_v_heads * hp->ssm_d_v;
-            p->n_state += (hp->ssm_conv_kernel - 1) * channels + (int64_t)hp->ssm_n_v_heads * hp->ssm_d_k * hp->ssm_d_v;
+            p->n_state += state_floats(hp);
             continue;
         }
         if (L->kv_source != l) continue;
@@ -199,11 +204,7 @@ flint_status fl_kv_pool_init(fl_kv_pool *p, const fl_placement *pl, const fl_hpa
 
 uint64_t fl_kv_layer_bytes(const fl_hparams *hp, int32_t l, int32_t kv_type, int32_t n_seq, int32_t n_ctx) {
     const fl_layer_hparams *L = &hp->layer[l];
-    if (L->recurrent) {
-        const int64_t channels = 2 * (int64_t)hp->ssm_n_k_heads * hp->ssm_d_k + (int64_t)hp->ssm_n_v_heads * hp->ssm_d_v;
-        const int64_t state = (hp->ssm_conv_kernel - 1) * channels + (int64_t)hp->ssm_n_v_heads * hp->ssm_d_k * hp->ssm_d_v;
-        return (uint64_t)state * sizeof(float) * (uint64_t)n_seq;
-    }
+    if (L->recurrent) return (uint64_t)state_floats(hp) * sizeof(float) * (uint64_t)n_seq;
     if (L->kv_source != l) return 0;
     const uint64_t elt = kv_type == FLINT_KV_F32 ? 4 : 2, rows = (uint64_t)div_up(n_ctx, FL_KV_BLOCK) * FL_KV_BLOCK;
     return 2 * (uint64_t)L->n_head_kv * (uint64_t)L->head_dim * elt * rows * (uint64_t)n_seq;

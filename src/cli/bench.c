@@ -129,7 +129,8 @@ int cli_bench(int argc, char **argv) {
             fprintf(stderr, "flint bench: %s\n", flint_errmsg());
             return 1;
         }
-        bench_parallel_args pa = {path, gpu.device, gpu_layers, gpu_memory, parallel, pp, tg, shared_prefix, reps, threads, kv_type, json, deterministic, exact};
+        bench_parallel_args pa = {path, gpu.device, gpu_layers, gpu_memory, parallel, pp, tg, shared_prefix, reps,
+                                  threads, kv_type, json, deterministic, exact};
         int prc = cli_bench_parallel(pm, &pa);
         cli_experts_save(pm, &experts);
         flint_model_close(pm);

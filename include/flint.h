@@ -278,7 +278,23 @@ typedef struct flint_context_params {
                            device without it). The device's
                            matmuls are always exact (f32 on dequantized weights); n_threads
                            does not apply to it. */
+    int32_t gpu_layers; /* with a GPU: how many decoder layers run on it — the LAST ones, as
+                           llama.cpp's -ngl places them; the first n_layer - N run on the CPU
+                           (n_threads, exact as set here), and the output head (final norm and
+                           logits) runs on the GPU only when every layer does. 0 (the
+                           default): auto — every layer, or, when the weights, K/V pool and
+                           activations do not fit gpu_memory, as many trailing layers as fit;
+                           N > 0: the last N (N >= the model's layer count: all);
+                           FLINT_GPU_LAYERS_NONE: none (the GPU holds only the activations).
+                           A CPU layer's weights are never uploaded to the device, and its K/V
+                           and recurrent state stay in host memory. Below -1, or nonzero
+                           without a GPU (gpu cpu): FLINT_E_INVALID_ARG. */
+    int64_t gpu_memory; /* bytes of device memory auto placement (gpu_layers 0) may fill; 0: 90%
+                           of the device's largest device-local heap. Negative, or nonzero
+                           without a GPU: FLINT_E_INVALID_ARG. */
 } flint_context_params;
+
+#define FLINT_GPU_LAYERS_NONE (-1) /* flint_context_params.gpu_layers: every layer on the CPU */
 
 /* A GPU device flint can run on. */
 typedef struct flint_gpu_info {
@@ -305,6 +321,13 @@ FLINT_API int32_t flint_context_n_vocab(const flint_context *ctx);
 FLINT_API int32_t flint_context_n_ctx(const flint_context *ctx);
 /* What runs the context: "cpu" or "vulkan: DEVICE NAME". */
 FLINT_API const char *flint_context_device(const flint_context *ctx);
+/* Decoder layers that run on the GPU (gpu_layers as placed: auto resolved;
+ * 0 on the CPU). With fewer than all, flint_context_device says so
+ * ("vulkan: NAME, 20/26 layers"). */
+FLINT_API int32_t flint_context_gpu_layers(const flint_context *ctx);
+/* Bytes of weights uploaded to the GPU so far (each on its first use; 0 on
+ * the CPU): what the placed layers (and the head, when placed) hold there. */
+FLINT_API uint64_t flint_context_gpu_weight_bytes(const flint_context *ctx);
 /* The read bandwidth of the GPU memory the context keeps its weights in,
  * bytes per second: the best of reps reads of a device buffer of about
  * `bytes` (decode's floor on the GPU). 0 for a context on the CPU (flint
@@ -562,6 +585,8 @@ typedef struct flint_engine_params {
     int32_t exact;        /* f32 activations against the dequantized weights (flint_context_params) */
     const char *gpu;      /* the device: NULL or "cpu", "vulkan", "vulkan:N" (flint_context_params.gpu,
                              with its refusals) */
+    int32_t gpu_layers;   /* decoder layers on the GPU, the last ones (flint_context_params.gpu_layers) */
+    int64_t gpu_memory;   /* device memory auto placement may fill (flint_context_params.gpu_memory) */
 } flint_engine_params;
 
 typedef enum flint_finish_reason {
@@ -645,7 +670,8 @@ FLINT_API flint_status flint_engine_create(flint_model *model, const flint_engin
 FLINT_API void flint_engine_free(flint_engine *engine);
 FLINT_API const flint_tokenizer *flint_engine_tokenizer(const flint_engine *engine);
 FLINT_API int32_t flint_engine_n_ctx(const flint_engine *engine);
-/* What runs the engine's context: "cpu" or "vulkan: DEVICE NAME" (flint_context_device). */
+/* What runs the engine's context: "cpu" or "vulkan: DEVICE NAME" (with
+ * ", N/M layers" when split; flint_context_device). */
 FLINT_API const char *flint_engine_device(const flint_engine *engine);
 /* The context the model was trained for (0 when the file does not say). */
 FLINT_API int32_t flint_engine_n_ctx_train(const flint_engine *engine);

@@ -477,8 +477,35 @@ static void test_gpu(void) {
     free(out);
 }
 
+/* --gpu-layers (-ngl) and --gpu-memory on every command that runs a
+ * model: bad values refused naming them (usage errors, status 2), and
+ * layers placed without a GPU refused by the library (test_vk_placement.c
+ * runs them on a device). */
+static void test_gpu_layers(void) {
+    TEST_GROUP("gpu layers");
+    model_commands_help("--gpu-layers, -ngl N|all|auto", "--gpu-memory SIZE");
+    char cmd[512], *out;
+    const char *bad[][2] = {
+        {"run -p Hi --gpu-layers -3", "flint run: --gpu-layers '-3': a count of layers (0: none), all or auto"},
+        {"logits --tokens 2,3 -ngl some", "flint logits: --gpu-layers 'some': a count of layers"},
+        {"perplexity -f README.md --gpu-layers 99999999999", "--gpu-layers '99999999999'"},
+        {"bench -p 4 -n 2 --gpu-memory 1T", "flint bench: --gpu-memory '1T': a size such as 512M or 8G"},
+        {"run -p Hi --gpu-memory 0", "flint run: --gpu-memory '0': a size"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(cmd, sizeof cmd, FLINT_BIN " %s -m models/tiny-gemma3.gguf", bad[i][0]);
+        CHECK_MSG(run(cmd, &out) == 2 && strstr(out, bad[i][1]), "%s: %s", cmd, out);
+        free(out);
+    }
+    snprintf(cmd, sizeof cmd, FLINT_BIN " run -m models/tiny-gemma3.gguf -p Hi -n 2 --gpu-layers 4");
+    CHECK_MSG(run(cmd, &out) == 1 && strstr(out, "gpu_layers 4 / gpu_memory 0 place layers on a GPU, but gpu is cpu"),
+              "%s", out);
+    free(out);
+}
+
 int main(void) {
     test_gpu();
+    test_gpu_layers();
     test_expert_cache();
     test_exact();
     test_mlx_folder();

@@ -13,7 +13,8 @@
 
 struct flint_context {
     fl_lm lm;
-    fl_backend *be;
+    fl_backend *be;        /* what params.gpu names; its memory holds the activations */
+    fl_placement place;    /* be for every layer, or a CPU backend for the first ones */
     fl_lm_scratch scratch;
     fl_kv_pool pool;
     fl_kv_cache *caches; /* [n_seq] */
@@ -31,16 +32,18 @@ flint_status flint_context_create(flint_model *model, const flint_context_params
     *out = NULL;
     flint_context_params p = params ? *params : (flint_context_params){0};
     if (p.n_ctx < 0 || p.n_batch < 0 || p.n_seq < 0 || p.n_seq > 4096 || p.kv_type < 0 || p.kv_type > FLINT_KV_F32 ||
-        p.kv_bytes < 0)
+        p.kv_bytes < 0 || p.gpu_layers < FLINT_GPU_LAYERS_NONE || p.gpu_memory < 0)
         return fl_errorf(FLINT_E_INVALID_ARG,
-                         "context params out of range (n_ctx %d, n_batch %d, n_seq %d, kv_type %d, kv_bytes %lld)",
-                         p.n_ctx, p.n_batch, p.n_seq, p.kv_type, (long long)p.kv_bytes);
+                         "context params out of range (n_ctx %d, n_batch %d, n_seq %d, kv_type %d, kv_bytes %lld, "
+                         "gpu_layers %d, gpu_memory %lld)",
+                         p.n_ctx, p.n_batch, p.n_seq, p.kv_type, (long long)p.kv_bytes, p.gpu_layers,
+                         (long long)p.gpu_memory);
     /* exact: K and V in f32 too, as a float32 reference keeps them, unless asked otherwise */
     if (p.exact && p.kv_type == FLINT_KV_DEFAULT) p.kv_type = FLINT_KV_F32;
     flint_context *c = calloc(1, sizeof *c);
     if (!c) return fl_errorf(FLINT_E_NOMEM, "out of memory");
     /* the backend first: a device that cannot run refuses before the load */
-    flint_status st = fl_api_backend_create(&p, model, &c->be, c->device, sizeof c->device);
+    flint_status st = fl_api_backend_create(&p, &c->be, c->device, sizeof c->device);
     if (!st) st = fl_lm_load(&c->lm, model, fl_model_file_path(model));
     if (!st) st = fl_api_backend_import_store(c->be, model);
     if (!st) {
@@ -50,6 +53,9 @@ flint_status flint_context_create(flint_model *model, const flint_context_params
         int32_t n_batch = p.n_batch ? p.n_batch : 512;
         if (n_batch > c->n_ctx) n_batch = c->n_ctx;
         st = fl_lm_scratch_init(&c->scratch, c->be, &c->lm.hp, n_batch);
+        if (!st)
+            st = fl_api_place(&p, &c->lm, c->be, c->scratch.bytes, c->n_seq, c->n_ctx, &c->place, c->device,
+                              sizeof c->device);
         if (!st) {
             c->caches = calloc((size_t)c->n_seq, sizeof *c->caches);
             c->step_tokens = malloc((size_t)n_batch * sizeof *c->step_tokens);
@@ -60,7 +66,8 @@ flint_status flint_context_create(flint_model *model, const flint_context_params
             if (!c->caches || !c->step_tokens || !c->step_spans || !c->seq_used || !c->plan_past || !c->plan_first)
                 st = fl_errorf(FLINT_E_NOMEM, "out of memory");
         }
-        if (!st) st = fl_kv_pool_init(&c->pool, c->be, &c->lm.hp, p.kv_type, c->n_seq, c->n_ctx, n_batch, p.kv_bytes);
+        if (!st)
+            st = fl_kv_pool_init(&c->pool, &c->place, &c->lm.hp, p.kv_type, c->n_seq, c->n_ctx, n_batch, p.kv_bytes);
         for (int32_t i = 0; i < c->n_seq && !st; i++) st = fl_kv_cache_init(&c->caches[i], &c->pool, &c->lm.hp);
     }
     if (st) {
@@ -82,7 +89,9 @@ void flint_context_free(flint_context *c) {
     free(c->step_spans);
     free(c->seq_used);
     fl_lm_scratch_free(&c->scratch);
-    if (c->be) c->be->ops->free(c->be); /* after the scratch and the pool: its memory */
+    /* the backends after the scratch and the pool: their memory */
+    if (c->place.host && c->place.host != c->be) c->place.host->ops->free(c->place.host);
+    if (c->be) c->be->ops->free(c->be);
     fl_lm_free(&c->lm);
     free(c);
 }
@@ -90,6 +99,11 @@ void flint_context_free(flint_context *c) {
 int32_t flint_context_n_vocab(const flint_context *c) { return c ? c->lm.hp.n_vocab : 0; }
 int32_t flint_context_n_ctx(const flint_context *c) { return c ? c->n_ctx : 0; }
 const char *flint_context_device(const flint_context *c) { return c ? c->device : ""; }
+int32_t flint_context_gpu_layers(const flint_context *c) {
+    if (!c || !strcmp(c->be->ops->name, "cpu")) return 0;
+    return c->lm.hp.n_layer - c->place.first_device;
+}
+uint64_t flint_context_gpu_weight_bytes(const flint_context *c) { return c ? fl_api_gpu_weight_bytes(c->be) : 0; }
 double flint_context_read_bandwidth(flint_context *c, uint64_t bytes, int32_t reps) {
     return c && c->be->ops->read_bandwidth ? c->be->ops->read_bandwidth(c->be, bytes, reps) : 0;
 }
@@ -265,7 +279,7 @@ static flint_status decode_batch(flint_context *c, const flint_batch_seq *in, in
     for (int32_t e = 0, done = 0; e < n_in;) {
         fl_batch b;
         pack_step(c, in, n_in, &e, &done, &b, true);
-        flint_status st = fl_lm_forward_batch(&c->lm, c->be, &c->scratch, &b, logits);
+        flint_status st = fl_lm_forward_batch(&c->lm, &c->place, &c->scratch, &b, logits);
         if (st) return st;
         if (logits) logits += fl_batch_n_out(&b) * V;
     }

@@ -36,7 +36,10 @@ static void blk_release(fl_kv_group *g, int32_t id) {
 static int32_t blk_copy(fl_kv_group *g, int32_t src, int32_t keep) {
     int32_t id = blk_alloc(g);
     if (id < 0) return -1;
-    memcpy(g->data + (uint64_t)id * g->block_bytes, g->data + (uint64_t)src * g->block_bytes, g->block_bytes);
+    for (int part = 0; part < FL_KV_PARTS; part++) {
+        const uint64_t b = g->part_bytes[part];
+        if (b) memcpy(g->data[part] + (uint64_t)id * b, g->data[part] + (uint64_t)src * b, b);
+    }
     const int32_t *sp = g->pos + (int64_t)src * FL_KV_BLOCK;
     int32_t *dp = g->pos + (int64_t)id * FL_KV_BLOCK;
     for (int32_t r = 0; r < FL_KV_BLOCK; r++) dp[r] = sp[r] < keep ? sp[r] : -1;
@@ -49,10 +52,31 @@ static int group_of_layer(const fl_hparams *hp, int32_t l) {
     return L->sliding && hp->sliding_window > 0 ? FL_KV_SLIDING : FL_KV_GLOBAL;
 }
 
-flint_status fl_kv_pool_init(fl_kv_pool *p, fl_backend *be, const fl_hparams *hp, int32_t kv_type, int32_t n_seq,
-                             int32_t n_ctx, int32_t n_batch, int64_t kv_bytes) {
+/* Floats of one recurrent layer's state: its conv inputs and delta state. */
+static int64_t state_floats(const fl_hparams *hp) {
+    const int64_t channels = 2 * (int64_t)hp->ssm_n_k_heads * hp->ssm_d_k + (int64_t)hp->ssm_n_v_heads * hp->ssm_d_v;
+    return (hp->ssm_conv_kernel - 1) * channels + (int64_t)hp->ssm_n_v_heads * hp->ssm_d_k * hp->ssm_d_v;
+}
+
+/* Each layer's part: its backend's, and the device's for a layer whose
+ * K/V a device layer reads. */
+static void place_layers(fl_kv_pool *p, const fl_placement *pl, const fl_hparams *hp) {
+    for (int32_t l = 0; l < hp->n_layer; l++)
+        p->part[l] = pl && fl_place_layer(pl, l) == pl->device ? FL_KV_DEVICE : FL_KV_HOST;
+    for (int32_t l = 0; l < hp->n_layer; l++) {
+        const int32_t s = hp->layer[l].kv_source;
+        if (!hp->layer[l].recurrent && s != l && s >= 0 && s < l && p->part[l] == FL_KV_DEVICE)
+            p->part[s] = FL_KV_DEVICE;
+    }
+}
+
+flint_status fl_kv_pool_init(fl_kv_pool *p, const fl_placement *pl, const fl_hparams *hp, int32_t kv_type,
+                             int32_t n_seq, int32_t n_ctx, int32_t n_batch, int64_t kv_bytes) {
     memset(p, 0, sizeof *p);
+    fl_backend *be = pl ? pl->device : NULL;
     p->be = be;
+    p->part_be[FL_KV_HOST] = pl ? pl->host : NULL;
+    p->part_be[FL_KV_DEVICE] = be;
     if (n_ctx <= 0 || n_batch <= 0 || n_seq <= 0 || kv_bytes < 0)
         return fl_errorf(FLINT_E_INVALID_ARG, "KV pool: context %d, batch %d, %d sequences, %lld bytes", n_ctx,
                          n_batch, n_seq, (long long)kv_bytes);
@@ -70,17 +94,18 @@ flint_status fl_kv_pool_init(fl_kv_pool *p, fl_backend *be, const fl_hparams *hp
     p->off_k = calloc((size_t)hp->n_layer, sizeof *p->off_k);
     p->off_v = calloc((size_t)hp->n_layer, sizeof *p->off_v);
     p->row = calloc((size_t)hp->n_layer, sizeof *p->row);
-    if (!p->group || !p->off_k || !p->off_v || !p->row) {
+    p->part = malloc((size_t)hp->n_layer * sizeof *p->part);
+    if (!p->group || !p->off_k || !p->off_v || !p->row || !p->part) {
         fl_kv_pool_free(p);
         return fl_errorf(FLINT_E_NOMEM, "out of memory for the KV pool");
     }
+    place_layers(p, pl, hp);
     bool has[FL_KV_GROUPS] = {false, false};
     for (int32_t l = 0; l < hp->n_layer; l++) {
         const fl_layer_hparams *L = &hp->layer[l];
         p->group[l] = -1;
         if (L->recurrent) {
-            int64_t channels = 2 * (int64_t)hp->ssm_n_k_heads * hp->ssm_d_k + (int64_t)hp->ssm_n_v_heads * hp->ssm_d_v;
-            p->n_state += (hp->ssm_conv_kernel - 1) * channels + (int64_t)hp->ssm_n_v_heads * hp->ssm_d_k * hp->ssm_d_v;
+            p->n_state += state_floats(hp);
             continue;
         }
         if (L->kv_source != l) continue;
@@ -89,8 +114,10 @@ flint_status fl_kv_pool_init(fl_kv_pool *p, fl_backend *be, const fl_hparams *hp
         p->group[l] = (int8_t)g;
         p->row[l] = L->n_head_kv * L->head_dim;
         uint64_t plane = (uint64_t)FL_KV_BLOCK * (uint64_t)p->row[l] * (uint64_t)p->elt; /* a multiple of 64 */
-        p->off_k[l] = G->block_bytes;
-        p->off_v[l] = G->block_bytes + plane;
+        uint64_t *at = &G->part_bytes[p->part[l]];
+        p->off_k[l] = *at;
+        p->off_v[l] = *at + plane;
+        *at += 2 * plane;
         G->block_bytes += 2 * plane;
         has[g] = true;
     }
@@ -102,6 +129,7 @@ flint_status fl_kv_pool_init(fl_kv_pool *p, fl_backend *be, const fl_hparams *hp
             return fl_errorf(FLINT_E_FORMAT, "layer %d reads the K/V of layer %d, which keeps none", l, s);
         }
         p->group[l] = p->group[s], p->off_k[l] = p->off_k[s], p->off_v[l] = p->off_v[s], p->row[l] = p->row[s];
+        p->part[l] = p->part[s];
     }
     if (has[FL_KV_SLIDING]) p->window = hp->sliding_window, p->keep = hp->sliding_window + n_batch;
 
@@ -153,11 +181,16 @@ flint_status fl_kv_pool_init(fl_kv_pool *p, fl_backend *be, const fl_hparams *hp
                              group_name[g]);
         }
         size_t bytes = (size_t)G->n_blocks * G->block_bytes;
-        G->data = fl_backend_alloc(be, bytes);
+        bool parts_ok = true;
+        for (int part = 0; part < FL_KV_PARTS; part++)
+            if (G->part_bytes[part]) {
+                G->data[part] = fl_backend_alloc(p->part_be[part], (size_t)G->n_blocks * G->part_bytes[part]);
+                parts_ok &= G->data[part] != NULL;
+            }
         G->pos = fl_backend_alloc(be, (size_t)G->n_blocks * FL_KV_BLOCK * sizeof *G->pos);
         G->ref = calloc((size_t)G->n_blocks, sizeof *G->ref);
         G->free_ids = malloc((size_t)G->n_blocks * sizeof *G->free_ids);
-        if (!G->data || !G->pos || !G->ref || !G->free_ids) {
+        if (!parts_ok || !G->pos || !G->ref || !G->free_ids) {
             fl_kv_pool_free(p);
             return fl_errorf(FLINT_E_NOMEM, "out of memory for a KV pool of %lld %s blocks (%llu bytes)",
                              (long long)n_blocks[g], group_name[g], (unsigned long long)bytes);
@@ -169,9 +202,18 @@ flint_status fl_kv_pool_init(fl_kv_pool *p, fl_backend *be, const fl_hparams *hp
     return FLINT_OK;
 }
 
+uint64_t fl_kv_layer_bytes(const fl_hparams *hp, int32_t l, int32_t kv_type, int32_t n_seq, int32_t n_ctx) {
+    const fl_layer_hparams *L = &hp->layer[l];
+    if (L->recurrent) return (uint64_t)state_floats(hp) * sizeof(float) * (uint64_t)n_seq;
+    if (L->kv_source != l) return 0;
+    const uint64_t elt = kv_type == FLINT_KV_F32 ? 4 : 2, rows = (uint64_t)div_up(n_ctx, FL_KV_BLOCK) * FL_KV_BLOCK;
+    return 2 * (uint64_t)L->n_head_kv * (uint64_t)L->head_dim * elt * rows * (uint64_t)n_seq;
+}
+
 void fl_kv_pool_free(fl_kv_pool *p) {
     for (int g = 0; g < FL_KV_GROUPS; g++) {
-        fl_backend_free(p->be, p->g[g].data);
+        for (int part = 0; part < FL_KV_PARTS; part++)
+            if (p->g[g].data[part]) fl_backend_free(p->part_be[part], p->g[g].data[part]);
         fl_backend_free(p->be, p->g[g].pos);
         free(p->g[g].ref);
         free(p->g[g].free_ids);
@@ -180,6 +222,7 @@ void fl_kv_pool_free(fl_kv_pool *p) {
     free(p->off_k);
     free(p->off_v);
     free(p->row);
+    free(p->part);
     memset(p, 0, sizeof *p);
 }
 
@@ -234,8 +277,9 @@ flint_status fl_kv_cache_init(fl_kv_cache *c, fl_kv_pool *pool, const fl_hparams
         int64_t channels = 2 * (int64_t)hp->ssm_n_k_heads * hp->ssm_d_k + (int64_t)hp->ssm_n_v_heads * hp->ssm_d_v;
         kl->n_conv = (hp->ssm_conv_kernel - 1) * channels;
         kl->n_ssm = (int64_t)hp->ssm_n_v_heads * hp->ssm_d_k * hp->ssm_d_v;
-        kl->conv = zeros(pool->be, kl->n_conv > 0 ? kl->n_conv : 1);
-        kl->ssm = zeros(pool->be, kl->n_ssm);
+        fl_backend *be = pool->part_be[pool->part[l]];
+        kl->conv = zeros(be, kl->n_conv > 0 ? kl->n_conv : 1);
+        kl->ssm = zeros(be, kl->n_ssm);
         ok = kl->conv && kl->ssm;
         c->bytes += (uint64_t)(kl->n_conv + kl->n_ssm) * sizeof(float);
     }
@@ -280,8 +324,9 @@ void fl_kv_cache_reset(fl_kv_cache *c) {
 void fl_kv_cache_free(fl_kv_cache *c) {
     if (c->layers) fl_kv_cache_reset(c);
     for (int32_t l = 0; l < c->n_layer && c->layers; l++) {
-        fl_backend_free(c->pool->be, c->layers[l].conv);
-        fl_backend_free(c->pool->be, c->layers[l].ssm);
+        fl_backend *be = c->pool->part_be[c->pool->part[l]];
+        if (c->layers[l].conv) fl_backend_free(be, c->layers[l].conv);
+        if (c->layers[l].ssm) fl_backend_free(be, c->layers[l].ssm);
     }
     for (int32_t i = 0; i < FLINT_MAX_SNAPSHOTS; i++) {
         if (c->snap[i].state) fl_backend_free(c->pool->be, c->snap[i].state);
@@ -353,7 +398,7 @@ int64_t fl_kv_cache_tiles(const fl_kv_cache *c, int32_t l) {
     /* held entries are contiguous from first, the step's reserved blocks included */
     for (int32_t i = c->first[g]; i < p->n_table && c->table[g][i] >= 0; i++) {
         int32_t id = c->table[g][i];
-        const uint8_t *b = G->data + (uint64_t)id * G->block_bytes;
+        const uint8_t *b = G->data[p->part[l]] + (uint64_t)id * G->part_bytes[p->part[l]];
         c->tiles[n++] = (fl_kv_tile){b + p->off_k[l], b + p->off_v[l], G->pos + (int64_t)id * FL_KV_BLOCK};
     }
     return n;

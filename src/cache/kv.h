@@ -34,7 +34,14 @@
  * the backend's ops read or write — block data and positions, the
  * recurrent states and the snapshots of them — is the backend's memory
  * (fl_backend_alloc: a GPU's host-visible memory, or host memory); the
- * bookkeeping (references, tables, free lists) is the host's. */
+ * bookkeeping (references, tables, free lists) is the host's.
+ *
+ * Placement (backend/placement.h): a block's K/V rows are split in two
+ * parts, one per backend — the layers the host backend runs keep theirs
+ * in host memory, the device's layers in the device's (a layer whose K/V
+ * a device layer reads there too) — one block id and one table for both.
+ * Recurrent states live with their layer's backend; positions and
+ * snapshots in the device's memory (both backends' ops read positions). */
 #ifndef FL_CACHE_KV_H
 #define FL_CACHE_KV_H
 
@@ -42,17 +49,21 @@
 #include <stdint.h>
 
 #include "backend/backend.h"
+#include "backend/placement.h"
 #include "flint.h"
 #include "model/hparams.h"
 
 #define FL_KV_BLOCK 64 /* positions per block: the CPU attention kernel's key tile */
 
 enum { FL_KV_GLOBAL = 0, FL_KV_SLIDING = 1, FL_KV_GROUPS = 2 };
+enum { FL_KV_HOST = 0, FL_KV_DEVICE = 1, FL_KV_PARTS = 2 }; /* whose memory: the placement's backends */
 
 typedef struct fl_kv_group {
     int64_t n_blocks;     /* 0: the model has no layer of this kind */
-    uint64_t block_bytes; /* K and V rows of every owning layer for FL_KV_BLOCK positions */
-    uint8_t *data;        /* [n_blocks][block_bytes], 64-byte aligned (backend memory) */
+    uint64_t block_bytes; /* K and V rows of every owning layer for FL_KV_BLOCK positions (both parts) */
+    uint64_t part_bytes[FL_KV_PARTS];  /* of them, the rows of the part's layers */
+    uint8_t *data[FL_KV_PARTS];        /* [n_blocks][part_bytes], 64-byte aligned (the part's backend's
+                                          memory); NULL for an empty part */
     int32_t *pos;         /* [n_blocks][FL_KV_BLOCK] position of each row, -1: empty (backend memory) */
     int32_t *ref;         /* [n_blocks] references (tables and snapshots); 0: free */
     int32_t *free_ids;    /* [n_blocks] a stack of the free ids */
@@ -60,7 +71,9 @@ typedef struct fl_kv_group {
 } fl_kv_group;
 
 typedef struct fl_kv_pool {
-    fl_backend *be;        /* whose memory holds data, pos and the states (NULL: the host's) */
+    fl_backend *be;        /* whose memory holds pos and the snapshots (NULL: the host's): the device's */
+    fl_backend *part_be[FL_KV_PARTS]; /* whose memory holds each part of the blocks and the states */
+    int8_t *part;          /* [n_layer] the part holding the K/V the layer reads, or its recurrent state */
     flint_type type;       /* F16, BF16 or F32 */
     int32_t elt;           /* bytes per element */
     int32_t n_layer;
@@ -71,7 +84,7 @@ typedef struct fl_kv_pool {
     int32_t n_ctx;         /* positions per sequence */
     int32_t n_table;       /* ceil(n_ctx / FL_KV_BLOCK): entries of a block table */
     int8_t *group;         /* [n_layer] the group holding the K/V the layer reads; -1: none (recurrent) */
-    uint64_t *off_k;       /* [n_layer] byte offset in a block of the K rows the layer reads (V: off_v) */
+    uint64_t *off_k;       /* [n_layer] byte offset in a block's part of the K rows the layer reads (V: off_v) */
     uint64_t *off_v;
     int32_t *row;          /* [n_layer] elements per K/V row the layer reads */
     fl_kv_group g[FL_KV_GROUPS];
@@ -83,11 +96,15 @@ typedef struct fl_kv_pool {
  * tokens at a time: kv_bytes 0 gives every sequence room to reach n_ctx
  * (its window, for sliding layers); otherwise kv_bytes is split between
  * the groups (sliding first, up to that same room). kv_type is a
- * flint_kv_type. be: the backend whose ops read the pool (NULL: host
- * memory); it must outlive the pool and every cache of it. */
-flint_status fl_kv_pool_init(fl_kv_pool *p, fl_backend *be, const fl_hparams *hp, int32_t kv_type, int32_t n_seq,
+ * flint_kv_type. pl: the backends whose ops read the pool (NULL: host
+ * memory); they must outlive the pool and every cache of it. */
+flint_status fl_kv_pool_init(fl_kv_pool *p, const fl_placement *pl, const fl_hparams *hp, int32_t kv_type, int32_t n_seq,
                              int32_t n_ctx, int32_t n_batch, int64_t kv_bytes);
 void fl_kv_pool_free(fl_kv_pool *p);
+/* Bytes the pool and the caches of n_seq sequences of n_ctx positions hold
+ * for layer l (its K/V blocks, with kv_bytes 0, or its recurrent states):
+ * what placing the layer on a device puts in the device's memory. */
+uint64_t fl_kv_layer_bytes(const fl_hparams *hp, int32_t l, int32_t kv_type, int32_t n_seq, int32_t n_ctx);
 int64_t fl_kv_pool_blocks_total(const fl_kv_pool *p);
 int64_t fl_kv_pool_blocks_free(const fl_kv_pool *p);
 /* Blocks held by any sequence or snapshot (with their positions), plus the
@@ -158,7 +175,8 @@ static inline void *fl_kv_row_k(const fl_kv_cache *c, int32_t l, int32_t pos) {
     const fl_kv_pool *p = c->pool;
     const fl_kv_group *g = &p->g[p->group[l]];
     int32_t id = c->table[p->group[l]][pos / FL_KV_BLOCK];
-    return g->data + (uint64_t)id * g->block_bytes + p->off_k[l] + (uint64_t)(pos % FL_KV_BLOCK) * p->row[l] * p->elt;
+    const int part = p->part[l];
+    return g->data[part] + (uint64_t)id * g->part_bytes[part] + p->off_k[l] + (uint64_t)(pos % FL_KV_BLOCK) * p->row[l] * p->elt;
 }
 static inline void *fl_kv_row_v(const fl_kv_cache *c, int32_t l, int32_t pos) {
     const fl_kv_pool *p = c->pool;

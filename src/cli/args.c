@@ -226,3 +226,16 @@ void cli_args_free(const cli_cmd *cmd) {
         l->n = 0;
     }
 }
+
+int cli_size_parse(const char *s, int64_t *out) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    int shift = 0;
+    if (*end == 'K' || *end == 'k') shift = 10, end++;
+    else if (*end == 'M' || *end == 'm') shift = 20, end++;
+    else if (*end == 'G' || *end == 'g') shift = 30, end++;
+    if (end == s || *s < '0' || *s > '9' || *end || errno || v > ((unsigned long long)INT64_MAX >> shift)) return 0;
+    *out = (int64_t)(v << shift);
+    return 1;
+}

@@ -73,6 +73,10 @@ int cli_args_parse(const cli_cmd *cmd, int argc, char **argv);
  * defaults read from the destinations as they are now. */
 void cli_args_usage(const cli_cmd *cmd, FILE *f);
 
+/* A size in bytes: "<digits>[KMG]" (1024-based) into *out; 0 when s is
+ * anything else or past INT64_MAX. */
+int cli_size_parse(const char *s, int64_t *out);
+
 /* Frees the lists of the table's CLI_OPT_STRINGS options. */
 void cli_args_free(const cli_cmd *cmd);
 

@@ -85,7 +85,10 @@ int cli_bench(int argc, char **argv) {
     int32_t pp = 512, tg = 128, depth = 0, reps = 5, threads = 0, seqs = 1;
     int json = 0, no_floor = 0, deterministic = 0, exact = 0;
     int32_t parallel = 0, shared_prefix = 0;
-    const char *kv = NULL, *gpu = NULL;
+    const char *kv = NULL;
+    cli_gpu_opts gpu = {0};
+    int32_t gpu_layers = 0;
+    int64_t gpu_memory = 0;
     cli_experts_opts experts = {0};
     const cli_opt opts[] = {
         CLI_MODEL_OPT(path),
@@ -115,7 +118,7 @@ int cli_bench(int argc, char **argv) {
     int parsed = cli_args_parse(&cmd, argc, argv);
     if (parsed) return parsed == 1 ? 0 : 2;
     const int32_t kv_type = cli_kv_type("bench", kv);
-    if (kv_type < 0) return 2;
+    if (kv_type < 0 || cli_gpu_parse("bench", &gpu, &gpu_layers, &gpu_memory)) return 2;
     if ((shared_prefix && (!parallel || shared_prefix >= pp)) || (parallel && (pp < 1 || tg < 1))) {
         fprintf(stderr, "flint bench: --parallel needs -p and -n above 0, and --shared-prefix below -p\n");
         return 2;
@@ -126,7 +129,8 @@ int cli_bench(int argc, char **argv) {
             fprintf(stderr, "flint bench: %s\n", flint_errmsg());
             return 1;
         }
-        bench_parallel_args pa = {path, gpu, parallel, pp, tg, shared_prefix, reps, threads, kv_type, json, deterministic, exact};
+        bench_parallel_args pa = {path, gpu.device, gpu_layers, gpu_memory, parallel, pp, tg, shared_prefix, reps,
+                                  threads, kv_type, json, deterministic, exact};
         int prc = cli_bench_parallel(pm, &pa);
         cli_experts_save(pm, &experts);
         flint_model_close(pm);
@@ -146,7 +150,7 @@ int cli_bench(int argc, char **argv) {
                                .kv_type = kv_type,
                                .deterministic = deterministic,
                                .exact = exact,
-                               .gpu = gpu};
+                               .gpu = gpu.device, .gpu_layers = gpu_layers, .gpu_memory = gpu_memory};
     int32_t *tok = malloc((size_t)(n_max + 1) * sizeof *tok);
     double *tps = malloc((size_t)reps * sizeof *tps);
     flint_batch_seq *step = malloc((size_t)seqs * sizeof *step);

@@ -139,7 +139,7 @@ int cli_bench_parallel(flint_model *m, const bench_parallel_args *a) {
     const int64_t per_round = n + (S > 0);
     flint_engine_params ep = {.n_slots = n, .n_ctx = p + g + 1, .n_threads = a->threads, .n_cache = S > 0 ? 1 : -1,
                               .kv_type = a->kv_type, .deterministic = a->deterministic, .exact = a->exact,
-                              .gpu = a->gpu};
+                              .gpu = a->gpu, .gpu_layers = a->gpu_layers, .gpu_memory = a->gpu_memory};
     flint_engine *e = NULL;
     round r = {.lock = PTHREAD_MUTEX_INITIALIZER};
     int32_t **prompts = calloc((size_t)n, sizeof *prompts);

@@ -7,6 +7,8 @@
 typedef struct bench_parallel_args {
     const char *path;
     const char *gpu; /* --gpu */
+    int32_t gpu_layers; /* --gpu-layers (flint_engine_params.gpu_layers) */
+    int64_t gpu_memory; /* --gpu-memory */
     int32_t parallel, prompt, gen, shared_prefix, reps, threads, kv_type;
     int json, deterministic, exact;
 } bench_parallel_args;

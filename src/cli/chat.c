@@ -58,7 +58,10 @@ static const char help_text[] = "/reset  forget the conversation (the system mes
                                 "Ctrl-C stops the reply being written.\n";
 
 int cli_chat(int argc, char **argv) {
-    const char *path = NULL, *system = NULL, *kv = NULL, *gpu = NULL;
+    const char *path = NULL, *system = NULL, *kv = NULL;
+    cli_gpu_opts gpu = {0};
+    int32_t gpu_layers = 0;
+    int64_t gpu_memory = 0;
     cli_experts_opts experts = {0};
     int32_t threads = 0, n_ctx = 0, n_reply = 512;
     int think = 0, no_think = 0, verbose = 0, exact = 0;
@@ -84,7 +87,7 @@ int cli_chat(int argc, char **argv) {
     int parsed = cli_args_parse(&cmd, argc, argv);
     if (parsed) return parsed == 1 ? 0 : 2;
     int32_t kv_type = cli_kv_type("chat", kv);
-    if (kv_type < 0) return 2;
+    if (kv_type < 0 || cli_gpu_parse("chat", &gpu, &gpu_layers, &gpu_memory)) return 2;
     if (think && no_think) {
         fprintf(stderr, "flint chat: --think or --no-think, not both\n");
         return 2;
@@ -97,7 +100,8 @@ int cli_chat(int argc, char **argv) {
     char *line = NULL;
     size_t line_cap = 0;
     flint_engine_params ep = {.n_slots = 1, .n_ctx = n_ctx, .n_threads = threads, .n_cache = 1, .kv_type = kv_type,
-                              .exact = exact, .gpu = gpu};
+                              .exact = exact,
+                              .gpu = gpu.device, .gpu_layers = gpu_layers, .gpu_memory = gpu_memory};
     if (cli_model_open(path, &experts, &m) || flint_engine_create(m, &ep, &e)) goto fail;
     cli_experts_line(m, stderr);
     if (!flint_chat_template_name(flint_engine_tokenizer(e))) {

@@ -10,19 +10,12 @@
 
 #include "base/clock.h"
 #include "base/error.h"
+#include "cli/args.h"
 
 flint_status cli_expert_cache_parse(const char *s, int64_t *out) {
     if (!strcmp(s, "auto")) return *out = -1, FLINT_OK;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    int shift = 0;
-    if (*end == 'K' || *end == 'k') shift = 10, end++;
-    else if (*end == 'M' || *end == 'm') shift = 20, end++;
-    else if (*end == 'G' || *end == 'g') shift = 30, end++;
-    if (end == s || *s < '0' || *s > '9' || *end || errno || v > ((unsigned long long)INT64_MAX >> shift))
+    if (!cli_size_parse(s, out))
         return fl_errorf(FLINT_E_INVALID_ARG, "--expert-cache '%s': a size such as 512M or 8G, 0, or auto", s);
-    *out = (int64_t)(v << shift);
     return FLINT_OK;
 }
 

@@ -1,8 +1,13 @@
-/* gpu.c — `flint info --gpus` (see gpu.h). */
+/* gpu.c — the GPU options and `flint info --gpus` (see gpu.h). */
 #include "cli/gpu.h"
 
+#include <errno.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
 
 #include "flint.h"
 
@@ -32,4 +37,24 @@ void cli_device_json(FILE *f, const char *device) {
     if (text) fprintf(f, ", \"device\": %s", text);
     free(text);
     json_decref(s);
+}
+
+int cli_gpu_parse(const char *cmd, const cli_gpu_opts *o, int32_t *layers, int64_t *memory) {
+    *layers = 0, *memory = 0;
+    if (o->layers && !strcmp(o->layers, "all")) *layers = INT32_MAX;
+    else if (o->layers && strcmp(o->layers, "auto")) {
+        char *end;
+        errno = 0;
+        long v = strtol(o->layers, &end, 10);
+        if (end == o->layers || *o->layers < '0' || *o->layers > '9' || *end || errno || v > INT32_MAX) {
+            fprintf(stderr, "flint %s: --gpu-layers '%s': a count of layers (0: none), all or auto\n", cmd, o->layers);
+            return 2;
+        }
+        *layers = v ? (int32_t)v : FLINT_GPU_LAYERS_NONE;
+    }
+    if (o->memory && (!cli_size_parse(o->memory, memory) || *memory == 0)) {
+        fprintf(stderr, "flint %s: --gpu-memory '%s': a size such as 512M or 8G\n", cmd, o->memory);
+        return 2;
+    }
+    return 0;
 }

@@ -35,7 +35,10 @@ static int parse_ids(const char *s, int32_t **out, int32_t *n) {
 }
 
 int cli_logits(int argc, char **argv) {
-    const char *path = NULL, *tokens = NULL, *out_path = NULL, *gpu = NULL;
+    const char *path = NULL, *tokens = NULL, *out_path = NULL;
+    cli_gpu_opts gpu = {0};
+    int32_t gpu_layers = 0;
+    int64_t gpu_memory = 0;
     cli_experts_opts experts = {0};
     int32_t threads = 0;
     int exact = 0;
@@ -53,6 +56,7 @@ int cli_logits(int argc, char **argv) {
     const cli_cmd cmd = {"logits", "The logits of every position for the given token ids.", opts, CLI_N_OPTS(opts)};
     int parsed = cli_args_parse(&cmd, argc, argv);
     if (parsed) return parsed == 1 ? 0 : 2;
+    if (cli_gpu_parse("logits", &gpu, &gpu_layers, &gpu_memory)) return 2;
     int32_t *ids, n;
     if (!parse_ids(tokens, &ids, &n)) {
         fprintf(stderr, "flint logits: --tokens wants comma-separated ids, got '%s'\n", tokens);
@@ -60,7 +64,8 @@ int cli_logits(int argc, char **argv) {
     }
     flint_model *m = NULL;
     flint_context *ctx = NULL;
-    flint_context_params cp = {.n_ctx = n, .n_batch = n < 512 ? n : 512, .n_threads = threads, .exact = exact, .gpu = gpu};
+    flint_context_params cp = {.n_ctx = n, .n_batch = n < 512 ? n : 512, .n_threads = threads, .exact = exact,
+                               .gpu = gpu.device, .gpu_layers = gpu_layers, .gpu_memory = gpu_memory};
     float *logits = NULL;
     int rc = 1;
     if (cli_model_open(path, &experts, &m) || flint_context_create(m, &cp, &ctx)) goto fail;

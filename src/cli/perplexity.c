@@ -28,7 +28,10 @@ static double nll(const float *logits, int32_t n_vocab, int32_t target) {
 }
 
 int cli_perplexity(int argc, char **argv) {
-    const char *path = NULL, *file = NULL, *gpu = NULL;
+    const char *path = NULL, *file = NULL;
+    cli_gpu_opts gpu = {0};
+    int32_t gpu_layers = 0;
+    int64_t gpu_memory = 0;
     cli_experts_opts experts = {0};
     int32_t n_ctx = 512, max_chunks = -1, threads = 0;
     int exact = 0;
@@ -48,6 +51,7 @@ int cli_perplexity(int argc, char **argv) {
                          opts, CLI_N_OPTS(opts)};
     int parsed = cli_args_parse(&cmd, argc, argv);
     if (parsed) return parsed == 1 ? 0 : 2;
+    if (cli_gpu_parse("perplexity", &gpu, &gpu_layers, &gpu_memory)) return 2;
 
     int rc = 1;
     char *text = NULL;
@@ -67,7 +71,8 @@ int cli_perplexity(int argc, char **argv) {
         fprintf(stderr, "flint perplexity: %s has %zu tokens, fewer than one chunk of %d\n", file, ids.n, n_ctx);
         goto done;
     }
-    flint_context_params cp = {.n_ctx = n_ctx, .n_batch = n_ctx, .n_threads = threads, .exact = exact, .gpu = gpu};
+    flint_context_params cp = {.n_ctx = n_ctx, .n_batch = n_ctx, .n_threads = threads, .exact = exact,
+                               .gpu = gpu.device, .gpu_layers = gpu_layers, .gpu_memory = gpu_memory};
     if (flint_context_create(m, &cp, &ctx)) goto fail;
     cli_experts_line(m, stderr);
     int32_t V = flint_context_n_vocab(ctx);

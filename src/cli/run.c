@@ -17,7 +17,10 @@
 #include "flint.h"
 
 int cli_run(int argc, char **argv) {
-    const char *path = NULL, *prompt = NULL, *file = NULL, *system = NULL, *kv = NULL, *gpu = NULL;
+    const char *path = NULL, *prompt = NULL, *file = NULL, *system = NULL, *kv = NULL;
+    cli_gpu_opts gpu = {0};
+    int32_t gpu_layers = 0;
+    int64_t gpu_memory = 0;
     cli_experts_opts experts = {0};
     cli_strings stops = {0};
     int32_t n_gen = 128, threads = 0, n_ctx = 0, top_logprobs = -1;
@@ -57,7 +60,7 @@ int cli_run(int argc, char **argv) {
     flint_model *m = NULL;
     flint_engine *e = NULL;
     int32_t kv_type = cli_kv_type("run", kv);
-    if (kv_type < 0) goto done;
+    if (kv_type < 0 || cli_gpu_parse("run", &gpu, &gpu_layers, &gpu_memory)) goto done;
     if (!!prompt + !!file != 1) fprintf(stderr, "flint run: give the prompt with -p TEXT, -p - or -f FILE\n");
     else if ((system || think || no_think) && !chat) fprintf(stderr, "flint run: --system and --think need --chat\n");
     else if (think && no_think) fprintf(stderr, "flint run: --think or --no-think, not both\n");
@@ -69,7 +72,8 @@ int cli_run(int argc, char **argv) {
     if (cli_model_open(path, &experts, &m)) goto fail;
     /* n_cache 1: the finished request's sequence stays, so --verbose reports its K/V */
     flint_engine_params ep = {.n_slots = 1, .n_ctx = n_ctx, .n_threads = threads, .n_cache = 1,
-                              .kv_type = kv_type, .deterministic = deterministic, .exact = exact, .gpu = gpu};
+                              .kv_type = kv_type, .deterministic = deterministic, .exact = exact,
+                              .gpu = gpu.device, .gpu_layers = gpu_layers, .gpu_memory = gpu_memory};
     if (!n_ctx && n_gen > 0 && cli_default_ctx(m, text, chat, n_gen, &ep.n_ctx)) goto fail;
     if (flint_engine_create(m, &ep, &e)) goto fail;
     cli_experts_line(m, stderr);

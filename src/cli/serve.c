@@ -40,7 +40,10 @@ static char *read_key_file(const char *path) {
 
 int cli_serve(int argc, char **argv) {
     const char *path = NULL, *host = "127.0.0.1", *key = NULL, *key_file = NULL, *alias = NULL, *kv = NULL;
-    const char *chat_template = NULL, *gpu = NULL;
+    const char *chat_template = NULL;
+    cli_gpu_opts gpu = {0};
+    int32_t gpu_layers = 0;
+    int64_t gpu_memory = 0;
     cli_experts_opts experts = {0};
     int32_t port = 8080, parallel = 4, n_ctx = 0, threads = 0, timeout = 600, idle = 30, read_timeout = 30, max_queue = 64;
     int32_t step_tokens = 512;
@@ -87,7 +90,7 @@ int cli_serve(int argc, char **argv) {
     flint_model *m = NULL;
     flint_engine *e = NULL;
     int32_t kv_type = cli_kv_type("serve", kv);
-    if (kv_type < 0) goto done;
+    if (kv_type < 0 || cli_gpu_parse("serve", &gpu, &gpu_layers, &gpu_memory)) goto done;
     if (key && key_file) {
         fprintf(stderr, "flint serve: --api-key or --api-key-file, not both\n");
         goto done;
@@ -120,7 +123,8 @@ int cli_serve(int argc, char **argv) {
     if (cli_model_open(path, &experts, &m)) goto fail;
     flint_engine_params ep = {.n_slots = parallel, .n_ctx = n_ctx, .n_threads = threads, .max_queue = max_queue, .step_tokens = step_tokens,
                               .kv_type = kv_type, .deterministic = deterministic,
-                              .chat_template = chat_template, .exact = exact, .gpu = gpu};
+                              .chat_template = chat_template, .exact = exact,
+                              .gpu = gpu.device, .gpu_layers = gpu_layers, .gpu_memory = gpu_memory};
     if (flint_engine_create(m, &ep, &e)) goto fail;
     cli_experts_line(m, stderr);
     cli_warn_ctx(e, "serve");

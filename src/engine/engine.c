@@ -524,7 +524,9 @@ flint_status flint_engine_create(flint_model *model, const flint_engine_params *
                                .kv_bytes = p.kv_bytes,
                                .deterministic = p.deterministic,
                                .exact = p.exact,
-                               .gpu = p.gpu};
+                               .gpu = p.gpu,
+                               .gpu_layers = p.gpu_layers,
+                               .gpu_memory = p.gpu_memory};
     /* a model without a tokenizer still runs prompts given as token ids */
     flint_status st = flint_tokenizer_load(model, &e->tok);
     if (st == FLINT_E_NOT_FOUND) st = FLINT_OK;

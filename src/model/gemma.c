@@ -249,12 +249,13 @@ static flint_status moe(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, int32
     return FLINT_OK;
 }
 
-flint_status fl_gemma_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const fl_batch *b, float *logits) {
+flint_status fl_gemma_forward(const fl_lm *lm, const fl_placement *pl, fl_lm_scratch *s, const fl_batch *b,
+                              float *logits) {
     const fl_hparams *hp = &lm->hp;
-    const fl_backend_ops *op = be->ops;
     const int64_t H = hp->n_embd;
     const int32_t n = b->n;
     const float eps = hp->rms_eps;
+    fl_backend *be = fl_place_layer(pl, 0);
     flint_status st;
 
     if ((st = fl_block_embed(be, &lm->tok_embd, b->tokens, n, sqrtf((float)H), s->x))) return st;
@@ -262,6 +263,10 @@ flint_status fl_gemma_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s,
 
     for (int32_t l = 0; l < hp->n_layer; l++) {
         const fl_layer *L = &lm->layers[l];
+        fl_backend *prev = be;
+        be = fl_place_layer(pl, l);
+        if ((st = fl_place_switch(prev, be))) return st;
+        const fl_backend_ops *op = be->ops;
         op->rmsnorm(be, s->xb, s->x, L->attn_norm, n, H, eps);
         if ((st = fl_block_attention(lm, be, s, b, l, s->xb, s->o))) return st;
         if (L->post_attn_norm) op->rmsnorm(be, s->o, s->o, L->post_attn_norm, n, H, eps);
@@ -276,5 +281,6 @@ flint_status fl_gemma_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s,
         if (L->ple_gate.data && (st = per_layer_residual(lm, be, s, l, n))) return st;
         if (L->out_scale != 1.0f) op->scale(be, s->x, s->x, L->out_scale, n * H);
     }
-    return fl_block_logits(lm, be, s, b, logits);
+    if ((st = fl_place_switch(be, fl_place_head(pl)))) return st;
+    return fl_block_logits(lm, fl_place_head(pl), s, b, logits);
 }

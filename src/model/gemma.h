@@ -5,6 +5,7 @@
 #include "model/model.h"
 
 flint_status fl_gemma_load(fl_lm *lm, bool gguf);
-flint_status fl_gemma_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const fl_batch *b, float *logits);
+flint_status fl_gemma_forward(const fl_lm *lm, const fl_placement *pl, fl_lm_scratch *s, const fl_batch *b,
+                              float *logits);
 
 #endif

@@ -99,6 +99,20 @@ flint_status fl_lm_load_experts(fl_lm *lm, int32_t l, bool gguf, const char *pre
     return st;
 }
 
+uint64_t fl_lm_layer_bytes(const fl_lm *lm, int32_t l) {
+    const fl_layer *L = &lm->layers[l];
+    const fl_weight *m[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down, &L->router, &L->ple_gate,
+                            &L->ple_proj, &L->ssm_qkv, &L->ssm_z, &L->ssm_beta, &L->ssm_alpha, &L->ssm_out,
+                            &L->shexp_gate, &L->shexp_up, &L->shexp_down, &L->shexp_inp};
+    uint64_t b = 0;
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        if (m[i]->data) b += fl_weight_bytes(m[i]);
+    /* streamed experts stay in the store's slots (host memory) */
+    if (L->experts.n_expert && !L->experts.stream) b += (uint64_t)L->experts.n_expert * fl_expert_bytes(&L->experts);
+    /* the norms and small vectors: a few rows of H each */
+    return b + 16 * (uint64_t)lm->hp.n_embd * sizeof(float);
+}
+
 void fl_lm_count(fl_lm *lm, const fl_weight *w) {
     lm->weight_bytes += fl_weight_bytes(w);
 }
@@ -153,9 +167,11 @@ flint_status fl_lm_scratch_init(fl_lm_scratch *s, fl_backend *be, const fl_hpara
     int64_t total = 0;
     for (int i = 0; i < N_SLOTS; i++) total += widths[i] * n_batch;
     s->block = fl_backend_alloc(be, (size_t)total * sizeof(float));
-    s->pos = fl_backend_alloc(be, ((size_t)n_batch * (size_t)(1 + K) + (size_t)moe_rows + 3 * (size_t)hp->n_expert) *
-                                      sizeof *s->pos);
+    const size_t pos_bytes =
+        ((size_t)n_batch * (size_t)(1 + K) + (size_t)moe_rows + 3 * (size_t)hp->n_expert) * sizeof *s->pos;
+    s->pos = fl_backend_alloc(be, pos_bytes);
     s->kv_dst = malloc(2 * (size_t)n_batch * sizeof *s->kv_dst);
+    s->bytes = (uint64_t)total * sizeof(float) + pos_bytes;
     if (!s->block || !s->pos || !s->kv_dst) {
         fl_lm_scratch_free(s);
         return fl_errorf(FLINT_E_NOMEM, "out of memory for activations of %d tokens", n_batch);
@@ -218,7 +234,8 @@ static flint_status check_batch(const fl_lm *lm, const fl_lm_scratch *s, const f
     return fl_lm_check_tokens(lm, b->tokens, b->n);
 }
 
-flint_status fl_lm_forward_batch(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const fl_batch *b, float *logits) {
+flint_status fl_lm_forward_batch(const fl_lm *lm, const fl_placement *pl, fl_lm_scratch *s, const fl_batch *b,
+                                 float *logits) {
     flint_status st = check_batch(lm, s, b);
     if (st) return st;
     /* the step's K/V blocks, for every span or none */
@@ -233,9 +250,9 @@ flint_status fl_lm_forward_batch(const fl_lm *lm, fl_backend *be, fl_lm_scratch 
         for (int32_t j = 0; j < b->spans[i].n; j++) s->pos[t++] = b->spans[i].cache->n_past + j;
         fl_kv_cache_reserve(b->spans[i].cache, b->spans[i].n);
     }
-    st = lm->forward(lm, be, s, b, logits);
+    st = lm->forward(lm, pl, s, b, logits);
     /* the step's ops complete (or fail) before the host touches the caches again */
-    flint_status done = fl_backend_sync(be);
+    flint_status done = fl_place_sync(pl);
     if (!st) st = done;
     for (int32_t i = 0; i < b->n_spans; i++)
         if (st) fl_kv_cache_unwind(b->spans[i].cache, b->spans[i].n);
@@ -246,5 +263,6 @@ flint_status fl_lm_forward_batch(const fl_lm *lm, fl_backend *be, fl_lm_scratch 
 flint_status fl_lm_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, fl_kv_cache *cache,
                            const int32_t *tokens, int32_t n, float *logits, bool all_logits) {
     fl_span span = {.cache = cache, .n = n, .out = all_logits ? FL_OUT_ALL : FL_OUT_LAST};
-    return fl_lm_forward_batch(lm, be, s, &(fl_batch){.tokens = tokens, .n = n, .spans = &span, .n_spans = 1}, logits);
+    const fl_placement pl = fl_place_one(be);
+    return fl_lm_forward_batch(lm, &pl, s, &(fl_batch){.tokens = tokens, .n = n, .spans = &span, .n_spans = 1}, logits);
 }

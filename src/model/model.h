@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "backend/backend.h"
+#include "backend/placement.h"
 #include "cache/kv.h"
 #include "experts/experts.h"
 #include "model/hparams.h"
@@ -66,7 +67,7 @@ typedef struct fl_batch fl_batch;
 typedef struct fl_lm {
     fl_hparams hp;
     /* the family's forward pass (model/gemma.c, model/qwen35.c), set at load */
-    flint_status (*forward)(const struct fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const fl_batch *b,
+    flint_status (*forward)(const struct fl_lm *lm, const fl_placement *pl, fl_lm_scratch *s, const fl_batch *b,
                             float *logits);
     fl_weight_loader wl;
     fl_weight tok_embd;        /* [n_vocab, H] */
@@ -104,6 +105,7 @@ typedef struct fl_lm_scratch {
     int32_t *pos;                /* [n_batch], then the MoE arrays above (one allocation) */
     void **kv_dst;               /* [2 n_batch] (host) a layer's K then V row destinations in the KV pool */
     float *block;                /* the one allocation the float arrays are carved from */
+    uint64_t bytes;              /* of the backend's memory, block and pos */
 } fl_lm_scratch;
 
 flint_status fl_lm_load(fl_lm *lm, const flint_model *file, const char *path);
@@ -140,9 +142,12 @@ int32_t fl_batch_n_out(const fl_batch *b);
 /* FLINT_E_INVALID_ARG naming the first id outside the vocabulary. */
 flint_status fl_lm_check_tokens(const fl_lm *lm, const int32_t *tokens, int32_t n);
 
-flint_status fl_lm_forward_batch(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const fl_batch *b, float *logits);
-/* One span: n tokens of the sequence in cache; logits of every token
- * (all_logits) or of the last. */
+/* pl: which backend runs each layer (backend/placement.h); the scratch is
+ * pl->device's. */
+flint_status fl_lm_forward_batch(const fl_lm *lm, const fl_placement *pl, fl_lm_scratch *s, const fl_batch *b,
+                                 float *logits);
+/* One span on one backend: n tokens of the sequence in cache; logits of
+ * every token (all_logits) or of the last. */
 flint_status fl_lm_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, fl_kv_cache *cache,
                            const int32_t *tokens, int32_t n, float *logits, bool all_logits);
 
@@ -152,6 +157,9 @@ flint_status fl_lm_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, fl
  * the experts a token uses in weight_bytes. */
 flint_status fl_lm_load_experts(fl_lm *lm, int32_t l, bool gguf, const char *prefix, const char *const stacked[4],
                                 const char *per_expert);
+/* Bytes of layer l's matrices and vectors (every expert of a MoE layer):
+ * what placing the layer on a device uploads. */
+uint64_t fl_lm_layer_bytes(const fl_lm *lm, int32_t l);
 /* Adds the bytes of w to lm->weight_bytes (absent weights add nothing). */
 void fl_lm_count(fl_lm *lm, const fl_weight *w);
 

@@ -247,15 +247,20 @@ static flint_status moe(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, int32
                         ahead ? &pf : NULL, s->moe_logits, s->xb, s->o, n);
 }
 
-flint_status fl_qwen35_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, const fl_batch *b, float *logits) {
+flint_status fl_qwen35_forward(const fl_lm *lm, const fl_placement *pl, fl_lm_scratch *s, const fl_batch *b,
+                               float *logits) {
     const fl_hparams *hp = &lm->hp;
-    const fl_backend_ops *op = be->ops;
     const int64_t H = hp->n_embd;
     const int32_t n = b->n;
+    fl_backend *be = fl_place_layer(pl, 0);
     flint_status st;
     if ((st = fl_block_embed(be, &lm->tok_embd, b->tokens, n, 1.0f, s->x))) return st;
     for (int32_t l = 0; l < hp->n_layer; l++) {
         const fl_layer *L = &lm->layers[l];
+        fl_backend *prev = be;
+        be = fl_place_layer(pl, l);
+        if ((st = fl_place_switch(prev, be))) return st;
+        const fl_backend_ops *op = be->ops;
         op->rmsnorm(be, s->xb, s->x, L->attn_norm, n, H, hp->rms_eps);
         st = hp->layer[l].recurrent ? deltanet(lm, be, s, b, l) : fl_block_attention(lm, be, s, b, l, s->xb, s->o);
         if (st) return st;
@@ -266,5 +271,6 @@ flint_status fl_qwen35_forward(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s
         if (st) return st;
         op->add(be, s->x, s->x, s->o, n * H);
     }
-    return fl_block_logits(lm, be, s, b, logits);
+    if ((st = fl_place_switch(be, fl_place_head(pl)))) return st;
+    return fl_block_logits(lm, fl_place_head(pl), s, b, logits);
 }

@@ -18,6 +18,12 @@ flint_status fl_vk_list(flint_gpu_info *out, int32_t max, int32_t *n);
 flint_status fl_vk_backend_create(int32_t device, fl_backend **out);
 /* The name of the device a Vulkan backend runs on. */
 const char *fl_vk_backend_device(const fl_backend *be);
+/* The size of the device's largest device-local memory heap, in bytes, or
+ * where the device has VK_EXT_memory_budget the budget this process has of
+ * it (what placing layers on it may fill). */
+uint64_t fl_vk_backend_memory(const fl_backend *be);
+/* Bytes of weights uploaded to the device so far (each on first use). */
+uint64_t fl_vk_backend_weight_bytes(const fl_backend *be);
 /* Deferred mode on (what a context runs in): ops are recorded and run
  * together at the next sync (backend.h), so a forward step is one command
  * buffer. Off (the default): each op completes before it returns. */

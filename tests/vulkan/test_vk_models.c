@@ -17,16 +17,11 @@
  * CPU's greedy text, `--gpu vulkan:99` names the device count, info --gpus
  * lists the device (or says there is none, with no driver to load). */
 #define _POSIX_C_SOURCE 200809L
-#include <sys/wait.h>
-
 #include "base/file.h"
 #include "base/pool.h"
 #include "cpu/membw.h"
-#include "model_fixture.h"
+#include "vk_models.h"
 #include "vulkan/vk_backend.h"
-
-/* decode steps after each prompt */
-#define DECODE_STEPS 6
 
 typedef struct vk_model_case {
     const char *dir;    /* under FIXTURE_DIR */
@@ -64,75 +59,6 @@ static const vk_model_case long_prefill[] = {
     {"qwen35/moe", "model-f32.gguf", "logits.bin", 1e-4},
 };
 
-static flint_status open_ctx(const char *path, const char *gpu, int32_t kv_type, int32_t exact, int32_t n_batch,
-                             flint_model **m, flint_context **ctx) {
-    flint_context_params cp = {.n_ctx = MAX_TOK, .n_batch = n_batch ? n_batch : 32, .n_seq = 2, .n_threads = 2, .kv_type = kv_type,
-                               .exact = exact, .gpu = gpu};
-    *m = NULL, *ctx = NULL;
-    flint_status st = flint_model_open(path, NULL, m);
-    if (!st) st = flint_context_create(*m, &cp, ctx);
-    return st;
-}
-
-/* Sequences a and b of f through ctx together: one batch of both prompts
- * (every row's logits), then DECODE_STEPS batches of one token each. Their
- * logits land in out_a / out_b [len][V] (rows of the fixture's order). */
-static int run_pair(flint_context *ctx, const fixture *f, int32_t a, int32_t b, float *out_a, float *out_b,
-                    float *scratch) {
-    const int64_t V = flint_context_n_vocab(ctx);
-    const int32_t pa = f->len[a] - DECODE_STEPS, pb = f->len[b] - DECODE_STEPS;
-    if (pa < 1 || pb < 1) {
-        CHECK_MSG(0, "sequences %d and %d hold %d and %d tokens: too few", a, b, f->len[a], f->len[b]);
-        return 0;
-    }
-    flint_status st = flint_seq_reset(ctx, 0);
-    if (!st) st = flint_seq_reset(ctx, 1);
-    flint_batch_seq prompt[2] = {{0, f->tok[a], pa, 1}, {1, f->tok[b], pb, 1}};
-    if (!st) st = flint_decode_batch(ctx, prompt, 2, scratch);
-    if (!st) {
-        memcpy(out_a, scratch, (size_t)(pa * V) * sizeof *scratch);
-        memcpy(out_b, scratch + pa * V, (size_t)(pb * V) * sizeof *scratch);
-    }
-    for (int32_t j = 0; j < DECODE_STEPS && !st; j++) {
-        flint_batch_seq step[2] = {{0, f->tok[a] + pa + j, 1, 0}, {1, f->tok[b] + pb + j, 1, 0}};
-        st = flint_decode_batch(ctx, step, 2, scratch);
-        memcpy(out_a + (pa + j) * V, scratch, (size_t)V * sizeof *scratch);
-        memcpy(out_b + (pb + j) * V, scratch + V, (size_t)V * sizeof *scratch);
-    }
-    CHECK_MSG(st == FLINT_OK, "decoding sequences %d and %d: %s", a, b, flint_errmsg());
-    return st == FLINT_OK;
-}
-
-/* Every sequence of the fixture, in pairs, on ctx: its logits [seq][len][V]
- * back to back as the fixture stores them, into out. */
-static int run_fixture(flint_context *ctx, const fixture *f, float *out) {
-    const int64_t V = flint_context_n_vocab(ctx);
-    float *scratch = malloc((size_t)(2 * MAX_TOK * V) * sizeof *scratch);
-    int64_t at[MAX_SEQ + 1] = {0};
-    for (int32_t q = 0; q < f->n_seq; q++) at[q + 1] = at[q] + f->len[q] * V;
-    int ok = scratch != NULL;
-    for (int32_t q = 0; q < f->n_seq && ok; q += 2) {
-        const int32_t other = q + 1 < f->n_seq ? q + 1 : 0; /* an odd count pairs the last with the first */
-        ok = run_pair(ctx, f, q, other, out + at[q], out + at[other], scratch);
-    }
-    free(scratch);
-    return ok;
-}
-
-/* Worst max|d| / max|ref| over the positions of every sequence, and top-1 agreement. */
-static double compare(const fixture *f, const float *got, const float *ref, int64_t V, double *top1) {
-    double worst = 0;
-    int64_t agree = 0, positions = 0;
-    for (int32_t q = 0; q < f->n_seq; q++)
-        for (int32_t t = 0; t < f->len[q]; t++, got += V, ref += V) {
-            worst = fmax(worst, max_rel_diff(ref, got, V));
-            agree += argmax(got, V) == argmax(ref, V);
-            positions++;
-        }
-    *top1 = (double)agree / (double)positions;
-    return worst;
-}
-
 static void check_vk_case(const vk_model_case *c, int32_t n_batch) {
     char dir[256], path[320];
     snprintf(dir, sizeof dir, "%s/%s", FIXTURE_DIR, c->dir);
@@ -145,7 +71,8 @@ static void check_vk_case(const vk_model_case *c, int32_t n_batch) {
     }
     flint_model *m;
     flint_context *ctx;
-    if (open_ctx(path, "vulkan", FLINT_KV_F32, 0, n_batch, &m, &ctx)) {
+    const flint_context_params steps = {.n_batch = n_batch};
+    if (open_ctx_with(path, "vulkan", FLINT_KV_F32, 0, &steps, &m, &ctx)) {
         CHECK_MSG(0, "%s: %s", path, flint_errmsg());
     } else {
         const int64_t V = flint_context_n_vocab(ctx);
@@ -210,7 +137,7 @@ static void check_vs_cpu(const char *dir_name, const char *file) {
     for (int i = 0; i < 2 && ok; i++) {
         flint_model *m;
         flint_context *ctx;
-        ok = open_ctx(path, gpu[i], FLINT_KV_F16, 1, 0, &m, &ctx) == FLINT_OK;
+        ok = open_ctx(path, gpu[i], FLINT_KV_F16, 1, &m, &ctx) == FLINT_OK;
         CHECK_MSG(ok, "%s on %s: %s", path, gpu[i], flint_errmsg());
         if (ok) {
             V = flint_context_n_vocab(ctx);
@@ -247,7 +174,7 @@ static void check_fork(const char *dir_name, int rewind) {
     for (int32_t i = 1; ok && i < f.n_seq; i++)
         if (f.len[i] > f.len[q]) q = i;
     for (int32_t i = 0; ok && i < q; i++) at += f.len[i];
-    if (!ok || f.len[q] < 60 || open_ctx(path, "vulkan", FLINT_KV_F32, 0, 0, &m, &ctx)) {
+    if (!ok || f.len[q] < 60 || open_ctx(path, "vulkan", FLINT_KV_F32, 0, &m, &ctx)) {
         CHECK_MSG(0, "%s: no sequence of 60 tokens, or %s", path, flint_errmsg());
         flint_context_free(ctx);
         flint_model_close(m);
@@ -333,26 +260,6 @@ static void check_refusals(void) {
     CHECK(flint_context_create(m, &cp, &ctx) == FLINT_OK && !strncmp(flint_context_device(ctx), "vulkan: ", 8));
     flint_context_free(ctx);
     flint_model_close(m);
-}
-
-/* Runs cmd; its status, stdout in *out and stderr in *err (malloc'ed). */
-static int run_cmd(const char *cmd, char **out, char **err) {
-    char full[1024];
-    const char *err_file = FLINT_BIN ".test_vk_models.stderr";
-    snprintf(full, sizeof full, "%s 2>%s", cmd, err_file);
-    FILE *p = popen(full, "r");
-    size_t n = 0, cap = 1 << 16;
-    char *buf = malloc(cap);
-    if (!p || !buf) abort();
-    size_t k;
-    while ((k = fread(buf + n, 1, cap - n - 1, p)) > 0) n += k;
-    buf[n] = '\0';
-    int st = pclose(p);
-    uint64_t len;
-    if (fl_read_file(err_file, 1 << 20, err, &len)) *err = strdup("");
-    remove(err_file);
-    *out = buf;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 /* flint run on the bundled model: greedy tokens and text on the device

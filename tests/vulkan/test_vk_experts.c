@@ -7,9 +7,10 @@
  * The slots are reused for other experts between steps: a device that kept
  * a stale copy of a slot (a weight uploaded once by its address) would
  * compute with the wrong expert and miss the reference by far. */
-#include "model_fixture.h"
+#define _POSIX_C_SOURCE 200809L /* popen in vk_models.h */
+#include "vk_models.h"
 
-#define DECODE_STEPS 3
+#define STREAM_STEPS 3 /* single-token steps after each prompt */
 
 typedef struct experts_case {
     const char *dir, *file, *logits; /* file NULL: the HF folder */
@@ -23,14 +24,14 @@ static const experts_case cases[] = {
 };
 
 /* Sequence q of f: its prompt in one step (every row's logits), then
- * DECODE_STEPS single tokens; logits into out [len][V]. */
+ * STREAM_STEPS single tokens; logits into out [len][V]. */
 static int run_seq_gpu(flint_context *ctx, const fixture *f, int32_t q, float *out) {
     const int64_t V = flint_context_n_vocab(ctx);
-    const int32_t p = f->len[q] - DECODE_STEPS;
+    const int32_t p = f->len[q] - STREAM_STEPS;
     flint_status st = flint_seq_reset(ctx, 0);
     flint_batch_seq prompt = {0, f->tok[q], p, 1};
     if (!st) st = flint_decode_batch(ctx, &prompt, 1, out);
-    for (int32_t j = 0; j < DECODE_STEPS && !st; j++) {
+    for (int32_t j = 0; j < STREAM_STEPS && !st; j++) {
         flint_batch_seq step = {0, f->tok[q] + p + j, 1, 0};
         st = flint_decode_batch(ctx, &step, 1, out + (p + j) * V);
     }
@@ -39,15 +40,9 @@ static int run_seq_gpu(flint_context *ctx, const fixture *f, int32_t q, float *o
 }
 
 static void check_streamed(const experts_case *c) {
-    char dir[200], path[320];
-    snprintf(dir, sizeof dir, "%s/%s", FIXTURE_DIR, c->dir);
-    if (c->file) snprintf(path, sizeof path, "%s/%s", dir, c->file);
-    else snprintf(path, sizeof path, "%s", dir);
+    char path[320];
     fixture f;
-    if (!load_fixture_logits(dir, c->logits, &f)) {
-        CHECK_MSG(0, "%s/%s: fixture files", dir, c->logits);
-        return;
-    }
+    if (!load_vk_case(c->dir, c->file, c->logits, path, sizeof path, &f)) return;
     flint_model_params mp = {.expert_cache = 1024}; /* below one expert: one slot per layer */
     flint_context_params cp = {.n_ctx = MAX_TOK, .n_batch = 32, .n_seq = 1, .kv_type = FLINT_KV_F32, .gpu = "vulkan"};
     flint_model *m = NULL;
@@ -81,7 +76,8 @@ static void check_streamed(const experts_case *c) {
 }
 
 int main(void) {
-    (void)check_case, (void)load_f32_fixture, (void)check_consistency, (void)check_batch, (void)runner_open;
+    (void)check_case, (void)load_f32_fixture, (void)check_consistency, (void)check_batch, (void)runner_open,
+        (void)open_ctx, (void)run_fixture, (void)compare, (void)run_cmd;
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_streamed(&cases[i]);
     return test_finish("test_vk_experts");
 }

@@ -60,15 +60,9 @@ static const vk_model_case long_prefill[] = {
 };
 
 static void check_vk_case(const vk_model_case *c, int32_t n_batch) {
-    char dir[256], path[320];
-    snprintf(dir, sizeof dir, "%s/%s", FIXTURE_DIR, c->dir);
-    if (c->file) snprintf(path, sizeof path, "%s/%s", dir, c->file);
-    else snprintf(path, sizeof path, "%s", dir);
+    char path[320];
     fixture f;
-    if (!load_fixture_logits(dir, c->logits, &f)) {
-        CHECK_MSG(0, "%s/%s: fixture files", dir, c->logits);
-        return;
-    }
+    if (!load_vk_case(c->dir, c->file, c->logits, path, sizeof path, &f)) return;
     flint_model *m;
     flint_context *ctx;
     const flint_context_params steps = {.n_batch = n_batch};

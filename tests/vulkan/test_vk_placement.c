@@ -72,13 +72,13 @@ static int32_t n_layer_of(const char *path) {
 }
 
 static void check_placed(const placement_case *c) {
-    char dir[256], path[320];
-    snprintf(dir, sizeof dir, "%s/%s", FIXTURE_DIR, c->dir);
-    snprintf(path, sizeof path, "%s/%s", dir, c->file);
+    char path[320];
     fixture f;
+    if (!load_vk_case(c->dir, c->file, c->logits, path, sizeof path, &f)) return;
     const int32_t L = n_layer_of(path);
-    if (L < 4 || !load_fixture_logits(dir, c->logits, &f)) {
-        CHECK_MSG(0, "%s: fixture files or layer count (%d)", path, L);
+    if (L < 4) {
+        CHECK_MSG(0, "%s: %d layers, too few to split", path, L);
+        free(f.logits);
         return;
     }
     /* none, 1, half, all but one, all (gpu_layers 0 is auto: all fit) */
@@ -114,13 +114,13 @@ static void check_placed(const placement_case *c) {
  * the model, the weights uploaded stay within the cap, and the logits are
  * the reference's at every count. */
 static void check_auto(const char *dir_name) {
-    char dir[256], path[320];
-    snprintf(dir, sizeof dir, "%s/%s", FIXTURE_DIR, dir_name);
-    snprintf(path, sizeof path, "%s/model-f32.gguf", dir);
+    char path[320];
     fixture f;
+    if (!load_vk_case(dir_name, "model-f32.gguf", "logits.bin", path, sizeof path, &f)) return;
     const int32_t L = n_layer_of(path);
-    if (!L || !load_fixture(dir, &f)) {
-        CHECK_MSG(0, "%s: fixture files", path);
+    if (!L) {
+        CHECK_MSG(0, "%s: no layers", path);
+        free(f.logits);
         return;
     }
     int32_t last = 0, partial = 0;

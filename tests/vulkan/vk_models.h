@@ -12,6 +12,20 @@
 #include "base/file.h"
 #include "model_fixture.h"
 
+/* The fixture in FIXTURE_DIR/dir_name (tokens and the reference logits in
+ * logits_file) and the path of its model: file in it, or (file NULL) the
+ * HF folder itself. 0 (a failed check) when the files cannot be read. */
+static int load_vk_case(const char *dir_name, const char *file, const char *logits_file, char *path, size_t size,
+                        fixture *f) {
+    char dir[200];
+    snprintf(dir, sizeof dir, "%s/%s", FIXTURE_DIR, dir_name);
+    if (file) snprintf(path, size, "%s/%s", dir, file);
+    else snprintf(path, size, "%s", dir);
+    if (load_fixture_logits(dir, logits_file, f)) return 1;
+    CHECK_MSG(0, "%s/%s: fixture files", dir, logits_file);
+    return 0;
+}
+
 /* decode steps after each prompt */
 #define DECODE_STEPS 6
 

@@ -318,6 +318,8 @@ FLINT_API flint_status flint_context_create(flint_model *model, const flint_cont
 FLINT_API void flint_context_free(flint_context *ctx);
 /* Logits per position (the embedding rows, padding included). */
 FLINT_API int32_t flint_context_n_vocab(const flint_context *ctx);
+/* Decoder layers of the model. */
+FLINT_API int32_t flint_context_n_layer(const flint_context *ctx);
 FLINT_API int32_t flint_context_n_ctx(const flint_context *ctx);
 /* What runs the context: "cpu" or "vulkan: DEVICE NAME". */
 FLINT_API const char *flint_context_device(const flint_context *ctx);

@@ -97,6 +97,7 @@ void flint_context_free(flint_context *c) {
 }
 
 int32_t flint_context_n_vocab(const flint_context *c) { return c ? c->lm.hp.n_vocab : 0; }
+int32_t flint_context_n_layer(const flint_context *c) { return c ? c->lm.hp.n_layer : 0; }
 int32_t flint_context_n_ctx(const flint_context *c) { return c ? c->n_ctx : 0; }
 const char *flint_context_device(const flint_context *c) { return c ? c->device : ""; }
 int32_t flint_context_gpu_layers(const flint_context *c) {

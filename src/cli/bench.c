@@ -180,6 +180,13 @@ int cli_bench(int argc, char **argv) {
     if (bw <= 0) no_floor = 1;
     double bytes = (double)flint_context_weight_bytes(ctx);
     int nt = fl_pool_threads(pool);
+    /* the threads column: the CPU's threads where the CPU runs layers, "-"
+     * where the device runs them all; a split model reads its weights from
+     * two memories, so no one bandwidth gives its floor */
+    const bool split = on_gpu && flint_context_gpu_layers(ctx) < flint_context_n_layer(ctx);
+    char threads_col[16] = "-";
+    if (!on_gpu || split) snprintf(threads_col, sizeof threads_col, "%d", nt);
+    if (split) no_floor = 1;
     if (!json) {
         printf("device: %s\n\n", device);
         printf("| model | size | threads | test | t/s | floor t/s | ratio to floor |\n");
@@ -208,7 +215,8 @@ int cli_bench(int argc, char **argv) {
         if (json) {
             printf("{\"model\": \"%s\", \"threads\": %d, \"depth\": %d, \"test\": \"%s\", \"tokens_per_s\": %.3f, "
                    "\"stddev\": %.3f, \"weight_bytes\": %.0f",
-                   name, nt, depth, test, med, sqrt(var), bytes);
+                   name, on_gpu && !split ? 0 : nt, depth, test, med, sqrt(var), bytes);
+            if (on_gpu) printf(", \"gpu_layers\": %d", flint_context_gpu_layers(ctx));
             cli_device_json(stdout, device);
             if (!no_floor) printf(", \"read_bandwidth_gbs\": %.2f", bw / 1e9);
             if (!is_pp && !no_floor)
@@ -216,13 +224,16 @@ int cli_bench(int argc, char **argv) {
             if (es1.streamed) report_experts(&es0, &es1, expert_tokens, med, disk_bw, json);
             printf("}\n");
         } else if (is_pp || no_floor) {
-            printf("| %s | %.1f MiB | %d | %s | %.2f ± %.2f | | |\n", name, bytes / 1048576.0, nt, test, med, sqrt(var));
+            printf("| %s | %.1f MiB | %s | %s | %.2f ± %.2f | | |\n", name, bytes / 1048576.0, threads_col, test, med,
+                   sqrt(var));
         } else {
-            printf("| %s | %.1f MiB | %d | %s | %.2f ± %.2f | %.2f | %.3f |\n", name, bytes / 1048576.0, nt, test, med,
-                   sqrt(var), floor_tps, med / floor_tps);
+            printf("| %s | %.1f MiB | %s | %s | %.2f ± %.2f | %.2f | %.3f |\n", name, bytes / 1048576.0, threads_col,
+                   test, med, sqrt(var), floor_tps, med / floor_tps);
         }
         if (es1.streamed && !json) report_experts(&es0, &es1, expert_tokens, med, disk_bw, json);
     }
+    if (!json && split)
+        printf("\nno floor: the model is split between the CPU and the device, whose memories differ\n");
     if (!json && !no_floor)
         printf(on_gpu ? "\nread bandwidth %.2f GB/s (the device's memory, read of up to 1 GiB, best of 5)\n"
                    : "\nread bandwidth %.2f GB/s (%d threads, streaming read of 1 GiB, best of 5)\n",

@@ -191,6 +191,16 @@ static void check_cli(void) {
         free(gpu), free(err);
     }
     free(cpu);
+    /* bench: the layers placed, and no floor for a split model (two memories) */
+    for (int all = 0; all < 2; all++) {
+        snprintf(cmd, sizeof cmd, FLINT_BIN " bench -m models/tiny-gemma3.gguf -p 0 -n 4 -r 1 --json --gpu vulkan%s",
+                 all ? "" : " -ngl 1");
+        rc = run_cmd(cmd, &gpu, &err);
+        snprintf(want, sizeof want, "\"gpu_layers\": %d", all ? L : 1);
+        CHECK_MSG(rc == 0 && strstr(gpu, want) && !strstr(gpu, "floor_ratio") == !all, "bench %s: %s %s",
+                  all ? "all layers" : "-ngl 1", gpu, err);
+        free(gpu), free(err);
+    }
     const char *bad[4][2] = {
         {"--gpu vulkan --gpu-layers -1", "--gpu-layers '-1': a count of layers"},
         {"--gpu vulkan -ngl 3x", "--gpu-layers '3x': a count of layers"},

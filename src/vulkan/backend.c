@@ -90,21 +90,12 @@ flint_status fl_vk_backend_create(int32_t device, fl_backend **out) {
 
 const char *fl_vk_backend_device(const fl_backend *be) { return ((const fl_vk *)be)->name; }
 
-static bool has_memory_budget(VkPhysicalDevice pd) {
-    VkExtensionProperties ext[256];
-    uint32_t n = 256;
-    if (vkEnumerateDeviceExtensionProperties(pd, NULL, &n, ext) < 0) return false;
-    for (uint32_t i = 0; i < n; i++)
-        if (!strcmp(ext[i].extensionName, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME)) return true;
-    return false;
-}
-
 uint64_t fl_vk_backend_memory(const fl_backend *be) {
     const fl_vk *vk = (const fl_vk *)be;
     VkPhysicalDeviceMemoryBudgetPropertiesEXT budget = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
     VkPhysicalDeviceMemoryProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2};
-    const bool with_budget = has_memory_budget(vk->phys);
+    const bool with_budget = fl_vk_has_extension(vk->phys, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
     if (with_budget) props.pNext = &budget;
     vkGetPhysicalDeviceMemoryProperties2(vk->phys, &props);
     const VkPhysicalDeviceMemoryProperties *m = &props.memoryProperties;

@@ -74,7 +74,7 @@ static int32_t compute_queue_family(VkPhysicalDevice pd) {
     return -1;
 }
 
-static bool has_extension(VkPhysicalDevice pd, const char *name) {
+bool fl_vk_has_extension(VkPhysicalDevice pd, const char *name) {
     uint32_t n = 0;
     if (vkEnumerateDeviceExtensionProperties(pd, NULL, &n, NULL) != VK_SUCCESS || !n) return false;
     VkExtensionProperties *e = malloc((size_t)n * sizeof *e);
@@ -235,7 +235,7 @@ flint_status fl_vk_device_open(fl_vk *vk, int32_t index) {
     /* host memory read in place (the expert store's slots) where the device can */
     const char *ext[1];
     uint32_t n_ext = 0;
-    if (has_extension(vk->phys, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME)) {
+    if (fl_vk_has_extension(vk->phys, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME)) {
         VkPhysicalDeviceExternalMemoryHostPropertiesEXT hp = {
             .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT};
         VkPhysicalDeviceProperties2 hp2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &hp};

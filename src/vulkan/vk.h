@@ -160,6 +160,8 @@ static inline fl_vk *fl_vk_of(fl_backend *be) { return (fl_vk *)be; }
 
 /* ---- device.c ---- */
 flint_status fl_vk_device_open(fl_vk *vk, int32_t index);
+/* Whether the device has the device extension name. */
+bool fl_vk_has_extension(VkPhysicalDevice pd, const char *name);
 void fl_vk_device_close(fl_vk *vk);
 /* vkResult as a flint error naming what failed (a lost device, out of
  * device memory, ...); sets vk->err when vk is not NULL. */

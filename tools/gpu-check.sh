@@ -8,7 +8,9 @@
 # bench without --gpu) and, when LLAMA_BENCH names a llama.cpp Vulkan
 # build's llama-bench, llama.cpp on the same file with every layer on the
 # GPU (-ngl 99); then a table of tokens/s and the ratios, decode's to the
-# device memory's read bandwidth floor (measured by bench in the same run).
+# device memory's read bandwidth floor (measured by bench in the same run),
+# and decode with command-buffer replay off (FLINT_VK_REPLAY=0) for its
+# gain. The greedy check also runs the model split (--gpu-layers 1).
 #
 # It downloads nothing: the model is the first argument or $FLINT_REAL_MODEL
 # (the real Gemma 3 270M Q4_K_M GGUF), else ~/.cache/flint's copy if
@@ -55,16 +57,22 @@ $flint info --gpus
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 step "greedy tokens on $model: --gpu vulkan against the CPU's --exact"
-for dev in vulkan cpu; do
+# the whole model on the device, and split (its last layer on the device, the rest on the CPU)
+for dev in vulkan "vulkan --gpu-layers 1" cpu; do
+    name=$(echo "$dev" | tr -d ' -')
     $flint run -m "$model" -p "The capital of France is" --temp 0 -n 32 --ignore-eos --exact --gpu $dev --json \
-        2>/dev/null | sed -nE 's/.*"tokens":\[([0-9,]*)\].*/\1/p' | tr ',' '\n' > "$out/tokens-$dev.txt"
+        2>/dev/null | sed -nE 's/.*"tokens":\[([0-9,]*)\].*/\1/p' | tr ',' '\n' > "$out/tokens-$name.txt"
 done
 n=$(wc -l < "$out/tokens-cpu.txt")
-same=$(paste -d' ' "$out/tokens-vulkan.txt" "$out/tokens-cpu.txt" | awk '$1 != $2 { exit } { k++ } END { print k + 0 }')
-echo "the first $same of $n greedy tokens agree"
+for name in vulkan vulkangpulayers1; do
+    same=$(paste -d' ' "$out/tokens-$name.txt" "$out/tokens-cpu.txt" | awk '$1 != $2 { exit } { k++ } END { print k + 0 }')
+    echo "$name: the first $same of $n greedy tokens agree with the CPU's"
+done
 [ "$n" -gt 0 ] || { echo "gpu-check: no tokens from flint run" >&2; exit 1; }
 step "flint bench --gpu vulkan on $model (-p $pp -n $tg -r $reps)"
 $flint bench -m "$model" -p "$pp" -n "$tg" -r "$reps" --gpu vulkan --json | tee "$out/vulkan.jsonl"
+step "flint bench --gpu vulkan, decode with every step recorded afresh (FLINT_VK_REPLAY=0)"
+FLINT_VK_REPLAY=0 $flint bench -m "$model" -p 0 -n "$tg" -r "$reps" --gpu vulkan --no-floor --json | tee "$out/vulkan-norep.jsonl"
 step "flint bench on the CPU"
 $flint bench -m "$model" -p "$pp" -n "$tg" -r "$reps" --json | tee "$out/cpu.jsonl"
 if [ -n "${LLAMA_BENCH:-}" ]; then
@@ -102,5 +110,8 @@ for t in "pp$pp p" "tg$tg g"; do
     l=$(llama_tps "$out/llama.jsonl" "$2")
     echo "| $1 | ${v:--} | ${f:--} | ${c:--} | ${l:--} | $(ratio "$v" "$c") | $(ratio "$v" "$l") |"
 done
+norep=$(flint_tps "$out/vulkan-norep.jsonl" "tg$tg")
+echo
+echo "decode with every step recorded afresh: ${norep:--} t/s (replay's gain: $(ratio "$(flint_tps "$out/vulkan.jsonl" "tg$tg")" "$norep")x)"
 echo
 echo "gpu-check: done in $(($(date +%s) - start)) s"

@@ -9,7 +9,8 @@ usage: disk_bound.py [options] FILE
   --tokens N        decoded tokens per run (default 32)
   --threads N       threads for both engines (default 2)
   --flint PATH      flint binary; runs `PATH bench -m FILE -p 0 -n N -r 1 -t T
-                    --no-floor --json` plus --flint-args (default: not run)
+                    --json` plus --flint-args (default: not run); its note
+                    has the disk floor flint measures around the test
   --flint-args S    extra flint arguments, e.g. "--expert-cache 4G"
   --llama-bench P   llama-bench binary (default /tmp/llama.cpp/build/bin/llama-bench;
                     "none" skips it); runs `P -m FILE -p 0 -n N -r 1 -t T -o json`
@@ -151,6 +152,13 @@ def flint_tps(out):
             if j.get("test", "").startswith("tg"):
                 x = j.get("experts")
                 note = f"hit rate {x['hit_rate']:.3f}, {x['bytes_read_per_token'] / 2**20:.0f} MiB/token" if x else ""
+                if x and "disk_floor_ratio" in x:
+                    note += (f", disk {x['disk_gbs_before']:.2f}/{x['disk_gbs_after']:.2f} GB/s (experts at random,"
+                             f" before/after): floor ratio {x['disk_floor_ratio']:.3f}")
+                if x and "disk_seq_floor_ratio" in x:
+                    note += f"; sequential {x['disk_seq_gbs']:.2f} GB/s: ratio {x['disk_seq_floor_ratio']:.3f}"
+                if x and "io_busy_share" in x:
+                    note += f"; reads pending {100 * x['io_busy_share']:.0f}% at {x['io_busy_gbs']:.2f} GB/s"
                 return j["tokens_per_s"], note
     return None, ""
 
@@ -220,7 +228,7 @@ def main():
     engines = []
     common = ["-m", a.file, "-p", "0", "-n", str(a.tokens), "-r", "1", "-t", str(a.threads)]
     if a.flint:
-        engines.append(("flint", [a.flint, "bench", *common, "--no-floor", "--json", *a.flint_args.split()], flint_tps))
+        engines.append(("flint", [a.flint, "bench", *common, "--json", *a.flint_args.split()], flint_tps))
     if a.llama_bench != "none":
         engines.append(("llama.cpp", [a.llama_bench, *common, "-o", "json"], llama_tps))
     if not engines:

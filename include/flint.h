@@ -162,6 +162,8 @@ typedef struct flint_expert_stats {
     uint64_t prefetches;     /* experts read ahead for the next layer (FLINT_EXPERT_PREFETCH=1) */
     uint64_t bytes_read;     /* from disk (O_DIRECT's aligned supersets included) */
     uint64_t reads_direct, reads_buffered;
+    uint64_t io_busy_ns;     /* time with at least one read queued or in progress */
+    uint64_t io_wait_ns;     /* time the forward waited for experts still on their way */
 } flint_expert_stats;
 
 typedef struct flint_tensor_info {
@@ -198,6 +200,14 @@ FLINT_API flint_status flint_model_expert_stats(const flint_model *model, flint_
  * layer's most routed experts. A file of another model (its tensor bytes
  * or shape differ), truncated or malformed fails with a message. Both fail
  * for a model whose experts are resident (expert_cache 0). */
+/* The disk's read bandwidth for the streamed experts, in bytes/s: about
+ * `bytes` of experts picked at random, read as the expert store reads them
+ * (every byte range of an expert, O_DIRECT where it can, as many reads at
+ * once as its I/O threads). Reads past the page cache, into scratch; the
+ * cache and its counters are left alone. Fails for resident experts and
+ * before a context has loaded the model. */
+FLINT_API flint_status flint_model_expert_read_bandwidth(const flint_model *model, uint64_t bytes,
+                                                         double *bytes_per_s);
 FLINT_API flint_status flint_model_expert_histogram_save(const flint_model *model, const char *path);
 FLINT_API flint_status flint_model_expert_histogram_load(flint_model *model, const char *path);
 /* "gemma3", "qwen35moe", ... (GGUF general.architecture, or config.json

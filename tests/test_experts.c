@@ -153,6 +153,147 @@ static ssize_t hooked_read(int fd, void *buf, size_t n, off_t off) {
     return pread(fd, buf, n < hook_chunk ? n : hook_chunk, off);
 }
 
+/* The read queue at the store's level: two layers of 8 one-block experts
+ * in a scratch file, every read held at a gate. Reads ahead wait behind a
+ * read a session waits on; a queued read ahead the next session needs is
+ * promoted (a miss), one it does not need is dropped unread; one that
+ * landed is a hit. */
+#define QBLOCK 4096
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static bool gate_open;
+static int gate_log[64], gate_n; /* the blocks reads started on, in order */
+
+static ssize_t gated_read(int fd, void *buf, size_t n, off_t off) {
+    pthread_mutex_lock(&gate_mu);
+    if (gate_n < 64) gate_log[gate_n++] = (int)(off / QBLOCK);
+    pthread_cond_broadcast(&gate_cv);
+    while (!gate_open) pthread_cond_wait(&gate_cv, &gate_mu);
+    pthread_mutex_unlock(&gate_mu);
+    return pread(fd, buf, n, off);
+}
+
+/* Waits up to 5 s for n reads to have started. */
+static bool gate_wait_log(int n) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    pthread_mutex_lock(&gate_mu);
+    while (gate_n < n && pthread_cond_timedwait(&gate_cv, &gate_mu, &until) == 0) {}
+    const bool ok = gate_n >= n;
+    pthread_mutex_unlock(&gate_mu);
+    return ok;
+}
+
+static bool gate_logged(int block) {
+    for (int i = 0; i < gate_n; i++)
+        if (gate_log[i] == block) return true;
+    return false;
+}
+
+/* Takes the n experts of the open session of layer l, checks their bytes
+ * (block b holds b + 1), and closes it. */
+static void queue_drain(fl_store_layer *sl, int32_t l, int32_t n) {
+    for (int32_t left = n; left > 0;) {
+        int32_t e[8], got = 0;
+        const uint8_t *const *base[8];
+        if (fl_store_next(sl, e, base, 8, &got) || !got) {
+            CHECK_MSG(0, "layer %d: %d experts never came: %s", l, left, flint_errmsg());
+            break;
+        }
+        for (int32_t i = 0; i < got; i++) {
+            CHECK_MSG(base[i][0][0] == l * 8 + e[i] + 1 && base[i][0][QBLOCK - 1] == l * 8 + e[i] + 1,
+                      "layer %d expert %d: wrong bytes", l, e[i]);
+            fl_store_done(sl, e[i]);
+        }
+        left -= got;
+    }
+    fl_store_end(sl);
+}
+
+static void check_read_queue(void) {
+    char path[] = "/tmp/flint-queue-XXXXXX";
+    const int fd = mkstemp(path);
+    uint8_t block[QBLOCK];
+    bool ok = fd >= 0;
+    for (int b = 0; ok && b < 16; b++) memset(block, b + 1, sizeof block), ok = write(fd, block, sizeof block) == QBLOCK;
+    const uint8_t *map = ok ? mmap(NULL, 16 * QBLOCK, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+    if (fd >= 0) close(fd);
+    CHECK_MSG(map != MAP_FAILED, "scratch file %s", path);
+    if (map == MAP_FAILED) {
+        unlink(path);
+        return;
+    }
+    fl_expert_range ranges[2][8];
+    fl_experts ex[2];
+    for (int32_t l = 0; l < 2; l++) {
+        for (int32_t e = 0; e < 8; e++)
+            ranges[l][e] = (fl_expert_range){path, (uint64_t)(l * 8 + e) * QBLOCK, QBLOCK, map + (l * 8 + e) * QBLOCK};
+        ex[l] = (fl_experts){.n_expert = 8, .n_range = 1, .ranges = ranges[l]};
+    }
+    setenv("FLINT_EXPERT_PREFETCH", "2", 1);
+    fl_store_set_direct(false);
+    fl_store_set_read_fn(gated_read);
+    gate_open = false, gate_n = 0;
+    fl_expert_store *st = NULL;
+    fl_store_layer *a = NULL, *b = NULL;
+    flint_expert_stats es;
+    /* 4 slots per layer (a slot of one block takes two: any alignment) */
+    const bool made = !fl_store_create(2 * 4 * 2 * QBLOCK, &st) && !fl_store_layer_get(st, 0, &ex[0], &a) &&
+                      !fl_store_layer_get(st, 1, &ex[1], &b) && !fl_store_commit(st);
+    CHECK_MSG(made, "store: %s", flint_errmsg());
+    if (made) {
+        CHECK_MSG(fl_store_ahead(a) == 2, "FLINT_EXPERT_PREFETCH=2 reads %d ahead", fl_store_ahead(a));
+        /* layer 0's session waits on expert 0; layer 1's hints 1 and 2 queue behind it */
+        CHECK_MSG(!fl_store_begin(a, (int32_t[]){0}, 1), "begin: %s", flint_errmsg());
+        CHECK_MSG(gate_wait_log(1) && gate_log[0] == 0, "the needed read did not start");
+        fl_store_prefetch(b, (int32_t[]){1, 2}, 2);
+        usleep(50 * 1000);
+        CHECK_MSG(gate_n == 1, "%d reads started while a needed one was pending (read ahead first?)", gate_n);
+        /* layer 1's session needs 2 and 3: 2 is promoted, 1 dropped unread */
+        CHECK_MSG(!fl_store_begin(b, (int32_t[]){2, 3}, 2), "begin: %s", flint_errmsg());
+        fl_store_stats(st, &es);
+        CHECK_MSG(es.misses == 3 && es.hits == 0 && es.prefetches == 0,
+                  "after promotion: %llu misses (3), %llu hits (0), %llu read ahead (0)",
+                  (unsigned long long)es.misses, (unsigned long long)es.hits, (unsigned long long)es.prefetches);
+        CHECK_MSG(gate_wait_log(3), "the promoted and the new read did not start");
+        pthread_mutex_lock(&gate_mu);
+        gate_open = true;
+        pthread_cond_broadcast(&gate_cv);
+        pthread_mutex_unlock(&gate_mu);
+        queue_drain(a, 0, 1);
+        queue_drain(b, 1, 2);
+        CHECK_MSG(gate_logged(0) && gate_logged(10) && gate_logged(11) && !gate_logged(9) && gate_n == 3,
+                  "reads of %d blocks: the dropped read ahead (block 9) ran, or a needed one did not", gate_n);
+        /* with nothing pending a read ahead goes at once, and the session finds it: a hit */
+        fl_store_stats(st, &es);
+        const uint64_t bytes = es.bytes_read;
+        fl_store_prefetch(b, (int32_t[]){5}, 1);
+        for (int i = 0; i < 500 && es.bytes_read == bytes; i++) usleep(10 * 1000), fl_store_stats(st, &es);
+        CHECK_MSG(es.bytes_read > bytes && gate_logged(13), "the read ahead of expert 5 did not run");
+        CHECK_MSG(!fl_store_begin(b, (int32_t[]){5}, 1), "begin: %s", flint_errmsg());
+        queue_drain(b, 1, 1);
+        fl_store_stats(st, &es);
+        CHECK_MSG(es.hits == 1 && es.misses == 3 && es.prefetches == 1 && gate_n == 4,
+                  "read ahead then routed: %llu hits (1), %llu misses (3), %llu read ahead (1), %d reads (4)",
+                  (unsigned long long)es.hits, (unsigned long long)es.misses, (unsigned long long)es.prefetches, gate_n);
+        CHECK_MSG(es.io_busy_ns > 50ull * 1000 * 1000 && es.io_wait_ns > 0,
+                  "reads pending %llu ns (> the 50 ms held at the gate), waited %llu ns",
+                  (unsigned long long)es.io_busy_ns, (unsigned long long)es.io_wait_ns);
+        double bw = 0;
+        CHECK_MSG(!fl_store_probe(st, 64 * QBLOCK, &bw) && bw > 0, "probe: %s", flint_errmsg());
+        fl_store_stats(st, &es);
+        CHECK_MSG(es.hits == 1 && es.misses == 3 && gate_n > 4, "the probe read %d blocks and left the counters",
+                  gate_n - 4);
+    }
+    if (st) fl_store_free(st);
+    fl_store_set_read_fn(NULL);
+    fl_store_set_direct(true);
+    unsetenv("FLINT_EXPERT_PREFETCH");
+    munmap((void *)map, 16 * QBLOCK);
+    unlink(path);
+}
+
 static void check_flaky_reads(const char *path, const fixture *f, bool direct) {
     const int32_t n = f->len[0] < N_PREFILL ? f->len[0] : N_PREFILL;
     const int64_t V = vocab_of(path);
@@ -516,19 +657,27 @@ int main(void) {
                 FLINT_E_INVALID_ARG, "expert_cache");
 
     TEST_GROUP("read ahead");
-    setenv("FLINT_EXPERT_PREFETCH", "1", 1);
+    check_read_queue();
+    /* the groups above read 3 ahead (the default); every routed one here, and none */
+    setenv("FLINT_EXPERT_PREFETCH", "8", 1);
     if (load_fixture(FIXTURE("qwen35/moe"), &f)) {
         check_file(FIXTURE("qwen35/moe/model-q8_0.gguf"), &f);
         check_shared_model(FIXTURE("qwen35/moe/model-q8_0.gguf"), &f);
         free(f.logits);
     }
-    unsetenv("FLINT_EXPERT_PREFETCH");
+    setenv("FLINT_EXPERT_PREFETCH", "0", 1);
+    if (load_fixture(FIXTURE("qwen35/moe"), &f)) {
+        check_file(FIXTURE("qwen35/moe/model-q4_0.gguf"), &f);
+        free(f.logits);
+    }
 
+    /* without reads ahead: a cold first token's hits come from the seed alone */
     TEST_GROUP("routing histogram");
     if (load_fixture(FIXTURE("qwen35/trained-moe"), &f)) {
         check_histogram(FIXTURE("qwen35/trained-moe/model-q8_0.gguf"), &f);
         free(f.logits);
     }
+    unsetenv("FLINT_EXPERT_PREFETCH");
 
     TEST_GROUP("per-expert tensors");
     check_per_expert();

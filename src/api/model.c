@@ -115,6 +115,13 @@ flint_status flint_model_expert_stats(const flint_model *m, flint_expert_stats *
     return FLINT_OK;
 }
 
+flint_status flint_model_expert_read_bandwidth(const flint_model *m, uint64_t bytes, double *bytes_per_s) {
+    if (!m || !bytes_per_s) return fl_errorf(FLINT_E_INVALID_ARG, "flint_model_expert_read_bandwidth: NULL argument");
+    *bytes_per_s = 0;
+    if (!m->store) return fl_errorf(FLINT_E_INVALID_ARG, "flint_model_expert_read_bandwidth: the experts are resident");
+    return fl_store_probe(m->store, bytes, bytes_per_s);
+}
+
 int64_t flint_meta_count(const flint_model *m) { return m ? m->meta->n_kvs : 0; }
 
 const char *flint_meta_key(const flint_model *m, int64_t i) {

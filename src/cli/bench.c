@@ -34,25 +34,55 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* The disk's bandwidths for a test of streamed experts: the store's own
+ * reads (random experts) just before and after it, and a sequential read
+ * of the file, which random reads may not reach. */
+typedef struct disk_probe {
+    double before, after, seq; /* bytes/s; 0: not measured */
+} disk_probe;
+
+#define DISK_PROBE_BYTES (512ull << 20)
+
 /* A test's expert-store counters: hit rate, bytes read from disk per token
- * (over every token the test ran, its untimed fill included) and the
- * disk floor (the disk's bandwidth over those bytes). */
-static void report_experts(const flint_expert_stats *a, const flint_expert_stats *b, double tokens, double tps,
-                           double disk_bw, int json) {
+ * (over every token the test ran, its untimed fill included), the disk
+ * floor (the disk's bandwidth for random experts, the mean of the probes
+ * around the test, over those bytes; and the same from the sequential
+ * read), and where the time went: the share of the test's wall time with
+ * reads pending, the rate the reads got meanwhile, and the time per token
+ * the forward waited for them. */
+static void report_experts(const flint_expert_stats *a, const flint_expert_stats *b, double tokens, double wall,
+                           double tps, const disk_probe *d, int json) {
     const double hits = (double)(b->hits - a->hits), misses = (double)(b->misses - a->misses);
-    const double per_tok = (double)(b->bytes_read - a->bytes_read) / tokens;
+    const double bytes = (double)(b->bytes_read - a->bytes_read), per_tok = bytes / tokens;
     const double hit_rate = hits + misses > 0 ? hits / (hits + misses) : 0;
+    const double disk_bw = d->before > 0 && d->after > 0 ? 0.5 * (d->before + d->after) : 0;
     const double floor_tps = per_tok > 0 && disk_bw > 0 ? disk_bw / per_tok : 0;
+    const double seq_floor = per_tok > 0 && d->seq > 0 ? d->seq / per_tok : 0;
+    const double busy = (double)(b->io_busy_ns - a->io_busy_ns) * 1e-9, wait = (double)(b->io_wait_ns - a->io_wait_ns) * 1e-9;
+    const double busy_share = wall > 0 ? busy / wall : 0, busy_rate = busy > 0 ? bytes / busy : 0;
     if (json) {
-        printf(", \"experts\": {\"hit_rate\": %.4f, \"bytes_read_per_token\": %.0f", hit_rate, per_tok);
-        if (floor_tps > 0) printf(", \"disk_gbs\": %.3f, \"disk_floor_tokens_per_s\": %.3f, \"disk_floor_ratio\": %.4f",
-                                  disk_bw / 1e9, floor_tps, tps / floor_tps);
+        printf(", \"experts\": {\"hit_rate\": %.4f, \"bytes_read_per_token\": %.0f, \"io_busy_share\": %.4f, "
+               "\"io_busy_gbs\": %.3f, \"io_wait_ms_per_token\": %.2f",
+               hit_rate, per_tok, busy_share, busy_rate / 1e9, 1e3 * wait / tokens);
+        if (floor_tps > 0)
+            printf(", \"disk_gbs\": %.3f, \"disk_gbs_before\": %.3f, \"disk_gbs_after\": %.3f, "
+                   "\"disk_floor_tokens_per_s\": %.3f, \"disk_floor_ratio\": %.4f",
+                   disk_bw / 1e9, d->before / 1e9, d->after / 1e9, floor_tps, tps / floor_tps);
+        if (seq_floor > 0)
+            printf(", \"disk_seq_gbs\": %.3f, \"disk_seq_floor_tokens_per_s\": %.3f, \"disk_seq_floor_ratio\": %.4f",
+                   d->seq / 1e9, seq_floor, tps / seq_floor);
         printf("}");
         return;
     }
     printf("|   experts: hit rate %.1f%%, %.2f MiB read per token", 100 * hit_rate, per_tok / 1048576);
     if (b->prefetches > a->prefetches) printf(" (%.1f read ahead)", (double)(b->prefetches - a->prefetches) / tokens);
-    if (floor_tps > 0) printf(", disk floor %.2f t/s, ratio %.3f", floor_tps, tps / floor_tps);
+    if (floor_tps > 0)
+        printf("; disk floor %.2f t/s (%.2f GB/s reading experts, %.2f before, %.2f after), ratio %.3f", floor_tps,
+               disk_bw / 1e9, d->before / 1e9, d->after / 1e9, tps / floor_tps);
+    if (seq_floor > 0) printf("; sequential floor %.2f t/s, ratio %.3f", seq_floor, tps / seq_floor);
+    if (busy > 0)
+        printf("; reads pending %.0f%% of the time at %.2f GB/s, waited for %.1f ms per token", 100 * busy_share,
+               busy_rate / 1e9, 1e3 * wait / tokens);
     printf(" | | | | | | |\n");
 }
 
@@ -169,12 +199,14 @@ int cli_bench(int argc, char **argv) {
     flint_expert_stats es0, es1;
     flint_model_expert_stats(m, &es0);
     /* streamed experts: the disk's floor beside memory's (read first: the
-     * O_DIRECT probe leaves the page cache as it is) */
-    const double disk_bw = es0.streamed && !no_floor ? cli_disk_bandwidth(m) : 0;
+     * O_DIRECT probes leave the page cache as it is) */
+    const bool disk_floor = es0.streamed && !no_floor;
+    disk_probe disk = {.seq = disk_floor ? cli_disk_bandwidth(m) : 0};
     int32_t V = flint_context_n_vocab(ctx);
     if (!(logits = malloc((size_t)V * (size_t)seqs * sizeof *logits))) goto done;
     bench_random_tokens(tok, n_max + 1, V, 12345);
-    double bw = no_floor ? 0
+    /* streamed experts: the disk sets the pace, not the memory */
+    double bw = no_floor || es0.streamed ? 0
                 : on_gpu ? flint_context_read_bandwidth(ctx, 1ull << 30, 5)
                          : fl_cpu_read_bandwidth(pool, 1ull << 30, 5);
     if (bw <= 0) no_floor = 1;
@@ -196,12 +228,18 @@ int cli_bench(int argc, char **argv) {
     for (int is_pp = 1; is_pp >= 0; is_pp--) {
         int32_t n = is_pp ? pp : tg;
         if (n == 0) continue;
+        if (disk_floor && flint_model_expert_read_bandwidth(m, DISK_PROBE_BYTES, &disk.before))
+            fprintf(stderr, "flint bench: %s\n", flint_errmsg());
         flint_model_expert_stats(m, &es0);
+        const double t_test = fl_now_seconds();
         if (!run_test(ctx, tok, depth, n, seqs, is_pp, reps, logits, step, tps)) {
             fprintf(stderr, "flint bench: %s\n", flint_errmsg());
             goto done;
         }
         flint_model_expert_stats(m, &es1);
+        const double wall = fl_now_seconds() - t_test;
+        if (disk_floor && flint_model_expert_read_bandwidth(m, DISK_PROBE_BYTES, &disk.after))
+            fprintf(stderr, "flint bench: %s\n", flint_errmsg());
         const double expert_tokens = (double)reps * (is_pp ? 1 : seqs) * (n + depth);
         qsort(tps, (size_t)reps, sizeof *tps, cmp_double);
         double med = reps % 2 ? tps[reps / 2] : 0.5 * (tps[reps / 2 - 1] + tps[reps / 2]), mean = 0, var = 0;
@@ -221,7 +259,7 @@ int cli_bench(int argc, char **argv) {
             if (!no_floor) printf(", \"read_bandwidth_gbs\": %.2f", bw / 1e9);
             if (!is_pp && !no_floor)
                 printf(", \"floor_tokens_per_s\": %.3f, \"floor_ratio\": %.4f", floor_tps, med / floor_tps);
-            if (es1.streamed) report_experts(&es0, &es1, expert_tokens, med, disk_bw, json);
+            if (es1.streamed) report_experts(&es0, &es1, expert_tokens, wall, med, &disk, json);
             printf("}\n");
         } else if (is_pp || no_floor) {
             printf("| %s | %.1f MiB | %s | %s | %.2f ± %.2f | | |\n", name, bytes / 1048576.0, threads_col, test, med,
@@ -230,7 +268,7 @@ int cli_bench(int argc, char **argv) {
             printf("| %s | %.1f MiB | %s | %s | %.2f ± %.2f | %.2f | %.3f |\n", name, bytes / 1048576.0, threads_col,
                    test, med, sqrt(var), floor_tps, med / floor_tps);
         }
-        if (es1.streamed && !json) report_experts(&es0, &es1, expert_tokens, med, disk_bw, json);
+        if (es1.streamed && !json) report_experts(&es0, &es1, expert_tokens, wall, med, &disk, json);
     }
     if (!json && split)
         printf("\nno floor: the model is split between the CPU and the device, whose memories differ\n");
@@ -238,7 +276,10 @@ int cli_bench(int argc, char **argv) {
         printf(on_gpu ? "\nread bandwidth %.2f GB/s (the device's memory, read of up to 1 GiB, best of 5)\n"
                    : "\nread bandwidth %.2f GB/s (%d threads, streaming read of 1 GiB, best of 5)\n",
                bw / 1e9, nt);
-    if (!json && disk_bw > 0) printf("disk read bandwidth %.2f GB/s (O_DIRECT sequential read of the model file)\n", disk_bw / 1e9);
+    if (!json && disk.seq > 0)
+        printf("disk read bandwidth %.2f GB/s (O_DIRECT sequential read of the model file); experts read at random: "
+               "%.0f MiB by %d threads before and after each test\n",
+               disk.seq / 1e9, (double)DISK_PROBE_BYTES / 1048576, es0.io_threads);
     rc = 0;
 done:
     free(logits);

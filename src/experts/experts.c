@@ -189,6 +189,8 @@ void fl_experts_end(fl_expert_session *s) {
     if (s->ex->stream) fl_store_end(s->ex->stream);
 }
 
+int32_t fl_experts_ahead(const fl_experts *ex) { return ex->stream ? fl_store_ahead(ex->stream) : 0; }
+
 void fl_experts_prefetch(const fl_experts *ex, const int32_t *e, int32_t n) {
     if (ex->stream) fl_store_prefetch(ex->stream, e, n);
 }

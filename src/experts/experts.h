@@ -84,6 +84,9 @@ flint_status fl_experts_next(fl_expert_session *s, int32_t *e, fl_weight (*w)[FL
 void fl_experts_done(fl_expert_session *s, int32_t e);
 /* Closes the session, also after an error. */
 void fl_experts_end(fl_expert_session *s);
+/* How many of each token's likeliest experts to hint before a session
+ * (0: resident, or streamed without read-ahead). */
+int32_t fl_experts_ahead(const fl_experts *ex);
 /* Hints the n experts e[] (distinct) a coming session will likely need:
  * streamed experts start reading (a no-op when resident). */
 void fl_experts_prefetch(const fl_experts *ex, const int32_t *e, int32_t n);

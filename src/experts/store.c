@@ -6,17 +6,24 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "experts/histogram.h"
 #include "experts/store_io.h"
 
 #define IO_THREADS 8
+/* Each token's 3 likeliest experts of the next layer are read ahead: on the
+ * 35B-A3B-shaped bench files that ran as fast as none with a small cache
+ * and 10-20% faster with a large one, where 8 (all) was slower with a
+ * small cache (docs/PERF.md). */
+#define AHEAD_DEFAULT 3
 
 enum { SLOT_EMPTY, SLOT_LOADING, SLOT_READY, SLOT_FAILED };
 /* an expert in the open session: not needed, waiting to be handed out, handed out, done */
@@ -50,10 +57,32 @@ struct fl_store_layer {
     pthread_mutex_t use;      /* held from begin to end */
 };
 
+/* Reads the forward waits on go first; reads ahead (hints of the next
+ * layer's experts) and fills (a loaded histogram's hot set) only while no
+ * such read is pending, so they use the disk while the forward computes;
+ * a read ahead still queued when its layer's session opens is promoted if
+ * the session needs it and dropped if not. */
+typedef enum job_kind { JOB_NEED, JOB_AHEAD, JOB_FILL } job_kind;
+
 typedef struct job {
     fl_store_layer *sl;
     int32_t slot, e;
+    job_kind kind;
 } job;
+
+typedef struct job_ring {
+    job *a;
+    int32_t head, len, cap;
+} job_ring;
+
+static void ring_push(job_ring *q, job j) { q->a[(q->head + q->len++) % q->cap] = j; }
+
+static job ring_pop(job_ring *q) {
+    const job j = q->a[q->head];
+    q->head = (q->head + 1) % q->cap;
+    q->len--;
+    return j;
+}
 
 struct fl_expert_store {
     int64_t budget;           /* asked: bytes, or -1 (auto) until commit */
@@ -66,14 +95,17 @@ struct fl_expert_store {
     pthread_mutex_t reg;      /* registration and commit */
     pthread_mutex_t mu;       /* the queue, slot states, counters */
     pthread_cond_t work, done;
-    job *queue;
-    int32_t q_head, q_len, q_cap;
+    job_ring need_q, low_q;   /* JOB_NEED; JOB_AHEAD and JOB_FILL */
+    int32_t need_reading;     /* JOB_NEED reads in progress */
     pthread_t threads[IO_THREADS];
     int32_t n_threads;
     bool stop;
-    bool prefetch;            /* FLINT_EXPERT_PREFETCH: fl_store_prefetch reads ahead */
+    int32_t ahead;            /* FLINT_EXPERT_PREFETCH: experts per token read ahead */
     fl_histogram seed;        /* loaded counts, added to each layer as it registers (n_layers 0: none) */
     uint64_t hits, misses, prefetches, bytes_read, reads_direct, reads_buffered;
+    int32_t pending;          /* reads queued or in progress */
+    double busy_since;        /* when pending last became nonzero */
+    double io_busy, io_wait;  /* seconds */
 };
 
 static bool direct_allowed = true;
@@ -95,7 +127,8 @@ flint_status fl_store_create(int64_t budget, fl_expert_store **out) {
     st->budget = budget;
     st->policy = policy_from_env();
     const char *pf = getenv("FLINT_EXPERT_PREFETCH");
-    st->prefetch = pf && !strcmp(pf, "1");
+    st->ahead = pf ? atoi(pf) : AHEAD_DEFAULT;
+    if (st->ahead < 0) st->ahead = 0;
     st->direct_allowed = direct_allowed;
     pthread_mutex_init(&st->reg, NULL);
     pthread_mutex_init(&st->mu, NULL);
@@ -123,7 +156,7 @@ void fl_store_free(fl_expert_store *st) {
     for (int32_t i = 0; i < st->n_threads; i++) pthread_join(st->threads[i], NULL);
     for (int32_t l = 0; l < st->n_layers; l++) layer_free(st->layers[l]);
     for (int32_t i = 0; i < st->n_files; i++) fl_io_file_close(&st->files[i]);
-    free(st->files), free(st->layers), free(st->queue);
+    free(st->files), free(st->layers), free(st->need_q.a), free(st->low_q.a);
     fl_hist_free(&st->seed);
     pthread_mutex_destroy(&st->reg), pthread_mutex_destroy(&st->mu);
     pthread_cond_destroy(&st->work), pthread_cond_destroy(&st->done);
@@ -254,7 +287,7 @@ static int64_t auto_budget(void) {
     return avail > 0 ? avail / 2 : 0;
 }
 
-static void schedule(fl_store_layer *sl, uint64_t *reads);
+static void schedule(fl_store_layer *sl, job_kind kind);
 
 /* Reads the experts routed most often so far (a loaded histogram's) into
  * the empty slots, so the first token finds the learned hot set (st->mu
@@ -268,7 +301,7 @@ static void preload(fl_store_layer *sl) {
         sl->need[top] = NEED_WAIT;
         sl->need_list[sl->n_need++] = top;
     }
-    schedule(sl, &sl->st->prefetches);
+    schedule(sl, JOB_FILL);
     for (int32_t i = 0; i < sl->n_need; i++) sl->need[sl->need_list[i]] = NEED_NO;
     sl->n_need = 0;
 }
@@ -314,9 +347,12 @@ flint_status fl_store_commit(fl_expert_store *st) {
             for (size_t i = 0; i < ns; i++) sl->slot_expert[i] = -1;
         total_slots += sl->n_slot;
     }
-    if (!s && !(st->queue = malloc((size_t)total_slots * sizeof *st->queue))) s = fl_errorf(FLINT_E_NOMEM, "out of memory");
+    /* a slot is in at most one job */
+    st->need_q = st->low_q = (job_ring){.cap = total_slots};
+    if (!s && (!(st->need_q.a = malloc((size_t)total_slots * sizeof(job))) ||
+               !(st->low_q.a = malloc((size_t)total_slots * sizeof(job)))))
+        s = fl_errorf(FLINT_E_NOMEM, "out of memory");
     if (s) goto out;
-    st->q_cap = total_slots;
     for (; st->n_threads < IO_THREADS; st->n_threads++)
         if (pthread_create(&st->threads[st->n_threads], NULL, io_main, st)) break;
     if (!st->n_threads) s = fl_errorf(FLINT_E_NOMEM, "expert store: no I/O thread could start");
@@ -336,11 +372,11 @@ static void *io_main(void *arg) {
     fl_expert_store *st = arg;
     pthread_mutex_lock(&st->mu);
     for (;;) {
-        while (!st->stop && !st->q_len) pthread_cond_wait(&st->work, &st->mu);
+        while (!st->stop && !st->need_q.len && !(st->low_q.len && !st->need_reading))
+            pthread_cond_wait(&st->work, &st->mu);
         if (st->stop) break;
-        const job j = st->queue[st->q_head];
-        st->q_head = (st->q_head + 1) % st->q_cap;
-        st->q_len--;
+        const job j = ring_pop(st->need_q.len ? &st->need_q : &st->low_q);
+        st->need_reading += j.kind == JOB_NEED;
         pthread_mutex_unlock(&st->mu);
 
         fl_store_layer *sl = j.sl;
@@ -360,6 +396,9 @@ static void *io_main(void *arg) {
             snprintf(err->msg, sizeof err->msg, "expert %d of layer %d: %s", j.e, sl->l, flint_errmsg());
         }
         sl->slot_state[j.slot] = s ? SLOT_FAILED : SLOT_READY;
+        /* the last needed read done: the reads ahead may go */
+        if (j.kind == JOB_NEED && !--st->need_reading && st->low_q.len) pthread_cond_broadcast(&st->work);
+        if (!--st->pending) st->io_busy += fl_now_seconds() - st->busy_since;
         st->bytes_read += c.bytes;
         st->reads_direct += c.direct;
         st->reads_buffered += c.buffered;
@@ -400,9 +439,9 @@ static void pick_hot(fl_store_layer *sl) {
     }
 }
 
-/* Starts reads of waiting experts into the slots they may take, counting
- * them in *reads (st->mu held). */
-static void schedule(fl_store_layer *sl, uint64_t *reads) {
+/* Queues reads of waiting experts into the slots they may take (st->mu
+ * held). */
+static void schedule(fl_store_layer *sl, job_kind kind) {
     fl_expert_store *st = sl->st;
     for (int32_t i = 0; i < sl->n_need; i++) {
         const int32_t e = sl->need_list[i];
@@ -414,13 +453,43 @@ static void schedule(fl_store_layer *sl, uint64_t *reads) {
         sl->expert_slot[e] = s;
         sl->slot_state[s] = SLOT_LOADING;
         sl->slot_tick[s] = ++sl->tick;
-        (*reads)++;
-        st->queue[(st->q_head + st->q_len++) % st->q_cap] = (job){sl, s, e};
+        if (kind == JOB_NEED) st->misses++;
+        else st->prefetches++;
+        if (!st->pending++) st->busy_since = fl_now_seconds();
+        ring_push(kind == JOB_NEED ? &st->need_q : &st->low_q, (job){sl, s, e, kind});
         pthread_cond_signal(&st->work);
     }
 }
 
 /* ---- sessions ---- */
+
+/* The layer's reads ahead and fills still queued, now that its session
+ * knows what it needs: the needed ones join the needed reads (as misses:
+ * they were not read ahead of time), the reads ahead it does not need are
+ * dropped and their slots freed (st->mu held). Returns how many were
+ * promoted. */
+static int32_t sort_ahead(fl_store_layer *sl) {
+    int32_t promoted = 0;
+    fl_expert_store *st = sl->st;
+    for (int32_t i = 0, n = st->low_q.len; i < n; i++) {
+        job j = ring_pop(&st->low_q);
+        if (j.sl == sl && sl->need[j.e] == NEED_WAIT) {
+            j.kind = JOB_NEED;
+            ring_push(&st->need_q, j);
+            st->prefetches--, st->misses++, promoted++;
+        } else if (j.sl != sl || j.kind == JOB_FILL) {
+            ring_push(&st->low_q, j);
+        } else {
+            sl->expert_slot[j.e] = -1;
+            sl->slot_expert[j.slot] = -1;
+            sl->slot_state[j.slot] = SLOT_EMPTY;
+            st->prefetches--;
+            if (!--st->pending) st->io_busy += fl_now_seconds() - st->busy_since;
+        }
+    }
+    if (promoted) pthread_cond_broadcast(&st->work);
+    return promoted;
+}
 
 flint_status fl_store_begin(fl_store_layer *sl, const int32_t *need, int32_t n_need) {
     fl_expert_store *st = sl->st;
@@ -435,9 +504,11 @@ flint_status fl_store_begin(fl_store_layer *sl, const int32_t *need, int32_t n_n
     }
     if (st->policy == FL_POLICY_PINNED) pick_hot(sl);
     pthread_mutex_lock(&st->mu);
+    const int32_t promoted = sort_ahead(sl);
     for (int32_t i = 0; i < n_need; i++)
         if (sl->expert_slot[need[i]] >= 0) st->hits++;
-    schedule(sl, &st->misses);
+    st->hits -= (uint64_t)promoted;
+    schedule(sl, JOB_NEED);
     pthread_mutex_unlock(&st->mu);
     return FLINT_OK;
 }
@@ -463,8 +534,10 @@ flint_status fl_store_next(fl_store_layer *sl, int32_t *e, const uint8_t *const 
         }
         if (*n || !sl->n_left) break;
         /* a read ahead that landed frees its slot for what this session waits on */
-        schedule(sl, &st->misses);
+        schedule(sl, JOB_NEED);
+        const double t0 = fl_now_seconds();
         pthread_cond_wait(&st->done, &st->mu);
+        st->io_wait += fl_now_seconds() - t0;
     }
 out:
     pthread_mutex_unlock(&st->mu);
@@ -474,7 +547,7 @@ out:
 void fl_store_done(fl_store_layer *sl, int32_t e) {
     pthread_mutex_lock(&sl->st->mu);
     sl->need[e] = NEED_DONE;
-    schedule(sl, &sl->st->misses);
+    schedule(sl, JOB_NEED);
     pthread_mutex_unlock(&sl->st->mu);
 }
 
@@ -496,14 +569,16 @@ void fl_store_end(fl_store_layer *sl) {
     pthread_mutex_unlock(&sl->use);
 }
 
+int32_t fl_store_ahead(const fl_store_layer *sl) { return sl->st->ahead; }
+
 void fl_store_prefetch(fl_store_layer *sl, const int32_t *e, int32_t n) {
     fl_expert_store *st = sl->st;
-    if (!st->prefetch || !st->committed || pthread_mutex_trylock(&sl->use)) return; /* busy: not worth waiting */
+    if (!st->ahead || !st->committed || pthread_mutex_trylock(&sl->use)) return; /* busy: not worth waiting */
     pthread_mutex_lock(&st->mu);
     /* a session of the hinted experts: none of them evicts another */
     sl->n_need = sl->n_left = n;
     for (int32_t i = 0; i < n; i++) sl->need_list[i] = e[i], sl->need[e[i]] = NEED_WAIT;
-    schedule(sl, &st->prefetches);
+    schedule(sl, JOB_AHEAD);
     for (int32_t i = 0; i < n; i++) sl->need[e[i]] = NEED_NO;
     sl->n_need = sl->n_left = 0;
     pthread_mutex_unlock(&st->mu);
@@ -584,7 +659,100 @@ void fl_store_stats(const fl_expert_store *cst, flint_expert_stats *out) {
     out->bytes_read = st->bytes_read;
     out->reads_direct = st->reads_direct;
     out->reads_buffered = st->reads_buffered;
+    const double busy = st->io_busy + (st->pending ? fl_now_seconds() - st->busy_since : 0);
+    out->io_busy_ns = (uint64_t)(busy * 1e9);
+    out->io_wait_ns = (uint64_t)(st->io_wait * 1e9);
     pthread_mutex_unlock(&st->mu);
     out->direct = st->direct_allowed;
     for (int32_t i = 0; i < st->n_files; i++) out->direct &= fl_io_file_direct(&st->files[i]);
+}
+
+/* ---- the probe ---- */
+
+typedef struct probe {
+    fl_expert_store *st;
+    const int32_t *pick;  /* [n][2] layer, expert */
+    int32_t n;
+    atomic_int next;
+    atomic_ullong bytes;
+    atomic_int failed;    /* a read failed: its status */
+    char msg[256];        /* and its message (the first failure's) */
+    uint64_t scratch_bytes;
+} probe;
+
+static void probe_fail(probe *p, flint_status s) {
+    int none = 0;
+    if (atomic_compare_exchange_strong(&p->failed, &none, (int)s)) snprintf(p->msg, sizeof p->msg, "%s", flint_errmsg());
+}
+
+static void *probe_main(void *arg) {
+    probe *p = arg;
+    uint8_t *buf = aligned_alloc(FL_IO_ALIGN, p->scratch_bytes);
+    if (!buf) {
+        probe_fail(p, fl_errorf(FLINT_E_NOMEM, "out of memory for the disk probe"));
+        return NULL;
+    }
+    for (int32_t i; !atomic_load(&p->failed) && (i = atomic_fetch_add(&p->next, 1)) < p->n;) {
+        const fl_store_layer *sl = p->st->layers[p->pick[2 * i]];
+        const int32_t e = p->pick[2 * i + 1], R = sl->n_range;
+        fl_io_counts c = {0};
+        for (int32_t r = 0; r < R; r++) {
+            const size_t k = (size_t)e * R + r;
+            const uint8_t *base;
+            flint_status s = fl_io_read_range(&p->st->files[sl->file[k]], &sl->ranges[k], buf + sl->pos[r], &base, &c);
+            if (s) {
+                probe_fail(p, s);
+                break;
+            }
+        }
+        atomic_fetch_add(&p->bytes, c.bytes);
+    }
+    free(buf);
+    return NULL;
+}
+
+flint_status fl_store_probe(fl_expert_store *st, uint64_t bytes, double *bytes_per_s) {
+    *bytes_per_s = 0;
+    if (!st->committed) return fl_errorf(FLINT_E_INVALID_ARG, "expert store: a probe before the slots were sized");
+    int32_t n_moe = 0;
+    uint64_t scratch = 0, per_expert = 0;
+    for (int32_t l = 0; l < st->n_layers; l++)
+        if (st->layers[l]) {
+            n_moe++;
+            scratch = st->layers[l]->slot_bytes > scratch ? st->layers[l]->slot_bytes : scratch;
+            per_expert += st->layers[l]->slot_bytes;
+        }
+    if (!n_moe) return fl_errorf(FLINT_E_INVALID_ARG, "expert store: no layer to probe");
+    per_expert /= (uint64_t)n_moe;
+    const uint64_t want = bytes / per_expert;
+    const int32_t n = want < 1 ? 1 : want > (1 << 20) ? 1 << 20 : (int32_t)want;
+    int32_t *pick = malloc((size_t)n * 2 * sizeof *pick);
+    if (!pick) return fl_errorf(FLINT_E_NOMEM, "out of memory");
+    /* a new sequence each call: a probe after another reads other experts */
+    static atomic_uint calls;
+    uint64_t x = 0x9e3779b97f4a7c15ull * (atomic_fetch_add(&calls, 1) + 1);
+    for (int32_t i = 0; i < n; i++) {
+        int32_t l;
+        do {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            l = (int32_t)((x >> 33) % (uint64_t)st->n_layers);
+        } while (!st->layers[l]);
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        pick[2 * i] = l;
+        pick[2 * i + 1] = (int32_t)((x >> 33) % (uint64_t)st->layers[l]->n_expert);
+    }
+    probe p = {.st = st, .pick = pick, .n = n, .scratch_bytes = scratch};
+    pthread_t th[IO_THREADS];
+    int32_t nt = 0;
+    const double t0 = fl_now_seconds();
+    for (; nt < IO_THREADS; nt++)
+        if (pthread_create(&th[nt], NULL, probe_main, &p)) break;
+    if (!nt) probe_main(&p);
+    for (int32_t i = 0; i < nt; i++) pthread_join(th[i], NULL);
+    const double dt = fl_now_seconds() - t0;
+    free(pick);
+    const int failed = atomic_load(&p.failed);
+    if (failed) return fl_errorf((flint_status)failed, "expert store: disk probe: %s", p.msg);
+    *bytes_per_s = dt > 0 ? (double)atomic_load(&p.bytes) / dt : 0;
+    return FLINT_OK;
 }

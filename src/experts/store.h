@@ -53,12 +53,22 @@ flint_status fl_store_begin(fl_store_layer *sl, const int32_t *need, int32_t n_n
 flint_status fl_store_next(fl_store_layer *sl, int32_t *e, const uint8_t *const **base, int32_t max, int32_t *n);
 void fl_store_done(fl_store_layer *sl, int32_t e);
 void fl_store_end(fl_store_layer *sl);
-/* Starts reads of the n experts e[] (distinct) the layer will likely want
- * next, into slots the policy frees; nothing when a session holds the
- * layer or FLINT_EXPERT_PREFETCH is not 1 (see docs/PERF.md). */
+/* How many of each token's likeliest experts of a layer to read ahead
+ * while the layer before computes (FLINT_EXPERT_PREFETCH=N, default 3; 0:
+ * none; see docs/PERF.md). */
+int32_t fl_store_ahead(const fl_store_layer *sl);
+/* Queues reads of the n experts e[] (distinct) the layer will likely want
+ * next, into slots the policy frees, behind every read a session waits on;
+ * nothing when a session holds the layer. */
 void fl_store_prefetch(fl_store_layer *sl, const int32_t *e, int32_t n);
 
 void fl_store_stats(const fl_expert_store *st, flint_expert_stats *out);
+/* The disk's bandwidth for the store's reads, in bytes/s: about `bytes` of
+ * experts picked at random over the layers, read as the I/O threads read
+ * them (every range, O_DIRECT where the files allow) by as many threads at
+ * once, into scratch: the slots and counters are left alone. Needs the
+ * slots sized (fl_store_commit). */
+flint_status fl_store_probe(fl_expert_store *st, uint64_t bytes, double *bytes_per_s);
 
 typedef struct fl_histogram fl_histogram;
 /* The routing counts so far, [n_layers][n_expert] (layers without experts:

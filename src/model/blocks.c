@@ -227,9 +227,11 @@ static flint_status run_experts(fl_backend *be, fl_lm_scratch *s, fl_expert_sess
     return st;
 }
 
-/* The union of each token's top k of next->logits, read ahead. */
+/* The union of each token's likeliest experts in next->logits (as many as
+ * the store reads ahead, at most k), read ahead. */
 static void prefetch_next(fl_lm_scratch *s, const fl_moe_next *next, int32_t k, int32_t n) {
-    const int32_t E = next->ex->n_expert;
+    const int32_t E = next->ex->n_expert, ahead = fl_experts_ahead(next->ex);
+    if (ahead < k) k = ahead;
     int32_t n_hint = 0;
     memset(s->moe_hint, 0, (size_t)E * sizeof *s->moe_hint);
     for (int32_t t = 0; t < n; t++) {

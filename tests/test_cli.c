@@ -432,6 +432,16 @@ static void test_expert_cache(void) {
     CHECK_MSG(run(cmd, &out) != 0 && strstr(out, "not an expert histogram") && strstr(out, m), "%s", out);
     free(out);
     remove(hist);
+    /* bench with streamed experts: the disk's floor from random expert reads
+     * around the test and a sequential read, no memory floor, the I/O times */
+    snprintf(cmd, sizeof cmd, FLINT_BIN " bench -m %s --expert-cache 1K -p 0 -n 4 -r 1 -t 2 --json", m);
+    CHECK_MSG(run(cmd, &out) == 0 && strstr(out, "\"experts\": {\"hit_rate\": ") &&
+                  strstr(out, "\"disk_gbs_before\": ") && strstr(out, "\"disk_gbs_after\": ") &&
+                  strstr(out, "\"disk_floor_ratio\": ") && strstr(out, "\"disk_seq_floor_ratio\": ") &&
+                  strstr(out, "\"io_busy_share\": ") && strstr(out, "\"io_wait_ms_per_token\": ") &&
+                  !strstr(out, "\"floor_ratio\"") && !strstr(out, "read_bandwidth_gbs"),
+              "%s", out);
+    free(out);
     snprintf(cmd, sizeof cmd, FLINT_BIN " logits -m %s --expert-cache 1x --tokens 5", m);
     CHECK_MSG(run(cmd, &out) != 0 && strstr(out, "--expert-cache '1x'"), "%s", out);
     free(out);

@@ -47,6 +47,8 @@ struct fl_store_layer {
     uint64_t *slot_tick;      /* [n_slot] last use */
     int8_t *slot_state;       /* [n_slot] SLOT_*, under st->mu */
     slot_error *slot_err;     /* [n_slot] why a read failed */
+    int8_t *slot_left;        /* [n_slot] ranges still to land (SLOT_LOADING) */
+    int8_t *slot_started;     /* [n_slot] a range of it is being read */
     int32_t *expert_slot;     /* [n_expert] (-1: not in a slot) */
     uint64_t *hist;           /* [n_expert] sessions that routed to it (under use) */
     int8_t *need;             /* [n_expert] NEED_* of the open session */
@@ -64,9 +66,12 @@ struct fl_store_layer {
  * the session needs it and dropped if not. */
 typedef enum job_kind { JOB_NEED, JOB_AHEAD, JOB_FILL } job_kind;
 
+/* One byte range of an expert (gate, up or down, their scales): the
+ * ranges of a slot are read in parallel, and the slot is ready once the
+ * last lands. */
 typedef struct job {
     fl_store_layer *sl;
-    int32_t slot, e;
+    int32_t slot, e, r;
     job_kind kind;
 } job;
 
@@ -143,6 +148,7 @@ static void layer_free(fl_store_layer *sl) {
     pthread_mutex_destroy(&sl->use);
     free(sl->ranges), free(sl->file), free(sl->pos), free(sl->mem), free(sl->base), free(sl->slot_expert);
     free(sl->slot_tick), free(sl->slot_state), free(sl->slot_err), free(sl->expert_slot), free(sl->hist);
+    free(sl->slot_left), free(sl->slot_started);
     free(sl->need), free(sl->hot), free(sl->need_list);
     free(sl);
 }
@@ -340,14 +346,17 @@ flint_status fl_store_commit(fl_expert_store *st) {
         sl->slot_tick = calloc(ns, sizeof *sl->slot_tick);
         sl->slot_state = calloc(ns, 1);
         sl->slot_err = calloc(ns, sizeof *sl->slot_err);
-        if (!sl->mem || !sl->base || !sl->slot_expert || !sl->slot_tick || !sl->slot_state || !sl->slot_err)
+        sl->slot_left = calloc(ns, 1);
+        sl->slot_started = calloc(ns, 1);
+        if (!sl->mem || !sl->base || !sl->slot_expert || !sl->slot_tick || !sl->slot_state || !sl->slot_err ||
+            !sl->slot_left || !sl->slot_started)
             s = fl_errorf(FLINT_E_NOMEM, "out of memory for the expert cache (%llu bytes, layer %d)",
                           (unsigned long long)(ns * sl->slot_bytes), l);
         else
             for (size_t i = 0; i < ns; i++) sl->slot_expert[i] = -1;
-        total_slots += sl->n_slot;
+        total_slots += sl->n_slot * sl->n_range;
     }
-    /* a slot is in at most one job */
+    /* a slot's range is in at most one job */
     st->need_q = st->low_q = (job_ring){.cap = total_slots};
     if (!s && (!(st->need_q.a = malloc((size_t)total_slots * sizeof(job))) ||
                !(st->low_q.a = malloc((size_t)total_slots * sizeof(job)))))
@@ -377,25 +386,22 @@ static void *io_main(void *arg) {
         if (st->stop) break;
         const job j = ring_pop(st->need_q.len ? &st->need_q : &st->low_q);
         st->need_reading += j.kind == JOB_NEED;
+        fl_store_layer *sl = j.sl;
+        sl->slot_started[j.slot] = 1;
         pthread_mutex_unlock(&st->mu);
 
-        fl_store_layer *sl = j.sl;
-        const int32_t R = sl->n_range;
-        uint8_t *slot = sl->mem + (size_t)j.slot * sl->slot_bytes;
+        const size_t i = (size_t)j.e * sl->n_range + j.r;
         fl_io_counts c = {0};
-        flint_status s = FLINT_OK;
-        for (int32_t r = 0; r < R && !s; r++) {
-            const size_t i = (size_t)j.e * R + r;
-            s = fl_io_read_range(&st->files[sl->file[i]], &sl->ranges[i], slot + sl->pos[r],
-                                 &sl->base[(size_t)j.slot * R + r], &c);
-        }
+        flint_status s = fl_io_read_range(&st->files[sl->file[i]], &sl->ranges[i],
+                                          sl->mem + (size_t)j.slot * sl->slot_bytes + sl->pos[j.r],
+                                          &sl->base[(size_t)j.slot * sl->n_range + j.r], &c);
         pthread_mutex_lock(&st->mu);
-        if (s) {
-            slot_error *err = &sl->slot_err[j.slot];
+        slot_error *err = &sl->slot_err[j.slot];
+        if (s && !err->st) {
             err->st = s;
             snprintf(err->msg, sizeof err->msg, "expert %d of layer %d: %s", j.e, sl->l, flint_errmsg());
         }
-        sl->slot_state[j.slot] = s ? SLOT_FAILED : SLOT_READY;
+        if (!--sl->slot_left[j.slot]) sl->slot_state[j.slot] = err->st ? SLOT_FAILED : SLOT_READY;
         /* the last needed read done: the reads ahead may go */
         if (j.kind == JOB_NEED && !--st->need_reading && st->low_q.len) pthread_cond_broadcast(&st->work);
         if (!--st->pending) st->io_busy += fl_now_seconds() - st->busy_since;
@@ -452,12 +458,17 @@ static void schedule(fl_store_layer *sl, job_kind kind) {
         sl->slot_expert[s] = e;
         sl->expert_slot[e] = s;
         sl->slot_state[s] = SLOT_LOADING;
+        sl->slot_left[s] = (int8_t)sl->n_range;
+        sl->slot_started[s] = 0;
+        sl->slot_err[s].st = FLINT_OK;
         sl->slot_tick[s] = ++sl->tick;
         if (kind == JOB_NEED) st->misses++;
         else st->prefetches++;
-        if (!st->pending++) st->busy_since = fl_now_seconds();
-        ring_push(kind == JOB_NEED ? &st->need_q : &st->low_q, (job){sl, s, e, kind});
-        pthread_cond_signal(&st->work);
+        if (!st->pending) st->busy_since = fl_now_seconds();
+        st->pending += sl->n_range;
+        for (int32_t r = 0; r < sl->n_range; r++)
+            ring_push(kind == JOB_NEED ? &st->need_q : &st->low_q, (job){sl, s, e, r, kind});
+        pthread_cond_broadcast(&st->work);
     }
 }
 
@@ -473,17 +484,20 @@ static int32_t sort_ahead(fl_store_layer *sl) {
     fl_expert_store *st = sl->st;
     for (int32_t i = 0, n = st->low_q.len; i < n; i++) {
         job j = ring_pop(&st->low_q);
+        const bool first = j.r == 0; /* an expert's ranges are queued in order: count it once */
         if (j.sl == sl && sl->need[j.e] == NEED_WAIT) {
             j.kind = JOB_NEED;
             ring_push(&st->need_q, j);
-            st->prefetches--, st->misses++, promoted++;
-        } else if (j.sl != sl || j.kind == JOB_FILL) {
+            if (first && !sl->slot_started[j.slot]) st->prefetches--, st->misses++, promoted++;
+        } else if (j.sl != sl || j.kind == JOB_FILL || sl->slot_started[j.slot]) {
             ring_push(&st->low_q, j);
         } else {
-            sl->expert_slot[j.e] = -1;
-            sl->slot_expert[j.slot] = -1;
-            sl->slot_state[j.slot] = SLOT_EMPTY;
-            st->prefetches--;
+            if (!--sl->slot_left[j.slot]) {
+                sl->expert_slot[j.e] = -1;
+                sl->slot_expert[j.slot] = -1;
+                sl->slot_state[j.slot] = SLOT_EMPTY;
+                st->prefetches--;
+            }
             if (!--st->pending) st->io_busy += fl_now_seconds() - st->busy_since;
         }
     }
@@ -671,7 +685,7 @@ void fl_store_stats(const fl_expert_store *cst, flint_expert_stats *out) {
 
 typedef struct probe {
     fl_expert_store *st;
-    const int32_t *pick;  /* [n][2] layer, expert */
+    const int32_t *pick;  /* [n][3] layer, expert, range */
     int32_t n;
     atomic_int next;
     atomic_ullong bytes;
@@ -693,18 +707,13 @@ static void *probe_main(void *arg) {
         return NULL;
     }
     for (int32_t i; !atomic_load(&p->failed) && (i = atomic_fetch_add(&p->next, 1)) < p->n;) {
-        const fl_store_layer *sl = p->st->layers[p->pick[2 * i]];
-        const int32_t e = p->pick[2 * i + 1], R = sl->n_range;
+        const int32_t *q = p->pick + 3 * i;
+        const fl_store_layer *sl = p->st->layers[q[0]];
+        const size_t k = (size_t)q[1] * sl->n_range + q[2];
+        const uint8_t *base;
         fl_io_counts c = {0};
-        for (int32_t r = 0; r < R; r++) {
-            const size_t k = (size_t)e * R + r;
-            const uint8_t *base;
-            flint_status s = fl_io_read_range(&p->st->files[sl->file[k]], &sl->ranges[k], buf + sl->pos[r], &base, &c);
-            if (s) {
-                probe_fail(p, s);
-                break;
-            }
-        }
+        flint_status s = fl_io_read_range(&p->st->files[sl->file[k]], &sl->ranges[k], buf + sl->pos[q[2]], &base, &c);
+        if (s) probe_fail(p, s);
         atomic_fetch_add(&p->bytes, c.bytes);
     }
     free(buf);
@@ -725,21 +734,21 @@ flint_status fl_store_probe(fl_expert_store *st, uint64_t bytes, double *bytes_p
     if (!n_moe) return fl_errorf(FLINT_E_INVALID_ARG, "expert store: no layer to probe");
     per_expert /= (uint64_t)n_moe;
     const uint64_t want = bytes / per_expert;
-    const int32_t n = want < 1 ? 1 : want > (1 << 20) ? 1 << 20 : (int32_t)want;
-    int32_t *pick = malloc((size_t)n * 2 * sizeof *pick);
+    const int32_t n_exp = want < 1 ? 1 : want > (1 << 20) ? 1 << 20 : (int32_t)want;
+    int32_t *pick = malloc((size_t)n_exp * FL_EXPERT_MAX_RANGES * 3 * sizeof *pick), n = 0;
     if (!pick) return fl_errorf(FLINT_E_NOMEM, "out of memory");
     /* a new sequence each call: a probe after another reads other experts */
     static atomic_uint calls;
     uint64_t x = 0x9e3779b97f4a7c15ull * (atomic_fetch_add(&calls, 1) + 1);
-    for (int32_t i = 0; i < n; i++) {
+    for (int32_t i = 0; i < n_exp; i++) {
         int32_t l;
         do {
             x = x * 6364136223846793005ull + 1442695040888963407ull;
             l = (int32_t)((x >> 33) % (uint64_t)st->n_layers);
         } while (!st->layers[l]);
         x = x * 6364136223846793005ull + 1442695040888963407ull;
-        pick[2 * i] = l;
-        pick[2 * i + 1] = (int32_t)((x >> 33) % (uint64_t)st->layers[l]->n_expert);
+        const int32_t e = (int32_t)((x >> 33) % (uint64_t)st->layers[l]->n_expert);
+        for (int32_t r = 0; r < st->layers[l]->n_range; r++, n++) pick[3 * n] = l, pick[3 * n + 1] = e, pick[3 * n + 2] = r;
     }
     probe p = {.st = st, .pick = pick, .n = n, .scratch_bytes = scratch};
     pthread_t th[IO_THREADS];

@@ -7,7 +7,8 @@
  * layers in turn, so one global pool would evict exactly what the next
  * token needs first); each slot holds one expert, every range of it at a
  * 4096-aligned place so O_DIRECT can read the aligned superset into it.
- * Reads: a pool of I/O threads, one job per expert; pread with O_DIRECT
+ * Reads: a pool of I/O threads, one job per byte range of an expert (its
+ * gate, up and down read in parallel); pread with O_DIRECT
  * where the file opens with it and the read is accepted, buffered pread
  * otherwise (the file then stays on buffered reads). Short reads and EINTR
  * are retried; an error or an end of file inside an expert fails the
@@ -65,9 +66,9 @@ void fl_store_prefetch(fl_store_layer *sl, const int32_t *e, int32_t n);
 void fl_store_stats(const fl_expert_store *st, flint_expert_stats *out);
 /* The disk's bandwidth for the store's reads, in bytes/s: about `bytes` of
  * experts picked at random over the layers, read as the I/O threads read
- * them (every range, O_DIRECT where the files allow) by as many threads at
- * once, into scratch: the slots and counters are left alone. Needs the
- * slots sized (fl_store_commit). */
+ * them (each range a read, O_DIRECT where the files allow) by as many
+ * threads at once, into scratch: the slots and counters are left alone.
+ * Needs the slots sized (fl_store_commit). */
 flint_status fl_store_probe(fl_expert_store *st, uint64_t bytes, double *bytes_per_s);
 
 typedef struct fl_histogram fl_histogram;

@@ -73,6 +73,10 @@ srv_reply srv_metrics(srv_call *c) {
         VALUE("flint_expert_cache_misses_total %llu", (unsigned long long)st.experts.misses);
         METRIC("counter", "expert_bytes_read_total", "Bytes of experts read from disk.");
         VALUE("flint_expert_bytes_read_total %llu", (unsigned long long)st.experts.bytes_read);
+        METRIC("counter", "expert_read_pending_seconds_total", "Time with expert reads queued or in progress.");
+        VALUE("flint_expert_read_pending_seconds_total %.6f", (double)st.experts.io_busy_ns * 1e-9);
+        METRIC("counter", "expert_wait_seconds_total", "Time the model waited for experts on their way from disk.");
+        VALUE("flint_expert_wait_seconds_total %.6f", (double)st.experts.io_wait_ns * 1e-9);
         METRIC("gauge", "expert_cache_bytes", "Bytes the expert cache may take.");
         VALUE("flint_expert_cache_bytes %lld", (long long)st.experts.budget);
     }

@@ -93,6 +93,22 @@ static void pack(fl_experts *ex) {
                 (size_t)ex->n_range * sizeof *ex->ranges);
 }
 
+/* Resident experts' views, built once: what a backend's MoE ops take
+ * (and may keep what they derive from). */
+static flint_status make_views(fl_experts *ex) {
+    const int32_t E = ex->n_expert;
+    if (!(ex->views = malloc((size_t)E * FL_EXPERT_MATRICES * sizeof *ex->views)))
+        return fl_errorf(FLINT_E_NOMEM, "out of memory for the views of %d experts", E);
+    for (int32_t e = 0; e < E; e++) {
+        const uint8_t *base[FL_EXPERT_MAX_RANGES];
+        fl_weight w[FL_EXPERT_MATRICES];
+        for (int32_t r = 0; r < ex->n_range; r++) base[r] = ex->ranges[(size_t)e * ex->n_range + r].mapped;
+        fl_experts_view(ex, base, w);
+        for (int m = 0; m < FL_EXPERT_MATRICES; m++) ex->views[(size_t)m * E + e] = w[m];
+    }
+    return FLINT_OK;
+}
+
 flint_status fl_experts_load(fl_experts *ex, fl_weight_loader *wl, int32_t l, const fl_expert_names *nm,
                              int64_t n_embd, int64_t n_ff, int32_t n_expert) {
     *ex = (fl_experts){.n_expert = n_expert};
@@ -126,6 +142,7 @@ flint_status fl_experts_load(fl_experts *ex, fl_weight_loader *wl, int32_t l, co
     pack(ex);
     fl_expert_store *store = fl_model_file_store(wl->file);
     if (store && (st = fl_store_layer_get(store, l, ex, &ex->stream))) goto fail;
+    if (!ex->stream && (st = make_views(ex))) goto fail;
     return FLINT_OK;
 fail:
     fl_experts_free(ex);
@@ -133,8 +150,8 @@ fail:
 }
 
 void fl_experts_free(fl_experts *ex) {
-    free(ex->ranges);
-    ex->ranges = NULL;
+    free(ex->ranges), free(ex->views);
+    ex->ranges = NULL, ex->views = NULL;
 }
 
 uint64_t fl_expert_bytes(const fl_experts *ex) {

@@ -255,16 +255,7 @@ static flint_status moe_on_device(fl_backend *be, fl_lm_scratch *s, const fl_exp
     const fl_backend_ops *op = be->ops;
     const int32_t E = ex->n_expert;
     const int64_t H = ex->w[FL_EXPERT_DOWN].m, F = ex->w[FL_EXPERT_GATE].m, rows = (int64_t)n * k;
-    /* each matrix's views of every expert: ws[m * E + e] */
-    fl_weight *ws = malloc((size_t)E * FL_EXPERT_MATRICES * sizeof *ws);
-    if (!ws) return fl_errorf(FLINT_E_NOMEM, "out of memory for the views of %d experts", E);
-    for (int32_t e = 0; e < E; e++) {
-        const uint8_t *base[FL_EXPERT_MAX_RANGES];
-        fl_weight w[FL_EXPERT_MATRICES];
-        for (int32_t r = 0; r < ex->n_range; r++) base[r] = ex->ranges[(size_t)e * ex->n_range + r].mapped;
-        fl_experts_view(ex, base, w);
-        for (int m = 0; m < FL_EXPERT_MATRICES; m++) ws[(size_t)m * E + e] = w[m];
-    }
+    const fl_weight *ws = ex->views; /* ws[m * E + e] */
     float *shared_y = shared ? s->moe_yk + rows * H : NULL;
     flint_status st = FLINT_OK;
     if (shared) st = fl_block_mlp(be, s, shared->gate, shared->up, shared->down, act, x, shared_y, n);
@@ -277,7 +268,6 @@ static flint_status moe_on_device(fl_backend *be, fl_lm_scratch *s, const fl_exp
     }
     if (!st)
         st = op->moe_combine(be, out, s->moe_yk, s->moe_e, s->moe_w, n, k, H, shared_y, shared ? shared->scale : NULL);
-    free(ws);
     return st;
 }
 

@@ -13,6 +13,7 @@ static void vk_free(fl_backend *be) {
     fl_vk *vk = fl_vk_of(be);
     if (vk->dev) vkDeviceWaitIdle(vk->dev);
     fl_vk_replay_free(vk);
+    fl_vk_moe_free(vk);
     fl_vk_memory_free(vk);
     fl_vk_pipelines_destroy(vk);
     fl_vk_device_close(vk);
@@ -64,6 +65,8 @@ void fl_vk_backend_replay_counts(const fl_backend *be, uint64_t *recorded, uint6
     *recorded = vk->replay.recordings;
     *replayed = vk->replay.replays;
 }
+
+int32_t fl_vk_backend_moe_tables(const fl_backend *be) { return ((const fl_vk *)be)->n_moe_tables; }
 
 flint_status fl_vk_backend_create(int32_t device, fl_backend **out) {
     *out = NULL;

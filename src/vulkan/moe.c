@@ -5,7 +5,9 @@
  * moe_route: shaders/moe_route.comp, a workgroup per token.
  * moe_matmul: the experts' weights are uploaded once each (matmul.c's
  * uploads, F32 rows for a type without a shader) and their addresses put
- * in a table for this op; the products run the dense shaders compiled with
+ * in a table in device memory, built once per matrix of a layer (the
+ * model's views stay put: backend.h) and found again by the views; the
+ * products run the dense shaders compiled with
  * MM_EXPERT (mm_vec_id_<type>, mm_tile_id_<type>: the same code, the
  * weight looked up per row or per expert). Decode (n <= 8 tokens, or every
  * n in deterministic mode, as matmul.c chooses): a matrix-vector product
@@ -51,6 +53,29 @@ typedef struct combine_push {
     VkDeviceAddress out, y, ids, w, shared, scale;
     uint32_t n, H, k;
 } combine_push;
+
+/* A matrix's expert table: [E][3] addresses of the weights, scales and
+ * biases, uploaded once. Found by the views it was built from; their
+ * first and last experts' data and the shape guard against an array
+ * reused for other weights (tests do). The host copy stays allocated: it
+ * is the upload's key. */
+typedef struct fl_vk_moe_table {
+    const fl_weight *ws;
+    fl_weight first, last;
+    int32_t n_expert;
+    VkDeviceAddress *host, addr;
+} fl_vk_moe_table;
+
+static bool same_view(const fl_weight *a, const fl_weight *b) {
+    return a->data == b->data && a->scales == b->scales && a->biases == b->biases && a->type == b->type &&
+           a->m == b->m && a->k == b->k && a->row_bytes == b->row_bytes && a->group_size == b->group_size &&
+           a->scale_type == b->scale_type;
+}
+
+void fl_vk_moe_free(fl_vk *vk) {
+    for (int32_t i = 0; i < vk->n_moe_tables; i++) free(vk->moe_tables[i].host);
+    free(vk->moe_tables);
+}
 
 /* The counts the shaders take: E experts, k choices, n tokens; rows = n k. */
 static flint_status check_counts(const char *op, int64_t n, int32_t E, int32_t k, uint64_t *rows) {
@@ -113,12 +138,50 @@ static flint_status check_experts(const fl_vk *vk, const fl_weight *ws, int32_t 
     return FLINT_OK;
 }
 
+static bool table_of(const fl_vk_moe_table *t, const fl_weight *ws, int32_t E) {
+    return t->ws == ws && t->n_expert == E && same_view(&t->first, &ws[0]) && same_view(&t->last, &ws[E - 1]);
+}
+
+static fl_vk_moe_table *find_table(fl_vk *vk, const fl_weight *ws, int32_t E) {
+    for (int32_t i = 0; i < vk->n_moe_tables; i++)
+        if (table_of(&vk->moe_tables[i], ws, E)) return &vk->moe_tables[i];
+    return NULL;
+}
+
+/* The device address of ws's expert table (0 with vk->err set on failure),
+ * built and uploaded on the first call for ws (checked by then). */
+static VkDeviceAddress expert_table(fl_vk *vk, const fl_weight *ws, int32_t E) {
+    const fl_vk_moe_table *found = find_table(vk, ws, E);
+    if (found) return found->addr;
+    if (vk->n_moe_tables == vk->cap_moe_tables) {
+        const int32_t cap = vk->cap_moe_tables ? 2 * vk->cap_moe_tables : 64;
+        fl_vk_moe_table *t = realloc(vk->moe_tables, (size_t)cap * sizeof *t);
+        if (!t) return vk->err = fl_errorf(FLINT_E_NOMEM, "out of memory"), 0;
+        vk->moe_tables = t;
+        vk->cap_moe_tables = cap;
+    }
+    const uint64_t bytes = (uint64_t)E * 3 * sizeof(VkDeviceAddress);
+    VkDeviceAddress *host = malloc(bytes);
+    if (!host) return vk->err = fl_errorf(FLINT_E_NOMEM, "vulkan moe_matmul: out of memory for %d experts", (int)E), 0;
+    for (int32_t e = 0; e < E && !vk->err; e++)
+        host[3 * e] = fl_vk_mm_range_addr(vk, &ws[e], 0, ws[0].m, &host[3 * e + 1], &host[3 * e + 2]);
+    const VkDeviceAddress addr = vk->err ? 0 : fl_vk_in_as(vk, host, bytes, host, bytes);
+    if (!addr) {
+        free(host);
+        return 0;
+    }
+    vk->moe_tables[vk->n_moe_tables++] =
+        (fl_vk_moe_table){.ws = ws, .first = ws[0], .last = ws[E - 1], .n_expert = E, .host = host, .addr = addr};
+    return addr;
+}
+
 flint_status fl_vk_moe_matmul(fl_backend *be, const fl_weight *ws, int32_t n_expert, const int32_t *ids, int64_t n,
                               int32_t k, bool x_per_choice, const float *x, float *y) {
     fl_vk *vk = fl_vk_of(be);
     uint64_t rows, xb, yb;
     flint_status st = check_counts("moe_matmul", n, n_expert, k, &rows);
-    if (!st) st = check_experts(vk, ws, n_expert);
+    /* the views were checked when their table was built */
+    if (!st && (!ws || !find_table(vk, ws, n_expert))) st = check_experts(vk, ws, n_expert);
     if (st) return st;
     const fl_weight *w0 = &ws[0];
     if (!fl_mul_u64(x_per_choice ? rows : (uint64_t)n, (uint64_t)w0->k * sizeof(float), &xb) ||
@@ -131,20 +194,15 @@ flint_status fl_vk_moe_matmul(fl_backend *be, const fl_weight *ws, int32_t n_exp
     fl_vk_mm_kernels kn;
     const bool native = fl_vk_mm_kernels_of(w0->type, &kn);
     if (!native) fl_vk_mm_kernels_of(FLINT_TYPE_F32, &kn);
-    VkDeviceAddress *table = malloc((size_t)n_expert * 3 * sizeof *table);
-    if (!table) return fl_errorf(FLINT_E_NOMEM, "vulkan moe_matmul: out of memory for %d experts", (int)n_expert);
-    for (int32_t e = 0; e < n_expert && !vk->err; e++)
-        table[3 * e] = fl_vk_mm_range_addr(vk, &ws[e], 0, w0->m, &table[3 * e + 1], &table[3 * e + 2]);
     moe_mm_push pc = {
         .mm = {.x = fl_vk_in(vk, x, xb), .y = fl_vk_out(vk, y, yb), .m = (uint32_t)w0->m, .k = (uint32_t)w0->k,
                .n = (uint32_t)rows, .ldy = (uint32_t)w0->m, .row_bytes = (uint32_t)fl_vk_mm_row_bytes(w0)},
-        .table = fl_vk_args(vk, table, (uint64_t)n_expert * 3 * sizeof *table),
+        .table = expert_table(vk, ws, n_expert),
         .ids = fl_vk_read(vk, ids, rows * sizeof *ids),
         .kc = (uint32_t)k,
         .per_choice = x_per_choice,
         .n_expert = (uint32_t)n_expert,
     };
-    free(table);
     if (native && fl_weight_scale_row_bytes(w0)) {
         pc.mm.srow_bytes = (uint32_t)fl_weight_scale_row_bytes(w0);
         pc.mm.group = (uint32_t)w0->group_size;

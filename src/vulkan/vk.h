@@ -149,6 +149,9 @@ typedef struct fl_vk {
     fl_vk_copyout copyout[FL_VK_MAX_COPYOUT];
     int32_t n_copyout;
 
+    struct fl_vk_moe_table *moe_tables; /* moe.c: the expert address tables built so far */
+    int32_t n_moe_tables, cap_moe_tables;
+
     fl_vk_log log;       /* the dispatches recorded since the last flush */
     fl_vk_replay replay; /* command buffers recorded from earlier logs */
     bool deferred;       /* ops wait for the sync op */
@@ -299,6 +302,7 @@ flint_status fl_vk_moe_route(fl_backend *be, const float *p, int64_t n, int32_t 
                              int32_t *ids, float *w);
 flint_status fl_vk_moe_matmul(fl_backend *be, const fl_weight *ws, int32_t n_expert, const int32_t *ids, int64_t n,
                               int32_t k, bool x_per_choice, const float *x, float *y);
+void fl_vk_moe_free(fl_vk *vk);
 flint_status fl_vk_moe_combine(fl_backend *be, float *out, const float *y, const int32_t *ids, const float *w,
                                int64_t n, int32_t k, int64_t H, const float *shared, const float *scale);
 

@@ -39,6 +39,9 @@ void fl_vk_backend_set_deterministic(fl_backend *be, bool on);
 void fl_vk_backend_set_replay(fl_backend *be, bool on);
 /* Segments recorded, and segments run from an earlier recording, so far. */
 void fl_vk_backend_replay_counts(const fl_backend *be, uint64_t *recorded, uint64_t *replayed);
+/* Expert address tables moe_matmul has built (one per matrix of a MoE
+ * layer, then found again). */
+int32_t fl_vk_backend_moe_tables(const fl_backend *be);
 /* Sync ops run so far by every Vulkan backend of the process (a test's
  * count of host round trips). */
 uint64_t fl_vk_backend_syncs(void);

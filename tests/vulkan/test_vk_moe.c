@@ -156,6 +156,26 @@ static void check_types(vk_pair *p) {
     }
 }
 
+/* The expert table is built once per views array and found again; the
+ * same array with other experts in it (its first and last swapped) gets
+ * a new one, and the products follow the views. */
+static void check_table_reuse(vk_pair *p) {
+    fl_weight ws[E_MM];
+    stacked_experts(FLINT_TYPE_Q4_0, 32, 64, 0, 0, 77, ws);
+    const int32_t t0 = fl_vk_backend_moe_tables(p->gpu);
+    check_products(p, ws, 1, 2, 0, -1, 501);
+    check_products(p, ws, 3, 2, 1, -1, 502);
+    check_products(p, ws, 70, 2, 0, -1, 503);
+    CHECK_MSG(fl_vk_backend_moe_tables(p->gpu) == t0 + 1, "%d tables for one views array, 3 calls",
+              fl_vk_backend_moe_tables(p->gpu) - t0);
+    const fl_weight first = ws[0];
+    ws[0] = ws[E_MM - 1], ws[E_MM - 1] = first;
+    check_products(p, ws, 1, 2, 0, -1, 504);
+    check_products(p, ws, 70, 2, 0, -1, 505);
+    CHECK_MSG(fl_vk_backend_moe_tables(p->gpu) == t0 + 2, "%d tables after the views changed",
+              fl_vk_backend_moe_tables(p->gpu) - t0);
+}
+
 /* ---- combine ---- */
 
 static void check_combine(vk_pair *p, int32_t n, int32_t k, int with_shared, uint64_t seed) {
@@ -249,6 +269,7 @@ int main(void) {
                 if (ks[b] <= Es[a]) check_route(&p, Es[a], ks[b], ns[c], (int)((a + b + c) % 2), seed++);
     TEST_GROUP("expert products");
     check_types(&p);
+    check_table_reuse(&p);
     TEST_GROUP("combine");
     for (int32_t k = 1; k <= 8; k *= 2)
         for (int32_t n = 1; n <= 33; n += 16) {

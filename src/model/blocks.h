@@ -47,13 +47,20 @@ typedef struct fl_moe_shared {
  * (token, choice) row at once (s->g, s->u, s->moe_yk) and the sum in the
  * same order. */
 /* The next MoE layer's experts and its router's logits [n][n_expert] on
- * this layer's input: once this layer's reads are queued, the top k of
- * each token are read ahead (streamed experts, FLINT_EXPERT_PREFETCH=1). */
+ * this layer's input: once this layer's reads are queued, each token's
+ * likeliest experts there are read ahead (streamed experts; how many:
+ * fl_experts_ahead). */
 #define FL_PREFETCH_K 16 /* read ahead for routers of up to this many experts per token */
 typedef struct fl_moe_next {
     const fl_experts *ex;
     const float *logits;
 } fl_moe_next;
+
+/* Whether a step of n tokens reads ahead into the next layer's experts
+ * (NULL: none): streamed, reads ahead on, and a decode-sized step. */
+static inline bool fl_moe_reads_ahead(const fl_experts *next, int32_t n) {
+    return next && n <= 8 && fl_experts_ahead(next) > 0;
+}
 
 flint_status fl_block_moe(fl_backend *be, fl_lm_scratch *s, const fl_experts *ex, int32_t k, const float *expert_scale,
                           fl_act act, const fl_moe_shared *shared, const fl_moe_next *next, float *logits,

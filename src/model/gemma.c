@@ -229,20 +229,33 @@ static flint_status per_layer_residual(const fl_lm *lm, fl_backend *be, fl_lm_sc
 }
 
 /* The routed experts of a Gemma 4 MoE layer: adds rmsnorm(experts(...)) to
- * the (post_mlp_norm'ed) dense output in s->o. */
+ * the (post_mlp_norm'ed) dense output in s->o. Streamed decode: the next
+ * MoE layer's router on this layer's residual too (its input in s->moe_out
+ * until the experts write there, its logits in the second half of
+ * s->moe_logits), to read its likely experts ahead. */
 static flint_status moe(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, int32_t l, int32_t n) {
     const fl_hparams *hp = &lm->hp;
     const fl_backend_ops *op = be->ops;
     const fl_layer *L = &lm->layers[l];
+    const fl_layer *next = l + 1 < hp->n_layer && lm->layers[l + 1].router.data ? &lm->layers[l + 1] : NULL;
+    const bool ahead = fl_moe_reads_ahead(next ? &next->experts : NULL, n);
     const int64_t H = hp->n_embd;
+    float *next_logits = s->moe_logits + (int64_t)n * hp->n_expert;
     flint_status st;
     op->rmsnorm(be, s->o, s->o, L->post_mlp_norm, n, H, hp->rms_eps);
+    fl_matmul_job routers[2] = {{&L->router, s->moe_x, s->moe_logits, n}};
     op->rmsnorm(be, s->moe_x, s->x, L->router_scale, n, H, hp->rms_eps);
     op->scale(be, s->moe_x, s->moe_x, 1.0f / sqrtf((float)H), n * H);
-    if ((st = op->matmul(be, &L->router, s->moe_x, s->moe_logits, n))) return st;
+    if (ahead) {
+        op->rmsnorm(be, s->moe_out, s->x, next->router_scale, n, H, hp->rms_eps);
+        op->scale(be, s->moe_out, s->moe_out, 1.0f / sqrtf((float)H), n * H);
+        routers[1] = (fl_matmul_job){&next->router, s->moe_out, next_logits, n};
+    }
+    if ((st = op->matmul_group(be, routers, ahead ? 2 : 1))) return st;
     op->rmsnorm(be, s->xb, s->x, L->pre_moe_norm, n, H, hp->rms_eps);
-    if ((st = fl_block_moe(be, s, &L->experts, hp->n_expert_used, L->expert_scale, FL_ACT_GELU_TANH, NULL, NULL, s->moe_logits,
-                           s->xb, s->moe_out, n)))
+    const fl_moe_next pf = {ahead ? &next->experts : NULL, next_logits};
+    if ((st = fl_block_moe(be, s, &L->experts, hp->n_expert_used, L->expert_scale, FL_ACT_GELU_TANH, NULL,
+                           ahead ? &pf : NULL, s->moe_logits, s->xb, s->moe_out, n)))
         return st;
     op->rmsnorm(be, s->moe_out, s->moe_out, L->post_moe_norm, n, H, hp->rms_eps);
     op->add(be, s->o, s->o, s->moe_out, n * H);

@@ -235,7 +235,7 @@ static flint_status moe(const fl_lm *lm, fl_backend *be, fl_lm_scratch *s, int32
     int32_t n_jobs = 1;
     if (has_shared) gates[n_jobs++] = (fl_matmul_job){&L->shexp_inp, s->xb, s->moe_out, n};
     const fl_layer *next = l + 1 < hp->n_layer ? &lm->layers[l + 1] : NULL;
-    const bool ahead = next && fl_experts_ahead(&next->experts) > 0 && n <= 8;
+    const bool ahead = fl_moe_reads_ahead(next ? &next->experts : NULL, n);
     float *next_logits = s->moe_logits + (int64_t)n * hp->n_expert;
     if (ahead) gates[n_jobs++] = (fl_matmul_job){&next->router, s->xb, next_logits, n};
     flint_status st = op->matmul_group(be, gates, n_jobs);

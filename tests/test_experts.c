@@ -164,7 +164,7 @@ static ssize_t hooked_read(int fd, void *buf, size_t n, off_t off) {
  * in a scratch file, every read held at a gate. Reads ahead wait behind a
  * read a session waits on; a queued read ahead the next session needs is
  * promoted (a miss), one it does not need is dropped unread; one that
- * landed is a hit. */
+ * landed is a hit; no more than two run at once. */
 #define QBLOCK 4096
 static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
@@ -304,6 +304,16 @@ static void check_read_queue(void) {
         fl_store_stats(st, &es);
         CHECK_MSG(es.hits == 1 && es.misses == 3 && gate_n > 4, "the probe read %d blocks and left the counters",
                   gate_n - 4);
+        /* three reads ahead with the gate shut: two start, the third waits */
+        pthread_mutex_lock(&gate_mu);
+        gate_open = false;
+        const int before = gate_n;
+        pthread_mutex_unlock(&gate_mu);
+        fl_store_prefetch(b, (int32_t[]){4, 6, 7}, 3);
+        CHECK_MSG(gate_wait_log(before + 2), "%s", "reads ahead did not start");
+        usleep(50 * 1000);
+        CHECK_MSG(gate_n == before + 2, "%d reads ahead at once (2 at most)", gate_n - before);
+        gate_open_later(NULL);
     }
     if (st) fl_store_free(st);
     fl_store_set_read_fn(NULL);

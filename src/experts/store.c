@@ -24,6 +24,11 @@
  * and 10-20% faster with a large one, where 8 (all) was slower with a
  * small cache (docs/PERF.md). */
 #define AHEAD_DEFAULT 3
+/* Reads ahead and fills in progress at once, at most: the rest of the
+ * threads stay free for the next session's reads, which otherwise queued
+ * behind reads ahead already started (Gemma 4's bench file ran slower with
+ * reads ahead until this limit; docs/PERF.md). */
+#define LOW_READS 2
 
 enum { SLOT_EMPTY, SLOT_LOADING, SLOT_READY, SLOT_FAILED };
 /* an expert in the open session: not needed, waiting to be handed out, handed out, done */
@@ -102,6 +107,7 @@ struct fl_expert_store {
     pthread_cond_t work, done;
     job_ring need_q, low_q;   /* JOB_NEED; JOB_AHEAD and JOB_FILL */
     int32_t need_reading;     /* JOB_NEED reads in progress */
+    int32_t low_reading;      /* JOB_AHEAD and JOB_FILL reads in progress */
     pthread_t threads[IO_THREADS];
     int32_t n_threads;
     bool stop;
@@ -381,11 +387,12 @@ static void *io_main(void *arg) {
     fl_expert_store *st = arg;
     pthread_mutex_lock(&st->mu);
     for (;;) {
-        while (!st->stop && !st->need_q.len && !(st->low_q.len && !st->need_reading))
+        while (!st->stop && !st->need_q.len && !(st->low_q.len && !st->need_reading && st->low_reading < LOW_READS))
             pthread_cond_wait(&st->work, &st->mu);
         if (st->stop) break;
         const job j = ring_pop(st->need_q.len ? &st->need_q : &st->low_q);
         st->need_reading += j.kind == JOB_NEED;
+        st->low_reading += j.kind != JOB_NEED;
         fl_store_layer *sl = j.sl;
         sl->slot_started[j.slot] = 1;
         pthread_mutex_unlock(&st->mu);
@@ -403,7 +410,8 @@ static void *io_main(void *arg) {
         }
         if (!--sl->slot_left[j.slot]) sl->slot_state[j.slot] = err->st ? SLOT_FAILED : SLOT_READY;
         /* the last needed read done: the reads ahead may go */
-        if (j.kind == JOB_NEED && !--st->need_reading && st->low_q.len) pthread_cond_broadcast(&st->work);
+        if (j.kind == JOB_NEED ? !--st->need_reading : st->low_reading-- == LOW_READS)
+            if (st->low_q.len) pthread_cond_broadcast(&st->work);
         if (!--st->pending) st->io_busy += fl_now_seconds() - st->busy_since;
         st->bytes_read += c.bytes;
         st->reads_direct += c.direct;

@@ -24,11 +24,11 @@
  * and 10-20% faster with a large one, where 8 (all) was slower with a
  * small cache (docs/PERF.md). */
 #define AHEAD_DEFAULT 3
-/* Reads ahead and fills in progress at once, at most: the rest of the
- * threads stay free for the next session's reads, which otherwise queued
- * behind reads ahead already started (Gemma 4's bench file ran slower with
- * reads ahead until this limit; docs/PERF.md). */
-#define LOW_READS 2
+/* Reads ahead in progress at once, at most: the rest of the threads stay
+ * free for the next session's reads, which otherwise queued behind reads
+ * ahead already started (Gemma 4's bench file ran slower with reads ahead
+ * until this limit; docs/PERF.md). Fills take any idle thread. */
+#define AHEAD_READS 2
 
 enum { SLOT_EMPTY, SLOT_LOADING, SLOT_READY, SLOT_FAILED };
 /* an expert in the open session: not needed, waiting to be handed out, handed out, done */
@@ -107,7 +107,7 @@ struct fl_expert_store {
     pthread_cond_t work, done;
     job_ring need_q, low_q;   /* JOB_NEED; JOB_AHEAD and JOB_FILL */
     int32_t need_reading;     /* JOB_NEED reads in progress */
-    int32_t low_reading;      /* JOB_AHEAD and JOB_FILL reads in progress */
+    int32_t ahead_reading;    /* JOB_AHEAD reads in progress */
     pthread_t threads[IO_THREADS];
     int32_t n_threads;
     bool stop;
@@ -383,16 +383,22 @@ out:
 
 /* ---- the I/O threads ---- */
 
+/* Whether the low queue's first job may start now that no needed read is
+ * pending (st->mu held). */
+static bool low_may_go(const fl_expert_store *st) {
+    return st->low_q.a[st->low_q.head].kind == JOB_FILL || st->ahead_reading < AHEAD_READS;
+}
+
 static void *io_main(void *arg) {
     fl_expert_store *st = arg;
     pthread_mutex_lock(&st->mu);
     for (;;) {
-        while (!st->stop && !st->need_q.len && !(st->low_q.len && !st->need_reading && st->low_reading < LOW_READS))
+        while (!st->stop && !st->need_q.len && !(st->low_q.len && !st->need_reading && low_may_go(st)))
             pthread_cond_wait(&st->work, &st->mu);
         if (st->stop) break;
         const job j = ring_pop(st->need_q.len ? &st->need_q : &st->low_q);
         st->need_reading += j.kind == JOB_NEED;
-        st->low_reading += j.kind != JOB_NEED;
+        st->ahead_reading += j.kind == JOB_AHEAD;
         fl_store_layer *sl = j.sl;
         sl->slot_started[j.slot] = 1;
         pthread_mutex_unlock(&st->mu);
@@ -409,8 +415,8 @@ static void *io_main(void *arg) {
             snprintf(err->msg, sizeof err->msg, "expert %d of layer %d: %s", j.e, sl->l, flint_errmsg());
         }
         if (!--sl->slot_left[j.slot]) sl->slot_state[j.slot] = err->st ? SLOT_FAILED : SLOT_READY;
-        /* the last needed read done: the reads ahead may go */
-        if (j.kind == JOB_NEED ? !--st->need_reading : st->low_reading-- == LOW_READS)
+        /* the last needed read done, or a place among the reads ahead freed: queued ones may go */
+        if (j.kind == JOB_NEED ? !--st->need_reading : j.kind == JOB_AHEAD && st->ahead_reading-- == AHEAD_READS)
             if (st->low_q.len) pthread_cond_broadcast(&st->work);
         if (!--st->pending) st->io_busy += fl_now_seconds() - st->busy_since;
         st->bytes_read += c.bytes;
@@ -488,7 +494,7 @@ static void schedule(fl_store_layer *sl, job_kind kind) {
  * dropped and their slots freed (st->mu held). Returns how many were
  * promoted. */
 static int32_t sort_ahead(fl_store_layer *sl) {
-    int32_t promoted = 0;
+    int32_t promoted = 0, moved = 0;
     fl_expert_store *st = sl->st;
     for (int32_t i = 0, n = st->low_q.len; i < n; i++) {
         job j = ring_pop(&st->low_q);
@@ -496,6 +502,7 @@ static int32_t sort_ahead(fl_store_layer *sl) {
         if (j.sl == sl && sl->need[j.e] == NEED_WAIT) {
             j.kind = JOB_NEED;
             ring_push(&st->need_q, j);
+            moved++;
             if (first && !sl->slot_started[j.slot]) st->prefetches--, st->misses++, promoted++;
         } else if (j.sl != sl || j.kind == JOB_FILL || sl->slot_started[j.slot]) {
             ring_push(&st->low_q, j);
@@ -509,7 +516,7 @@ static int32_t sort_ahead(fl_store_layer *sl) {
             if (!--st->pending) st->io_busy += fl_now_seconds() - st->busy_since;
         }
     }
-    if (promoted) pthread_cond_broadcast(&st->work);
+    if (moved) pthread_cond_broadcast(&st->work);
     return promoted;
 }
 
@@ -576,9 +583,13 @@ void fl_store_done(fl_store_layer *sl, int32_t e) {
 void fl_store_end(fl_store_layer *sl) {
     fl_expert_store *st = sl->st;
     pthread_mutex_lock(&st->mu);
-    /* after an error: let the reads in flight finish, then forget the failed */
+    /* after an error: let this session's reads in flight finish (reads
+     * ahead and fills of other experts go on), then forget the failed */
+    for (int32_t i = 0; i < sl->n_need; i++) {
+        const int32_t s = sl->expert_slot[sl->need_list[i]];
+        while (s >= 0 && sl->slot_state[s] == SLOT_LOADING) pthread_cond_wait(&st->done, &st->mu);
+    }
     for (int32_t s = 0; s < sl->n_slot; s++) {
-        while (sl->slot_state[s] == SLOT_LOADING) pthread_cond_wait(&st->done, &st->mu);
         if (sl->slot_state[s] == SLOT_FAILED) {
             sl->expert_slot[sl->slot_expert[s]] = -1;
             sl->slot_expert[s] = -1;

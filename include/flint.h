@@ -159,7 +159,7 @@ typedef struct flint_expert_stats {
     int32_t io_threads;
     int32_t direct;          /* 1: O_DIRECT reads (so far); 0: buffered pread */
     uint64_t hits, misses;   /* routed experts found in the cache (or on their way) / read from disk */
-    uint64_t prefetches;     /* experts read ahead for the next layer (FLINT_EXPERT_PREFETCH=1) */
+    uint64_t prefetches;     /* experts read ahead for the next layer (FLINT_EXPERT_PREFETCH, default 3 per token) */
     uint64_t bytes_read;     /* from disk (O_DIRECT's aligned supersets included) */
     uint64_t reads_direct, reads_buffered;
     uint64_t io_busy_ns;     /* time with at least one read queued or in progress */

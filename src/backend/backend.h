@@ -212,7 +212,8 @@ typedef struct fl_backend_ops {
      * written); ws[0..n_expert) are one matrix of each expert, all of one
      * type and shape (the resident experts' views, fl_experts.views), as
      * matmul computes them. The views stay unchanged while the backend
-     * lives: it may keep what it derives from them (an address table). y [n * k][m] must not overlap x.
+     * lives: it may keep what it derives from them (an address table).
+     * y [n * k][m] must not overlap x.
      * moe_combine: out[t][i] = the sum over t's choices in ascending
      * expert order of w[t][j] * y[t * k + j][i] (ids < 0 skipped), then
      * + scale[t] * shared[t][i] when shared is given (the host path's

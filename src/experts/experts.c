@@ -93,8 +93,8 @@ static void pack(fl_experts *ex) {
                 (size_t)ex->n_range * sizeof *ex->ranges);
 }
 
-/* Resident experts' views, built once: what a backend's MoE ops take
- * (and may keep what they derive from). */
+/* Resident experts' views, built once: what sessions hand out and a
+ * backend's MoE ops take (and may keep what they derive from). */
 static flint_status make_views(fl_experts *ex) {
     const int32_t E = ex->n_expert;
     if (!(ex->views = malloc((size_t)E * FL_EXPERT_MATRICES * sizeof *ex->views)))
@@ -190,10 +190,8 @@ flint_status fl_experts_next(fl_expert_session *s, int32_t *e, fl_weight (*w)[FL
     }
     for (*n = 0; *n < max && s->n_handed < s->n_need; (*n)++) {
         const int32_t x = s->need[s->n_handed++];
-        const uint8_t *base[FL_EXPERT_MAX_RANGES];
-        for (int32_t r = 0; r < ex->n_range; r++) base[r] = ex->ranges[(size_t)x * ex->n_range + r].mapped;
         e[*n] = x;
-        fl_experts_view(ex, base, w[*n]);
+        for (int m = 0; m < FL_EXPERT_MATRICES; m++) w[*n][m] = ex->views[(size_t)m * ex->n_expert + x];
     }
     return FLINT_OK;
 }

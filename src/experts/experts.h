@@ -41,7 +41,7 @@ typedef struct fl_experts {
     fl_weight w[FL_EXPERT_MATRICES];    /* gate, up [n_ff, H]; down [H, n_ff]: shape and type; data NULL */
     int8_t part[FL_EXPERT_MATRICES][FL_EXPERT_PARTS]; /* range index of each part (-1: none) */
     fl_expert_range *ranges;            /* [n_expert][n_range] */
-    fl_weight *views;                   /* resident: [FL_EXPERT_MATRICES][n_expert] every expert's views */
+    fl_weight *views;                   /* resident: [FL_EXPERT_MATRICES][n_expert] every expert's views (NULL: streamed) */
     fl_store_layer *stream;             /* NULL: resident */
 } fl_experts;
 

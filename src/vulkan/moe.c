@@ -148,11 +148,9 @@ static fl_vk_moe_table *find_table(fl_vk *vk, const fl_weight *ws, int32_t E) {
     return NULL;
 }
 
-/* The device address of ws's expert table (0 with vk->err set on failure),
- * built and uploaded on the first call for ws (checked by then). */
-static VkDeviceAddress expert_table(fl_vk *vk, const fl_weight *ws, int32_t E) {
-    const fl_vk_moe_table *found = find_table(vk, ws, E);
-    if (found) return found->addr;
+/* Builds and uploads ws's expert table (ws checked); its device address,
+ * 0 with vk->err set on failure. */
+static VkDeviceAddress new_table(fl_vk *vk, const fl_weight *ws, int32_t E) {
     if (vk->n_moe_tables == vk->cap_moe_tables) {
         const int32_t cap = vk->cap_moe_tables ? 2 * vk->cap_moe_tables : 64;
         fl_vk_moe_table *t = realloc(vk->moe_tables, (size_t)cap * sizeof *t);
@@ -180,8 +178,9 @@ flint_status fl_vk_moe_matmul(fl_backend *be, const fl_weight *ws, int32_t n_exp
     fl_vk *vk = fl_vk_of(be);
     uint64_t rows, xb, yb;
     flint_status st = check_counts("moe_matmul", n, n_expert, k, &rows);
-    /* the views were checked when their table was built */
-    if (!st && (!ws || !find_table(vk, ws, n_expert))) st = check_experts(vk, ws, n_expert);
+    /* views with a table were checked when it was built */
+    const fl_vk_moe_table *table = st || !ws ? NULL : find_table(vk, ws, n_expert);
+    if (!st && !table) st = check_experts(vk, ws, n_expert);
     if (st) return st;
     const fl_weight *w0 = &ws[0];
     if (!fl_mul_u64(x_per_choice ? rows : (uint64_t)n, (uint64_t)w0->k * sizeof(float), &xb) ||
@@ -197,7 +196,7 @@ flint_status fl_vk_moe_matmul(fl_backend *be, const fl_weight *ws, int32_t n_exp
     moe_mm_push pc = {
         .mm = {.x = fl_vk_in(vk, x, xb), .y = fl_vk_out(vk, y, yb), .m = (uint32_t)w0->m, .k = (uint32_t)w0->k,
                .n = (uint32_t)rows, .ldy = (uint32_t)w0->m, .row_bytes = (uint32_t)fl_vk_mm_row_bytes(w0)},
-        .table = expert_table(vk, ws, n_expert),
+        .table = table ? table->addr : new_table(vk, ws, n_expert),
         .ids = fl_vk_read(vk, ids, rows * sizeof *ids),
         .kc = (uint32_t)k,
         .per_choice = x_per_choice,

@@ -90,7 +90,7 @@ static int runner_open_kv(runner *r, const char *path, int32_t n_batch, int32_t 
     if (!st) st = fl_cpu_backend_create(2, FL_ISA_AUTO, &r->be);
     if (!st) fl_cpu_backend_set_deterministic(r->be, fixture_deterministic);
     if (!st) fl_cpu_backend_set_exact(r->be, fixture_exact);
-    if (!st) st = fl_lm_scratch_init(&r->s, r->be, &r->lm.hp, n_batch);
+    if (!st) st = fl_lm_scratch_init(&r->s, r->be, &r->lm.hp, n_batch, true);
     if (!st) st = fl_kv_pool_init(&r->pool, &(fl_placement){r->be, r->be, 0}, &r->lm.hp, kv_type, RUNNER_SEQ, MAX_TOK, n_batch, 0);
     if (!st) st = fl_kv_cache_init(&r->cache, &r->pool, &r->lm.hp);
     CHECK_MSG(st == FLINT_OK, "%s: %s", path, flint_errmsg());

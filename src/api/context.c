@@ -52,10 +52,11 @@ flint_status flint_context_create(flint_model *model, const flint_context_params
         c->n_seq = p.n_seq ? p.n_seq : 1;
         int32_t n_batch = p.n_batch ? p.n_batch : 512;
         if (n_batch > c->n_ctx) n_batch = c->n_ctx;
-        st = fl_lm_scratch_init(&c->scratch, c->be, &c->lm.hp, n_batch);
+        st = fl_api_place(&p, &c->lm, c->be, fl_lm_scratch_bytes(c->be, &c->lm.hp, n_batch), c->n_seq, c->n_ctx,
+                          &c->place, c->device, sizeof c->device);
         if (!st)
-            st = fl_api_place(&p, &c->lm, c->be, c->scratch.bytes, c->n_seq, c->n_ctx, &c->place, c->device,
-                              sizeof c->device);
+            st = fl_lm_scratch_init(&c->scratch, c->be, &c->lm.hp, n_batch,
+                                    fl_lm_host_reads_scratch(&c->lm, &c->place));
         if (!st) {
             c->caches = calloc((size_t)c->n_seq, sizeof *c->caches);
             c->step_tokens = malloc((size_t)n_batch * sizeof *c->step_tokens);

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "flint.h"
 
@@ -128,10 +129,18 @@ typedef struct fl_backend_ops {
     void (*free)(fl_backend *be);
 
     /* Optional: memory for activations, the KV pool and recurrent state,
-     * addressable by the host and read and written by the backend's ops
-     * (fl_backend_alloc). NULL: the host's allocator. */
-    void *(*alloc)(fl_backend *be, size_t bytes);
+     * read and written by the backend's ops; host: the host reads and
+     * writes it too (between syncs), else only ops touch it (on a discrete
+     * GPU: device-local memory the host cannot map) and the pointer is a
+     * handle, never dereferenced on the host (fl_backend_alloc,
+     * fl_backend_alloc_device). NULL: the host's allocator. */
+    void *(*alloc)(fl_backend *be, size_t bytes, bool host);
     void (*dealloc)(fl_backend *be, void *p);
+    /* Optional: dst[0..bytes) = src[0..bytes) (src NULL: zeros), both in
+     * memory from alloc, 4-byte aligned, bytes a multiple of 4, not
+     * overlapping: the host's memcpy for memory it cannot touch. NULL:
+     * memcpy / memset (fl_backend_copy). */
+    void (*copy)(fl_backend *be, void *dst, const void *src, size_t bytes);
 
     /* Optional: host memory [p, p + bytes) that the host rewrites between
      * steps — the expert store's slots — becomes memory the ops read in
@@ -263,17 +272,31 @@ struct fl_backend {
 /* be->ops->sync where the backend has one (see fl_backend_ops.sync). */
 static inline flint_status fl_backend_sync(fl_backend *be) { return be->ops->sync ? be->ops->sync(be) : FLINT_OK; }
 
-/* Memory ops read and write: the backend's (a GPU's host-visible memory),
- * or 64-byte aligned host memory where it has none (be may be NULL). Any
+/* Memory ops read and write and the host too: the backend's (a GPU's
+ * host-visible memory), or 64-byte aligned host memory where it has none
+ * (be may be NULL). Any
  * other pointer an op reads is taken for a weight, immutable while the
  * backend lives (a device backend uploads it once). */
 static inline void *fl_backend_alloc(fl_backend *be, size_t bytes) {
-    if (be && be->ops->alloc) return be->ops->alloc(be, bytes);
+    if (be && be->ops->alloc) return be->ops->alloc(be, bytes, true);
+    return aligned_alloc(64, (bytes + 63) / 64 * 64);
+}
+/* The same, for memory only ops touch: the host reaches it only through
+ * fl_backend_copy (a GPU keeps it where its host cannot map it). */
+static inline void *fl_backend_alloc_device(fl_backend *be, size_t bytes) {
+    if (be && be->ops->alloc) return be->ops->alloc(be, bytes, false);
     return aligned_alloc(64, (bytes + 63) / 64 * 64);
 }
 static inline void fl_backend_free(fl_backend *be, void *p) {
     if (be && be->ops->dealloc) be->ops->dealloc(be, p);
     else free(p);
+}
+/* be->ops->copy, or memcpy / memset (src NULL) where the host owns the
+ * memory; like an op, it may complete only at the next sync. */
+static inline void fl_backend_copy(fl_backend *be, void *dst, const void *src, size_t bytes) {
+    if (be && be->ops->copy) be->ops->copy(be, dst, src, bytes);
+    else if (src) memcpy(dst, src, bytes);
+    else memset(dst, 0, bytes);
 }
 
 #endif

@@ -6,8 +6,9 @@
  * what comes before layer 0 (Gemma 4's per-layer inputs) run on layer 0's
  * backend. One backend for everything: host == device, first_device 0.
  *
- * Memory: activations are the device backend's (host-visible, so the host
- * backend's ops read and write them too); a layer's K/V and recurrent
+ * Memory: activations are the device backend's (host-visible when the
+ * placement is split, so the host backend's ops read and write them too:
+ * fl_lm_host_reads_scratch); a layer's K/V and recurrent
  * state live in its own backend's memory (cache/kv.h). Where consecutive
  * work changes backend, the forward syncs the one that ran before
  * (fl_place_switch), since the other reads what it wrote. */

@@ -32,13 +32,14 @@ static void blk_release(fl_kv_group *g, int32_t id) {
     if (id >= 0 && --g->ref[id] == 0) g->free_ids[g->n_free++] = id;
 }
 
-/* A new block holding src's rows at positions < keep (the rest empty). */
-static int32_t blk_copy(fl_kv_group *g, int32_t src, int32_t keep) {
+/* A new block of g holding src's rows at positions < keep (the rest
+ * empty); its K/V copied by the parts' backends. */
+static int32_t blk_copy(const fl_kv_pool *p, fl_kv_group *g, int32_t src, int32_t keep) {
     int32_t id = blk_alloc(g);
     if (id < 0) return -1;
     for (int part = 0; part < FL_KV_PARTS; part++) {
         const uint64_t b = g->part_bytes[part];
-        if (b) memcpy(g->data[part] + (uint64_t)id * b, g->data[part] + (uint64_t)src * b, b);
+        if (b) fl_backend_copy(p->part_be[part], g->data[part] + (uint64_t)id * b, g->data[part] + (uint64_t)src * b, b);
     }
     const int32_t *sp = g->pos + (int64_t)src * FL_KV_BLOCK;
     int32_t *dp = g->pos + (int64_t)id * FL_KV_BLOCK;
@@ -65,8 +66,13 @@ static void place_layers(fl_kv_pool *p, const fl_placement *pl, const fl_hparams
         p->part[l] = pl && fl_place_layer(pl, l) == pl->device ? FL_KV_DEVICE : FL_KV_HOST;
     for (int32_t l = 0; l < hp->n_layer; l++) {
         const int32_t s = hp->layer[l].kv_source;
-        if (!hp->layer[l].recurrent && s != l && s >= 0 && s < l && p->part[l] == FL_KV_DEVICE)
+        if (!hp->layer[l].recurrent && s != l && s >= 0 && s < l && p->part[l] == FL_KV_DEVICE &&
+            p->part[s] == FL_KV_HOST) {
+            /* a host layer writes the K/V a device layer reads: the
+             * device's part, where the host backend's ops reach it too */
             p->part[s] = FL_KV_DEVICE;
+            p->part_host[FL_KV_DEVICE] = true;
+        }
     }
 }
 
@@ -184,7 +190,8 @@ flint_status fl_kv_pool_init(fl_kv_pool *p, const fl_placement *pl, const fl_hpa
         bool parts_ok = true;
         for (int part = 0; part < FL_KV_PARTS; part++)
             if (G->part_bytes[part]) {
-                G->data[part] = fl_backend_alloc(p->part_be[part], (size_t)G->n_blocks * G->part_bytes[part]);
+                G->data[part] = (p->part_host[part] ? fl_backend_alloc : fl_backend_alloc_device)(
+                    p->part_be[part], (size_t)G->n_blocks * G->part_bytes[part]);
                 parts_ok &= G->data[part] != NULL;
             }
         G->pos = fl_backend_alloc(be, (size_t)G->n_blocks * FL_KV_BLOCK * sizeof *G->pos);
@@ -247,10 +254,10 @@ uint64_t fl_kv_pool_bytes(const fl_kv_pool *p) {
 
 static bool has_group(const fl_kv_cache *c, int g) { return c->table[g] != NULL; }
 
-/* n floats of the backend's memory, zero */
+/* n floats of the backend's memory (only its ops touch them), zero */
 static float *zeros(fl_backend *be, int64_t n) {
-    float *f = fl_backend_alloc(be, (size_t)n * sizeof *f);
-    if (f) memset(f, 0, (size_t)n * sizeof *f);
+    float *f = fl_backend_alloc_device(be, (size_t)n * sizeof *f);
+    if (f) fl_backend_copy(be, f, NULL, (size_t)n * sizeof *f);
     return f;
 }
 
@@ -315,8 +322,9 @@ void fl_kv_cache_reset(fl_kv_cache *c) {
         }
     for (int32_t l = 0; l < c->n_layer; l++) {
         fl_kv_layer *kl = &c->layers[l];
-        if (kl->conv) memset(kl->conv, 0, (size_t)kl->n_conv * sizeof *kl->conv);
-        if (kl->ssm) memset(kl->ssm, 0, (size_t)kl->n_ssm * sizeof *kl->ssm);
+        fl_backend *be = c->pool->part_be[c->pool->part[l]];
+        if (kl->conv) fl_backend_copy(be, kl->conv, NULL, (size_t)kl->n_conv * sizeof *kl->conv);
+        if (kl->ssm) fl_backend_copy(be, kl->ssm, NULL, (size_t)kl->n_ssm * sizeof *kl->ssm);
     }
     c->n_past = 0;
 }
@@ -329,7 +337,8 @@ void fl_kv_cache_free(fl_kv_cache *c) {
         if (c->layers[l].ssm) fl_backend_free(be, c->layers[l].ssm);
     }
     for (int32_t i = 0; i < FLINT_MAX_SNAPSHOTS; i++) {
-        if (c->snap[i].state) fl_backend_free(c->pool->be, c->snap[i].state);
+        for (int part = 0; part < FL_KV_PARTS; part++)
+            if (c->snap[i].state[part]) fl_backend_free(c->pool->part_be[part], c->snap[i].state[part]);
         free(c->snap[i].pin);
     }
     for (int g = 0; g < FL_KV_GROUPS; g++) free(c->table[g]);
@@ -459,7 +468,7 @@ flint_status fl_kv_cache_truncate(fl_kv_cache *c, int32_t n_keep) {
         if (!partial) continue;
         int32_t *e = &c->table[g][last];
         if (G->ref[*e] > 1) {
-            int32_t id = blk_copy(G, *e, n_keep);
+            int32_t id = blk_copy(c->pool, G, *e, n_keep);
             blk_release(G, *e);
             *e = id;
         } else {
@@ -472,21 +481,28 @@ flint_status fl_kv_cache_truncate(fl_kv_cache *c, int32_t n_keep) {
     return FLINT_OK;
 }
 
-static void state_save(const fl_kv_cache *c, float *dst) {
+/* Floats of a snapshot's state in part's memory: its recurrent layers'. */
+static int64_t part_state_floats(const fl_kv_cache *c, int part) {
+    int64_t n = 0;
+    for (int32_t l = 0; l < c->n_layer; l++)
+        if (c->layers[l].ssm && c->pool->part[l] == part) n += c->layers[l].n_conv + c->layers[l].n_ssm;
+    return n;
+}
+
+/* Every recurrent layer's live state copied into (save) or out of a
+ * snapshot's arrays, by the backend whose memory holds both. */
+static void state_move(const fl_kv_cache *c, float *const snap[FL_KV_PARTS], bool save) {
+    int64_t at[FL_KV_PARTS] = {0};
     for (int32_t l = 0; l < c->n_layer; l++) {
         const fl_kv_layer *kl = &c->layers[l];
         if (!kl->ssm) continue;
-        memcpy(dst, kl->conv, (size_t)kl->n_conv * sizeof(float)), dst += kl->n_conv;
-        memcpy(dst, kl->ssm, (size_t)kl->n_ssm * sizeof(float)), dst += kl->n_ssm;
-    }
-}
-
-static void state_load(fl_kv_cache *c, const float *src) {
-    for (int32_t l = 0; l < c->n_layer; l++) {
-        fl_kv_layer *kl = &c->layers[l];
-        if (!kl->ssm) continue;
-        memcpy(kl->conv, src, (size_t)kl->n_conv * sizeof(float)), src += kl->n_conv;
-        memcpy(kl->ssm, src, (size_t)kl->n_ssm * sizeof(float)), src += kl->n_ssm;
+        const int part = c->pool->part[l];
+        fl_backend *be = c->pool->part_be[part];
+        float *conv = snap[part] + at[part], *ssm = conv + kl->n_conv;
+        const size_t nc = (size_t)kl->n_conv * sizeof(float), ns = (size_t)kl->n_ssm * sizeof(float);
+        if (save) fl_backend_copy(be, conv, kl->conv, nc), fl_backend_copy(be, ssm, kl->ssm, ns);
+        else fl_backend_copy(be, kl->conv, conv, nc), fl_backend_copy(be, kl->ssm, ssm, ns);
+        at[part] += kl->n_conv + kl->n_ssm;
     }
 }
 
@@ -529,21 +545,22 @@ flint_status fl_kv_cache_fork(fl_kv_cache *dst, const fl_kv_cache *src, int32_t 
         int32_t lo = g == FL_KV_SLIDING ? sliding_lo(p->window, P) : 0;
         for (int32_t i = lo; i <= last; i++) {
             int32_t id = g == FL_KV_SLIDING && sl ? sl->pin[i - sl->pin_first] : src->table[g][i];
-            if (i == last && partial) id = blk_copy(G, id, P);
+            if (i == last && partial) id = blk_copy(p, G, id, P);
             else G->ref[id]++;
             dst->table[g][i] = id;
         }
         dst->first[g] = lo;
     }
     if (recurrent) {
-        if (st) state_load(dst, st->state);
+        if (st) state_move(dst, st->state, false);
         else
             for (int32_t l = 0; l < dst->n_layer; l++) {
                 fl_kv_layer *d = &dst->layers[l];
                 const fl_kv_layer *s = &src->layers[l];
+                fl_backend *be = p->part_be[p->part[l]];
                 if (!d->ssm) continue;
-                memcpy(d->conv, s->conv, (size_t)d->n_conv * sizeof(float));
-                memcpy(d->ssm, s->ssm, (size_t)d->n_ssm * sizeof(float));
+                fl_backend_copy(be, d->conv, s->conv, (size_t)d->n_conv * sizeof(float));
+                fl_backend_copy(be, d->ssm, s->ssm, (size_t)d->n_ssm * sizeof(float));
             }
     }
     dst->n_past = P;
@@ -592,12 +609,14 @@ flint_status fl_kv_snapshot_take(fl_kv_cache *c) {
         double cost = (double)(above - below) / (double)(c->n_past - at + 1);
         if (cost < best) best = cost, s = &c->snap[i];
     }
-    if (p->n_state > 0 && !s->state) {
-        s->state = fl_backend_alloc(p->be, (size_t)p->n_state * sizeof(float));
-        if (!s->state) return fl_errorf(FLINT_E_NOMEM, "out of memory for a snapshot of the recurrent state");
+    for (int part = 0; part < FL_KV_PARTS && p->n_state > 0; part++) {
+        const int64_t n = part_state_floats(c, part);
+        if (n && !s->state[part] &&
+            !(s->state[part] = fl_backend_alloc_device(p->part_be[part], (size_t)n * sizeof(float))))
+            return fl_errorf(FLINT_E_NOMEM, "out of memory for a snapshot of the recurrent state");
     }
     snap_drop(c, s);
-    if (p->n_state > 0) state_save(c, s->state);
+    if (p->n_state > 0) state_move(c, s->state, true);
     if (has_group(c, FL_KV_SLIDING) && c->n_past > 0) {
         /* window + n_batch back: a fork anywhere in the step that ended
          * here (not only at its end) finds its window pinned */

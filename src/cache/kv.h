@@ -32,16 +32,19 @@
  * the decode path allocates. Snapshot states are allocated when a slot is
  * first used (fl_kv_snapshot_take, never during decode) and reused. What
  * the backend's ops read or write — block data and positions, the
- * recurrent states and the snapshots of them — is the backend's memory
- * (fl_backend_alloc: a GPU's host-visible memory, or host memory); the
- * bookkeeping (references, tables, free lists) is the host's.
+ * recurrent states and the snapshots of them — is the backend's memory;
+ * the bookkeeping (references, tables, free lists) is the host's. The host
+ * writes the positions (fl_backend_alloc: host-visible on a GPU); block
+ * data and states are touched only by ops (fl_backend_alloc_device: on a
+ * GPU, device-local memory the host cannot map), and copied or zeroed by
+ * fl_backend_copy.
  *
  * Placement (backend/placement.h): a block's K/V rows are split in two
  * parts, one per backend — the layers the host backend runs keep theirs
  * in host memory, the device's layers in the device's (a layer whose K/V
  * a device layer reads there too) — one block id and one table for both.
- * Recurrent states live with their layer's backend; positions and
- * snapshots in the device's memory (both backends' ops read positions). */
+ * Recurrent states and their snapshots live with their layer's backend;
+ * positions in the device's memory (both backends' ops read them). */
 #ifndef FL_CACHE_KV_H
 #define FL_CACHE_KV_H
 
@@ -71,8 +74,9 @@ typedef struct fl_kv_group {
 } fl_kv_group;
 
 typedef struct fl_kv_pool {
-    fl_backend *be;        /* whose memory holds pos and the snapshots (NULL: the host's): the device's */
-    fl_backend *part_be[FL_KV_PARTS]; /* whose memory holds each part of the blocks and the states */
+    fl_backend *be;        /* whose memory holds pos (NULL: the host's): the device's */
+    fl_backend *part_be[FL_KV_PARTS]; /* whose memory holds each part of the blocks, the states and snapshots */
+    bool part_host[FL_KV_PARTS];      /* the part's blocks are written by the other backend's ops too (host-visible) */
     int8_t *part;          /* [n_layer] the part holding the K/V the layer reads, or its recurrent state */
     flint_type type;       /* F16, BF16 or F32 */
     int32_t elt;           /* bytes per element */
@@ -123,7 +127,7 @@ typedef struct fl_kv_layer {
 typedef struct fl_kv_snapshot {
     int32_t n_past;   /* the length it records; -1: slot unused */
     uint64_t stamp;   /* when it was taken (the oldest is dropped first) */
-    float *state;     /* [pool->n_state]: every recurrent layer's conv then ssm */
+    float *state[FL_KV_PARTS]; /* per part (whose memory): its recurrent layers' conv then ssm (NULL: none) */
     int32_t pin_first;/* sliding blocks pinned: table indices pin_first .. + n_pin - 1 */
     int32_t n_pin;
     int32_t *pin;     /* [n_table] their ids */

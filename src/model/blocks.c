@@ -1,9 +1,10 @@
 /* blocks.c — shared forward-pass blocks (see blocks.h). Everything runs
- * as backend ops but the embedding lookup and, on a backend without the
- * MoE ops (the CPU), MoE routing (top-k, the expert session, gathering
- * rows per expert and adding their outputs), which read and write backend
- * memory on the host after a sync (fl_backend_sync: a device backend may
- * run ops later than their call). */
+ * as backend ops but the embedding lookup (into the host's s->embed) and,
+ * on a backend without the MoE ops (the CPU) or with streamed experts, MoE
+ * routing (top-k, the expert session, gathering rows per expert and adding
+ * their outputs), which read and write backend memory on the host after a
+ * sync (fl_backend_sync: a device backend may run ops later than their
+ * call). */
 #include "model/blocks.h"
 
 #include <math.h>
@@ -13,14 +14,14 @@
 #include "base/error.h"
 #include "quant/dequant.h"
 
-flint_status fl_block_embed(fl_backend *be, const fl_weight *embd, const int32_t *tokens, int32_t n, float scale,
-                            float *x) {
+flint_status fl_block_embed(fl_backend *be, fl_lm_scratch *s, const fl_weight *embd, const int32_t *tokens, int32_t n,
+                            float scale, float *x) {
     const int64_t k = embd->k;
     flint_status st = fl_backend_sync(be);
     if (st) return st;
     for (int32_t i = 0; i < n; i++)
-        if ((st = fl_weight_row_f32(embd, tokens[i], x + i * k))) return st;
-    if (scale != 1.0f) be->ops->scale(be, x, x, scale, n * k);
+        if ((st = fl_weight_row_f32(embd, tokens[i], s->embed + i * k))) return st;
+    be->ops->scale(be, x, s->embed, scale, n * k);
     return FLINT_OK;
 }
 

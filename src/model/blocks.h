@@ -7,9 +7,10 @@
 
 #include "model/model.h"
 
-/* x[i] = embd[tokens[i]] * scale. */
-flint_status fl_block_embed(fl_backend *be, const fl_weight *embd, const int32_t *tokens, int32_t n, float scale,
-                            float *x);
+/* x[i] = embd[tokens[i]] * scale: the rows looked up on the host into
+ * s->embed, then scaled into x by an op. */
+flint_status fl_block_embed(fl_backend *be, fl_lm_scratch *s, const fl_weight *embd, const int32_t *tokens, int32_t n,
+                            float scale, float *x);
 
 /* Self-attention of layer l for the batch's tokens at s->pos: h[n][H]
  * (already normed) -> out[n][H] (after the output projection). Projects q

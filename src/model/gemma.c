@@ -202,7 +202,7 @@ static flint_status per_layer_inputs(const fl_lm *lm, fl_backend *be, fl_lm_scra
     const int64_t P = hp->n_embd_per_layer, LP = (int64_t)hp->n_layer * P;
     float *proj = s->ple + (int64_t)s->n_batch * LP; /* the second half of the PLE scratch */
     flint_status st;
-    if ((st = fl_block_embed(be, &lm->ple_embd, tokens, n, sqrtf((float)P), s->ple)) ||
+    if ((st = fl_block_embed(be, s, &lm->ple_embd, tokens, n, sqrtf((float)P), s->ple)) ||
         (st = op->matmul(be, &lm->ple_model_proj, s->x, proj, n)))
         return st;
     op->scale(be, proj, proj, 1.0f / sqrtf((float)hp->n_embd), n * LP);
@@ -271,7 +271,7 @@ flint_status fl_gemma_forward(const fl_lm *lm, const fl_placement *pl, fl_lm_scr
     fl_backend *be = fl_place_layer(pl, 0);
     flint_status st;
 
-    if ((st = fl_block_embed(be, &lm->tok_embd, b->tokens, n, sqrtf((float)H), s->x))) return st;
+    if ((st = fl_block_embed(be, s, &lm->tok_embd, b->tokens, n, sqrtf((float)H), s->x))) return st;
     if (hp->n_embd_per_layer && (st = per_layer_inputs(lm, be, s, b->tokens, n))) return st;
 
     for (int32_t l = 0; l < hp->n_layer; l++) {

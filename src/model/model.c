@@ -126,10 +126,21 @@ void fl_lm_free(fl_lm *lm) {
 
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
-flint_status fl_lm_scratch_init(fl_lm_scratch *s, fl_backend *be, const fl_hparams *hp, int32_t n_batch) {
-    memset(s, 0, sizeof *s);
-    s->be = be;
-    if (n_batch <= 0) return fl_errorf(FLINT_E_INVALID_ARG, "batch of %d tokens", n_batch);
+/* The scratch's layout for be and n_batch: each float array's width per
+ * token (in the order of fl_lm_scratch_init's slots), the rows of a MoE
+ * pass, and the host block's parts (positions and the MoE index arrays,
+ * then the embedding rows). */
+enum { N_SLOTS = 18 };
+typedef struct scratch_layout {
+    int64_t widths[N_SLOTS];
+    int64_t floats;   /* of the float block */
+    int64_t moe_rows; /* see fl_lm_scratch.moe_rows_max */
+    int64_t n_ints;   /* of the host block, before the embedding rows */
+    int64_t embed;    /* floats per token of the embedding rows */
+} scratch_layout;
+
+static scratch_layout layout_of(const fl_backend *be, const fl_hparams *hp, int32_t n_batch) {
+    scratch_layout y = {0};
     const int64_t H = hp->n_embd, P = hp->n_embd_per_layer, K = hp->n_expert_used;
     const int64_t Kd = (int64_t)hp->ssm_n_k_heads * hp->ssm_d_k, Vd = (int64_t)hp->ssm_n_v_heads * hp->ssm_d_v;
     bool recurrent = false;
@@ -149,46 +160,72 @@ flint_status fl_lm_scratch_init(fl_lm_scratch *s, fl_backend *be, const fl_hpara
     const bool moe = hp->n_expert > 0;
     /* a MoE pass gathers up to moe_rows rows into moe_x, g, u and moe_y:
      * at least every expert one token uses, and the shared one */
-    const int64_t moe_rows = moe ? max64(n_batch, K + 1) : n_batch, moe_mult = (moe_rows + n_batch - 1) / n_batch;
+    y.moe_rows = moe ? max64(n_batch, K + 1) : n_batch;
+    const int64_t moe_mult = (y.moe_rows + n_batch - 1) / n_batch;
     /* a backend with the MoE ops (blocks.c) runs every (token, choice) row
      * of the experts at once through g and u */
     const int64_t gu_mult = moe && be && be->ops->moe_matmul ? max64(moe_mult, K) : moe_mult;
     /* x xb q k v att o g u | ple (token part and projection) | moe_logits moe_x moe_y moe_out moe_w moe_yk |
      * ssm_x ssm_ab */
-    enum { N_SLOTS = 18 };
-    int64_t widths[N_SLOTS] = {H, H, max64(qd, Kd), max64(kvd, Kd), max64(kvd, Vd), max64(qd, Vd), H,
-                               g_width * gu_mult, u_width * gu_mult, 2 * (int64_t)hp->n_layer * P,
-                               2 * (int64_t)hp->n_expert,
-                               moe ? H * moe_mult : 0, moe ? H * moe_mult : 0, moe ? H : 0, K, moe ? H * (K + 1) : 0, C,
-                               recurrent ? 2 * hp->ssm_n_v_heads : 0};
+    const int64_t widths[N_SLOTS] = {H, H, max64(qd, Kd), max64(kvd, Kd), max64(kvd, Vd), max64(qd, Vd), H,
+                                     g_width * gu_mult, u_width * gu_mult, 2 * (int64_t)hp->n_layer * P,
+                                     2 * (int64_t)hp->n_expert,
+                                     moe ? H * moe_mult : 0, moe ? H * moe_mult : 0, moe ? H : 0, K,
+                                     moe ? H * (K + 1) : 0, C, recurrent ? 2 * hp->ssm_n_v_heads : 0};
+    for (int i = 0; i < N_SLOTS; i++) y.floats += (y.widths[i] = widths[i]) * n_batch;
+    /* pos, moe_e, moe_rows, moe_cnt/need/hint; rounded up so the floats after them stay 64-byte aligned */
+    y.n_ints = ((int64_t)n_batch * (1 + K) + y.moe_rows + 3 * (int64_t)hp->n_expert + 15) / 16 * 16;
+    y.embed = max64(H, (int64_t)hp->n_layer * P);
+    return y;
+}
+
+static uint64_t host_bytes(const scratch_layout *y, int32_t n_batch) {
+    return ((uint64_t)y->n_ints + (uint64_t)y->embed * (uint64_t)n_batch) * 4;
+}
+
+uint64_t fl_lm_scratch_bytes(const fl_backend *be, const fl_hparams *hp, int32_t n_batch) {
+    const scratch_layout y = layout_of(be, hp, n_batch);
+    return (uint64_t)y.floats * sizeof(float) + host_bytes(&y, n_batch);
+}
+
+flint_status fl_lm_scratch_init(fl_lm_scratch *s, fl_backend *be, const fl_hparams *hp, int32_t n_batch, bool host) {
+    memset(s, 0, sizeof *s);
+    s->be = be;
+    if (n_batch <= 0) return fl_errorf(FLINT_E_INVALID_ARG, "batch of %d tokens", n_batch);
+    const scratch_layout y = layout_of(be, hp, n_batch);
     float **slots[N_SLOTS] = {&s->x, &s->xb, &s->q, &s->k, &s->v, &s->att, &s->o, &s->g, &s->u, &s->ple,
                               &s->moe_logits, &s->moe_x, &s->moe_y, &s->moe_out, &s->moe_w, &s->moe_yk, &s->ssm_x,
                               &s->ssm_ab};
-    int64_t total = 0;
-    for (int i = 0; i < N_SLOTS; i++) total += widths[i] * n_batch;
-    s->block = fl_backend_alloc(be, (size_t)total * sizeof(float));
-    const size_t pos_bytes =
-        ((size_t)n_batch * (size_t)(1 + K) + (size_t)moe_rows + 3 * (size_t)hp->n_expert) * sizeof *s->pos;
-    s->pos = fl_backend_alloc(be, pos_bytes);
+    const size_t block_bytes = (size_t)y.floats * sizeof(float);
+    s->block = host ? fl_backend_alloc(be, block_bytes) : fl_backend_alloc_device(be, block_bytes);
+    s->pos = fl_backend_alloc(be, host_bytes(&y, n_batch));
     s->kv_dst = malloc(2 * (size_t)n_batch * sizeof *s->kv_dst);
-    s->bytes = (uint64_t)total * sizeof(float) + pos_bytes;
+    s->bytes = fl_lm_scratch_bytes(be, hp, n_batch);
     if (!s->block || !s->pos || !s->kv_dst) {
         fl_lm_scratch_free(s);
         return fl_errorf(FLINT_E_NOMEM, "out of memory for activations of %d tokens", n_batch);
     }
     float *at = s->block;
     for (int i = 0; i < N_SLOTS; i++) {
-        *slots[i] = widths[i] ? at : NULL;
-        at += widths[i] * n_batch;
+        *slots[i] = y.widths[i] ? at : NULL;
+        at += y.widths[i] * n_batch;
     }
     s->moe_rows = s->pos + n_batch;
-    s->moe_e = s->moe_rows + moe_rows;
-    s->moe_cnt = s->moe_e + (int64_t)n_batch * K;
+    s->moe_e = s->moe_rows + y.moe_rows;
+    s->moe_cnt = s->moe_e + (int64_t)n_batch * hp->n_expert_used;
     s->moe_need = s->moe_cnt + hp->n_expert;
     s->moe_hint = s->moe_need + hp->n_expert;
+    s->embed = (float *)(s->pos + y.n_ints);
     s->n_batch = n_batch;
-    s->moe_rows_max = (int32_t)moe_rows;
+    s->moe_rows_max = (int32_t)y.moe_rows;
     return FLINT_OK;
+}
+
+bool fl_lm_host_reads_scratch(const fl_lm *lm, const fl_placement *pl) {
+    if (fl_place_split(pl)) return true;
+    for (int32_t l = 0; l < lm->hp.n_layer; l++)
+        if (lm->layers[l].experts.stream) return true;
+    return false;
 }
 
 void fl_lm_scratch_free(fl_lm_scratch *s) {

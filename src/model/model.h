@@ -81,8 +81,11 @@ typedef struct fl_lm {
 } fl_lm;
 
 /* Activations for one forward over up to n_batch tokens; allocated once,
- * in the backend's memory (fl_backend_alloc: the ops read and write them).
- * Widths are the largest any layer needs. */
+ * in the backend's memory: the float arrays where only its ops touch them
+ * (fl_backend_alloc_device) unless the host or another backend reads them
+ * too (fl_lm_host_reads_scratch); positions, the MoE index arrays and the
+ * embedding rows where the host writes them (fl_backend_alloc). Widths
+ * are the largest any layer needs. */
 typedef struct fl_lm_scratch {
     fl_backend *be; /* whose memory block and pos are (NULL: the host's) */
     int32_t n_batch;
@@ -102,18 +105,26 @@ typedef struct fl_lm_scratch {
                                     (n_batch * n_expert_used on a backend with the MoE ops) */
     float *ssm_x;                /* [n_batch][2 Kd + Vd] convolved q, k, v channels */
     float *ssm_ab;               /* [n_batch][2 n_v] alpha and beta projections */
-    int32_t *pos;                /* [n_batch], then the MoE arrays above (one allocation) */
+    int32_t *pos;                /* [n_batch], then the MoE arrays above and embed (the host's allocation) */
+    float *embed;                /* [n_batch][max(H, n_layer * P)] embedding rows looked up on the host */
     void **kv_dst;               /* [2 n_batch] (host) a layer's K then V row destinations in the KV pool */
-    float *block;                /* the one allocation the float arrays are carved from */
-    uint64_t bytes;              /* of the backend's memory, block and pos */
+    float *block;                /* the allocation the float arrays are carved from */
+    uint64_t bytes;              /* of the backend's memory, block and pos (fl_lm_scratch_bytes) */
 } fl_lm_scratch;
 
 flint_status fl_lm_load(fl_lm *lm, const flint_model *file, const char *path);
 void fl_lm_free(fl_lm *lm);
 
 /* be: the backend whose ops use the scratch (NULL: host memory); it must
- * outlive the scratch. */
-flint_status fl_lm_scratch_init(fl_lm_scratch *s, fl_backend *be, const fl_hparams *hp, int32_t n_batch);
+ * outlive the scratch. host: the host or another backend reads and writes
+ * the float arrays too (else only be's ops touch them). */
+flint_status fl_lm_scratch_init(fl_lm_scratch *s, fl_backend *be, const fl_hparams *hp, int32_t n_batch, bool host);
+/* Bytes of be's memory the scratch for n_batch tokens takes. */
+uint64_t fl_lm_scratch_bytes(const fl_backend *be, const fl_hparams *hp, int32_t n_batch);
+/* Whether the host or another backend than the device touches the
+ * activations under placement pl: a CPU backend runs some layers, or the
+ * host routes streamed experts (model/blocks.c). */
+bool fl_lm_host_reads_scratch(const fl_lm *lm, const fl_placement *pl);
 void fl_lm_scratch_free(fl_lm_scratch *s);
 
 typedef enum fl_span_out { FL_OUT_NONE, FL_OUT_LAST, FL_OUT_ALL } fl_span_out;

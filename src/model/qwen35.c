@@ -254,7 +254,7 @@ flint_status fl_qwen35_forward(const fl_lm *lm, const fl_placement *pl, fl_lm_sc
     const int32_t n = b->n;
     fl_backend *be = fl_place_layer(pl, 0);
     flint_status st;
-    if ((st = fl_block_embed(be, &lm->tok_embd, b->tokens, n, 1.0f, s->x))) return st;
+    if ((st = fl_block_embed(be, s, &lm->tok_embd, b->tokens, n, 1.0f, s->x))) return st;
     for (int32_t l = 0; l < hp->n_layer; l++) {
         const fl_layer *L = &lm->layers[l];
         fl_backend *prev = be;

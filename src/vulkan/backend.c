@@ -25,6 +25,7 @@ static const fl_backend_ops vk_ops = {
     .free = vk_free,
     .alloc = fl_vk_alloc,
     .dealloc = fl_vk_dealloc,
+    .copy = fl_vk_copy,
     .import_host = fl_vk_import_host,
     .prepare_weight = fl_vk_prepare_weight,
     .release_weight = fl_vk_release_weight,

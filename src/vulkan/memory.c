@@ -1,9 +1,12 @@
 /* memory.c — device memory (vk.h says how pointers map to it): backend
  * allocations for activations, uploads of weights into a device-local
  * arena, and the transient buffer for op arguments and foreign outputs. */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE */
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "vulkan/vk.h"
@@ -13,6 +16,9 @@
 #define ALIGN 256 /* of every upload and transient piece: above any minStorageBufferOffsetAlignment */
 
 static uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
+
+/* Address space reserved as the handle of device-only memory. */
+static size_t reserve_bytes(uint64_t size) { return (size_t)align_up(size ? size : 1, (uint64_t)sysconf(_SC_PAGESIZE)); }
 
 /* A memory type allowed by bits with all of want; -1 if none. */
 static int32_t memory_type(const fl_vk *vk, uint32_t bits, VkMemoryPropertyFlags want) {
@@ -79,7 +85,8 @@ flint_status fl_vk_buf_create(fl_vk *vk, uint64_t size, bool host_visible, fl_vk
 }
 
 void fl_vk_buf_destroy(fl_vk *vk, fl_vk_buf *b) {
-    if (b->map && !b->imported) vkUnmapMemory(vk->dev, b->mem);
+    if (b->reserved) munmap(b->map, reserve_bytes(b->size));
+    else if (b->map && !b->imported) vkUnmapMemory(vk->dev, b->mem);
     if (b->buf) vkDestroyBuffer(vk->dev, b->buf, NULL);
     if (b->mem) vkFreeMemory(vk->dev, b->mem, NULL);
     memset(b, 0, sizeof *b);
@@ -107,11 +114,23 @@ static bool act_insert(fl_vk *vk, const fl_vk_buf *b) {
     return true;
 }
 
-void *fl_vk_alloc(fl_backend *be, size_t bytes) {
+void *fl_vk_alloc(fl_backend *be, size_t bytes, bool host) {
     fl_vk *vk = fl_vk_of(be);
     fl_vk_buf b;
-    if (fl_vk_buf_create(vk, bytes ? bytes : 1, true, &b)) return NULL;
-    if (!b.map) {
+    if (fl_vk_buf_create(vk, bytes ? bytes : 1, host, &b)) return NULL;
+    if (!host) {
+        /* device-local, found by a handle: address space the host cannot
+         * touch (a host access faults rather than reading stale bytes) */
+        if (b.map) vkUnmapMemory(vk->dev, b.mem);
+        b.map = mmap(NULL, reserve_bytes(b.size), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        b.reserved = b.map != MAP_FAILED;
+        if (!b.reserved) {
+            b.map = NULL;
+            fl_vk_buf_destroy(vk, &b);
+            fl_errorf(FLINT_E_NOMEM, "vulkan: no address space for a handle of %zu bytes", bytes);
+            return NULL;
+        }
+    } else if (!b.map) {
         fl_vk_buf_destroy(vk, &b);
         fl_errorf(FLINT_E_UNSUPPORTED, "vulkan: %s has no host-visible memory", vk->name);
         return NULL;
@@ -178,6 +197,9 @@ flint_status fl_vk_import_host(fl_backend *be, void *p, size_t bytes) {
 void fl_vk_dealloc(fl_backend *be, void *p) {
     fl_vk *vk = fl_vk_of(be);
     if (!p) return;
+    /* ops recorded but not run may still use it (kv.c zeroes states, then
+     * frees them) */
+    if (vk->log.n_op) fl_vk_flush(vk);
     for (int32_t i = 0; i < vk->n_act; i++)
         if (vk->act[i].map == p) {
             fl_vk_buf_destroy(vk, &vk->act[i]);

@@ -1,9 +1,35 @@
-/* rows.c — row moves: strided copies (copy_rows) and K/V rows converted
- * into the pool at scattered places (store_rows), one dispatch each. */
+/* rows.c — moves in backend memory: byte copies (copy), strided rows
+ * (copy_rows) and K/V rows converted into the pool at scattered places
+ * (store_rows), one dispatch each. */
 #include <stdlib.h>
 
 #include "base/error.h"
 #include "vulkan/vk.h"
+
+typedef struct words_push {
+    VkDeviceAddress dst, src;
+    uint32_t n, zero;
+} words_push;
+
+void fl_vk_copy(fl_backend *be, void *dst, const void *src, size_t bytes) {
+    fl_vk *vk = fl_vk_of(be);
+    if (!bytes || vk->err) return;
+    if (bytes % 4 || (uintptr_t)dst % 4 || (uintptr_t)src % 4 || bytes / 4 > UINT32_MAX) {
+        vk->err = fl_errorf(FLINT_E_INVALID_ARG, "vulkan: copy of %zu bytes is not whole aligned words", bytes);
+        return;
+    }
+    /* both ends are backend memory: anything else is a bug */
+    words_push pc = {.dst = fl_vk_act_addr(vk, dst, bytes),
+                     .src = src ? fl_vk_act_addr(vk, src, bytes) : 0,
+                     .n = (uint32_t)(bytes / 4),
+                     .zero = src == NULL};
+    if (!pc.dst || (src && !pc.src)) {
+        vk->err = fl_errorf(FLINT_E_INVALID_ARG, "vulkan: copy of %zu bytes %s backend memory", bytes,
+                            pc.dst ? "from outside" : "to outside");
+        return;
+    }
+    fl_vk_run(vk, FL_VK_SHADER_copy_words, &pc, sizeof pc, pc.n, 256);
+}
 
 typedef struct copy_push {
     VkDeviceAddress y, x;

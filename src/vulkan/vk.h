@@ -6,7 +6,10 @@
  * pointer-based op table maps onto the device without descriptor sets.
  * - Activations, the KV pool and recurrent states come from fl_vk_alloc:
  *   host-visible device memory, mapped once, so the host pointer model code
- *   holds and the device address differ by a constant per allocation.
+ *   holds and the device address differ by a constant per allocation; or,
+ *   for memory only ops touch (fl_backend_alloc_device), device-local
+ *   memory never mapped, whose handle is reserved address space the host
+ *   cannot touch (PROT_NONE), found the same way.
  *   Host memory imported with fl_vk_import_host (the expert store's slots,
  *   rewritten by its reads between steps) is found the same way.
  * - Any other pointer an op reads is a weight (immutable while the backend
@@ -48,6 +51,7 @@ typedef struct fl_vk_buf {
     void *map;
     uint64_t size;
     bool imported; /* host memory the device reads in place (map is the host's, not a mapping) */
+    bool reserved; /* device-only memory: map is reserved address space (PROT_NONE), its handle */
 } fl_vk_buf;
 
 /* A weight range uploaded to the device: host bytes [host, host + bytes)
@@ -173,7 +177,7 @@ flint_status fl_vk_fail(fl_vk *vk, VkResult r, const char *what);
 /* ---- memory.c ---- */
 flint_status fl_vk_buf_create(fl_vk *vk, uint64_t size, bool host_visible, fl_vk_buf *out);
 void fl_vk_buf_destroy(fl_vk *vk, fl_vk_buf *b);
-void *fl_vk_alloc(fl_backend *be, size_t bytes);
+void *fl_vk_alloc(fl_backend *be, size_t bytes, bool host);
 void fl_vk_dealloc(fl_backend *be, void *p);
 /* The backend's import_host op (backend.h): [p, p + bytes) of host memory
  * becomes backend memory, read in place; fl_vk_dealloc forgets it. */
@@ -288,6 +292,7 @@ void fl_vk_gated(fl_backend *be, fl_act act, float *y, const float *g, const flo
 void fl_vk_add(fl_backend *be, float *y, const float *a, const float *b, int64_t n);
 void fl_vk_mul(fl_backend *be, float *y, const float *a, const float *b, int64_t n);
 void fl_vk_scale(fl_backend *be, float *y, const float *x, float s, int64_t n);
+void fl_vk_copy(fl_backend *be, void *dst, const void *src, size_t bytes);
 void fl_vk_copy_rows(fl_backend *be, float *y, int64_t y_stride, const float *x, int64_t x_stride, int64_t n_rows,
                      int64_t width);
 void fl_vk_store_rows(fl_backend *be, flint_type type, void *const *dst, const float *x, int64_t n_rows,

@@ -1,8 +1,9 @@
 /* test_vk_rows.c — copy_rows and store_rows on the device against the CPU
  * backend (strided rows; K/V rows as F32, F16 and BF16 at scattered
- * destinations, rounding ties and overflow included), and deferred mode:
- * ops recorded, nothing run before the sync, the chain's result after it
- * equal to the immediate run, an op's error reported by the sync. */
+ * destinations, rounding ties and overflow included), deferred mode (ops
+ * recorded, nothing run before the sync, the chain's result after it
+ * equal to the immediate run, an op's error reported by the sync), and
+ * device-only memory with the copy op (bits kept, zeros, misuse). */
 #include "vk_harness.h"
 
 static void check_copy(vk_pair *p) {
@@ -80,11 +81,88 @@ static void check_deferred(vk_pair *p) {
     free(ref_y), free(ref_z), free(host);
 }
 
+/* The permissions /proc/self/maps gives the mapping holding p ("rw-p",
+ * "---p"; "" if none). */
+static void maps_perms(const void *p, char perms[5]) {
+    perms[0] = 0;
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f) return;
+    unsigned long lo, hi;
+    char pr[5];
+    while (fscanf(f, "%lx-%lx %4s%*[^\n]", &lo, &hi, pr) == 3)
+        if ((uintptr_t)p >= lo && (uintptr_t)p < hi) {
+            memcpy(perms, pr, 5);
+            break;
+        }
+    fclose(f);
+}
+
+/* Memory only ops touch (fl_backend_alloc_device): a handle the host
+ * cannot read, reached through the copy op, bit for bit. */
+static void check_device_memory(vk_pair *p) {
+    TEST_GROUP("device-only memory and copy");
+    static const int64_t words[] = {1, 7, 256, 1000, 300001};
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
+        const int64_t n = words[i];
+        const size_t bytes = (size_t)n * 4;
+        uint32_t *src = fl_backend_alloc(p->gpu, bytes), *dst = fl_backend_alloc(p->gpu, bytes);
+        uint32_t *mid = fl_backend_alloc_device(p->gpu, bytes);
+        CHECK_MSG(src && dst && mid, "%lld words: %s", (long long)n, flint_errmsg());
+        if (!src || !dst || !mid) return;
+        char perms[5];
+        maps_perms(mid, perms);
+        CHECK_MSG(!strcmp(perms, "---p"), "%lld words: the handle is mapped \"%s\", not inaccessible", (long long)n,
+                  perms);
+        uint64_t s = 0x243F6A8885A308D3ull + (uint64_t)n;
+        for (int64_t j = 0; j < n; j++) { /* any bits: NaN payloads, signalling NaNs, f16 pairs */
+            s ^= s >> 12, s ^= s << 25, s ^= s >> 27;
+            src[j] = (uint32_t)((s * 0x2545F4914F6CDD1Dull) >> 32);
+        }
+        src[0] = 0x7f800001u; /* a signalling NaN as f32 */
+        memset(dst, 0xee, bytes);
+        fl_backend_copy(p->gpu, mid, src, bytes);
+        fl_backend_copy(p->gpu, dst, mid, bytes);
+        CHECK(fl_backend_sync(p->gpu) == FLINT_OK);
+        CHECK_MSG(!memcmp(dst, src, bytes), "%lld words through device-only memory differ", (long long)n);
+        /* zeros, and a copy inside one allocation (its second half to its first) */
+        fl_backend_copy(p->gpu, mid, NULL, bytes);
+        if (n > 1) fl_backend_copy(p->gpu, mid, src + (n + 1) / 2, (size_t)(n / 2) * 4);
+        fl_backend_copy(p->gpu, dst, mid, bytes);
+        CHECK(fl_backend_sync(p->gpu) == FLINT_OK);
+        int64_t bad = 0;
+        for (int64_t j = 0; j < n; j++) bad += dst[j] != (j < n / 2 ? src[(n + 1) / 2 + j] : 0u);
+        CHECK_MSG(bad == 0, "%lld words: %lld wrong after zeroing and a partial copy", (long long)n, (long long)bad);
+        /* an op reads and writes it like any backend memory */
+        float *f = (float *)mid;
+        vk_fill((float *)src, n, 21 + i, -3, 3);
+        fl_backend_copy(p->gpu, mid, src, bytes);
+        p->gpu->ops->scale(p->gpu, f, f, 2.0f, n);
+        p->gpu->ops->add(p->gpu, (float *)dst, f, (float *)src, n);
+        CHECK(fl_backend_sync(p->gpu) == FLINT_OK);
+        bad = 0;
+        for (int64_t j = 0; j < n; j++) bad += ((float *)dst)[j] != 3.0f * ((float *)src)[j];
+        CHECK_MSG(bad == 0, "%lld words: %lld wrong from ops on device-only memory", (long long)n, (long long)bad);
+        fl_backend_free(p->gpu, src), fl_backend_free(p->gpu, dst), fl_backend_free(p->gpu, mid);
+    }
+    /* misuse is an error, reported by the next status */
+    uint32_t *a = fl_backend_alloc_device(p->gpu, 64), host[16];
+    fl_backend_copy(p->gpu, a, NULL, 6);
+    CHECK_FAILS(fl_backend_sync(p->gpu), FLINT_E_INVALID_ARG, "aligned words");
+    fl_backend_copy(p->gpu, a, host, 64);
+    CHECK_FAILS(fl_backend_sync(p->gpu), FLINT_E_INVALID_ARG, "from outside");
+    fl_backend_copy(p->gpu, host, a, 64);
+    CHECK_FAILS(fl_backend_sync(p->gpu), FLINT_E_INVALID_ARG, "to outside");
+    fl_backend_copy(p->gpu, a, NULL, 64);
+    CHECK(fl_backend_sync(p->gpu) == FLINT_OK);
+    fl_backend_free(p->gpu, a);
+}
+
 int main(void) {
     vk_pair p = vk_pair_open();
     check_copy(&p);
     check_store(&p);
     check_deferred(&p);
+    check_device_memory(&p);
     vk_pair_close(&p);
     return test_finish("test_vk_rows");
 }

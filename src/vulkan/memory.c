@@ -2,6 +2,7 @@
  * allocations for activations, uploads of weights into a device-local
  * arena, and the transient buffer for op arguments and foreign outputs. */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "base/error.h"
 #include "vulkan/vk.h"
+#include "vulkan/vk_backend.h"
 
 #define ARENA_CHUNK (256ull << 20) /* weights are packed into chunks of this size (or one's own, if larger) */
 #define TRANSIENT_MIN (4ull << 20)
@@ -19,6 +21,10 @@ static uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
 /* Address space reserved as the handle of device-only memory. */
 static size_t reserve_bytes(uint64_t size) { return (size_t)align_up(size ? size : 1, (uint64_t)sysconf(_SC_PAGESIZE)); }
+
+static atomic_uint_fast64_t device_only_bytes; /* every backend's, for tests (vk_backend.h) */
+
+uint64_t fl_vk_backend_device_only_bytes(void) { return atomic_load(&device_only_bytes); }
 
 /* A memory type allowed by bits with all of want; -1 if none. */
 static int32_t memory_type(const fl_vk *vk, uint32_t bits, VkMemoryPropertyFlags want) {
@@ -85,7 +91,10 @@ flint_status fl_vk_buf_create(fl_vk *vk, uint64_t size, bool host_visible, fl_vk
 }
 
 void fl_vk_buf_destroy(fl_vk *vk, fl_vk_buf *b) {
-    if (b->reserved) munmap(b->map, reserve_bytes(b->size));
+    if (b->reserved) {
+        munmap(b->map, reserve_bytes(b->size));
+        atomic_fetch_sub(&device_only_bytes, b->size);
+    }
     else if (b->map && !b->imported) vkUnmapMemory(vk->dev, b->mem);
     if (b->buf) vkDestroyBuffer(vk->dev, b->buf, NULL);
     if (b->mem) vkFreeMemory(vk->dev, b->mem, NULL);
@@ -130,6 +139,7 @@ void *fl_vk_alloc(fl_backend *be, size_t bytes, bool host) {
             fl_errorf(FLINT_E_NOMEM, "vulkan: no address space for a handle of %zu bytes", bytes);
             return NULL;
         }
+        atomic_fetch_add(&device_only_bytes, b.size);
     } else if (!b.map) {
         fl_vk_buf_destroy(vk, &b);
         fl_errorf(FLINT_E_UNSUPPORTED, "vulkan: %s has no host-visible memory", vk->name);

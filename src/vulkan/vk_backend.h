@@ -42,6 +42,9 @@ void fl_vk_backend_replay_counts(const fl_backend *be, uint64_t *recorded, uint6
 /* Expert address tables moe_matmul has built (one per matrix of a MoE
  * layer, then found again). */
 int32_t fl_vk_backend_moe_tables(const fl_backend *be);
+/* Bytes of device-only memory (fl_backend_alloc_device) every Vulkan
+ * backend of the process holds now (a test's view). */
+uint64_t fl_vk_backend_device_only_bytes(void);
 /* Sync ops run so far by every Vulkan backend of the process (a test's
  * count of host round trips). */
 uint64_t fl_vk_backend_syncs(void);

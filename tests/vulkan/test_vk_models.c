@@ -13,7 +13,8 @@
  * forks from a snapshot (a recurrent state saved from and restored into
  * the device's memory) and rewinds (a shared block copied) go on as the
  * reference does; the MoE blocks run without host round trips (syncs
- * counted against the dense models'); the refusals are checked, and the CLI: `flint run --gpu vulkan` writes the
+ * counted against the dense models'); a context keeps its K/V blocks and
+ * activations in device-only memory; the refusals are checked, and the CLI: `flint run --gpu vulkan` writes the
  * CPU's greedy text, `--gpu vulkan:99` names the device count, info --gpus
  * lists the device (or says there is none, with no driver to load). */
 #define _POSIX_C_SOURCE 200809L
@@ -239,6 +240,42 @@ static void check_moe_syncs(const char *moe, const char *dense) {
               (unsigned long long)mp, (unsigned long long)ms, dense, (unsigned long long)dp, (unsigned long long)ds);
 }
 
+/* Device-only memory (fl_backend_alloc_device) a context of n_ctx
+ * positions holds, into *bytes, and its cache's bytes (blocks, their
+ * positions, recurrent states) into *cache; every byte of it freed with
+ * the context. */
+static int device_only_of(const char *path, int32_t n_ctx, uint64_t *bytes, uint64_t *cache) {
+    flint_model *m = NULL;
+    flint_context *ctx = NULL;
+    flint_context_params cp = {.n_ctx = n_ctx, .n_batch = 32, .n_threads = 2, .gpu = "vulkan"};
+    const uint64_t before = fl_vk_backend_device_only_bytes();
+    int ok = flint_model_open(path, NULL, &m) == FLINT_OK && flint_context_create(m, &cp, &ctx) == FLINT_OK;
+    CHECK_MSG(ok, "%s: %s", path, flint_errmsg());
+    *bytes = fl_vk_backend_device_only_bytes() - before;
+    *cache = flint_context_cache_bytes(ctx);
+    flint_context_free(ctx);
+    flint_model_close(m);
+    CHECK_MSG(fl_vk_backend_device_only_bytes() == before, "%s: %llu bytes of device-only memory left after the free",
+              path, (unsigned long long)(fl_vk_backend_device_only_bytes() - before));
+    return ok;
+}
+
+/* A context's K/V blocks and activations lie where the host cannot map
+ * them: 64 more positions add their K/V bytes (all but the positions) to
+ * device-only memory, and beside the cache there are the activations. */
+static void check_device_memory(const char *dir_name) {
+    char path[320];
+    snprintf(path, sizeof path, "%s/%s/model-f32.gguf", FIXTURE_DIR, dir_name);
+    uint64_t b1, c1, b2, c2;
+    if (!device_only_of(path, 64, &b1, &c1) || !device_only_of(path, 128, &b2, &c2)) return;
+    printf("  %-44s device-only %llu and %llu bytes for caches of %llu and %llu (64, 128 positions)\n", path,
+           (unsigned long long)b1, (unsigned long long)b2, (unsigned long long)c1, (unsigned long long)c2);
+    CHECK_MSG(c2 > c1 && b2 - b1 >= (c2 - c1) / 10 * 9, "%s: the cache grew by %llu bytes, device-only memory by %llu",
+              path, (unsigned long long)(c2 - c1), (unsigned long long)(b2 - b1));
+    CHECK_MSG(b1 > c1, "%s: %llu bytes of device-only memory beside a cache of %llu: no activations", path,
+              (unsigned long long)b1, (unsigned long long)c1);
+}
+
 /* What the device refuses for now, and a device that does not exist. */
 static void check_refusals(void) {
     const char *path = FIXTURE("qwen35/moe/model-q8_0.gguf");
@@ -326,6 +363,9 @@ int main(void) {
     TEST_GROUP("MoE on the device");
     check_moe_syncs("qwen35/moe", "qwen35/dense");
     check_moe_syncs("gemma4/b", "gemma4/a");
+    TEST_GROUP("device-only memory");
+    check_device_memory("gemma3/a");
+    check_device_memory("qwen35/moe");
     TEST_GROUP("forks and rewinds");
     check_fork("qwen35/moe", 0);
     check_fork("gemma3/a", 1);

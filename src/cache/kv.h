@@ -42,7 +42,8 @@
  * Placement (backend/placement.h): a block's K/V rows are split in two
  * parts, one per backend — the layers the host backend runs keep theirs
  * in host memory, the device's layers in the device's (a layer whose K/V
- * a device layer reads there too) — one block id and one table for both.
+ * a device layer reads there too, and then that part is host-visible:
+ * part_host) — one block id and one table for both.
  * Recurrent states and their snapshots live with their layer's backend;
  * positions in the device's memory (both backends' ops read them). */
 #ifndef FL_CACHE_KV_H

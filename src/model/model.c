@@ -172,7 +172,8 @@ static scratch_layout layout_of(const fl_backend *be, const fl_hparams *hp, int3
                                      2 * (int64_t)hp->n_expert,
                                      moe ? H * moe_mult : 0, moe ? H * moe_mult : 0, moe ? H : 0, K,
                                      moe ? H * (K + 1) : 0, C, recurrent ? 2 * hp->ssm_n_v_heads : 0};
-    for (int i = 0; i < N_SLOTS; i++) y.floats += (y.widths[i] = widths[i]) * n_batch;
+    memcpy(y.widths, widths, sizeof widths);
+    for (int i = 0; i < N_SLOTS; i++) y.floats += widths[i] * n_batch;
     /* pos, moe_e, moe_rows, moe_cnt/need/hint; rounded up so the floats after them stay 64-byte aligned */
     y.n_ints = ((int64_t)n_batch * (1 + K) + y.moe_rows + 3 * (int64_t)hp->n_expert + 15) / 16 * 16;
     y.embed = max64(H, (int64_t)hp->n_layer * P);
@@ -196,11 +197,11 @@ flint_status fl_lm_scratch_init(fl_lm_scratch *s, fl_backend *be, const fl_hpara
     float **slots[N_SLOTS] = {&s->x, &s->xb, &s->q, &s->k, &s->v, &s->att, &s->o, &s->g, &s->u, &s->ple,
                               &s->moe_logits, &s->moe_x, &s->moe_y, &s->moe_out, &s->moe_w, &s->moe_yk, &s->ssm_x,
                               &s->ssm_ab};
-    const size_t block_bytes = (size_t)y.floats * sizeof(float);
+    const size_t block_bytes = (size_t)y.floats * sizeof(float), pos_bytes = host_bytes(&y, n_batch);
     s->block = host ? fl_backend_alloc(be, block_bytes) : fl_backend_alloc_device(be, block_bytes);
-    s->pos = fl_backend_alloc(be, host_bytes(&y, n_batch));
+    s->pos = fl_backend_alloc(be, pos_bytes);
     s->kv_dst = malloc(2 * (size_t)n_batch * sizeof *s->kv_dst);
-    s->bytes = fl_lm_scratch_bytes(be, hp, n_batch);
+    s->bytes = block_bytes + pos_bytes;
     if (!s->block || !s->pos || !s->kv_dst) {
         fl_lm_scratch_free(s);
         return fl_errorf(FLINT_E_NOMEM, "out of memory for activations of %d tokens", n_batch);

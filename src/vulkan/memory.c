@@ -94,8 +94,9 @@ void fl_vk_buf_destroy(fl_vk *vk, fl_vk_buf *b) {
     if (b->reserved) {
         munmap(b->map, reserve_bytes(b->size));
         atomic_fetch_sub(&device_only_bytes, b->size);
+    } else if (b->map && !b->imported) {
+        vkUnmapMemory(vk->dev, b->mem);
     }
-    else if (b->map && !b->imported) vkUnmapMemory(vk->dev, b->mem);
     if (b->buf) vkDestroyBuffer(vk->dev, b->buf, NULL);
     if (b->mem) vkFreeMemory(vk->dev, b->mem, NULL);
     memset(b, 0, sizeof *b);

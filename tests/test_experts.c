@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/model_file.h"
 #include "base/file.h"
 #include "experts/store.h"
 #include "experts/store_io.h"
@@ -648,6 +649,39 @@ static void check_page_cache(const char *path, const fixture *f) {
     flint_model_close(m);
 }
 
+/* The cache's slots are in memory from the load on (the store sizes them
+ * as the first context loads the layers), before any read: their pages'
+ * first-touch cost is paid there, not by the reads of the first tokens
+ * (mincore counts resident pages of anonymous memory too). */
+static void check_slots_populated(const char *path) {
+    flint_model *m = NULL;
+    flint_context *ctx = NULL;
+    flint_status st = flint_model_open(path, &(flint_model_params){.expert_cache = 3 << 20}, &m);
+    if (!st) st = flint_context_create(m, &(flint_context_params){.n_ctx = MAX_TOK, .n_threads = 2}, &ctx);
+    CHECK_MSG(!st, "%s: %s", path, flint_errmsg());
+    if (st) {
+        flint_model_close(m);
+        return;
+    }
+    const size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    fl_expert_store *es = fl_model_file_store(m);
+    size_t resident = 0, pages = 0;
+    for (int32_t l = 0; es && l < fl_store_n_layers(es); l++) {
+        void *p;
+        size_t bytes;
+        fl_store_slots(es, l, &p, &bytes);
+        unsigned char *vec = p ? malloc(bytes / pg + 1) : NULL;
+        if (vec && !mincore(p, (bytes + pg - 1) / pg * pg, vec))
+            for (size_t i = 0; i < (bytes + pg - 1) / pg; i++) resident += vec[i] & 1, pages++;
+        free(vec);
+    }
+    CHECK_MSG(pages > 0 && resident == pages, "%s: %zu of %zu slot pages resident after the load", path, resident,
+              pages);
+    printf("  %-48s %zu of %zu slot pages resident before the first read\n", path, resident, pages);
+    flint_context_free(ctx);
+    flint_model_close(m);
+}
+
 int main(void) {
     (void)check_case, (void)load_f32_fixture, (void)check_consistency, (void)check_batch; /* for the family tests */
     TEST_GROUP("streamed = resident");
@@ -674,6 +708,7 @@ int main(void) {
         check_truncated(FIXTURE("qwen35/moe/model-q4_0.gguf"));
         TEST_GROUP("page cache");
         check_page_cache(FIXTURE("qwen35/moe/model-f32.gguf"), &f);
+        check_slots_populated(FIXTURE("qwen35/moe/model-q4_0.gguf"));
         TEST_GROUP("threads");
         check_shared_model(FIXTURE("qwen35/moe/model-f32.gguf"), &f);
         free(f.logits);

@@ -781,9 +781,11 @@ flint_status fl_store_probe(fl_expert_store *st, uint64_t bytes, double *bytes_p
     const int32_t n_exp = want < 1 ? 1 : want > (1 << 20) ? 1 << 20 : (int32_t)want;
     int32_t *pick = malloc((size_t)n_exp * FL_EXPERT_MAX_RANGES * 3 * sizeof *pick), n = 0;
     if (!pick) return fl_errorf(FLINT_E_NOMEM, "out of memory");
-    /* a new sequence each call: a probe after another reads other experts */
+    /* a new sequence each call, and in each process: a probe must not read
+     * what an earlier one read, which a cache on the way (the host's, the
+     * disk's) may still hold */
     static atomic_uint calls;
-    uint64_t x = 0x9e3779b97f4a7c15ull * (atomic_fetch_add(&calls, 1) + 1);
+    uint64_t x = 0x9e3779b97f4a7c15ull * (atomic_fetch_add(&calls, 1) + 1) ^ (uint64_t)(fl_now_seconds() * 1e9);
     for (int32_t i = 0; i < n_exp; i++) {
         int32_t l;
         do {

@@ -390,7 +390,8 @@ static flint_status carve_acts(call *c) {
     for (int32_t j = 0; j < c->n_jobs; j++) {
         const job_plan *jp = &c->jobs[j];
         /* k floats (the fallback's row) or 5k/4 bytes per activation row
-         * (the AVX-512 Q4_0/Q8_0 interleaved codes and their corrections) */
+         * (the AVX-512 Q4_0/Q8_0 interleaved codes and their corrections;
+         * the AVX2 K-quants' 16-bit sums of 16 take k/8) */
         const size_t k = (size_t)jp->job.w->k, rows = k * sizeof(float), ilv = FL_MM_DECODE_MAX * (k + k / 4);
         size_t s = (rows > ilv ? rows : ilv) + 64;
         if (jp->exact && jp->gemm) {

@@ -156,74 +156,102 @@ INLINE void rows_b32_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t 
 
 /* ---- K-quants ---- */
 
-INLINE void rows_q45k_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t r0, int64_t r1, const bool five) {
+/* The activations' sums of 16 of columns [c0, c0 + nc) as 16-bit
+ * (|sum| <= 16 * 127) into scratch, once per call: per super-block a
+ * vpmaddwd then takes the K-quants' min or offset term of all 16 at once. */
+INLINE const int16_t *sums16(const fl_mm_act *a, int64_t c0, int nc, void *scratch) {
+    const int64_t n = a->k / 16;
+    int16_t *s = scratch;
+    for (int c = 0; c < nc; c++)
+        for (int64_t i = 0; i < n; i++) s[c * n + i] = (int16_t)a->sum[(c0 + c) * n + i];
+    return s;
+}
+
+/* 16-bit lane jl of the low 128-bit half in every lane of that half, and
+ * lane jh of the high half in every lane of that one */
+INLINE __m256i spread16(__m256i v, int jl, int jh) {
+    return _mm256_shuffle_epi8(v, _mm256_set_m128i(_mm_set1_epi16((short)(0x0100 + 0x0202 * jh)),
+                                                   _mm_set1_epi16((short)(0x0100 + 0x0202 * jl))));
+}
+
+/* Per super-block: the 8 scales and mins unpacked with 64-bit integer ops
+ * (fl_mm_scales_mins_k4), each scale spread over 16 lanes by one vpshufb,
+ * and the min term as one vpmaddwd of the mins, each twice, against the
+ * activations' sums of 16: no scalar loop over the sub-blocks. */
+INLINE void rows_q45k_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t r0, int64_t r1, const bool five,
+                         void *scratch) {
     const fl_weight *w = job->w;
     const fl_mm_act *a = job->a;
     const int64_t k = w->k, nb = k / 256, bytes = five ? 176 : 144;
+    const int16_t *s16 = sums16(a, c0, nc, scratch);
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *row = ROW(w, r);
         __m256 acc[FL_MM_DECODE_MAX];
-        float accm[FL_MM_DECODE_MAX];
-        UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps(), accm[c] = 0.0f;
+        UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
         for (int64_t b = 0; b < nb; b++) {
             const uint8_t *blk = row + b * bytes;
             const float d = _cvtsh_ss(fl_mm_u16(blk)), dmin = _cvtsh_ss(fl_mm_u16(blk + 2));
-            int sc[8], mn[8];
-            UNROLL for (int j = 0; j < 8; j++) fl_mm_scale_min_k4(blk + 4, j, &sc[j], &mn[j]);
+            uint64_t sc, mn;
+            fl_mm_scales_mins_k4(blk + 4, &sc, &mn);
+            const __m256i scales = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc)));
+            const __m128i m8 = _mm_cvtsi64_si128((long long)mn);
+            const __m256i mins = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8)); /* mn0, mn0, mn1, mn1, ... */
             __m256i is[FL_MM_DECODE_MAX];
             UNROLL for (int c = 0; c < nc; c++) is[c] = _mm256_setzero_si256();
             UNROLL for (int j = 0; j < 8; j++) {
-                const __m256i q = q45k_codes32(blk, five, j);
-                const __m256i s16 = _mm256_set1_epi16((short)sc[j]);
+                const __m256i q = q45k_codes32(blk, five, j), sj = spread16(scales, j, j);
                 UNROLL for (int c = 0; c < nc; c++) {
                     __m256i xv = _mm256_loadu_si256((const __m256i *)(a->q + (c0 + c) * k + 256 * b + 32 * j));
-                    is[c] = _mm256_add_epi32(is[c], _mm256_madd_epi16(_mm256_maddubs_epi16(q, xv), s16));
+                    is[c] = _mm256_add_epi32(is[c], _mm256_madd_epi16(_mm256_maddubs_epi16(q, xv), sj));
                 }
             }
             UNROLL for (int c = 0; c < nc; c++) {
-                const int64_t cc = c0 + c;
-                const int32_t *s = a->sum + cc * (k / 16) + 16 * b;
-                int32_t msum = 0;
-                UNROLL for (int j = 0; j < 8; j++) msum += mn[j] * (s[2 * j] + s[2 * j + 1]);
-                const float dx = a->d[cc * nb + b];
+                const __m256i mt =
+                    _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(s16 + c * (k / 16) + 16 * b)), mins);
+                const float dx = a->d[(c0 + c) * nb + b];
                 acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is[c]), _mm256_set1_ps(d * dx), acc[c]);
-                accm[c] -= dmin * dx * (float)msum;
+                acc[c] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mt), _mm256_set1_ps(dmin * dx), acc[c]);
             }
         }
-        UNROLL for (int c = 0; c < nc; c++) job->y[(c0 + c) * job->ldy + r] = hsum8(acc[c]) + accm[c];
+        UNROLL for (int c = 0; c < nc; c++) job->y[(c0 + c) * job->ldy + r] = hsum8(acc[c]);
     }
 }
 
-INLINE void rows_q6k_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t r0, int64_t r1) {
+/* Per super-block: the 16 scales widened once, each pair spread over the
+ * two halves by one vpshufb, and the -32 offset of all 16 as one vpmaddwd
+ * of the scales against the activations' sums of 16. */
+INLINE void rows_q6k_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_t r0, int64_t r1, void *scratch) {
     const fl_weight *w = job->w;
     const fl_mm_act *a = job->a;
     const int64_t k = w->k, nb = k / 256;
+    const int16_t *s16 = sums16(a, c0, nc, scratch);
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *row = ROW(w, r);
         __m256 acc[FL_MM_DECODE_MAX];
         UNROLL for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
         for (int64_t b = 0; b < nb; b++) {
             const uint8_t *blk = row + b * 210;
-            const int8_t *scales = (const int8_t *)(blk + 192);
             const float d = _cvtsh_ss(fl_mm_u16(blk + 208));
+            const __m256i scales = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(blk + 192)));
+            /* scales 0..7 and 8..15, each in both halves */
+            const __m256i lo = _mm256_permute2x128_si256(scales, scales, 0x00),
+                          hi = _mm256_permute2x128_si256(scales, scales, 0x11);
             __m256i is[FL_MM_DECODE_MAX];
             UNROLL for (int c = 0; c < nc; c++) is[c] = _mm256_setzero_si256();
             UNROLL for (int e = 0; e < 8; e++) {
-                const __m256i q = q6k_codes32(blk, e);
-                const __m256i s16 = _mm256_set_m128i(_mm_set1_epi16(scales[2 * e + 1]), _mm_set1_epi16(scales[2 * e]));
+                /* scale 2e in the low half, 2e + 1 in the high one */
+                const __m256i q = q6k_codes32(blk, e), se = spread16(e < 4 ? lo : hi, 2 * e % 8, 2 * e % 8 + 1);
                 UNROLL for (int c = 0; c < nc; c++) {
                     __m256i xv = _mm256_loadu_si256((const __m256i *)(a->q + (c0 + c) * k + 256 * b + 32 * e));
-                    is[c] = _mm256_add_epi32(is[c], _mm256_madd_epi16(_mm256_maddubs_epi16(q, xv), s16));
+                    is[c] = _mm256_add_epi32(is[c], _mm256_madd_epi16(_mm256_maddubs_epi16(q, xv), se));
                 }
             }
             UNROLL for (int c = 0; c < nc; c++) {
-                const int64_t cc = c0 + c;
-                const int32_t *s = a->sum + cc * (k / 16) + 16 * b;
-                int32_t off = 0;
-                UNROLL for (int j = 0; j < 16; j++) off += scales[j] * s[j];
-                const float dx = a->d[cc * nb + b];
-                __m256i corr = _mm256_set_epi32(0, 0, 0, 0, 0, 0, 0, -32 * off);
-                acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(is[c], corr)), _mm256_set1_ps(d * dx), acc[c]);
+                const __m256i off =
+                    _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(s16 + c * (k / 16) + 16 * b)), scales);
+                const float dx = a->d[(c0 + c) * nb + b];
+                acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(is[c], _mm256_slli_epi32(off, 5))),
+                                         _mm256_set1_ps(d * dx), acc[c]);
             }
         }
         UNROLL for (int c = 0; c < nc; c++) job->y[(c0 + c) * job->ldy + r] = hsum8(acc[c]);
@@ -285,9 +313,9 @@ INLINE void rows_iq4xs_nc(const fl_mm_job *job, int64_t c0, const int nc, int64_
 #define C_MXFP4(N) rows_b32_nc(job, c0, N, r0, r1, FLINT_TYPE_MXFP4)
 #define C_MLX4(N) rows_b32_nc(job, c0, N, r0, r1, FLINT_TYPE_MLX_Q4)
 #define C_MLX8(N) rows_b32_nc(job, c0, N, r0, r1, FLINT_TYPE_MLX_Q8)
-#define C_Q4_K(N) rows_q45k_nc(job, c0, N, r0, r1, false)
-#define C_Q5_K(N) rows_q45k_nc(job, c0, N, r0, r1, true)
-#define C_Q6_K(N) rows_q6k_nc(job, c0, N, r0, r1)
+#define C_Q4_K(N) rows_q45k_nc(job, c0, N, r0, r1, false, scratch)
+#define C_Q5_K(N) rows_q45k_nc(job, c0, N, r0, r1, true, scratch)
+#define C_Q6_K(N) rows_q6k_nc(job, c0, N, r0, r1, scratch)
 #define C_IQ4_XS(N) rows_iq4xs_nc(job, c0, N, r0, r1)
 
 ROWS_T(f32, C_F32)

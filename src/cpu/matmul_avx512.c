@@ -670,15 +670,8 @@ FAST_INLINE void rows_q4k_fast_nc(const fl_mm_job *job, int64_t c0, const int nc
             _mm_prefetch((const char *)blk + PF_AHEAD + 64, _MM_HINT_T0);
             _mm_prefetch((const char *)blk + PF_AHEAD + 128, _MM_HINT_T0);
             const float d = _cvtsh_ss(fl_mm_u16(blk)), dmin = _cvtsh_ss(fl_mm_u16(blk + 2));
-            /* fl_mm_scale_min_k4 for all j: bytes 0..7 scales, 8..15 mins */
-            uint64_t s;
-            uint32_t t;
-            memcpy(&s, blk + 4, 8);
-            memcpy(&t, blk + 12, 4);
-            const uint64_t sc = (s & 0x3f3f3f3full) |
-                                (uint64_t)((t & 0x0f0f0f0fu) | (((uint32_t)(s >> 6) & 0x03030303u) << 4)) << 32;
-            const uint64_t mn = ((s >> 32) & 0x3f3f3f3full) |
-                                (uint64_t)(((t >> 4) & 0x0f0f0f0fu) | (((uint32_t)(s >> 38) & 0x03030303u) << 4)) << 32;
+            uint64_t sc, mn;
+            fl_mm_scales_mins_k4(blk + 4, &sc, &mn);
             const __m256i sm = _mm256_cvtepu8_epi16(_mm_set_epi64x((long long)mn, (long long)sc));
             const __m512i smz = _mm512_castsi256_si512(sm);
             __m512i wq[4], ws[4];

@@ -179,6 +179,17 @@ static inline void fl_mm_scale_min_k4(const uint8_t *s, int j, int *sc, int *mn)
     }
 }
 
+/* Q4_K/Q5_K: all 8 pairs at once, with 64-bit integer ops: byte j of *sc
+ * and of *mn is sub-block j's scale and min (fl_mm_scale_min_k4's values). */
+static inline void fl_mm_scales_mins_k4(const uint8_t *s, uint64_t *sc, uint64_t *mn) {
+    uint64_t v;
+    uint32_t t;
+    memcpy(&v, s, 8);
+    memcpy(&t, s + 8, 4);
+    *sc = (v & 0x3f3f3f3full) | (uint64_t)((t & 0x0f0f0f0fu) | (((uint32_t)(v >> 6) & 0x03030303u) << 4)) << 32;
+    *mn = ((v >> 32) & 0x3f3f3f3full) | (uint64_t)(((t >> 4) & 0x0f0f0f0fu) | (((uint32_t)(v >> 38) & 0x03030303u) << 4)) << 32;
+}
+
 /* The IQ4_NL / IQ4_XS levels and the MXFP4 codes (2 x E2M1). */
 static const int8_t fl_mm_kvalues_iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
                                                1,    13,   25,  38,  53,  69,  89,  113};

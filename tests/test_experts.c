@@ -670,9 +670,10 @@ static void check_slots_populated(const char *path) {
         void *p;
         size_t bytes;
         fl_store_slots(es, l, &p, &bytes);
-        unsigned char *vec = p ? malloc(bytes / pg + 1) : NULL;
-        if (vec && !mincore(p, (bytes + pg - 1) / pg * pg, vec))
-            for (size_t i = 0; i < (bytes + pg - 1) / pg; i++) resident += vec[i] & 1, pages++;
+        const size_t n = (bytes + pg - 1) / pg;
+        unsigned char *vec = p ? malloc(n) : NULL;
+        if (vec && !mincore(p, n * pg, vec))
+            for (size_t i = 0; i < n; i++) resident += vec[i] & 1, pages++;
         free(vec);
     }
     CHECK_MSG(pages > 0 && resident == pages, "%s: %zu of %zu slot pages resident after the load", path, resident,
